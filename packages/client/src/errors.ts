@@ -1,0 +1,25 @@
+/** Errors the SDK raises or emits, each with a stable code. */
+export type MeridianErrorCode =
+  | 'ERR_OPTIONS' // invalid provider options
+  | 'ERR_DESTROYED' // the provider was destroyed while the operation was pending
+  | 'ERR_NO_WEBSOCKET' // no WebSocket implementation: pass `WebSocket` in Node < 22
+  | 'ERR_REMOTE_UPDATE' // the relay sent an update Yjs could not apply
+  | 'ERR_PROTOCOL' // the relay sent a message that could not be decoded
+  | 'ERR_RELAY' // the relay reported an error (see `relayCode`)
+  | 'ERR_PERSISTENCE' // local storage failed: the document keeps working in memory
+  | 'ERR_TIMEOUT' // a wait given a timeoutMs did not complete in time
+
+export class MeridianError extends Error {
+  override readonly name = 'MeridianError'
+  readonly code: MeridianErrorCode
+  /** For ERR_RELAY: the relay's own error code. */
+  readonly relayCode: string | undefined
+
+  constructor(code: MeridianErrorCode, message: string, options?: { cause?: unknown; relayCode?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.relayCode = options?.relayCode
+  }
+}
+
+export const isMeridianError = (e: unknown): e is MeridianError => e instanceof MeridianError

@@ -1,0 +1,6 @@
+export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus } from './provider.js'
+export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
+export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors.js'
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+export type { RelayInfo } from './relay-link.js'
+export * from './store/index.js'

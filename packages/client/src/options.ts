@@ -1,0 +1,73 @@
+import type * as Y from 'yjs'
+import type { Awareness } from 'y-protocols/awareness'
+import type { ClientStore } from './store/types.js'
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+import { MeridianError } from './errors.js'
+
+/** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
+export interface WebSocketLike {
+  binaryType: string
+  readonly readyState: number
+  readonly bufferedAmount: number
+  onopen: ((ev: unknown) => void) | null
+  onmessage: ((ev: { data: unknown }) => void) | null
+  onclose: ((ev: { code: number; reason: string }) => void) | null
+  onerror: ((ev: unknown) => void) | null
+  send(data: Uint8Array): void
+  close(code?: number, reason?: string): void
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+export interface MeridianProviderOptions {
+  /** The document to keep in sync. The provider never replaces it. */
+  doc: Y.Doc
+  /** Document name: the relay room and the local store key. */
+  docName: string
+  /** One relay URL (`ws://host:port`)… */
+  url?: string
+  /** …or several, tried in order on failure (failover). */
+  urls?: readonly string[]
+  /** Local store; or a factory. Default: IndexedDB (`openIdbClientStore()`), falling back to memory with an ERR_PERSISTENCE error event when IndexedDB is missing. */
+  store?: ClientStore | (() => Promise<ClientStore>)
+  /** WebSocket implementation. Default: `globalThis.WebSocket` (pass `ws` in Node 20). */
+  WebSocket?: WebSocketConstructor
+  /** Query parameters added to the relay URL (e.g. `{ token }`). */
+  params?: Readonly<Record<string, string>>
+  /** Start connecting once loaded. Default true; `connect()` later otherwise. */
+  connect?: boolean
+  /** Presence; a new Awareness for `doc` when omitted. */
+  awareness?: Awareness
+  /** Reconnect backoff. */
+  backoff?: Partial<BackoffOptions>
+  /** Give up on a connection attempt that has not opened after this long. */
+  connectTimeoutMs?: number
+  /** Compact the local store once this many update records pile up. */
+  compactAfterUpdates?: number
+}
+
+export const DEFAULT_PROVIDER_OPTIONS = {
+  connect: true,
+  backoff: DEFAULT_BACKOFF,
+  connectTimeoutMs: 10_000,
+  compactAfterUpdates: 200
+} as const
+
+export function validateProviderOptions(options: MeridianProviderOptions): string[] {
+  if (options === null || typeof options !== 'object') throw new MeridianError('ERR_OPTIONS', 'options must be an object')
+  if (options.doc === undefined || typeof options.doc.on !== 'function') throw new MeridianError('ERR_OPTIONS', 'doc must be a Y.Doc')
+  if (typeof options.docName !== 'string' || options.docName.length === 0) {
+    throw new MeridianError('ERR_OPTIONS', 'docName must be a non-empty string')
+  }
+  const urls = options.urls !== undefined ? [...options.urls] : options.url !== undefined ? [options.url] : []
+  for (const url of urls) {
+    if (typeof url !== 'string' || !/^wss?:\/\/[^/]+/.test(url)) {
+      throw new MeridianError('ERR_OPTIONS', `relay URL must be ws:// or wss://, got ${String(url)}`)
+    }
+  }
+  for (const name of ['connectTimeoutMs', 'compactAfterUpdates'] as const) {
+    const v = options[name]
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new MeridianError('ERR_OPTIONS', `${name} must be a positive number`)
+  }
+  return urls
+}

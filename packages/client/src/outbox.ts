@@ -1,0 +1,54 @@
+/**
+ * Local updates the relay has not acknowledged. Entries are numbered locally
+ * (`seq`); the store key arrives later, once the IndexedDB write commits —
+ * sending never waits for it.
+ */
+export interface OutboxEntry {
+  readonly seq: number
+  readonly data: Uint8Array
+  /** Key in the client store's pending list; null until the local write commits (or if it failed). */
+  key: number | null
+  acked: boolean
+}
+
+export class Outbox {
+  private entries: OutboxEntry[] = []
+  private nextSeq = 1
+  private bytes = 0
+
+  get size(): number {
+    return this.entries.length
+  }
+
+  get byteLength(): number {
+    return this.bytes
+  }
+
+  /** The seq the next entry will get; every entry so far has a smaller one. */
+  get highWaterMark(): number {
+    return this.nextSeq - 1
+  }
+
+  oldest(): OutboxEntry | undefined {
+    return this.entries[0]
+  }
+
+  add(data: Uint8Array, key: number | null): OutboxEntry {
+    const entry: OutboxEntry = { seq: this.nextSeq++, data, key, acked: false }
+    this.entries.push(entry)
+    this.bytes += data.byteLength
+    return entry
+  }
+
+  /** Removes and returns every entry with `seq <= upToSeq`. */
+  acknowledge(upToSeq: number): OutboxEntry[] {
+    let n = 0
+    while (n < this.entries.length && (this.entries[n]?.seq ?? Infinity) <= upToSeq) n++
+    const done = this.entries.splice(0, n)
+    for (const e of done) {
+      e.acked = true
+      this.bytes -= e.data.byteLength
+    }
+    return done
+  }
+}

@@ -1,0 +1,366 @@
+import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import { ObservableV2 } from 'lib0/observable'
+import { Backoff, DEFAULT_BACKOFF } from './backoff.js'
+import { MeridianError } from './errors.js'
+import { Outbox } from './outbox.js'
+import { LocalPersistence } from './persistence.js'
+import { RelayLink, type RelayInfo } from './relay-link.js'
+import { DEFAULT_PROVIDER_OPTIONS, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
+import type { ClientStore } from './store/types.js'
+import { MemoryClientStore } from './store/memory-store.js'
+import { openIdbClientStore } from './store/idb-store.js'
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
+
+export interface MeridianProviderEvents {
+  /** The local store has been read into the doc (or failed to: see `error`). */
+  loaded: () => void
+  status: (event: { status: ConnectionStatus; url: string | null }) => void
+  /** True once a sync round with the relay completed on the current connection. */
+  synced: (synced: boolean) => void
+  /** Number of local updates the relay has not acknowledged yet. */
+  pending: (count: number) => void
+  /** The relay identified itself (Meridian relays only). */
+  relay: (info: RelayInfo) => void
+  error: (error: MeridianError) => void
+}
+
+/** Origin of transactions replaying the local store. */
+const STORE_ORIGIN = Symbol('meridian-store')
+
+/**
+ * Keeps a Y.Doc in IndexedDB first and in sync with a Meridian relay (or any
+ * y-websocket server) when one is reachable. See the package README.
+ */
+export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
+  readonly doc: Y.Doc
+  readonly docName: string
+  readonly awareness: awarenessProtocol.Awareness
+  /** Resolves once the local store has been applied to the doc. Never rejects: store failures become `error` events. */
+  readonly whenLoaded: Promise<void>
+
+  private readonly urls: string[]
+  private readonly options: MeridianProviderOptions
+  private readonly WebSocketImpl: WebSocketConstructor | undefined
+  private readonly ownsAwareness: boolean
+  private readonly outbox = new Outbox()
+  private readonly backoff: Backoff
+  private persistence: LocalPersistence | null = null
+  private ownsStore = false
+  private link: RelayLink | null = null
+  private urlIndex = 0
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private stableTimer: ReturnType<typeof setTimeout> | null = null
+  private wantConnected: boolean
+  private destroyed = false
+  private _status: ConnectionStatus = 'disconnected'
+  private _synced = false
+  private _loaded = false
+  private _relay: RelayInfo | null = null
+  private readonly waiters = new Set<{ check: () => boolean; resolve: () => void; reject: (e: MeridianError) => void }>()
+
+  constructor(options: MeridianProviderOptions) {
+    super()
+    this.urls = validateProviderOptions(options)
+    this.options = options
+    this.doc = options.doc
+    this.docName = options.docName
+    this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff })
+    this.ownsAwareness = options.awareness === undefined
+    this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
+    this.wantConnected = options.connect ?? DEFAULT_PROVIDER_OPTIONS.connect
+    // Listen before loading: edits made while the store loads are persisted and sent too.
+    this.doc.on('update', this.onDocUpdate)
+    this.awareness.on('update', this.onAwarenessUpdate)
+    this.whenLoaded = this.load()
+  }
+
+  get status(): ConnectionStatus {
+    return this._status
+  }
+
+  get synced(): boolean {
+    return this._synced
+  }
+
+  get loaded(): boolean {
+    return this._loaded
+  }
+
+  /** Local updates not yet acknowledged by a relay. */
+  get pendingCount(): number {
+    return this.outbox.size
+  }
+
+  get pendingBytes(): number {
+    return this.outbox.byteLength
+  }
+
+  /** The relay in use, once it said hello. */
+  get relay(): RelayInfo | null {
+    return this._relay
+  }
+
+  /** The URL of the current (or last attempted) relay. */
+  get url(): string | null {
+    return this.link?.url ?? null
+  }
+
+  connect(): void {
+    if (this.destroyed) return
+    this.wantConnected = true
+    if (this._loaded && this.link === null && this.reconnectTimer === null) this.openLink()
+  }
+
+  /** Goes offline until `connect()`; local edits keep being stored and queued. */
+  disconnect(): void {
+    this.wantConnected = false
+    this.clearTimers()
+    this.link?.close(1000, 'client disconnect')
+  }
+
+  /** Resolves when a sync round with a relay has completed (now or later). */
+  whenSynced(options?: { timeoutMs?: number }): Promise<void> {
+    return this.waitFor(() => this._synced, 'synced', options?.timeoutMs)
+  }
+
+  /** Resolves when every local update so far has been acknowledged by a relay (committed to its storage). */
+  whenAcknowledged(options?: { timeoutMs?: number }): Promise<void> {
+    return this.waitFor(() => this.outbox.size === 0, 'acknowledged', options?.timeoutMs)
+  }
+
+  /** Resolves once every local write so far is committed to the local store. */
+  async whenPersisted(): Promise<void> {
+    await this.whenLoaded
+    await this.persistence?.flush()
+  }
+
+  /** Disconnects, flushes local writes and releases everything. */
+  override async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.wantConnected = false
+    this.clearTimers()
+    this.link?.close(1000, 'provider destroyed')
+    this.link = null
+    this.doc.off('update', this.onDocUpdate)
+    this.awareness.off('update', this.onAwarenessUpdate)
+    if (this.ownsAwareness) this.awareness.destroy()
+    for (const w of this.waiters) w.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
+    this.waiters.clear()
+    await this.whenLoaded
+    await this.persistence?.close(this.ownsStore)
+    super.destroy()
+  }
+
+  private async load(): Promise<void> {
+    const store = await this.openStore()
+    const persistence = new LocalPersistence({
+      store,
+      docName: this.docName,
+      compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
+      onError: (e) => this.emitError(e)
+    })
+    try {
+      const stored = await persistence.load()
+      if (!this.destroyed) {
+        Y.transact(this.doc, () => {
+          if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
+          for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
+        }, STORE_ORIGIN)
+        for (const p of stored.pending) this.outbox.add(p.data, p.key)
+      }
+      this.persistence = persistence
+    } catch (cause) {
+      // The document keeps working in memory; the app is told.
+      this.emitError(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
+      this.persistence = new LocalPersistence({
+        store: new MemoryClientStore(),
+        docName: this.docName,
+        compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
+        onError: (e) => this.emitError(e)
+      })
+    }
+    this._loaded = true
+    if (this.destroyed) return
+    this.emit('loaded', [])
+    if (this.outbox.size > 0) this.emit('pending', [this.outbox.size])
+    if (this.wantConnected) this.openLink()
+  }
+
+  private async openStore(): Promise<ClientStore> {
+    const option = this.options.store
+    if (option !== undefined && typeof option !== 'function') return option
+    this.ownsStore = true
+    try {
+      return option !== undefined ? await option() : await openIdbClientStore()
+    } catch (cause) {
+      this.emitError(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
+      return new MemoryClientStore()
+    }
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === STORE_ORIGIN) return
+    const remote = origin === this
+    if (remote) {
+      // The link opens only after loading, so persistence exists for every remote update.
+      void this.persistence?.write(update, false)
+      return
+    }
+    const entry = this.outbox.add(update, null)
+    const persisted = this.persistence !== null ? this.persistence.write(update, true) : this.whenLoaded.then(() => this.persistence?.write(update, true) ?? null)
+    void persisted.then((key) => {
+      entry.key = key
+      // Acknowledged before the local write committed: drop it from the store's pending list now.
+      if (key !== null && entry.acked) this.persistence?.acknowledge([key])
+    })
+    this.emit('pending', [this.outbox.size])
+    this.link?.sendUpdate(update, this.outbox.highWaterMark)
+  }
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown
+  ): void => {
+    if (origin === this) return
+    const changed = [...added, ...updated, ...removed]
+    this.link?.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
+  }
+
+  private openLink(): void {
+    if (this.destroyed || !this.wantConnected || this.link !== null || this.urls.length === 0) return
+    if (this.WebSocketImpl === undefined) {
+      this.emitError(new MeridianError('ERR_NO_WEBSOCKET', 'no WebSocket implementation: pass options.WebSocket (e.g. from the ws package)'))
+      return
+    }
+    const url = this.urls[this.urlIndex % this.urls.length] as string
+    const link = new RelayLink({
+      url,
+      docName: this.docName,
+      params: this.options.params,
+      WebSocket: this.WebSocketImpl,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
+      doc: this.doc,
+      outboxHighWaterMark: () => this.outbox.highWaterMark,
+      localAwareness: () => this.encodeLocalAwareness(),
+      handlers: {
+        onOpen: () => this.onLinkOpen(link),
+        onSynced: () => this.setSynced(true),
+        onAcknowledged: (outboxSeq) => this.onAcknowledged(outboxSeq),
+        onRelayInfo: (info) => {
+          this._relay = info
+          this.emit('relay', [info])
+        },
+        onAwareness: (update) => awarenessProtocol.applyAwarenessUpdate(this.awareness, update, this),
+        onRemoteUpdate: (update) => Y.applyUpdate(this.doc, update, this),
+        onError: (e) => this.emitError(e),
+        onClose: (wasOpen) => this.onLinkClose(link, wasOpen)
+      }
+    })
+    this.link = link
+    this.setStatus('connecting', url)
+  }
+
+  private onLinkOpen(link: RelayLink): void {
+    this.setStatus('connected', link.url)
+    // Reset backoff only once the link proved stable, or a flapping relay would see a storm.
+    this.stableTimer = setTimeout(() => {
+      this.stableTimer = null
+      this.backoff.reset()
+    }, this.backoff.options.stableAfterMs)
+  }
+
+  private onLinkClose(link: RelayLink, wasOpen: boolean): void {
+    if (this.link !== link) return
+    this.link = null
+    if (this.stableTimer !== null) clearTimeout(this.stableTimer)
+    this.stableTimer = null
+    this.setSynced(false)
+    // Fail over: next attempt goes to the next relay in the list.
+    if (!wasOpen || this.urls.length > 1) this.urlIndex++
+    this.setStatus('disconnected', link.url)
+    if (this.destroyed || !this.wantConnected) return
+    const delay = this.backoff.nextDelayMs()
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      this.openLink()
+    }, delay)
+  }
+
+  private onAcknowledged(outboxSeq: number): void {
+    const done = this.outbox.acknowledge(outboxSeq)
+    if (done.length === 0) return
+    const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
+    this.persistence?.acknowledge(keys)
+    this.emit('pending', [this.outbox.size])
+    this.checkWaiters()
+  }
+
+  private encodeLocalAwareness(): Uint8Array | null {
+    if (this.awareness.getLocalState() === null) return null
+    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+  }
+
+  private setStatus(status: ConnectionStatus, url: string | null): void {
+    if (this._status === status) return
+    this._status = status
+    this.emit('status', [{ status, url }])
+  }
+
+  private setSynced(synced: boolean): void {
+    if (this._synced === synced) return
+    this._synced = synced
+    this.emit('synced', [synced])
+    this.checkWaiters()
+  }
+
+  private emitError(error: MeridianError): void {
+    // An error event with no listener must not crash the app: errors are reported, not thrown.
+    this.emit('error', [error])
+  }
+
+  private waitFor(check: () => boolean, what: string, timeoutMs: number | undefined): Promise<void> {
+    if (this.destroyed) return Promise.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
+    if (check()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | null = null
+      const waiter = {
+        check,
+        resolve: () => {
+          if (timer !== null) clearTimeout(timer)
+          resolve()
+        },
+        reject: (e: MeridianError) => {
+          if (timer !== null) clearTimeout(timer)
+          reject(e)
+        }
+      }
+      this.waiters.add(waiter)
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.waiters.delete(waiter)
+          reject(new MeridianError('ERR_TIMEOUT', `not ${what} within ${timeoutMs} ms`))
+        }, timeoutMs)
+      }
+    })
+  }
+
+  private checkWaiters(): void {
+    for (const w of [...this.waiters]) {
+      if (w.check()) {
+        this.waiters.delete(w)
+        w.resolve()
+      }
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    if (this.stableTimer !== null) clearTimeout(this.stableTimer)
+    this.reconnectTimer = null
+    this.stableTimer = null
+  }
+}

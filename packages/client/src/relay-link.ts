@@ -1,0 +1,207 @@
+import * as Y from 'yjs'
+import { FEATURE_ACKS, PROTOCOL_VERSION, encodeMessage, tryDecodeMessage, type Message } from '@meridian/protocol'
+import { MeridianError } from './errors.js'
+import type { WebSocketConstructor, WebSocketLike } from './options.js'
+
+export interface RelayInfo {
+  readonly url: string
+  readonly nodeId: string
+  readonly region: string
+  readonly version: number
+  readonly features: number
+}
+
+export interface RelayLinkHandlers {
+  onOpen(): void
+  /** A sync round completed: the relay's step 2 arrived. */
+  onSynced(): void
+  /** Every outbox entry with seq <= outboxSeq is committed by the relay. */
+  onAcknowledged(outboxSeq: number): void
+  onRelayInfo(info: RelayInfo): void
+  onAwareness(update: Uint8Array): void
+  /** Applies a relay update to the doc; may throw on garbage (the link then closes). */
+  onRemoteUpdate(update: Uint8Array): void
+  onError(error: MeridianError): void
+  /** Called exactly once. */
+  onClose(wasOpen: boolean): void
+}
+
+export interface RelayLinkOptions {
+  url: string
+  docName: string
+  params: Readonly<Record<string, string>> | undefined
+  WebSocket: WebSocketConstructor
+  connectTimeoutMs: number
+  doc: Y.Doc
+  /** Highest outbox seq so far: what an update sent now covers. */
+  outboxHighWaterMark: () => number
+  localAwareness: () => Uint8Array | null
+  handlers: RelayLinkHandlers
+}
+
+const OPEN = 1
+const MAX_MARKS = 4096
+
+/**
+ * One WebSocket connection attempt to one relay. Counts the update-bearing
+ * messages it sends and remembers which outbox entries each covered, so the
+ * relay's cumulative ack(n) maps back to outbox entries.
+ */
+export class RelayLink {
+  readonly url: string
+  private readonly socket: WebSocketLike
+  private readonly options: RelayLinkOptions
+  private readonly handlers: RelayLinkHandlers
+  private sent = 0
+  /** [message count, outbox high-water mark] per update-bearing message, oldest first. */
+  private marks: [number, number][] = []
+  private opened = false
+  private closed = false
+  private connectTimer: ReturnType<typeof setTimeout> | null
+
+  constructor(options: RelayLinkOptions) {
+    this.options = options
+    this.handlers = options.handlers
+    this.url = options.url
+    const query = new URLSearchParams(options.params ?? {}).toString()
+    const target = `${options.url.replace(/\/+$/, '')}/${encodeURIComponent(options.docName)}${query.length > 0 ? `?${query}` : ''}`
+    this.socket = new options.WebSocket(target)
+    this.socket.binaryType = 'arraybuffer'
+    this.connectTimer = setTimeout(() => this.close(4000, 'connect timeout'), options.connectTimeoutMs)
+    this.socket.onopen = () => this.onOpen()
+    this.socket.onmessage = (ev) => this.onMessage(ev.data)
+    this.socket.onclose = () => this.finish()
+    this.socket.onerror = () => {
+      // The close event follows; nothing to add here.
+    }
+  }
+
+  sendUpdate(update: Uint8Array, outboxSeq: number): void {
+    if (!this.opened || this.closed) return
+    this.sendCounted(encodeMessage({ type: 'sync-update', update }), outboxSeq)
+  }
+
+  sendAwareness(update: Uint8Array): void {
+    this.send(encodeMessage({ type: 'awareness', update }))
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    try {
+      this.socket.close(code, reason)
+    } catch {
+      // Closing a socket that never opened can throw in some implementations.
+    }
+    this.finish()
+  }
+
+  private onOpen(): void {
+    if (this.closed) return
+    this.opened = true
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
+    this.connectTimer = null
+    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURE_ACKS }))
+    this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))
+    const awareness = this.options.localAwareness()
+    if (awareness !== null) this.sendAwareness(awareness)
+    this.handlers.onOpen()
+  }
+
+  private onMessage(data: unknown): void {
+    if (this.closed) return
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : null
+    if (bytes === null) {
+      this.fail(new MeridianError('ERR_PROTOCOL', 'relay sent a non-binary frame'))
+      return
+    }
+    const decoded = tryDecodeMessage(bytes)
+    if (!decoded.ok) {
+      this.fail(new MeridianError('ERR_PROTOCOL', `relay sent an undecodable message (${decoded.error.code})`, { cause: decoded.error }))
+      return
+    }
+    try {
+      this.handle(decoded.message)
+    } catch (cause) {
+      this.fail(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply what the relay sent', { cause }))
+    }
+  }
+
+  private handle(message: Message): void {
+    switch (message.type) {
+      case 'sync-step1': {
+        // Everything the relay lacks, which covers every outbox entry so far.
+        const update = Y.encodeStateAsUpdate(this.options.doc, message.stateVector)
+        this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
+        return
+      }
+      case 'sync-step2':
+        this.handlers.onRemoteUpdate(message.update)
+        this.handlers.onSynced()
+        return
+      case 'sync-update':
+        this.handlers.onRemoteUpdate(message.update)
+        return
+      case 'awareness':
+        this.handlers.onAwareness(message.update)
+        return
+      case 'query-awareness': {
+        const awareness = this.options.localAwareness()
+        if (awareness !== null) this.sendAwareness(awareness)
+        return
+      }
+      case 'hello':
+        this.handlers.onRelayInfo({ url: this.url, nodeId: message.nodeId, region: message.region, version: message.version, features: message.features })
+        return
+      case 'ack': {
+        let covered = -1
+        while (this.marks.length > 0 && (this.marks[0]?.[0] ?? Infinity) <= message.upTo) {
+          covered = this.marks.shift()?.[1] ?? covered
+        }
+        if (covered >= 0) this.handlers.onAcknowledged(covered)
+        return
+      }
+      case 'error':
+        this.handlers.onError(new MeridianError('ERR_RELAY', `relay error ${message.code}: ${message.message}`, { relayCode: message.code }))
+        return
+      case 'auth-denied':
+        this.handlers.onError(new MeridianError('ERR_RELAY', `permission denied: ${message.reason}`, { relayCode: 'ERR_AUTH' }))
+        return
+    }
+  }
+
+  private sendCounted(message: Uint8Array, outboxSeq: number): void {
+    if (!this.send(message)) return
+    this.sent++
+    this.marks.push([this.sent, outboxSeq])
+    // A relay that never acknowledges (a plain y-websocket server) must not grow this forever;
+    // dropping old marks only delays an ack, since acks are cumulative.
+    if (this.marks.length > MAX_MARKS) this.marks.splice(0, this.marks.length - MAX_MARKS)
+  }
+
+  private send(message: Uint8Array): boolean {
+    if (this.closed || this.socket.readyState !== OPEN) return false
+    try {
+      this.socket.send(message)
+      return true
+    } catch {
+      this.close(4000, 'send failed')
+      return false
+    }
+  }
+
+  private fail(error: MeridianError): void {
+    this.handlers.onError(error)
+    this.close(4000, error.code)
+  }
+
+  private finish(): void {
+    if (this.closed) return
+    this.closed = true
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
+    this.connectTimer = null
+    this.socket.onopen = null
+    this.socket.onmessage = null
+    this.socket.onclose = null
+    this.handlers.onClose(this.opened)
+  }
+}

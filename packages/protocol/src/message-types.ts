@@ -1,0 +1,35 @@
+/**
+ * Numeric identifiers on the wire. Types 0–3 are the y-websocket protocol and
+ * must never change meaning; Meridian's own messages live under type 100 so a
+ * stock y-websocket peer, which ignores or rejects unknown types, never
+ * mistakes one of them for something it knows. See PROTOCOL.md.
+ */
+
+/** Top-level message types: the first varUint of every message. */
+export const MESSAGE_SYNC = 0
+export const MESSAGE_AWARENESS = 1
+export const MESSAGE_AUTH = 2
+export const MESSAGE_QUERY_AWARENESS = 3
+export const MESSAGE_MERIDIAN = 100
+
+/** Subtypes of MESSAGE_SYNC, as y-protocols/sync numbers them. */
+export const SYNC_STEP1 = 0
+export const SYNC_STEP2 = 1
+export const SYNC_UPDATE = 2
+
+/** Subtypes of MESSAGE_AUTH, as y-protocols/auth numbers them. */
+export const AUTH_PERMISSION_DENIED = 0
+
+/** Subtypes of MESSAGE_MERIDIAN. */
+export const MERIDIAN_HELLO = 0
+export const MERIDIAN_ACK = 1
+export const MERIDIAN_ERROR = 2
+
+/** Version of the Meridian extension announced in HELLO. */
+export const PROTOCOL_VERSION = 1
+
+/**
+ * Feature bits announced in HELLO. A peer uses a feature only if both sides
+ * set its bit, so new bits can be added without bumping PROTOCOL_VERSION.
+ */
+export const FEATURE_ACKS = 1

@@ -1,0 +1,27 @@
+/** Longest document name, in UTF-8 bytes (storage adapters accept at least this). */
+export const MAX_DOC_NAME_BYTES = 512
+
+/** Paths that are endpoints, never documents. */
+const RESERVED = /^(healthz|readyz|metrics|v1|_meridian)(\/|$)/
+
+export type DocNameResult = { ok: true; docName: string } | { ok: false; reason: string }
+
+/**
+ * The document name is the URL path (without the leading slash and the query),
+ * percent-decoded — what y-websocket's `serverUrl + '/' + room` produces.
+ */
+export function parseDocName(url: string): DocNameResult {
+  const path = url.split('?', 1)[0] ?? ''
+  let name: string
+  try {
+    name = decodeURIComponent(path.replace(/^\/+/, ''))
+  } catch {
+    return { ok: false, reason: 'ERR_DOC_NAME: not valid percent-encoding' }
+  }
+  if (name.length === 0) return { ok: false, reason: 'ERR_DOC_NAME: empty' }
+  if (Buffer.byteLength(name, 'utf8') > MAX_DOC_NAME_BYTES) return { ok: false, reason: 'ERR_DOC_NAME: too long' }
+  if (RESERVED.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: reserved path' }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: control characters' }
+  return { ok: true, docName: name }
+}

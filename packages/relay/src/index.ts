@@ -1,0 +1,6 @@
+export { buildRelay, type Relay } from './server.js'
+export { DEFAULT_RELAY_OPTIONS, resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js'
+export { RelayError, isRelayError, RELAY_ERROR_CODES, CLOSE_CODES, type RelayErrorCode } from './errors.js'
+export { parseDocName, MAX_DOC_NAME_BYTES } from './doc-name.js'
+export { Room, type RoomPeer } from './room.js'
+export { RoomManager } from './rooms.js'

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { pino } from 'pino'
+import type { StorageAdapter } from '@meridian/storage'
+import { RelayError } from './errors.js'
+
+export interface RelayOptions {
+  /** Durable document storage (SQLite in the CLI, memory in tests). Required. */
+  storage: StorageAdapter
+  /** Structured logger; silent by default (libraries do not pick where logs go). */
+  logger?: Logger
+  /** This relay's id in the mesh and in logs. Default: a random UUID. */
+  nodeId?: string
+  /** The region this relay belongs to. */
+  region?: string
+  /** Largest accepted WebSocket message, in bytes. */
+  maxMessageBytes?: number
+  /** How long a document with no connection stays in memory before it is flushed and evicted. */
+  evictIdleAfterMs?: number
+  /** Compact a document's stored updates into a snapshot after this many appends. */
+  compactAfterUpdates?: number
+}
+
+export interface ResolvedRelayOptions {
+  storage: StorageAdapter
+  logger: Logger
+  nodeId: string
+  region: string
+  maxMessageBytes: number
+  evictIdleAfterMs: number
+  compactAfterUpdates: number
+}
+
+export const DEFAULT_RELAY_OPTIONS = {
+  region: 'default',
+  maxMessageBytes: 16 * 1024 * 1024,
+  evictIdleAfterMs: 30_000,
+  compactAfterUpdates: 500
+} as const
+
+const positiveInt = (name: string, value: unknown, min: number): number => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RelayError('ERR_RELAY_OPTIONS', `${name} must be an integer >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+const nonEmptyString = (name: string, value: unknown): string => {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw new RelayError('ERR_RELAY_OPTIONS', `${name} must be a non-empty string of at most 256 characters`)
+  }
+  return value
+}
+
+export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions {
+  if (options === null || typeof options !== 'object') throw new RelayError('ERR_RELAY_OPTIONS', 'options must be an object')
+  const storage = options.storage
+  if (storage === null || typeof storage !== 'object' || typeof storage.load !== 'function' || typeof storage.append !== 'function') {
+    throw new RelayError('ERR_RELAY_OPTIONS', 'storage must be a StorageAdapter')
+  }
+  return {
+    storage,
+    logger: options.logger ?? pino({ level: 'silent' }),
+    nodeId: nonEmptyString('nodeId', options.nodeId ?? randomUUID()),
+    region: nonEmptyString('region', options.region ?? DEFAULT_RELAY_OPTIONS.region),
+    maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024),
+    evictIdleAfterMs: positiveInt('evictIdleAfterMs', options.evictIdleAfterMs ?? DEFAULT_RELAY_OPTIONS.evictIdleAfterMs, 0),
+    compactAfterUpdates: positiveInt('compactAfterUpdates', options.compactAfterUpdates ?? DEFAULT_RELAY_OPTIONS.compactAfterUpdates, 1)
+  }
+}

@@ -1,0 +1,247 @@
+import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import type { Logger } from 'pino'
+import type { StorageAdapter } from '@meridian/storage'
+import { encodeMessage } from '@meridian/protocol'
+import { RelayError } from './errors.js'
+
+/** A connection as a room sees it. */
+export interface RoomPeer {
+  readonly id: string
+  send(message: Uint8Array): void
+  /** The room failed (storage write failed): the peer must disconnect so its client resyncs. */
+  fail(error: RelayError): void
+}
+
+export interface RoomOptions {
+  storage: StorageAdapter
+  logger: Logger
+  compactAfterUpdates: number
+}
+
+/** Origin of transactions that replay storage: they must not be persisted again. */
+const LOAD_ORIGIN = Symbol('meridian-load')
+
+/**
+ * One document in memory: its Y.Doc, awareness, the peers connected to it and
+ * an ordered write queue to storage. Every change to the doc — whatever its
+ * origin — is appended to storage in order and broadcast once-encoded to every
+ * peer but the one it came from.
+ */
+export class Room {
+  readonly name: string
+  readonly doc: Y.Doc
+  readonly awareness: awarenessProtocol.Awareness
+  private readonly options: RoomOptions
+  private readonly log: Logger
+  private readonly peers = new Set<RoomPeer>()
+  /** Awareness client ids each peer controls, removed when it leaves. */
+  private readonly awarenessIds = new Map<RoomPeer, Set<number>>()
+  private writeTail: Promise<void> = Promise.resolve()
+  private storedUpdates: number
+  private compaction: Promise<void> | null = null
+  private holds = 0
+  private destroyed = false
+  /** Set while the room is being evicted; acquirers wait for it and load afresh. */
+  evicting: Promise<void> | null = null
+
+  private constructor(name: string, doc: Y.Doc, storedUpdates: number, options: RoomOptions) {
+    this.name = name
+    this.doc = doc
+    this.options = options
+    this.storedUpdates = storedUpdates
+    this.log = options.logger.child({ doc: name })
+    this.awareness = new awarenessProtocol.Awareness(doc)
+    // The relay itself has no presence.
+    this.awareness.setLocalState(null)
+    doc.on('update', this.onDocUpdate)
+    this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  /**
+   * Loads a document from storage. A storage failure or an update that cannot
+   * be applied rejects: an empty document must never stand in for stored data.
+   */
+  static async load(name: string, options: RoomOptions): Promise<Room> {
+    let stored
+    try {
+      stored = await options.storage.load(name)
+    } catch (cause) {
+      throw new RelayError('ERR_DOC_LOAD', name, { cause })
+    }
+    const doc = new Y.Doc({ gc: true })
+    if (stored !== null) {
+      try {
+        doc.transact(() => {
+          if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot, LOAD_ORIGIN)
+          for (const u of stored.updates) Y.applyUpdate(doc, u.data, LOAD_ORIGIN)
+        }, LOAD_ORIGIN)
+      } catch (cause) {
+        doc.destroy()
+        throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
+      }
+    }
+    return new Room(name, doc, stored?.updates.length ?? 0, options)
+  }
+
+  get peerCount(): number {
+    return this.peers.size
+  }
+
+  get isIdle(): boolean {
+    return this.holds === 0 && this.peers.size === 0
+  }
+
+  hold(): void {
+    this.holds++
+  }
+
+  release(): void {
+    if (this.holds > 0) this.holds--
+  }
+
+  addPeer(peer: RoomPeer): void {
+    this.peers.add(peer)
+  }
+
+  removePeer(peer: RoomPeer): void {
+    this.peers.delete(peer)
+    const ids = this.awarenessIds.get(peer)
+    this.awarenessIds.delete(peer)
+    if (ids !== undefined && ids.size > 0 && !this.destroyed) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
+    }
+  }
+
+  /**
+   * Applies an update from a peer. Resolves once everything it changed is
+   * committed to storage (the moment a Meridian client may be acknowledged);
+   * rejects with ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
+   */
+  applyUpdate(update: Uint8Array, origin: RoomPeer | null): Promise<void> {
+    if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } catch (cause) {
+      // Yjs reads all structs before integrating; whatever it did integrate was
+      // emitted as a re-encoded update and is persisted like any other change.
+      return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }))
+    }
+    return this.writeTail
+  }
+
+  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
+  applyAwareness(update: Uint8Array, origin: RoomPeer): void {
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
+    } catch (cause) {
+      throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
+    }
+  }
+
+  /** The full awareness state, or null when nobody is present. */
+  encodeAwarenessState(): Uint8Array | null {
+    const clients = [...this.awareness.getStates().keys()]
+    if (clients.length === 0) return null
+    return encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients) })
+  }
+
+  /** Resolves when every change made so far is committed (failures included: they are reported to peers). */
+  flush(): Promise<void> {
+    return this.writeTail.catch(() => undefined).then(() => this.compaction ?? undefined)
+  }
+
+  /** Folds stored updates into a snapshot, from storage's own content (safe when storage is shared). */
+  compact(): Promise<void> {
+    if (this.compaction !== null) return this.compaction
+    const { storage } = this.options
+    const run = async (): Promise<void> => {
+      await this.writeTail.catch(() => undefined)
+      const stored = await storage.load(this.name)
+      if (stored === null || stored.updates.length === 0) return
+      const doc = new Y.Doc({ gc: true })
+      try {
+        if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
+        for (const u of stored.updates) Y.applyUpdate(doc, u.data)
+        const last = stored.updates[stored.updates.length - 1]
+        if (last === undefined) return
+        await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
+        this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
+      } finally {
+        doc.destroy()
+      }
+    }
+    this.compaction = run()
+      .catch((err: unknown) => this.log.warn({ err }, 'compaction failed; updates stay as they are'))
+      .finally(() => {
+        this.compaction = null
+      })
+    return this.compaction
+  }
+
+  /** Stored updates not yet folded into a snapshot (as far as this relay knows). */
+  get uncompactedUpdates(): number {
+    return this.storedUpdates
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.doc.off('update', this.onDocUpdate)
+    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness.destroy()
+    this.doc.destroy()
+    this.peers.clear()
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === LOAD_ORIGIN) return
+    this.persist(update)
+    const message = encodeMessage({ type: 'sync-update', update })
+    for (const peer of this.peers) {
+      if (peer !== origin) peer.send(message)
+    }
+  }
+
+  private persist(update: Uint8Array): void {
+    const { storage, compactAfterUpdates } = this.options
+    const write = this.writeTail.then(
+      () => storage.append(this.name, update),
+      () => storage.append(this.name, update)
+    )
+    this.writeTail = write.then(
+      () => {
+        this.storedUpdates++
+        if (this.storedUpdates >= compactAfterUpdates) void this.compact()
+      },
+      (cause: unknown) => {
+        const error = new RelayError('ERR_STORAGE_WRITE', this.name, { cause })
+        this.log.error({ err: cause }, 'storage append failed; disconnecting peers so they resync')
+        // Memory now holds a change storage does not: drop every peer, whose
+        // clients keep the change unacknowledged and resend it on reconnect.
+        for (const peer of [...this.peers]) peer.fail(error)
+        throw error
+      }
+    )
+    // Failures reach callers through applyUpdate(); the tail itself must not be an unhandled rejection.
+    this.writeTail.catch(() => undefined)
+  }
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown
+  ): void => {
+    const changed = [...added, ...updated, ...removed]
+    if (changed.length === 0) return
+    if (origin !== null && typeof origin === 'object' && this.peers.has(origin as RoomPeer)) {
+      const peer = origin as RoomPeer
+      let ids = this.awarenessIds.get(peer)
+      if (ids === undefined) this.awarenessIds.set(peer, (ids = new Set()))
+      for (const id of added) ids.add(id)
+      for (const id of updated) ids.add(id)
+      for (const id of removed) ids.delete(id)
+    }
+    const message = encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed) })
+    for (const peer of this.peers) peer.send(message)
+  }
+}

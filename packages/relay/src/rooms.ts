@@ -1,0 +1,116 @@
+import type { Logger } from 'pino'
+import type { StorageAdapter } from '@meridian/storage'
+import { RelayError } from './errors.js'
+import { Room } from './room.js'
+
+export interface RoomManagerOptions {
+  storage: StorageAdapter
+  logger: Logger
+  evictIdleAfterMs: number
+  compactAfterUpdates: number
+}
+
+/** Compact on eviction only when enough updates piled up to be worth a write. */
+const COMPACT_ON_EVICT_MIN_UPDATES = 16
+
+/**
+ * Loads rooms lazily (one load per document however many connect at once),
+ * and evicts a room once it has been idle for `evictIdleAfterMs`: its writes are
+ * flushed first, so eviction never loses anything.
+ */
+export class RoomManager {
+  private readonly rooms = new Map<string, Promise<Room>>()
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>()
+  private readonly options: RoomManagerOptions
+  private closed = false
+
+  constructor(options: RoomManagerOptions) {
+    this.options = options
+  }
+
+  get loadedCount(): number {
+    return this.rooms.size
+  }
+
+  /** Returns the loaded room for `name`, loading it if needed; the caller holds it until `release`. */
+  async acquire(name: string): Promise<Room> {
+    // Bounded: each pass either returns or waits out one eviction, which removes the entry.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
+      let pending = this.rooms.get(name)
+      if (pending === undefined) {
+        pending = Room.load(name, this.options)
+        const entry = pending
+        this.rooms.set(name, entry)
+        entry.catch(() => {
+          if (this.rooms.get(name) === entry) this.rooms.delete(name)
+        })
+      }
+      const room = await pending
+      if (room.evicting !== null) {
+        await room.evicting
+        continue
+      }
+      this.cancelEviction(name)
+      room.hold()
+      return room
+    }
+    throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  release(room: Room): void {
+    room.release()
+    if (room.isIdle) this.scheduleEviction(room)
+  }
+
+  /** Rooms currently in memory. */
+  async loadedRooms(): Promise<Room[]> {
+    const settled = await Promise.allSettled(this.rooms.values())
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  }
+
+  /** Flushes every room and releases them; no new room loads afterwards. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const timer of this.idleTimers.values()) clearTimeout(timer)
+    this.idleTimers.clear()
+    const rooms = await this.loadedRooms()
+    await Promise.all(rooms.map(async (room) => {
+      await room.flush()
+      room.destroy()
+    }))
+    this.rooms.clear()
+  }
+
+  private cancelEviction(name: string): void {
+    const timer = this.idleTimers.get(name)
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      this.idleTimers.delete(name)
+    }
+  }
+
+  private scheduleEviction(room: Room): void {
+    if (this.closed || room.evicting !== null) return
+    this.cancelEviction(room.name)
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(room.name)
+      if (!room.isIdle || room.evicting !== null) return
+      room.evicting = this.evict(room)
+    }, this.options.evictIdleAfterMs)
+    timer.unref()
+    this.idleTimers.set(room.name, timer)
+  }
+
+  private async evict(room: Room): Promise<void> {
+    try {
+      await room.flush()
+      if (room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
+    } finally {
+      const entry = this.rooms.get(room.name)
+      if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
+      room.destroy()
+      this.options.logger.debug({ doc: room.name }, 'evicted idle document')
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isStorageError } from '@meridian/storage'
+import { runStorageConformance } from '@meridian/storage/conformance'
+import { DEFAULT_SQLITE_OPTIONS, SCHEMA_VERSION, SqliteStorageAdapter, openSqliteStorage } from './index.js'
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'meridian-sqlite-'))
+}
+
+runStorageConformance('SqliteStorageAdapter (file)', async () => {
+  const dataDir = tempDir()
+  return {
+    adapter: openSqliteStorage({ dataDir }),
+    reopen: async () => openSqliteStorage({ dataDir }),
+    cleanup: async () => rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+runStorageConformance('SqliteStorageAdapter (:memory:)', async () => ({
+  adapter: openSqliteStorage({ filename: ':memory:' })
+}))
+
+describe('SqliteStorageAdapter specifics', () => {
+  const dirs: string[] = []
+  const adapters: SqliteStorageAdapter[] = []
+  const open = (options: Parameters<typeof openSqliteStorage>[0]) => {
+    const adapter = openSqliteStorage(options)
+    adapters.push(adapter)
+    return adapter
+  }
+  const dir = () => {
+    const created = tempDir()
+    dirs.push(created)
+    return created
+  }
+  const raw = (file: string) => new Database(file)
+
+  afterEach(async () => {
+    for (const adapter of adapters.splice(0)) await adapter.close()
+    for (const created of dirs.splice(0)) rmSync(created, { recursive: true, force: true })
+  })
+
+  it('defaults: meridian.sqlite3 in dataDir, WAL, synchronous FULL, schema version 1', async () => {
+    expect(DEFAULT_SQLITE_OPTIONS).toEqual({ dataDir: '.', filename: 'meridian.sqlite3', synchronous: 'full', busyTimeoutMs: 5000 })
+    const dataDir = dir()
+    const adapter = open({ dataDir })
+    expect(adapter.filename).toBe(join(dataDir, 'meridian.sqlite3'))
+    await adapter.append('doc', new Uint8Array([1]))
+    const db = raw(adapter.filename)
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+      expect(SCHEMA_VERSION).toBe(1)
+    } finally {
+      db.close()
+    }
+  })
+
+  it("creates a missing data directory recursively and honours 'normal' synchronous", async () => {
+    const dataDir = join(dir(), 'a', 'b', 'c')
+    const adapter = open({ dataDir, filename: 'custom.db', synchronous: 'normal' })
+    await adapter.append('doc', new Uint8Array([1]))
+    expect(existsSync(join(dataDir, 'custom.db'))).toBe(true)
+  })
+
+  it('two adapters on the same file see each other’s committed data', async () => {
+    const dataDir = dir()
+    const first = open({ dataDir })
+    const second = open({ dataDir })
+    const a = await first.append('doc', new Uint8Array([1]))
+    const b = await second.append('doc', new Uint8Array([2]))
+    expect(b).toBeGreaterThan(a) // one shared per-document counter, not one per connection
+    await second.compact('doc', new Uint8Array([9]), a)
+    expect(await first.load('doc')).toEqual({ snapshot: new Uint8Array([9]), snapshotSeq: a, updates: [{ seq: b, data: new Uint8Array([2]) }] })
+    await first.remove('doc')
+    expect(await second.list()).toEqual([])
+  })
+
+  it('data committed by an adapter that was never closed is visible after "restart"', async () => {
+    const dataDir = dir()
+    const crashed = openSqliteStorage({ dataDir }) // deliberately never closed during the check
+    const seq = await crashed.append('doc', new Uint8Array([7, 7]))
+    const restarted = open({ dataDir })
+    expect(await restarted.load('doc')).toEqual({ snapshot: null, snapshotSeq: 0, updates: [{ seq, data: new Uint8Array([7, 7]) }] })
+    await crashed.close()
+  })
+
+  it('close checkpoints the WAL and truncates it to zero bytes', async () => {
+    const adapter = openSqliteStorage({ dataDir: dir() })
+    await adapter.append('doc', new Uint8Array(4096))
+    const wal = `${adapter.filename}-wal`
+    expect(statSync(wal).size).toBeGreaterThan(0)
+    await adapter.close()
+    expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0)
+  })
+
+  it('rejects invalid options synchronously with ERR_STORAGE_INVALID_ARGUMENT', () => {
+    const bad = [
+      { filename: '' },
+      { dataDir: '' },
+      { synchronous: 'off' as 'full' },
+      { busyTimeoutMs: -1 },
+      { busyTimeoutMs: 1.5 },
+      { busyTimeoutMs: 2 ** 31 }
+    ]
+    for (const options of bad) {
+      let error: unknown
+      try {
+        openSqliteStorage(options)
+      } catch (err) {
+        error = err
+      }
+      expect(isStorageError(error, 'ERR_STORAGE_INVALID_ARGUMENT'), JSON.stringify(options)).toBe(true)
+    }
+  })
+
+  it('refuses to open a database with a newer schema version (ERR_STORAGE_IO)', () => {
+    const dataDir = dir()
+    const db = raw(join(dataDir, 'meridian.sqlite3'))
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    expect(() => openSqliteStorage({ dataDir })).toThrow(expect.objectContaining({ code: 'ERR_STORAGE_IO' }))
+  })
+
+  it('wraps a file that is not a database as ERR_STORAGE_IO with the engine error as cause', () => {
+    const dataDir = dir()
+    writeFileSync(join(dataDir, 'meridian.sqlite3'), 'definitely not a sqlite database, just some text '.repeat(100))
+    let error: unknown
+    try {
+      openSqliteStorage({ dataDir })
+    } catch (err) {
+      error = err
+    }
+    expect(isStorageError(error, 'ERR_STORAGE_IO')).toBe(true)
+    expect((error as Error).cause).toBeInstanceOf(Error)
+  })
+
+  it('wraps engine failures during operations as rejected ERR_STORAGE_IO', async () => {
+    const adapter = open({ dataDir: dir() })
+    await adapter.append('doc', new Uint8Array([1]))
+    const db = raw(adapter.filename)
+    db.exec('DROP TABLE updates')
+    db.close()
+    const outcome = await adapter.append('doc', new Uint8Array([2])).then(
+      () => undefined,
+      (err: unknown) => err
+    )
+    expect(isStorageError(outcome, 'ERR_STORAGE_IO')).toBe(true)
+    expect((outcome as Error).cause).toBeInstanceOf(Error)
+  })
+})

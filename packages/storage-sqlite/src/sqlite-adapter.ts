@@ -1,0 +1,248 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
+import { StorageError, assertBytes, assertDocName, assertSeq, toStorageError } from '@meridian/storage'
+import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { migrate } from './schema.js'
+
+export interface SqliteStorageOptions {
+  /** Directory holding the database; created (recursively) if missing. Default: the working directory. */
+  dataDir?: string
+  /** File name inside `dataDir` (an absolute path ignores `dataDir`), or ':memory:'. Default 'meridian.sqlite3'. */
+  filename?: string
+  /**
+   * 'full' (default) fsyncs the WAL on every commit: an acknowledged append
+   * survives power loss. 'normal' only risks the last commits on power loss
+   * (never corruption) and is much faster on slow disks.
+   */
+  synchronous?: 'full' | 'normal'
+  /** How long a write waits for another connection's lock before failing with ERR_STORAGE_IO. Default 5000. */
+  busyTimeoutMs?: number
+}
+
+export const DEFAULT_SQLITE_OPTIONS: Readonly<Required<SqliteStorageOptions>> = Object.freeze({
+  dataDir: '.',
+  filename: 'meridian.sqlite3',
+  synchronous: 'full',
+  busyTimeoutMs: 5000
+})
+
+interface DocumentRow {
+  snapshot: Uint8Array | null
+  snapshot_seq: number
+  next_seq: number
+}
+
+interface Statements {
+  nextSeq: Statement<[string], { seq: number }>
+  insertUpdate: Statement<[string, number, Uint8Array]>
+  selectDocument: Statement<[string], DocumentRow>
+  selectUpdates: Statement<[string, number], { seq: number; data: Uint8Array }>
+  setSnapshot: Statement<[Uint8Array, number, string]>
+  deleteUpdatesThrough: Statement<[string, number]>
+  deleteUpdates: Statement<[string]>
+  deleteDocument: Statement<[string]>
+  listNames: Statement<[], string>
+}
+
+/**
+ * Durable adapter on SQLite (better-sqlite3, WAL). better-sqlite3 is
+ * synchronous, so each method does its work inline and returns a settled
+ * promise; every multi-statement operation is a single transaction, so a crash
+ * or a concurrent reader never observes half of it. Open with `openSqliteStorage`.
+ */
+export class SqliteStorageAdapter implements StorageAdapter {
+  /** Absolute path of the database file, or ':memory:'. */
+  readonly filename: string
+  readonly #db: SqliteDatabase
+  readonly #tx: Transactions
+  #closed = false
+
+  private constructor(db: SqliteDatabase, filename: string) {
+    this.#db = db
+    this.filename = filename
+    this.#tx = createTransactions(db, prepareStatements(db))
+  }
+
+  /** Same as `openSqliteStorage`. Throws a StorageError synchronously if the database cannot be opened. */
+  static open(options: SqliteStorageOptions = {}): SqliteStorageAdapter {
+    const { filename, synchronous, busyTimeoutMs } = resolveOptions(options)
+    let db: SqliteDatabase | undefined
+    try {
+      if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
+      db = new Database(filename, { timeout: busyTimeoutMs })
+      // WAL: readers never block the writer, and a commit is one sequential WAL write.
+      db.pragma('journal_mode = WAL')
+      db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      migrate(db)
+      return new SqliteStorageAdapter(db, filename)
+    } catch (err) {
+      db?.close()
+      throw toStorageError(err)
+    }
+  }
+
+  load(docName: string): Promise<StoredDocument | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      // One read transaction: another connection's compaction is seen entirely or not at all.
+      return this.#tx.load.deferred(docName)
+    })
+  }
+
+  append(docName: string, update: Uint8Array): Promise<number> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertBytes(update, 'update')
+      // IMMEDIATE: take the write lock up front instead of failing a read->write upgrade under contention.
+      return this.#tx.append.immediate(docName, update)
+    })
+  }
+
+  compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertBytes(snapshot, 'snapshot')
+      assertSeq(throughSeq)
+      this.#tx.compact.immediate(docName, snapshot, throughSeq)
+    })
+  }
+
+  remove(docName: string): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      this.#tx.remove.immediate(docName)
+    })
+  }
+
+  list(): Promise<string[]> {
+    return this.#run(() => this.#tx.list())
+  }
+
+  /** Checkpoints the WAL into the main file (leaving a zero-length WAL), then closes. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#closed = true
+    let failure: unknown
+    try {
+      if (!this.#db.memory) this.#db.pragma('wal_checkpoint(TRUNCATE)')
+    } catch (err) {
+      failure = err // committed data is safe in the WAL; still close and report.
+    }
+    try {
+      this.#db.close()
+    } catch (err) {
+      failure ??= err
+    }
+    return failure === undefined ? Promise.resolve() : Promise.reject(toStorageError(failure))
+  }
+
+  /** Runs synchronously but always settles a promise: callers never see a synchronous throw. */
+  #run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('ERR_STORAGE_CLOSED', 'storage adapter is closed'))
+    try {
+      return Promise.resolve(fn())
+    } catch (err) {
+      return Promise.reject(toStorageError(err))
+    }
+  }
+}
+
+/** Opens (creating and migrating if needed) a SQLite-backed adapter. Throws a StorageError if it cannot. */
+export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorageAdapter {
+  return SqliteStorageAdapter.open(options)
+}
+
+type Transactions = ReturnType<typeof createTransactions>
+
+/** Built once per connection; the mode (deferred / immediate) is chosen at the call site. */
+function createTransactions(db: SqliteDatabase, sql: Statements) {
+  return {
+    load: db.transaction((docName: string): StoredDocument | null => {
+      const row = sql.selectDocument.get(docName)
+      if (row === undefined) return null
+      const updates: StoredUpdate[] = sql.selectUpdates
+        .all(docName, row.snapshot_seq)
+        .map((u) => ({ seq: u.seq, data: plainCopy(u.data) }))
+      return {
+        snapshot: row.snapshot === null ? null : plainCopy(row.snapshot),
+        snapshotSeq: row.snapshot_seq,
+        updates
+      }
+    }),
+
+    append: db.transaction((docName: string, update: Uint8Array): number => {
+      const seq = sql.nextSeq.get(docName)?.seq
+      if (seq === undefined) throw new Error('sequence upsert returned no row')
+      sql.insertUpdate.run(docName, seq, update)
+      return seq
+    }),
+
+    compact: db.transaction((docName: string, snapshot: Uint8Array, throughSeq: number): void => {
+      const row = sql.selectDocument.get(docName)
+      const snapshotSeq = row?.snapshot_seq ?? 0
+      const nextSeq = row?.next_seq ?? 1
+      // Stale or repeated compaction: never move backwards.
+      if (throughSeq <= snapshotSeq) return
+      if (throughSeq >= nextSeq) {
+        throw new StorageError(
+          'ERR_STORAGE_INVALID_ARGUMENT',
+          `throughSeq ${throughSeq} is beyond the last appended seq ${nextSeq - 1} of "${docName}"`
+        )
+      }
+      sql.setSnapshot.run(snapshot, throughSeq, docName)
+      sql.deleteUpdatesThrough.run(docName, throughSeq)
+    }),
+
+    remove: db.transaction((docName: string): void => {
+      sql.deleteUpdates.run(docName)
+      sql.deleteDocument.run(docName)
+    }),
+
+    list: (): string[] => sql.listNames.all()
+  }
+}
+
+function prepareStatements(db: SqliteDatabase): Statements {
+  return {
+    // Upsert bumps the per-document counter and returns the seq just claimed (1 for a new document).
+    nextSeq: db.prepare(
+      `INSERT INTO documents (name, next_seq) VALUES (?, 2)
+       ON CONFLICT (name) DO UPDATE SET next_seq = next_seq + 1
+       RETURNING next_seq - 1 AS seq`
+    ),
+    insertUpdate: db.prepare('INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)'),
+    selectDocument: db.prepare('SELECT snapshot, snapshot_seq, next_seq FROM documents WHERE name = ?'),
+    selectUpdates: db.prepare('SELECT seq, data FROM updates WHERE doc = ? AND seq > ? ORDER BY seq'),
+    setSnapshot: db.prepare('UPDATE documents SET snapshot = ?, snapshot_seq = ? WHERE name = ?'),
+    deleteUpdatesThrough: db.prepare('DELETE FROM updates WHERE doc = ? AND seq <= ?'),
+    deleteUpdates: db.prepare('DELETE FROM updates WHERE doc = ?'),
+    deleteDocument: db.prepare('DELETE FROM documents WHERE name = ?'),
+    listNames: db.prepare<[], string>('SELECT name FROM documents').pluck()
+  }
+}
+
+/** better-sqlite3 hands out Buffers; callers get plain Uint8Arrays they own. */
+function plainCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
+
+function resolveOptions(options: SqliteStorageOptions): Required<SqliteStorageOptions> {
+  const invalid = (message: string) => new StorageError('ERR_STORAGE_INVALID_ARGUMENT', message)
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
+  const merged = { ...DEFAULT_SQLITE_OPTIONS, ...stripUndefined(options) }
+  if (typeof merged.dataDir !== 'string' || merged.dataDir === '') throw invalid('dataDir must be a non-empty string')
+  if (typeof merged.filename !== 'string' || merged.filename === '') throw invalid('filename must be a non-empty string')
+  if (merged.synchronous !== 'full' && merged.synchronous !== 'normal') throw invalid("synchronous must be 'full' or 'normal'")
+  const timeout = merged.busyTimeoutMs
+  if (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > 0x7fffffff) {
+    throw invalid('busyTimeoutMs must be an integer between 0 and 2147483647')
+  }
+  const filename = merged.filename === ':memory:' ? ':memory:' : resolve(merged.dataDir, merged.filename)
+  return { ...merged, filename }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

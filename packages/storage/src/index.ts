@@ -1,0 +1,7 @@
+// The conformance suite is deliberately not re-exported: it imports vitest.
+// Use the `@meridian/storage/conformance` subpath from adapter test files.
+export type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
+export { StorageError, isStorageError, toStorageError } from './errors.js'
+export type { StorageErrorCode } from './errors.js'
+export { MAX_DOC_NAME_BYTES, assertBytes, assertDocName, assertSeq } from './validate.js'
+export { MemoryStorageAdapter } from './memory-adapter.js'

@@ -1,0 +1,100 @@
+import { StorageError, toStorageError } from './errors.js'
+import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
+import { assertBytes, assertDocName, assertSeq } from './validate.js'
+
+interface MemoryDocument {
+  snapshot: Uint8Array | null
+  snapshotSeq: number
+  /** Next sequence number to hand out; only ever grows, so compaction never causes reuse. */
+  nextSeq: number
+  /** Ascending by seq, all > snapshotSeq. */
+  updates: StoredUpdate[]
+}
+
+/**
+ * Non-durable adapter for tests and single-process demos. Bytes are copied on the
+ * way in and out, so neither side can corrupt the other's arrays. Data is lost on
+ * `close()` (there is nothing to reopen).
+ */
+export class MemoryStorageAdapter implements StorageAdapter {
+  #docs = new Map<string, MemoryDocument>()
+  #closed = false
+
+  load(docName: string): Promise<StoredDocument | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      const doc = this.#docs.get(docName)
+      if (doc === undefined) return null
+      return {
+        snapshot: doc.snapshot === null ? null : doc.snapshot.slice(),
+        snapshotSeq: doc.snapshotSeq,
+        updates: doc.updates.map((u) => ({ seq: u.seq, data: u.data.slice() }))
+      }
+    })
+  }
+
+  append(docName: string, update: Uint8Array): Promise<number> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertBytes(update, 'update')
+      let doc = this.#docs.get(docName)
+      if (doc === undefined) {
+        doc = { snapshot: null, snapshotSeq: 0, nextSeq: 1, updates: [] }
+        this.#docs.set(docName, doc)
+      }
+      const seq = doc.nextSeq++
+      // Plain Uint8Array copy: also detaches from a caller's Buffer pool or larger ArrayBuffer.
+      doc.updates.push({ seq, data: new Uint8Array(update) })
+      return seq
+    })
+  }
+
+  compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertBytes(snapshot, 'snapshot')
+      assertSeq(throughSeq)
+      const doc = this.#docs.get(docName)
+      const snapshotSeq = doc?.snapshotSeq ?? 0
+      const nextSeq = doc?.nextSeq ?? 1
+      // Stale or repeated compaction: never move backwards.
+      if (throughSeq <= snapshotSeq) return
+      if (doc === undefined || throughSeq >= nextSeq) {
+        throw new StorageError(
+          'ERR_STORAGE_INVALID_ARGUMENT',
+          `throughSeq ${throughSeq} is beyond the last appended seq ${nextSeq - 1} of "${docName}"`
+        )
+      }
+      doc.snapshot = new Uint8Array(snapshot)
+      doc.snapshotSeq = throughSeq
+      doc.updates = doc.updates.filter((u) => u.seq > throughSeq)
+    })
+  }
+
+  remove(docName: string): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      this.#docs.delete(docName)
+    })
+  }
+
+  list(): Promise<string[]> {
+    return this.#run(() => [...this.#docs.keys()])
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    this.#docs.clear()
+    return Promise.resolve()
+  }
+
+  /** Runs synchronously but always settles a promise: callers never see a synchronous throw. */
+  #run<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('ERR_STORAGE_CLOSED', 'storage adapter is closed'))
+    try {
+      return Promise.resolve(fn())
+    } catch (err) {
+      return Promise.reject(toStorageError(err))
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { FEATURE_ACKS, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message } from '@meridian/protocol'
+
+/**
+ * A bare protocol client for relay tests: every message it receives is kept,
+ * and tests await specific messages instead of sleeping.
+ */
+export class RawClient {
+  readonly socket: WebSocket
+  readonly doc = new Y.Doc()
+  readonly received: Message[] = []
+  closeEvent: { code: number; reason: string } | null = null
+  private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = []
+  private closeWaiters: ((e: { code: number; reason: string }) => void)[] = []
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket
+    socket.on('message', (data: Buffer) => {
+      const message = decodeMessage(new Uint8Array(data))
+      this.received.push(message)
+      if (message.type === 'sync-step2' || message.type === 'sync-update') Y.applyUpdate(this.doc, message.update, 'remote')
+      if (message.type === 'sync-step1') this.send({ type: 'sync-step2', update: Y.encodeStateAsUpdate(this.doc, message.stateVector) })
+      for (const w of [...this.waiters]) {
+        if (w.match(message)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1)
+          w.resolve(message)
+        }
+      }
+    })
+    socket.on('close', (code, reason) => {
+      this.closeEvent = { code, reason: reason.toString() }
+      for (const w of this.closeWaiters) w(this.closeEvent)
+    })
+  }
+
+  static connect(url: string, docName: string, options: { hello?: boolean; headers?: Record<string, string> } = {}): Promise<RawClient> {
+    const socket = new WebSocket(`${url}/${encodeURIComponent(docName)}`, { headers: options.headers })
+    const client = new RawClient(socket)
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => {
+        if (options.hello ?? true) {
+          client.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURE_ACKS })
+        }
+        resolve(client)
+      })
+      socket.once('error', reject)
+    })
+  }
+
+  send(message: Message): void {
+    this.socket.send(encodeMessage(message))
+  }
+
+  sendRaw(data: Uint8Array | string): void {
+    this.socket.send(data)
+  }
+
+  /** Sends a local edit as a sync update. */
+  edit(fn: (doc: Y.Doc) => void): void {
+    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+      if (origin !== 'remote') this.send({ type: 'sync-update', update })
+    }
+    this.doc.on('update', onUpdate)
+    try {
+      fn(this.doc)
+    } finally {
+      this.doc.off('update', onUpdate)
+    }
+  }
+
+  next<T extends Message['type']>(type: T, match: (m: Extract<Message, { type: T }>) => boolean = () => true, timeoutMs = 5_000): Promise<Extract<Message, { type: T }>> {
+    const found = this.received.find((m) => m.type === type && match(m as Extract<Message, { type: T }>))
+    if (found !== undefined) return Promise.resolve(found as Extract<Message, { type: T }>)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type} message within ${timeoutMs} ms`)), timeoutMs)
+      this.waiters.push({
+        match: (m) => m.type === type && match(m as Extract<Message, { type: T }>),
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m as Extract<Message, { type: T }>)
+        }
+      })
+    })
+  }
+
+  closed(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+    if (this.closeEvent !== null) return Promise.resolve(this.closeEvent)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs)
+      this.closeWaiters.push((e) => {
+        clearTimeout(timer)
+        resolve(e)
+      })
+    })
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.socket.close()
+    return this.closed()
+  }
+}
