@@ -5,6 +5,7 @@ import {
   FEATURE_ACKS,
   PROTOCOL_VERSION,
   encodeMessage,
+  isProtocolError,
   tryDecodeMessage,
   validateStateVector,
   type DecodeLimits,
@@ -187,7 +188,9 @@ export class Connection implements RoomPeer {
     if (this.closed) return
     this.log.info({ code: error.code, reason: error.message, closeCode }, 'closing connection')
     if (this.meridian) {
-      this.send(encodeMessage({ type: 'error', code: error.code, message: error.message, fatal: true }))
+      // Decode failures carry the decoder's own code on the wire (PROTOCOL.md, "Errors").
+      const code = isProtocolError(error.cause) ? error.cause.code : error.code
+      this.send(encodeMessage({ type: 'error', code, message: error.message, fatal: true }))
     }
     this.close(closeCode, error.code)
   }
