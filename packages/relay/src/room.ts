@@ -19,6 +19,14 @@ export interface RoomOptions {
   compactAfterUpdates: number
 }
 
+/**
+ * Told about every change to a room's document (not the replay from storage),
+ * after the change was queued for storage: `committed` resolves once it is
+ * durable. `origin` is what was passed to `applyUpdate` (a peer, a mesh link, a
+ * bus…), so a listener can skip its own changes and never echo them back.
+ */
+export type RoomChangeListener = (change: { update: Uint8Array; origin: unknown; committed: Promise<void> }) => void
+
 /** Origin of transactions that replay storage: they must not be persisted again. */
 const LOAD_ORIGIN = Symbol('meridian-load')
 
@@ -40,6 +48,7 @@ export class Room {
   private writeTail: Promise<void> = Promise.resolve()
   private storedUpdates: number
   private compaction: Promise<void> | null = null
+  private readonly changeListeners = new Set<RoomChangeListener>()
   private holds = 0
   private destroyed = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
@@ -118,7 +127,7 @@ export class Room {
    * committed to storage (the moment a Meridian client may be acknowledged);
    * rejects with ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
    */
-  applyUpdate(update: Uint8Array, origin: RoomPeer | null): Promise<void> {
+  applyUpdate(update: Uint8Array, origin: unknown): Promise<void> {
     if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
     try {
       Y.applyUpdate(this.doc, update, origin)
@@ -130,8 +139,14 @@ export class Room {
     return this.writeTail
   }
 
+  /** Subscribes to changes of this room's document; returns the unsubscribe function. */
+  onChange(listener: RoomChangeListener): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
+  }
+
   /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
-  applyAwareness(update: Uint8Array, origin: RoomPeer): void {
+  applyAwareness(update: Uint8Array, origin: unknown): void {
     try {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
     } catch (cause) {
@@ -200,6 +215,16 @@ export class Room {
     const message = encodeMessage({ type: 'sync-update', update })
     for (const peer of this.peers) {
       if (peer !== origin) peer.send(message)
+    }
+    if (this.changeListeners.size > 0) {
+      const committed = this.writeTail
+      for (const listener of this.changeListeners) {
+        try {
+          listener({ update, origin, committed })
+        } catch (err) {
+          this.log.error({ err }, 'room change listener threw')
+        }
+      }
     }
   }
 

@@ -23,6 +23,8 @@ export class RoomManager {
   private readonly idleTimers = new Map<string, NodeJS.Timeout>()
   private readonly options: RoomManagerOptions
   private closed = false
+  private readonly loadedListeners = new Set<(room: Room) => void>()
+  private readonly evictedListeners = new Set<(room: Room) => void>()
 
   constructor(options: RoomManagerOptions) {
     this.options = options
@@ -32,6 +34,18 @@ export class RoomManager {
     return this.rooms.size
   }
 
+  /** Called once per room, right after it loaded (before any peer joins it). Returns the unsubscribe function. */
+  onRoomLoaded(listener: (room: Room) => void): () => void {
+    this.loadedListeners.add(listener)
+    return () => this.loadedListeners.delete(listener)
+  }
+
+  /** Called once per room as it leaves memory (evicted or relay closing), after its writes were flushed. */
+  onRoomEvicted(listener: (room: Room) => void): () => void {
+    this.evictedListeners.add(listener)
+    return () => this.evictedListeners.delete(listener)
+  }
+
   /** Returns the loaded room for `name`, loading it if needed; the caller holds it until `release`. */
   async acquire(name: string): Promise<Room> {
     // Bounded: each pass either returns or waits out one eviction, which removes the entry.
@@ -39,7 +53,10 @@ export class RoomManager {
       if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
       let pending = this.rooms.get(name)
       if (pending === undefined) {
-        pending = Room.load(name, this.options)
+        pending = Room.load(name, this.options).then((room) => {
+          this.notify(this.loadedListeners, room)
+          return room
+        })
         const entry = pending
         this.rooms.set(name, entry)
         entry.catch(() => {
@@ -77,9 +94,20 @@ export class RoomManager {
     const rooms = await this.loadedRooms()
     await Promise.all(rooms.map(async (room) => {
       await room.flush()
+      this.notify(this.evictedListeners, room)
       room.destroy()
     }))
     this.rooms.clear()
+  }
+
+  private notify(listeners: Set<(room: Room) => void>, room: Room): void {
+    for (const listener of listeners) {
+      try {
+        listener(room)
+      } catch (err) {
+        this.options.logger.error({ err, doc: room.name }, 'room listener threw')
+      }
+    }
   }
 
   private cancelEviction(name: string): void {
@@ -109,6 +137,7 @@ export class RoomManager {
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
+      this.notify(this.evictedListeners, room)
       room.destroy()
       this.options.logger.debug({ doc: room.name }, 'evicted idle document')
     }
