@@ -11,7 +11,11 @@ export interface CliConfig {
   peers: string[]
   advertiseUrl: string | undefined
   clusterSecret: string | undefined
+  /** Mesh timing; undefined keeps the library defaults (DEFAULT_MESH_OPTIONS). */
+  meshTiming: { heartbeatIntervalMs?: number; suspectAfterMs?: number; downAfterMs?: number; antiEntropyIntervalMs?: number }
   logLevel: string
+  /** Serve this folder (the built demo) under /demo/ over HTTP; undefined: no demo. */
+  serveDemo: string | undefined
 }
 
 export const CLI_DEFAULTS = {
@@ -32,7 +36,12 @@ export const USAGE = `Usage: meridian-relay [options]
   --peer <url>            a relay to gossip with; repeatable (MERIDIAN_PEERS, comma-separated)
   --advertise-url <url>   the URL other relays dial to reach this one (MERIDIAN_ADVERTISE_URL)
   --cluster-secret <s>    shared secret between relays (MERIDIAN_CLUSTER_SECRET)
+  --heartbeat-interval-ms <n>     mesh heartbeat period (MERIDIAN_HEARTBEAT_INTERVAL_MS, default 1000)
+  --suspect-after-ms <n>          silence before a relay is suspect and its link redialed (MERIDIAN_SUSPECT_AFTER_MS, default 3000)
+  --down-after-ms <n>             silence before a relay is down (MERIDIAN_DOWN_AFTER_MS, default 10000)
+  --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 5000)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
+  --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --help                  print this and exit
 `
 
@@ -59,7 +68,12 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         peer: { type: 'string', multiple: true },
         'advertise-url': { type: 'string' },
         'cluster-secret': { type: 'string' },
+        'heartbeat-interval-ms': { type: 'string' },
+        'suspect-after-ms': { type: 'string' },
+        'down-after-ms': { type: 'string' },
+        'anti-entropy-interval-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        'serve-demo': { type: 'string' },
         help: { type: 'boolean' }
       }
     }))
@@ -80,6 +94,23 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   if (advertiseUrl !== undefined && !/^wss?:\/\//.test(advertiseUrl)) {
     throw new CliError(`--advertise-url must be a ws:// or wss:// URL, got "${advertiseUrl}"`)
   }
+  const clusterSecret = values['cluster-secret'] ?? env.MERIDIAN_CLUSTER_SECRET
+  if (peers.length > 0 && clusterSecret === undefined) throw new CliError('--peer needs --cluster-secret (relays authenticate each other with it)')
+  if (clusterSecret !== undefined && clusterSecret.length < 16) throw new CliError('--cluster-secret must be at least 16 characters')
+  const ms = (flag: string, envName: string): number | undefined => {
+    const text = (values as Record<string, string | undefined>)[flag] ?? env[envName]
+    if (text === undefined) return undefined
+    if (!/^\d+$/.test(text) || Number(text) <= 0) throw new CliError(`--${flag} must be a positive integer, got "${text}"`)
+    return Number(text)
+  }
+  const meshTiming = Object.fromEntries(
+    ([
+      ['heartbeatIntervalMs', ms('heartbeat-interval-ms', 'MERIDIAN_HEARTBEAT_INTERVAL_MS')],
+      ['suspectAfterMs', ms('suspect-after-ms', 'MERIDIAN_SUSPECT_AFTER_MS')],
+      ['downAfterMs', ms('down-after-ms', 'MERIDIAN_DOWN_AFTER_MS')],
+      ['antiEntropyIntervalMs', ms('anti-entropy-interval-ms', 'MERIDIAN_ANTI_ENTROPY_INTERVAL_MS')]
+    ] as const).filter(([, v]) => v !== undefined)
+  )
   const logLevel = values['log-level'] ?? env.MERIDIAN_LOG_LEVEL ?? CLI_DEFAULTS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`)
 
@@ -91,7 +122,13 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     nodeId: values['node-id'] ?? env.MERIDIAN_NODE_ID,
     peers,
     advertiseUrl,
-    clusterSecret: values['cluster-secret'] ?? env.MERIDIAN_CLUSTER_SECRET,
-    logLevel
+    clusterSecret,
+    meshTiming,
+    logLevel,
+    serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO)
   }
+}
+
+function resolveOptional(path: string | undefined): string | undefined {
+  return path === undefined || path.length === 0 ? undefined : resolve(path)
 }

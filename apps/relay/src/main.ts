@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { buildRelay } from '@meridian/relay'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import { CliError, USAGE, parseCli } from './cli-options.js'
+import { serveDemo } from './static.js'
 
 async function main(): Promise<void> {
   let config
@@ -21,16 +22,20 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { region: config.region } })
-  if (config.peers.length > 0) {
-    logger.warn({ peers: config.peers }, 'multi-region gossip is not implemented yet: --peer is accepted and ignored')
-  }
   const storage = openSqliteStorage({ dataDir: config.dataDir })
   const relay = await buildRelay({
     storage,
     logger,
     region: config.region,
-    ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {})
+    ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {}),
+    // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
+    ...(config.clusterSecret !== undefined
+      ? { mesh: { clusterSecret: config.clusterSecret, peers: config.peers, ...config.meshTiming, ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {}) } }
+      : {})
   })
+
+  // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
+  if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
 
   let stopping = false
   const shutdown = (signal: string): void => {

@@ -1,4 +1,5 @@
-export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus } from './provider.js'
+export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
+export { CROSS_TAB_ORIGIN, crossTabChannelName } from './cross-tab.js'
 export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
 export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors.js'
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'

@@ -44,6 +44,14 @@ export interface MeridianProviderOptions {
   connectTimeoutMs?: number
   /** Compact the local store once this many update records pile up. */
   compactAfterUpdates?: number
+  /**
+   * Share edits with other tabs of this origin that edit the same document
+   * (BroadcastChannel), so they see each other's edits at once, even offline.
+   * Default: true when BroadcastChannel exists and `store` is not given (tabs
+   * then share the default IndexedDB store); false with a custom store, whose
+   * instances do not share storage.
+   */
+  crossTab?: boolean
 }
 
 export const DEFAULT_PROVIDER_OPTIONS = {
@@ -65,6 +73,7 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
       throw new MeridianError('ERR_OPTIONS', `relay URL must be ws:// or wss://, got ${String(url)}`)
     }
   }
+  if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
   for (const name of ['connectTimeoutMs', 'compactAfterUpdates'] as const) {
     const v = options[name]
     if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new MeridianError('ERR_OPTIONS', `${name} must be a positive number`)

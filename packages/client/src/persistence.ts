@@ -1,5 +1,6 @@
 import type { ClientStore, ClientStoredDocument } from './store/types.js'
 import { MeridianError } from './errors.js'
+import { isClientStoreError } from './store/errors.js'
 
 interface QueuedWrite {
   data: Uint8Array
@@ -13,28 +14,53 @@ interface QueuedWrite {
  * compacted in the background once enough records pile up. A failing store
  * never throws into the document: errors go to `onError` and the write's key
  * resolves to null (the edit lives on in memory and in the outbox).
+ *
+ * A failed write (quota, I/O) or a store closed under us (another tab
+ * upgrading the database) switches it to memory-only for good: later writes
+ * are not attempted (they resolve to null at once) and `onError` is told with
+ * `fatal: true`, once. Failed acknowledgements and compactions lose nothing
+ * (records stay as they are) and are reported with `fatal: false`. A reload
+ * tries the store again.
  */
 export class LocalPersistence {
   private readonly store: ClientStore
   private readonly docName: string
   private readonly compactAfterUpdates: number
-  private readonly onError: (error: MeridianError) => void
+  private readonly onError: (error: MeridianError, fatal: boolean) => void
   private batch: QueuedWrite[] = []
   private scheduled = false
   private tail: Promise<void> = Promise.resolve()
   private compaction: Promise<void> | null = null
   private closed = false
+  private _memoryOnly = false
 
   constructor(options: {
     store: ClientStore
     docName: string
     compactAfterUpdates: number
-    onError: (error: MeridianError) => void
+    onError: (error: MeridianError, fatal: boolean) => void
   }) {
     this.store = options.store
     this.docName = options.docName
     this.compactAfterUpdates = options.compactAfterUpdates
     this.onError = options.onError
+  }
+
+  /** True once the store failed for good: writes are no longer attempted. */
+  get memoryOnly(): boolean {
+    return this._memoryOnly
+  }
+
+  /**
+   * Stops using the store (it failed, or was closed under us). Idempotent;
+   * reports `error` as fatal only the first time. Returns whether this call
+   * made the switch.
+   */
+  goMemoryOnly(error: MeridianError): boolean {
+    if (this._memoryOnly) return false
+    this._memoryOnly = true
+    this.onError(error, true)
+    return true
   }
 
   async load(): Promise<ClientStoredDocument> {
@@ -45,7 +71,7 @@ export class LocalPersistence {
 
   /** Queues a write; resolves with its key once committed, or null if it could not be stored. */
   write(data: Uint8Array, pending: boolean): Promise<number | null> {
-    if (this.closed) return Promise.resolve(null)
+    if (this.closed || this._memoryOnly) return Promise.resolve(null)
     return new Promise((resolve) => {
       this.batch.push({ data, pending, resolve })
       if (!this.scheduled) {
@@ -56,10 +82,10 @@ export class LocalPersistence {
   }
 
   acknowledge(keys: number[]): void {
-    if (keys.length === 0 || this.closed) return
+    if (keys.length === 0 || this.closed || this._memoryOnly) return
     this.tail = this.tail.then(() =>
       this.store.acknowledge(this.docName, keys).catch((cause: unknown) => {
-        this.onError(new MeridianError('ERR_PERSISTENCE', 'could not record acknowledgements locally', { cause }))
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'could not record acknowledgements locally', { cause }), false)
       })
     )
   }
@@ -83,6 +109,10 @@ export class LocalPersistence {
     this.batch = []
     if (batch.length === 0) return
     this.tail = this.tail.then(async () => {
+      if (this._memoryOnly) {
+        batch.forEach((w) => w.resolve(null))
+        return
+      }
       try {
         const result = await this.store.append(
           this.docName,
@@ -92,20 +122,29 @@ export class LocalPersistence {
         if (result.updateCount >= this.compactAfterUpdates) this.compact()
       } catch (cause) {
         batch.forEach((w) => w.resolve(null))
-        this.onError(new MeridianError('ERR_PERSISTENCE', 'local write failed: the edit is kept in memory only', { cause }))
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'local write failed: this edit and later ones are kept in memory only', { cause }), true)
       }
     })
   }
 
   private compact(): void {
-    if (this.compaction !== null || this.closed) return
+    if (this.compaction !== null || this.closed || this._memoryOnly) return
     this.compaction = this.tail
-      .then(() => this.store.compact(this.docName))
+      .then(() => (this._memoryOnly ? undefined : this.store.compact(this.docName)))
       .catch((cause: unknown) => {
-        this.onError(new MeridianError('ERR_PERSISTENCE', 'local compaction failed; records are kept as they are', { cause }))
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'local compaction failed; records are kept as they are', { cause }), false)
       })
       .finally(() => {
         this.compaction = null
       })
+  }
+
+  /** A failure that loses nothing is only reported; one that does, or a closed store, ends the use of the store. */
+  private fail(error: MeridianError, losesData: boolean): void {
+    if (losesData || isClientStoreError(error.cause, 'ERR_STORE_CLOSED')) {
+      this.goMemoryOnly(error)
+    } else if (!this._memoryOnly) {
+      this.onError(error, false)
+    }
   }
 }

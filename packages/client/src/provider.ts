@@ -10,8 +10,18 @@ import { DEFAULT_PROVIDER_OPTIONS, validateProviderOptions, type MeridianProvide
 import type { ClientStore } from './store/types.js'
 import { MemoryClientStore } from './store/memory-store.js'
 import { openIdbClientStore } from './store/idb-store.js'
+import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
+
+/**
+ * Where local edits go: `ok` — into the local store (IndexedDB), so they
+ * survive a reload; `memory-only` — the store failed (quota, closed by another
+ * tab's upgrade, unavailable): the document keeps working, edits live in memory
+ * and in the outbox until the relay acknowledges them, and a reload is needed
+ * to use the store again. `error` is the failure that caused the switch.
+ */
+export type PersistenceState = 'ok' | 'memory-only'
 
 export interface MeridianProviderEvents {
   /** The local store has been read into the doc (or failed to: see `error`). */
@@ -23,6 +33,8 @@ export interface MeridianProviderEvents {
   pending: (count: number) => void
   /** The relay identified itself (Meridian relays only). */
   relay: (info: RelayInfo) => void
+  /** The local store stopped working (`memory-only`); emitted once, after the `error` event that explains it. */
+  persistence: (event: { state: PersistenceState; error: MeridianError | null }) => void
   error: (error: MeridianError) => void
 }
 
@@ -46,8 +58,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
   private readonly backoff: Backoff
-  private persistence: LocalPersistence | null = null
+  private local: LocalPersistence | null = null
   private ownsStore = false
+  /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
+  private readonly crossTab: CrossTab | null
+  private _persistence: PersistenceState = 'ok'
+  private _persistenceError: MeridianError | null = null
+  /** The store was lost before `local` existed (e.g. closed while loading). */
+  private storeLost: MeridianError | null = null
   private link: RelayLink | null = null
   private urlIndex = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null
@@ -74,6 +92,13 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
     this.awareness.on('update', this.onAwarenessUpdate)
+    // Cross-tab: on by default where tabs share the store (the default IndexedDB one) and
+    // BroadcastChannel exists. With a custom store, instances do not share storage, so it is opt-in.
+    const crossTab = options.crossTab ?? (options.store === undefined && broadcastChannelAvailable())
+    this.crossTab = crossTab && broadcastChannelAvailable() ? this.openCrossTab() : null
+    // The browser's own connectivity hints: drop a connection it says is gone, retry at once when it is back.
+    browserEvents()?.addEventListener('offline', this.onBrowserOffline)
+    browserEvents()?.addEventListener('online', this.onBrowserOnline)
     this.whenLoaded = this.load()
   }
 
@@ -101,6 +126,21 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** The relay in use, once it said hello. */
   get relay(): RelayInfo | null {
     return this._relay
+  }
+
+  /** `ok`: local edits are stored locally; `memory-only`: the local store failed, see `persistenceError`. */
+  get persistence(): PersistenceState {
+    return this._persistence
+  }
+
+  /** Why the document went `memory-only` (an ERR_PERSISTENCE error with the store error as `cause`). */
+  get persistenceError(): MeridianError | null {
+    return this._persistenceError
+  }
+
+  /** True when edits are shared with other tabs of this origin through a BroadcastChannel. */
+  get crossTabEnabled(): boolean {
+    return this.crossTab !== null
   }
 
   /** The URL of the current (or last attempted) relay. */
@@ -134,7 +174,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Resolves once every local write so far is committed to the local store. */
   async whenPersisted(): Promise<void> {
     await this.whenLoaded
-    await this.persistence?.flush()
+    await this.local?.flush()
   }
 
   /** Disconnects, flushes local writes and releases everything. */
@@ -147,11 +187,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.link = null
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
+    this.crossTab?.close()
+    browserEvents()?.removeEventListener('offline', this.onBrowserOffline)
+    browserEvents()?.removeEventListener('online', this.onBrowserOnline)
     if (this.ownsAwareness) this.awareness.destroy()
     for (const w of this.waiters) w.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     this.waiters.clear()
     await this.whenLoaded
-    await this.persistence?.close(this.ownsStore)
+    await this.local?.close(this.ownsStore)
     super.destroy()
   }
 
@@ -161,7 +204,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       store,
       docName: this.docName,
       compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
-      onError: (e) => this.emitError(e)
+      onError: (e, fatal) => this.onPersistenceError(e, fatal)
     })
     try {
       const stored = await persistence.load()
@@ -172,20 +215,19 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         }, STORE_ORIGIN)
         for (const p of stored.pending) this.outbox.add(p.data, p.key)
       }
-      this.persistence = persistence
+      this.local = persistence
+      // Closed under us while loading: what loaded is fine, but nothing more can be written.
+      if (this.storeLost !== null) persistence.goMemoryOnly(this.storeLost)
     } catch (cause) {
       // The document keeps working in memory; the app is told.
-      this.emitError(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
-      this.persistence = new LocalPersistence({
-        store: new MemoryClientStore(),
-        docName: this.docName,
-        compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
-        onError: (e) => this.emitError(e)
-      })
+      this.local = persistence
+      persistence.goMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
     }
     this._loaded = true
     if (this.destroyed) return
     this.emit('loaded', [])
+    // Ask the other tabs for edits this tab's load may have missed.
+    this.crossTab?.start()
     if (this.outbox.size > 0) this.emit('pending', [this.outbox.size])
     if (this.wantConnected) this.openLink()
   }
@@ -195,30 +237,82 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (option !== undefined && typeof option !== 'function') return option
     this.ownsStore = true
     try {
-      return option !== undefined ? await option() : await openIdbClientStore()
+      // onClose: another tab upgrades or deletes the database, or the browser closes it.
+      return option !== undefined ? await option() : await openIdbClientStore({ onClose: (cause) => this.onStoreClosed(cause) })
     } catch (cause) {
-      this.emitError(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
+      this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
       return new MemoryClientStore()
     }
   }
 
+  /** The IndexedDB connection was closed under us: stop writing to it, keep working in memory. */
+  private onStoreClosed(cause: unknown): void {
+    const error = new MeridianError('ERR_PERSISTENCE', 'the local database was closed (another tab upgrading or deleting it, or the browser); working in memory only', { cause })
+    if (this.local !== null) this.local.goMemoryOnly(error)
+    else this.storeLost = error
+  }
+
+  /** From LocalPersistence: `fatal` means it stopped using the store. */
+  private onPersistenceError(error: MeridianError, fatal: boolean): void {
+    if (fatal) this.setMemoryOnly(error)
+    else this.emitError(error)
+  }
+
+  private setMemoryOnly(error: MeridianError): void {
+    this.emitError(error)
+    if (this._persistence === 'memory-only') return
+    this._persistence = 'memory-only'
+    this._persistenceError = error
+    if (!this.destroyed) this.emit('persistence', [{ state: 'memory-only', error }])
+  }
+
+  private openCrossTab(): CrossTab {
+    return new CrossTab({
+      doc: this.doc,
+      docName: this.docName,
+      onUpdate: (update, forward) => {
+        // Not persisted, not in our outbox, not posted again (see cross-tab.ts).
+        Y.applyUpdate(this.doc, update, CROSS_TAB_ORIGIN)
+        // The sending tab had no relay connection: pass its edit on to ours (not counted in our outbox).
+        if (forward) this.link?.sendUpdate(update, this.outbox.highWaterMark)
+      },
+      onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
+    })
+  }
+
+  private readonly onBrowserOffline = (): void => {
+    // Browsers keep a WebSocket "open" for a while after the network is gone; close it now.
+    // Reconnection then follows the usual backoff (a relay on localhost stays reachable).
+    this.link?.close(4000, 'browser offline')
+  }
+
+  private readonly onBrowserOnline = (): void => {
+    // Do not wait out the backoff delay once the browser says the network is back.
+    if (this.destroyed || !this.wantConnected || this.link !== null || !this._loaded) return
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+    this.openLink()
+  }
+
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === STORE_ORIGIN) return
+    // Another tab's edit: that tab stores and sends it (see cross-tab.ts).
+    if (origin === STORE_ORIGIN || origin === CROSS_TAB_ORIGIN) return
     const remote = origin === this
     if (remote) {
       // The link opens only after loading, so persistence exists for every remote update.
-      void this.persistence?.write(update, false)
+      void this.local?.write(update, false)
       return
     }
     const entry = this.outbox.add(update, null)
-    const persisted = this.persistence !== null ? this.persistence.write(update, true) : this.whenLoaded.then(() => this.persistence?.write(update, true) ?? null)
+    const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
     void persisted.then((key) => {
       entry.key = key
       // Acknowledged before the local write committed: drop it from the store's pending list now.
-      if (key !== null && entry.acked) this.persistence?.acknowledge([key])
+      if (key !== null && entry.acked) this.local?.acknowledge([key])
     })
     this.emit('pending', [this.outbox.size])
     this.link?.sendUpdate(update, this.outbox.highWaterMark)
+    this.crossTab?.postUpdate(update, this._status === 'connected')
   }
 
   private readonly onAwarenessUpdate = (
@@ -294,7 +388,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const done = this.outbox.acknowledge(outboxSeq)
     if (done.length === 0) return
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
-    this.persistence?.acknowledge(keys)
+    this.local?.acknowledge(keys)
     this.emit('pending', [this.outbox.size])
     this.checkWaiters()
   }
@@ -363,4 +457,10 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.reconnectTimer = null
     this.stableTimer = null
   }
+}
+
+/** `window` (or a worker's global) for the browser's online/offline events; null in Node. */
+function browserEvents(): Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null {
+  const g = globalThis as { addEventListener?: unknown; removeEventListener?: unknown }
+  return typeof g.addEventListener === 'function' && typeof g.removeEventListener === 'function' ? (g as unknown as EventTarget) : null
 }

@@ -38,7 +38,8 @@ const arbitraries = {
     features: varUint
   }).map((h): Message => ({ type: 'hello', ...h })),
   ack: varUint.map((upTo): Message => ({ type: 'ack', upTo })),
-  error: fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e }))
+  error: fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e })),
+  'auth-token': str.map((token): Message => ({ type: 'auth-token', token }))
 } satisfies Record<Message['type'], fc.Arbitrary<Message>>
 
 describe('round trip', () => {
@@ -77,6 +78,7 @@ describe('exact bytes', () => {
     [{ type: 'query-awareness' }, [3]],
     [{ type: 'ack', upTo: 300 }, [100, 1, 0xac, 0x02]],
     [{ type: 'error', code: 'E', message: '', fatal: true }, [100, 2, 1, 0x45, 0, 1]],
+    [{ type: 'auth-token', token: 'a.b' }, [100, 3, 3, 0x61, 0x2e, 0x62]],
     [
       { type: 'hello', version: 1, role: 'client', nodeId: 'n', region: '', features: 1 },
       [100, 0, 1, 6, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 1, 0x6e, 0, 1]
@@ -98,7 +100,7 @@ describe('decode errors', () => {
     expect(codeOf([99])).toBe('ERR_PROTOCOL_UNKNOWN_TYPE')
     expect(codeOf([0, 3, 0])).toBe('ERR_PROTOCOL_UNKNOWN_TYPE')
     expect(codeOf([2, 1, 0])).toBe('ERR_PROTOCOL_UNKNOWN_TYPE')
-    expect(codeOf([100, 3])).toBe('ERR_PROTOCOL_UNKNOWN_TYPE')
+    expect(codeOf([100, 99])).toBe('ERR_PROTOCOL_UNKNOWN_TYPE')
   })
 
   it('reports trailing bytes on every message but hello', () => {
@@ -108,6 +110,7 @@ describe('decode errors', () => {
     expect(codeOf([3, 0])).toBe('ERR_PROTOCOL_TRAILING_BYTES')
     expect(codeOf([100, 1, 5, 0])).toBe('ERR_PROTOCOL_TRAILING_BYTES')
     expect(codeOf([100, 2, 0, 0, 0, 0])).toBe('ERR_PROTOCOL_TRAILING_BYTES')
+    expect(codeOf([100, 3, 0, 0])).toBe('ERR_PROTOCOL_TRAILING_BYTES')
   })
 
   it('reports truncation', () => {

@@ -12,7 +12,7 @@ import { ProtocolError, isProtocolError } from './errors.js'
 import { resolveDecodeLimits, type DecodeLimits, DEFAULT_DECODE_LIMITS } from './limits.js'
 import type { Message } from './message.js'
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_MERIDIAN, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './message-types.js'
-import { readMeridianMessage, writeAck, writeError, writeHello } from './meridian.js'
+import { readMeridianMessage, writeAck, writeAuthToken, writeError, writeHello } from './meridian.js'
 import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
 
@@ -28,6 +28,7 @@ export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
     case 'hello': return writeHello(encoder, msg)
     case 'ack': return writeAck(encoder, msg.upTo)
     case 'error': return writeError(encoder, msg)
+    case 'auth-token': return writeAuthToken(encoder, msg.token)
     default: {
       const unknown: never = msg
       throw new TypeError(`unknown message type ${String((unknown as { type?: unknown }).type)}`)

@@ -83,3 +83,15 @@ describe('hello role', () => {
     expect(codeOf(encoding.toUint8Array(encoder))).toBe('ERR_PROTOCOL_MALFORMED')
   })
 })
+
+describe('auth-token', () => {
+  it('caps the token at maxStringBytes and reads it as strict UTF-8', () => {
+    const token = 'x'.repeat(100)
+    const bytes = encodeMessage({ type: 'auth-token', token })
+    expect(decodeMessage(bytes)).toStrictEqual({ type: 'auth-token', token })
+    const limited = tryDecodeMessage(bytes, { maxStringBytes: 99 })
+    expect(!limited.ok && limited.error.code).toBe('ERR_PROTOCOL_OVERSIZED')
+    expect(codeOf(new Uint8Array([100, 3, 2, 0xc3, 0x28]))).toBe('ERR_PROTOCOL_MALFORMED')
+    expect(codeOf(new Uint8Array([100, 3, 5, 0x61]))).toBe('ERR_PROTOCOL_TRUNCATED')
+  })
+})

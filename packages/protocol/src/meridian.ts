@@ -7,13 +7,14 @@
  *          varString(nodeId) varString(region) varUint(features) [ignored tail]
  *   ack    varUint(100) varUint(1) varUint(upTo)
  *   error  varUint(100) varUint(2) varString(code) varString(message) varUint(fatal ? 1 : 0)
+ *   auth   varUint(100) varUint(3) varString(token)
  */
 import * as encoding from 'lib0/encoding'
 import type { Decoder } from 'lib0/decoding'
 import { ProtocolError, isProtocolError } from './errors.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
-import type { AckMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
-import { MERIDIAN_ACK, MERIDIAN_ERROR, MERIDIAN_HELLO, MESSAGE_MERIDIAN } from './message-types.js'
+import type { AckMessage, AuthTokenMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
+import { MERIDIAN_ACK, MERIDIAN_AUTH, MERIDIAN_ERROR, MERIDIAN_HELLO, MESSAGE_MERIDIAN } from './message-types.js'
 import { readVarStringSafe, readVarUintSafe } from './safe-decoding.js'
 import { checkString, checkVarUint } from './write-checks.js'
 
@@ -101,17 +102,28 @@ export const readError = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DECOD
   return { type: 'error', code, message, fatal: fatal === 1 }
 }
 
+export const writeAuthToken = (encoder: encoding.Encoder, token: string): void => {
+  checkString(token, 'token')
+  writeHeader(encoder, MERIDIAN_AUTH)
+  encoding.writeVarString(encoder, token)
+}
+
+/** Reads the body after the type and subtype bytes. The token is a string field: capped at maxStringBytes. */
+export const readAuthToken = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): AuthTokenMessage =>
+  ({ type: 'auth-token', token: readVarStringSafe(decoder, limits.maxStringBytes) })
+
 /** Reads the subtype (after the top-level type) and the body. */
 export const readMeridianMessage = (
   decoder: Decoder,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS
-): HelloMessage | AckMessage | ErrorMessage => {
+): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage => {
   const at = decoder.pos
   const subtype = readVarUintSafe(decoder)
   switch (subtype) {
     case MERIDIAN_HELLO: return readHello(decoder, limits)
     case MERIDIAN_ACK: return readAck(decoder)
     case MERIDIAN_ERROR: return readError(decoder, limits)
+    case MERIDIAN_AUTH: return readAuthToken(decoder, limits)
     default:
       throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_TYPE', `unknown meridian subtype ${subtype} at byte ${at}`)
   }

@@ -24,6 +24,8 @@ export const AUTH_PERMISSION_DENIED = 0
 export const MERIDIAN_HELLO = 0
 export const MERIDIAN_ACK = 1
 export const MERIDIAN_ERROR = 2
+/** Client → relay: a bearer token (JWT), when it is not in the URL. See PROTOCOL.md, "auth-token". */
+export const MERIDIAN_AUTH = 3
 
 /** Version of the Meridian extension announced in HELLO. */
 export const PROTOCOL_VERSION = 1

@@ -38,6 +38,9 @@ export interface AckMessage { type: 'ack', upTo: number }
 /** Meridian ERROR: a machine-readable code, human text, and whether the sender will close. */
 export interface ErrorMessage { type: 'error', code: string, message: string, fatal: boolean }
 
+/** Meridian AUTH: a bearer token (a JWT) sent instead of `?token=`, or later to refresh it. Client → relay only. */
+export interface AuthTokenMessage { type: 'auth-token', token: string }
+
 export type Message =
   | SyncStep1Message
   | SyncStep2Message
@@ -48,6 +51,7 @@ export type Message =
   | HelloMessage
   | AckMessage
   | ErrorMessage
+  | AuthTokenMessage
 
 export type MessageType = Message['type']
 

@@ -11,8 +11,12 @@ import {
   type DecodeLimits,
   type Message
 } from '@meridian/protocol'
-import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
+import { CLOSE_CODES, RelayError, isRelayError, type RelayErrorCode } from './errors.js'
 import type { Room, RoomPeer } from './room.js'
+import type { Access } from './auth.js'
+import type { DocSizeGuard } from './limits.js'
+import { labelOf, type CloseReason, type RejectReason, type RelayMetrics } from './metrics.js'
+import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 
 export interface ConnectionOptions {
   id: string
@@ -25,6 +29,35 @@ export interface ConnectionOptions {
   /** Past this many bytes queued for a socket, the peer is too slow: disconnect it (it resyncs on return). */
   maxBufferedBytes: number
   onClose: (connection: Connection) => void
+  /**
+   * 'read': update-bearing messages are never applied or broadcast (those that
+   * would change something are refused, see PROTOCOL.md "Read-only
+   * connections"), and awareness is limited to one client id of its own.
+   * Default 'write'.
+   */
+  access?: Access
+  metrics?: RelayMetrics
+  /** Refuses client writes that would make the document too large (4413). */
+  docSize?: DocSizeGuard
+  /** A token arrived on the live connection (a refresh); absent: ignored. */
+  onAuthToken?: (token: string) => void
+}
+
+/** Which `connections_closed_total` reason a relay error ends a connection with. */
+const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
+  ERR_PROTOCOL: 'protocol',
+  ERR_AWARENESS_INVALID: 'protocol',
+  ERR_UPDATE_INVALID: 'invalid_update',
+  ERR_UPDATE_MISSING_DEPS: 'invalid_update',
+  ERR_STORAGE_WRITE: 'storage',
+  ERR_DOC_TOO_LARGE: 'doc_too_large',
+  ERR_AUTH_EXPIRED: 'expired',
+  ERR_AUTH_REVOKED: 'revoked',
+  ERR_AUTH_FORBIDDEN: 'revoked',
+  ERR_RATE_LIMITED: 'rate_limited',
+  ERR_SLOW_CONSUMER: 'slow_consumer',
+  ERR_IDLE_TIMEOUT: 'idle',
+  ERR_RELAY_CLOSED: 'shutdown'
 }
 
 /**
@@ -43,6 +76,15 @@ export class Connection implements RoomPeer {
   private committed = 0
   private ackScheduled = false
   private closed = false
+  private accessLevel: Access
+  /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
+  private refusedAt: number | null = null
+  /** The one awareness client id a read-only connection may speak for. */
+  private ownAwarenessId: number | null = null
+  /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
+  private readonly arrivals: [seq: number, atMs: number][] = []
+  /** Why the relay ended this connection (null: the client did, or not ended). */
+  endReason: CloseReason | null = null
 
   constructor(options: ConnectionOptions) {
     this.options = options
@@ -50,6 +92,16 @@ export class Connection implements RoomPeer {
     this.socket = options.socket
     this.room = options.room
     this.log = options.logger.child({ conn: options.id })
+    this.accessLevel = options.access ?? 'write'
+  }
+
+  get access(): Access {
+    return this.accessLevel
+  }
+
+  /** Changes the access (a refreshed token may grant more or less). */
+  setAccess(access: Access): void {
+    this.accessLevel = access
   }
 
   /** Joins the room and starts the y-websocket handshake. */
@@ -63,26 +115,36 @@ export class Connection implements RoomPeer {
   handleRaw(data: RawData, isBinary: boolean): void {
     if (this.closed) return
     if (!isBinary) {
+      this.count('text_frame')
       this.reject(new RelayError('ERR_PROTOCOL', 'text frames are not part of the protocol'), CLOSE_CODES.UNSUPPORTED_DATA)
       return
     }
     const bytes = toUint8Array(data)
     const decoded = tryDecodeMessage(bytes, this.options.limits)
     if (!decoded.ok) {
-      const code = decoded.error.code === 'ERR_PROTOCOL_OVERSIZED' ? CLOSE_CODES.MESSAGE_TOO_BIG : CLOSE_CODES.INVALID_MESSAGE
-      this.reject(new RelayError('ERR_PROTOCOL', decoded.error.code, { cause: decoded.error }), code)
+      const oversized = decoded.error.code === 'ERR_PROTOCOL_OVERSIZED'
+      this.options.metrics?.messageIn('invalid', bytes.length)
+      this.count(oversized ? 'oversized' : 'malformed')
+      this.reject(new RelayError('ERR_PROTOCOL', decoded.error.code, { cause: decoded.error }), oversized ? CLOSE_CODES.MESSAGE_TOO_BIG : CLOSE_CODES.INVALID_MESSAGE)
       return
     }
+    this.options.metrics?.messageIn(labelOf(decoded.message.type), bytes.length)
     this.handleMessage(decoded.message)
   }
 
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return
-    if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
-      this.log.warn({ bufferedBytes: this.socket.bufferedAmount }, 'slow consumer: disconnecting')
-      this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'slow consumer')
+    const buffered = this.socket.bufferedAmount
+    if (buffered > 0 && buffered + message.length > this.options.maxBufferedBytes) {
+      // Destroyed at once, not closed: a close frame would queue behind what it does not read,
+      // and the buffer would be held until the close timeout.
+      this.log.warn({ bufferedBytes: buffered }, 'slow consumer: disconnecting')
+      this.endReason ??= 'slow_consumer'
+      this.socket.terminate()
+      this.dispose()
       return
     }
+    this.options.metrics?.messageOut(message)
     this.socket.send(message, { binary: true }, (err) => {
       if (err !== undefined && err !== null) this.log.debug({ err }, 'send failed')
     })
@@ -100,7 +162,8 @@ export class Connection implements RoomPeer {
     this.options.onClose(this)
   }
 
-  close(code: number, reason: string): void {
+  close(code: number, reason: string, why?: CloseReason): void {
+    if (why !== undefined) this.endReason ??= why
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
       this.socket.close(code, reason.slice(0, 120))
     }
@@ -123,21 +186,54 @@ export class Connection implements RoomPeer {
       case 'sync-step2':
       case 'sync-update': {
         const seq = ++this.received
-        this.room.applyUpdate(message.update, this).then(
+        if (this.options.metrics !== undefined) this.arrivals.push([seq, performance.now()])
+        if (this.accessLevel === 'read') {
+          this.handleReadOnlyUpdate(seq, message.update)
+          return
+        }
+        if (this.options.docSize?.wouldExceed(this.room, message.update.length) === true) {
+          this.count('doc_too_large')
+          this.reject(new RelayError('ERR_DOC_TOO_LARGE', `limit is ${this.options.docSize.maxBytes} bytes`), CLOSE_CODES.DOC_TOO_LARGE)
+          return
+        }
+        const pendingBefore = pendingOf(this.room.doc)
+        const applied = this.room.applyUpdate(message.update, this)
+        if (leftPending(this.room.doc, pendingBefore)) {
+          // Whatever integrated is valid and already queued for storage; the rest would live
+          // in memory only, acknowledged yet lost on restart. Drop it; the client resends it.
+          restorePending(this.room.doc, pendingBefore)
+          applied.catch(() => undefined)
+          this.count('missing_deps')
+          this.reject(new RelayError('ERR_UPDATE_MISSING_DEPS'), CLOSE_CODES.INVALID_UPDATE)
+          return
+        }
+        applied.then(
           () => this.markCommitted(seq),
           (err: unknown) => {
             const error = isRelayError(err) ? err : new RelayError('ERR_STORAGE_WRITE', undefined, { cause: err })
+            if (error.code === 'ERR_UPDATE_INVALID') this.count('invalid_update')
             this.reject(error, error.code === 'ERR_UPDATE_INVALID' ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
           }
         )
         return
       }
-      case 'awareness':
+      case 'awareness': {
+        let update: Uint8Array | null = message.update
         try {
-          this.room.applyAwareness(message.update, this)
+          if (this.accessLevel === 'read') {
+            const filtered = filterAwareness(message.update, (id) => this.mayUseAwarenessId(id))
+            if (filtered.update === null || filtered.ids.length > 1) this.count('awareness_not_own')
+            update = filtered.update
+          }
+          if (update !== null) this.room.applyAwareness(update, this)
         } catch (err) {
-          this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID'), CLOSE_CODES.INVALID_MESSAGE)
+          this.count('invalid_awareness')
+          this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID', undefined, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
         }
+        return
+      }
+      case 'auth-token':
+        this.options.onAuthToken?.(message.token)
         return
       case 'query-awareness': {
         const awareness = this.room.encodeAwarenessState()
@@ -168,9 +264,58 @@ export class Connection implements RoomPeer {
     }
   }
 
+  /**
+   * A read-only connection's update is never applied. If the document already
+   * has all of it (the handshake reply of a client with nothing new), it is
+   * acknowledged like a committed one; otherwise it is refused: not applied, not
+   * broadcast, an error to the client, and no ack from then on (acks are
+   * cumulative). The connection stays open for reading.
+   */
+  private handleReadOnlyUpdate(seq: number, update: Uint8Array): void {
+    let known: boolean
+    try {
+      known = updateIsKnown(this.room.doc, update)
+    } catch (cause) {
+      this.count('invalid_update')
+      this.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }), CLOSE_CODES.INVALID_UPDATE)
+      return
+    }
+    if (known) {
+      if (this.refusedAt === null) void this.room.flush().then(() => this.markCommitted(seq))
+      return
+    }
+    this.refusedAt ??= seq
+    this.count('read_only')
+    this.log.info({ code: 'ERR_READ_ONLY' }, 'refused a write on a read-only connection')
+    const error = new RelayError('ERR_READ_ONLY', 'the update was not applied')
+    this.send(encodeMessage(this.meridian
+      ? { type: 'error', code: error.code, message: error.message, fatal: false }
+      : { type: 'auth-denied', reason: 'read-only' }))
+  }
+
+  /** Read-only connections speak for one awareness client id: the first they use that nobody else holds. */
+  private mayUseAwarenessId(id: number): boolean {
+    if (this.ownAwarenessId !== null) return this.ownAwarenessId === id
+    if (this.room.awareness.getStates().has(id)) return false
+    this.ownAwarenessId = id
+    return true
+  }
+
+  private count(reason: RejectReason): void {
+    this.options.metrics?.rejectedMessages.inc({ reason })
+  }
+
   private markCommitted(seq: number): void {
     if (seq <= this.committed) return
+    if (this.refusedAt !== null && seq >= this.refusedAt) return
     this.committed = seq
+    if (this.arrivals.length > 0) {
+      const now = performance.now()
+      while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {
+        const arrival = this.arrivals.shift()
+        if (arrival !== undefined) this.options.metrics?.ackLatencySeconds.observe((now - arrival[1]) / 1000)
+      }
+    }
     if (this.meridian) this.scheduleAck()
   }
 
@@ -184,8 +329,10 @@ export class Connection implements RoomPeer {
     })
   }
 
-  private reject(error: RelayError, closeCode: number): void {
+  /** Ends the connection because of `error`: logged, sent to a Meridian client as a fatal `error`, closed with `closeCode`. */
+  reject(error: RelayError, closeCode: number): void {
     if (this.closed) return
+    this.endReason ??= CLOSE_REASONS[error.code] ?? 'other'
     this.log.info({ code: error.code, reason: error.message, closeCode }, 'closing connection')
     if (this.meridian) {
       // Decode failures carry the decoder's own code on the wire (PROTOCOL.md, "Errors").

@@ -12,7 +12,21 @@ export const RELAY_ERROR_CODES = {
   ERR_UPDATE_INVALID: 'the update could not be applied',
   ERR_STORAGE_WRITE: 'the update could not be committed to storage',
   ERR_PROTOCOL: 'the message could not be decoded',
-  ERR_AWARENESS_INVALID: 'the awareness update could not be applied'
+  ERR_AWARENESS_INVALID: 'the awareness update could not be applied',
+  ERR_UPDATE_MISSING_DEPS: 'the update depends on changes the relay does not have',
+  ERR_AUTH_REQUIRED: 'a token is required',
+  ERR_AUTH_INVALID: 'the token could not be verified',
+  ERR_AUTH_EXPIRED: 'the token has expired',
+  ERR_AUTH_REVOKED: 'the token has been revoked',
+  ERR_AUTH_FORBIDDEN: 'the token does not grant access to this document',
+  ERR_AUTH_TIMEOUT: 'no valid auth message within the pre-auth budget',
+  ERR_ORIGIN: 'this Origin is not allowed',
+  ERR_READ_ONLY: 'this connection may only read',
+  ERR_DOC_TOO_LARGE: 'the write would make the document larger than the relay allows',
+  ERR_RATE_LIMITED: 'too many messages or bytes per second',
+  ERR_TOO_MANY_CONNECTIONS: 'the relay or this address has too many connections',
+  ERR_SLOW_CONSUMER: 'the client does not read fast enough',
+  ERR_IDLE_TIMEOUT: 'no message within the idle timeout'
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES
@@ -43,5 +57,23 @@ export const CLOSE_CODES = {
   TRY_AGAIN_LATER: 1013,
   DOC_LOAD_FAILED: 4500,
   INVALID_UPDATE: 4400,
-  INVALID_MESSAGE: 4401
+  INVALID_MESSAGE: 4401,
+  /** No message (not even a pong counts) for `idleTimeoutMs`; reconnecting is fine. */
+  IDLE_TIMEOUT: 4008,
+  /** The token is valid but grants nothing on this document. */
+  FORBIDDEN: 4403,
+  /** Pre-auth budget (frames, bytes or seconds) spent without a valid auth message. */
+  AUTH_TIMEOUT: 4408,
+  /** No token, or one that does not verify (signature, format, algorithm, issuer, audience, not-before). */
+  UNAUTHENTICATED: 4410,
+  /** The token expired (at connect, or while connected). */
+  TOKEN_EXPIRED: 4411,
+  /** The token was revoked (at connect, or while connected). */
+  TOKEN_REVOKED: 4412,
+  /** A write would make the document exceed `maxDocumentBytes`; nothing of it was applied. */
+  DOC_TOO_LARGE: 4413,
+  /** The browser Origin is not in `allowedOrigins`. */
+  ORIGIN_NOT_ALLOWED: 4415,
+  /** Message or byte rate far over the token bucket (more than a whole burst in debt). */
+  RATE_LIMITED: 4429
 } as const

@@ -3,8 +3,11 @@ import type { Logger } from 'pino'
 import { pino } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import { RelayError } from './errors.js'
+import type { MeshOptions } from './mesh/options.js'
+import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
-export interface RelayOptions {
+/** Auth, origins and limits are documented in hardening-options.ts. */
+export interface RelayOptions extends HardeningOptions {
   /** Durable document storage (SQLite in the CLI, memory in tests). Required. */
   storage: StorageAdapter
   /** Structured logger; silent by default (libraries do not pick where logs go). */
@@ -19,9 +22,11 @@ export interface RelayOptions {
   evictIdleAfterMs?: number
   /** Compact a document's stored updates into a snapshot after this many appends. */
   compactAfterUpdates?: number
+  /** Join a multi-region mesh (see mesh/options.ts). Without it the relay stands alone. */
+  mesh?: MeshOptions
 }
 
-export interface ResolvedRelayOptions {
+export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   storage: StorageAdapter
   logger: Logger
   nodeId: string
@@ -29,13 +34,15 @@ export interface ResolvedRelayOptions {
   maxMessageBytes: number
   evictIdleAfterMs: number
   compactAfterUpdates: number
+  mesh: MeshOptions | undefined
 }
 
 export const DEFAULT_RELAY_OPTIONS = {
   region: 'default',
   maxMessageBytes: 16 * 1024 * 1024,
   evictIdleAfterMs: 30_000,
-  compactAfterUpdates: 500
+  compactAfterUpdates: 500,
+  ...DEFAULT_HARDENING_OPTIONS
 } as const
 
 const positiveInt = (name: string, value: unknown, min: number): number => {
@@ -65,6 +72,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     region: nonEmptyString('region', options.region ?? DEFAULT_RELAY_OPTIONS.region),
     maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024),
     evictIdleAfterMs: positiveInt('evictIdleAfterMs', options.evictIdleAfterMs ?? DEFAULT_RELAY_OPTIONS.evictIdleAfterMs, 0),
-    compactAfterUpdates: positiveInt('compactAfterUpdates', options.compactAfterUpdates ?? DEFAULT_RELAY_OPTIONS.compactAfterUpdates, 1)
+    compactAfterUpdates: positiveInt('compactAfterUpdates', options.compactAfterUpdates ?? DEFAULT_RELAY_OPTIONS.compactAfterUpdates, 1),
+    mesh: options.mesh,
+    ...resolveHardeningOptions(options, positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024))
   }
 }

@@ -20,6 +20,8 @@ const COMPACT_ON_EVICT_MIN_UPDATES = 16
  */
 export class RoomManager {
   private readonly rooms = new Map<string, Promise<Room>>()
+  /** The same rooms once loaded, for synchronous look-ups. */
+  private readonly loaded = new Map<string, Room>()
   private readonly idleTimers = new Map<string, NodeJS.Timeout>()
   private readonly options: RoomManagerOptions
   private closed = false
@@ -54,6 +56,7 @@ export class RoomManager {
       let pending = this.rooms.get(name)
       if (pending === undefined) {
         pending = Room.load(name, this.options).then((room) => {
+          this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room
         })
@@ -73,6 +76,12 @@ export class RoomManager {
       return room
     }
     throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  /** The room if it is in memory and not being evicted. */
+  getLoaded(name: string): Room | undefined {
+    const room = this.loaded.get(name)
+    return room !== undefined && room.evicting === null ? room : undefined
   }
 
   release(room: Room): void {
@@ -98,6 +107,7 @@ export class RoomManager {
       room.destroy()
     }))
     this.rooms.clear()
+    this.loaded.clear()
   }
 
   private notify(listeners: Set<(room: Room) => void>, room: Room): void {
@@ -137,6 +147,7 @@ export class RoomManager {
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
+      if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
       this.notify(this.evictedListeners, room)
       room.destroy()
       this.options.logger.debug({ doc: room.name }, 'evicted idle document')

@@ -8,6 +8,7 @@ import { Connection } from './connection.js'
 import { RoomManager } from './rooms.js'
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js'
 import { parseDocName } from './doc-name.js'
+import { Mesh } from './mesh/mesh.js'
 
 /** Messages a socket may send while its document is still loading. */
 const MAX_QUEUED_BEFORE_LOAD = 256
@@ -18,6 +19,8 @@ export interface Relay {
   readonly app: FastifyInstance
   readonly options: ResolvedRelayOptions
   readonly rooms: RoomManager
+  /** The multi-region mesh, when `options.mesh` was given. */
+  readonly mesh: Mesh | null
   /** Starts listening; resolves with the bound address as `ws://host:port`. */
   listen(opts: { port: number; host: string }): Promise<string>
   /** Stops accepting, closes client sockets, flushes every document. Does not close the storage it was given. */
@@ -43,6 +46,11 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   await app.register(websocket, {
     options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false }
   })
+
+  const mesh = options.mesh === undefined
+    ? null
+    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes }, options.mesh)
+  mesh?.register(app)
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
@@ -114,6 +122,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     closing ??= (async () => {
       for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down')
       await app.close()
+      await mesh?.stop()
       await rooms.close()
     })()
     return closing
@@ -121,10 +130,12 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const listen = async ({ port, host }: { port: number; host: string }): Promise<string> => {
     await app.listen({ port, host })
+    const address0 = app.server.address() as AddressInfo
+    await mesh?.start(`ws://${address0.family === 'IPv6' ? `[${address0.address}]` : address0.address}:${address0.port}`)
     const address = app.server.address() as AddressInfo
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
     return `ws://${shownHost}:${address.port}`
   }
 
-  return { app, options, rooms, listen, close }
+  return { app, options, rooms, mesh, listen, close }
 }

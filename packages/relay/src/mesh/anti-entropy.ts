@@ -1,0 +1,283 @@
+import type { Logger } from 'pino'
+import * as Y from 'yjs'
+import type { MeshMessage } from '@meridian/protocol'
+import type { StorageAdapter } from '@meridian/storage'
+import type { RoomManager } from '../rooms.js'
+import { DigestIndex, docDigest } from './digest-index.js'
+import type { MeshLink } from './link.js'
+import type { ReplicationTracker } from './replication.js'
+
+/** Origin of changes pulled by anti-entropy: not pushed on (every relay pulls for itself). */
+export const AE_ORIGIN = Symbol('meridian-anti-entropy')
+
+/** Entries per AE_DOCS page, so a listing of many documents is never one giant frame. */
+const DOCS_PER_PAGE = 1_000
+/** Documents requested at once per round. */
+const MAX_DOCS_IN_FLIGHT = 16
+
+export interface AntiEntropyOptions {
+  rooms: RoomManager
+  storage: StorageAdapter
+  digests: DigestIndex
+  tracker: ReplicationTracker
+  logger: Logger
+  /** Largest DOC_DIFF chunk. */
+  chunkBytes: number
+  /** A round not finished after this long is abandoned. */
+  roundTimeoutMs: number
+  /** Largest document diff accepted in a round. */
+  maxDiffBytes: number
+  now: () => number
+  /** A round with `link`'s relay completed: everything it had when the round started is here now. */
+  onRoundComplete: (link: MeshLink, startedAtMs: number) => void
+}
+
+interface Round {
+  id: number
+  link: MeshLink
+  startedAtMs: number
+  listingDone: boolean
+  queue: string[]
+  inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
+  timer: NodeJS.Timeout
+}
+
+/**
+ * Pull-based anti-entropy. The initiator sends its digest root; equal roots
+ * end the round (an idle mesh: a few dozen bytes). Otherwise bucket hashes,
+ * then the documents of differing buckets, then a state-vector sync of each
+ * differing document, streamed in bounded chunks. The round completes when
+ * every pulled diff is committed here.
+ */
+export class AntiEntropy {
+  private readonly o: AntiEntropyOptions
+  private readonly rounds = new Map<MeshLink, Round>()
+  /** Per served document and region: the last local write sequence included in what was served. */
+  private readonly served = new Map<string, number>()
+  private nextRound = 1
+  private refreshing: Promise<void> | null = null
+
+  constructor(options: AntiEntropyOptions) {
+    this.o = options
+  }
+
+  isRunning(link: MeshLink): boolean {
+    return this.rounds.has(link)
+  }
+
+  /** Recomputes the digests of documents changed since the last refresh. */
+  refresh(): Promise<void> {
+    if (this.refreshing !== null) return this.refreshing
+    if (this.o.digests.dirtyCount === 0) return Promise.resolve()
+    // Assigned before it can settle: a body that finished synchronously must not leave a stale promise behind.
+    const run = async (): Promise<void> => {
+      for (;;) {
+        const names = this.o.digests.takeDirty()
+        if (names.length === 0) return
+        for (const name of names) {
+          try {
+            this.o.digests.set(name, await this.computeDigest(name))
+          } catch (err) {
+            // Left out of this round's summary; the next change or restart retries it.
+            this.o.logger.warn({ err, doc: name }, 'anti-entropy: cannot compute document digest')
+          }
+        }
+      }
+    }
+    const refreshing = run().finally(() => {
+      if (this.refreshing === refreshing) this.refreshing = null
+    })
+    this.refreshing = refreshing
+    return refreshing
+  }
+
+  async start(link: MeshLink): Promise<void> {
+    if (this.rounds.has(link) || !link.isOpen) return
+    const startedAtMs = this.o.now()
+    const round: Round = {
+      id: this.nextRound++,
+      link,
+      startedAtMs,
+      listingDone: false,
+      queue: [],
+      inFlight: new Map(),
+      timer: setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs)
+    }
+    round.timer.unref()
+    this.rounds.set(link, round)
+    await this.refresh()
+    if (this.rounds.get(link) !== round) return
+    link.send({ type: 'mesh-ae-root', round: round.id, root: this.o.digests.root() })
+  }
+
+  abort(link: MeshLink, why: string): void {
+    const round = this.rounds.get(link)
+    if (round === undefined) return
+    clearTimeout(round.timer)
+    this.rounds.delete(link)
+    this.o.logger.debug({ peer: link.remote?.nodeId, round: round.id, why }, 'anti-entropy round abandoned')
+  }
+
+  /** Handles the anti-entropy messages of a link; returns false for other messages. */
+  handle(link: MeshLink, m: MeshMessage): boolean {
+    switch (m.type) {
+      case 'mesh-ae-root':
+        void this.answerRoot(link, m.round, m.root)
+        return true
+      case 'mesh-ae-docs-request':
+        this.answerDocsRequest(link, m.round, m.buckets)
+        return true
+      case 'mesh-doc-sync':
+        void this.answerDocSync(link, m.round, m.docName, m.stateVector)
+        return true
+      case 'mesh-doc-applied': {
+        const region = link.remote?.region
+        if (region !== undefined) {
+          this.o.tracker.confirm(m.docName, region, m.stateVector, { throughSeq: this.served.get(`${region}\0${m.docName}`) ?? 0 })
+        }
+        return true
+      }
+      case 'mesh-ae-done':
+      case 'mesh-ae-buckets':
+      case 'mesh-ae-docs':
+      case 'mesh-doc-diff': {
+        const round = this.rounds.get(link)
+        if (round === undefined || round.id !== m.round) return true // a stale round's late answer
+        if (m.type === 'mesh-ae-done') {
+          if (m.ok) this.complete(round)
+          else this.abort(link, 'responder gave up')
+        } else if (m.type === 'mesh-ae-buckets') {
+          const buckets = this.o.digests.differingBuckets(m.hashes)
+          if (buckets.length === 0) this.complete(round)
+          else link.send({ type: 'mesh-ae-docs-request', round: round.id, buckets })
+        } else if (m.type === 'mesh-ae-docs') {
+          for (const e of m.entries) {
+            const mine = this.o.digests.digestOf(e.docName)
+            if (mine === null || Buffer.compare(mine, e.digest) !== 0) round.queue.push(e.docName)
+          }
+          round.listingDone = m.last
+          void this.pump(round)
+        } else {
+          void this.receiveChunk(round, m)
+        }
+        return true
+      }
+      default:
+        return false
+    }
+  }
+
+  private async answerRoot(link: MeshLink, round: number, root: Uint8Array): Promise<void> {
+    await this.refresh()
+    if (Buffer.compare(this.o.digests.root(), root) === 0) link.send({ type: 'mesh-ae-done', round, ok: true })
+    else link.send({ type: 'mesh-ae-buckets', round, hashes: this.o.digests.bucketHashes() })
+  }
+
+  private answerDocsRequest(link: MeshLink, round: number, buckets: number[]): void {
+    const entries = this.o.digests.docsIn(buckets)
+    for (let i = 0; i < entries.length || i === 0; i += DOCS_PER_PAGE) {
+      const page = entries.slice(i, i + DOCS_PER_PAGE)
+      link.send({ type: 'mesh-ae-docs', round, entries: page, last: i + DOCS_PER_PAGE >= entries.length })
+    }
+  }
+
+  private async answerDocSync(link: MeshLink, round: number, docName: string, stateVector: Uint8Array): Promise<void> {
+    const region = link.remote?.region
+    let diff: Uint8Array
+    const throughSeq = this.o.tracker.lastSeq
+    try {
+      const room = await this.o.rooms.acquire(docName)
+      try {
+        diff = Y.encodeStateAsUpdate(room.doc, stateVector)
+      } finally {
+        this.o.rooms.release(room)
+      }
+    } catch (err) {
+      this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot serve document')
+      link.send({ type: 'mesh-ae-done', round, ok: false })
+      return
+    }
+    if (region !== undefined) this.served.set(`${region}\0${docName}`, throughSeq)
+    const size = this.o.chunkBytes
+    const count = Math.max(1, Math.ceil(diff.byteLength / size))
+    for (let index = 0; index < count; index++) {
+      link.send({ type: 'mesh-doc-diff', round, docName, index, count, data: diff.subarray(index * size, (index + 1) * size) })
+    }
+  }
+
+  /** Requests queued documents, a bounded number at a time. */
+  private async pump(round: Round): Promise<void> {
+    while (round.inFlight.size < MAX_DOCS_IN_FLIGHT && round.queue.length > 0) {
+      const docName = round.queue.shift() as string
+      if (round.inFlight.has(docName)) continue
+      round.inFlight.set(docName, { chunks: [], received: 0, bytes: 0 })
+      let stateVector: Uint8Array
+      try {
+        const room = await this.o.rooms.acquire(docName)
+        stateVector = Y.encodeStateVector(room.doc)
+        this.o.rooms.release(room)
+      } catch (err) {
+        this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot load document to pull into')
+        this.abort(round.link, 'local load failed')
+        return
+      }
+      if (this.rounds.get(round.link) !== round) return
+      round.link.send({ type: 'mesh-doc-sync', round: round.id, docName, stateVector })
+    }
+    if (round.listingDone && round.queue.length === 0 && round.inFlight.size === 0) this.complete(round)
+  }
+
+  private async receiveChunk(round: Round, m: Extract<MeshMessage, { type: 'mesh-doc-diff' }>): Promise<void> {
+    const slot = round.inFlight.get(m.docName)
+    if (slot === undefined || m.index !== slot.received) {
+      this.abort(round.link, 'unexpected diff chunk')
+      return
+    }
+    slot.chunks.push(m.data)
+    slot.received++
+    slot.bytes += m.data.byteLength
+    if (slot.bytes > this.o.maxDiffBytes) {
+      this.abort(round.link, 'diff larger than maxDiffBytes')
+      return
+    }
+    if (slot.received < m.count) return
+    const update = Buffer.concat(slot.chunks)
+    try {
+      const room = await this.o.rooms.acquire(m.docName)
+      try {
+        await room.applyUpdate(new Uint8Array(update.buffer, update.byteOffset, update.byteLength), AE_ORIGIN)
+        round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
+      } finally {
+        this.o.rooms.release(room)
+      }
+    } catch (err) {
+      this.o.logger.warn({ err, doc: m.docName }, 'anti-entropy: pulled diff could not be applied')
+      this.abort(round.link, 'apply failed')
+      return
+    }
+    round.inFlight.delete(m.docName)
+    if (this.rounds.get(round.link) === round) await this.pump(round)
+  }
+
+  private complete(round: Round): void {
+    if (this.rounds.get(round.link) !== round) return
+    clearTimeout(round.timer)
+    this.rounds.delete(round.link)
+    this.o.onRoundComplete(round.link, round.startedAtMs)
+  }
+
+  private async computeDigest(docName: string): Promise<Uint8Array | null> {
+    const room = this.o.rooms.getLoaded(docName)
+    if (room !== undefined) return docDigest(room.doc)
+    const stored = await this.o.storage.load(docName)
+    if (stored === null) return null
+    const doc = new Y.Doc()
+    try {
+      if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
+      for (const u of stored.updates) Y.applyUpdate(doc, u.data)
+      return docDigest(doc)
+    } finally {
+      doc.destroy()
+    }
+  }
+}

@@ -1,0 +1,412 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import type { MeshMember, MeshMessage } from '@meridian/protocol'
+import type { StorageAdapter } from '@meridian/storage'
+import type { Room } from '../room.js'
+import type { RoomManager } from '../rooms.js'
+import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
+import { AntiEntropy, AE_ORIGIN } from './anti-entropy.js'
+import { DigestIndex, docDigest } from './digest-index.js'
+import { MeshLink } from './link.js'
+import { meshAuthHeaders, verifyMeshAuth } from './link-auth.js'
+import { Membership, type MemberRecord } from './membership.js'
+import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './options.js'
+import { ReplicationTracker, type RegionBacklog } from './replication.js'
+
+export const MESH_PATH = '/_meridian/mesh'
+
+export interface RegionStatus extends RegionBacklog {
+  /** Local time the last completed anti-entropy exchange with that region started (design.md's s_Q). */
+  lastExchangeStartedAtMs: number | null
+  /** now - s_Q: everything that region had accepted before then is here. Null: never exchanged. */
+  stalenessMs: number | null
+  /** Linked to at least one relay of that region right now. */
+  reachable: boolean
+}
+
+export interface MeshStatus {
+  nodeId: string
+  region: string
+  url: string
+  members: (MemberRecord & { linked: boolean; lastContactAgoMs: number | null })[]
+  regions: Record<string, RegionStatus>
+}
+
+interface Deps {
+  rooms: RoomManager
+  storage: StorageAdapter
+  logger: Logger
+  nodeId: string
+  region: string
+  maxMessageBytes: number
+}
+
+/**
+ * The relay's side of the multi-region mesh: links to other relays, gossip of
+ * membership, push of every accepted update (once per region: to each relay of
+ * its own region and to one relay of every other region, which fans out inside
+ * its region), and pull-based anti-entropy that repairs whatever a push missed.
+ * Loops cannot form: a relay forwards only what it received from another
+ * region, only inside its own region, and only if the update changed its
+ * document (a room emits no change for an update it already had).
+ */
+export class Mesh {
+  readonly options: ResolvedMeshOptions
+  private readonly d: Deps
+  private readonly log: Logger
+  private readonly digests = new DigestIndex()
+  private readonly tracker = new ReplicationTracker()
+  private readonly ae: AntiEntropy
+  private membership: Membership | null = null
+  private self: MeshMember | null = null
+  private readonly links = new Map<string, MeshLink>()
+  private readonly pendingLinks = new Set<MeshLink>()
+  private readonly dialing = new Set<string>()
+  private readonly redial = new Map<string, { attempt: number; notBeforeMs: number }>()
+  private readonly seedOwners = new Map<string, string>()
+  private readonly lastExchange = new Map<string, number>()
+  private readonly outstanding = new Map<string, { docName: string; seq: number; region: string }>()
+  private readonly unsubscribe: (() => void)[] = []
+  private heartbeat: NodeJS.Timeout | null = null
+  private aeTimer: NodeJS.Timeout | null = null
+  private pushId = 0
+  private nonce = 0
+  private ticks = 0
+  private membersChanged = true
+  private stopped = false
+
+  constructor(deps: Deps, options: MeshOptions) {
+    this.d = deps
+    this.options = resolveMeshOptions(options)
+    this.log = deps.logger.child({ component: 'mesh' })
+    this.ae = new AntiEntropy({
+      rooms: deps.rooms,
+      storage: deps.storage,
+      digests: this.digests,
+      tracker: this.tracker,
+      logger: this.log,
+      chunkBytes: this.options.chunkBytes,
+      roundTimeoutMs: this.options.antiEntropyRoundTimeoutMs,
+      maxDiffBytes: 1024 * 1024 * 1024,
+      now: () => Date.now(),
+      onRoundComplete: (link, startedAtMs) => {
+        const region = link.remote?.region
+        if (region === undefined) return
+        this.lastExchange.set(region, Math.max(startedAtMs, this.lastExchange.get(region) ?? 0))
+      }
+    })
+  }
+
+  get tracking(): ReplicationTracker {
+    return this.tracker
+  }
+
+  /** Registers the mesh endpoint and `/v1/cluster`; call before the server starts listening. */
+  register(app: FastifyInstance): void {
+    app.get(MESH_PATH, {
+      websocket: true,
+      preValidation: async (request, reply) => {
+        const auth = verifyMeshAuth(this.options.clusterSecret, request.headers, Date.now())
+        if (!auth.ok) {
+          this.log.warn({ reason: auth.reason, ip: request.ip }, 'mesh link refused')
+          return reply.code(401).send({ code: 'ERR_MESH_AUTH', message: auth.reason })
+        }
+      }
+    }, (socket) => {
+      this.adopt(socket, 'accepted', null)
+    })
+    app.get('/v1/cluster', async () => this.status())
+  }
+
+  /** Starts gossip, heartbeats, dialing and anti-entropy once the relay's own URL is known. */
+  async start(listenUrl: string): Promise<void> {
+    const url = this.options.advertiseUrl ?? listenUrl
+    this.self = { nodeId: this.d.nodeId, region: this.d.region, url, incarnation: this.options.incarnation }
+    this.membership = new Membership(this.self, { suspectAfterMs: this.options.suspectAfterMs, downAfterMs: this.options.downAfterMs })
+    this.unsubscribe.push(
+      this.d.rooms.onRoomLoaded((room) => this.watchRoom(room)),
+      // Evicted rooms leave their final digest behind, so the index needs no reload for them.
+      this.d.rooms.onRoomEvicted((room) => this.digests.set(room.name, docDigest(room.doc)))
+    )
+    for (const room of await this.d.rooms.loadedRooms()) this.watchRoom(room)
+    for (const name of await this.d.storage.list()) this.digests.markDirty(name)
+    this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatIntervalMs)
+    this.heartbeat.unref()
+    const aeEvery = Math.max(10, Math.floor(this.options.antiEntropyIntervalMs / 4))
+    this.aeTimer = setInterval(() => this.antiEntropyTick(), aeEvery)
+    this.aeTimer.unref()
+    this.tick()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.heartbeat !== null) clearInterval(this.heartbeat)
+    if (this.aeTimer !== null) clearInterval(this.aeTimer)
+    for (const u of this.unsubscribe.splice(0)) u()
+    for (const link of [...this.links.values(), ...this.pendingLinks]) link.close(1001, 'relay shutting down')
+  }
+
+  status(): MeshStatus {
+    const now = Date.now()
+    const members = (this.membership?.list() ?? []).map((m) => ({
+      ...m,
+      linked: this.links.get(m.nodeId)?.isOpen === true,
+      lastContactAgoMs: m.lastContactMs === null ? null : now - m.lastContactMs
+    }))
+    const regions: Record<string, RegionStatus> = {}
+    for (const region of this.foreignRegions()) {
+      const s = this.lastExchange.get(region) ?? null
+      regions[region] = {
+        lastExchangeStartedAtMs: s,
+        stalenessMs: s === null ? null : now - s,
+        reachable: [...this.links.values()].some((l) => l.isOpen && l.remote?.region === region),
+        ...this.tracker.backlog(region, now)
+      }
+    }
+    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions }
+  }
+
+  /** Per-link counters, keyed by the remote node id. */
+  linkStats(): Record<string, MeshLink['stats']> {
+    return Object.fromEntries([...this.links.entries()].map(([id, l]) => [id, l.stats]))
+  }
+
+  private foreignRegions(): string[] {
+    const regions = new Set((this.membership?.list() ?? []).map((m) => m.region))
+    regions.delete(this.d.region)
+    return [...regions].sort()
+  }
+
+  private adopt(socket: WebSocket, direction: 'dialed' | 'accepted', url: string | null): MeshLink {
+    const link = new MeshLink({
+      socket,
+      direction,
+      url,
+      self: this.self as MeshMember,
+      logger: this.log,
+      maxMessageBytes: this.d.maxMessageBytes,
+      maxBufferedBytes: this.options.maxLinkBufferedBytes,
+      nowMs: Date.now(),
+      handlers: {
+        onHello: (l, remote) => this.onHello(l, remote),
+        onMessage: (l, m) => this.onMessage(l, m),
+        onClose: (l) => this.onLinkClose(l)
+      }
+    })
+    this.pendingLinks.add(link)
+    if (this.stopped || this.self === null) link.close(1001, 'not ready')
+    return link
+  }
+
+  private onHello(link: MeshLink, remote: MeshMember): void {
+    this.pendingLinks.delete(link)
+    const self = this.self as MeshMember
+    if (remote.nodeId === self.nodeId) {
+      if (link.url !== null) this.seedOwners.set(link.url, self.nodeId)
+      link.close(4409, 'dialed itself')
+      return
+    }
+    if (link.url !== null) {
+      this.seedOwners.set(link.url, remote.nodeId)
+      this.redial.delete(link.url)
+    }
+    const existing = this.links.get(remote.nodeId)
+    if (existing !== undefined && existing.isOpen) {
+      // Two links for one pair: keep the one the smaller node id dialed, on both sides alike.
+      const keepNew = (link.direction === 'dialed') === (self.nodeId < remote.nodeId)
+      const loser = keepNew ? existing : link
+      if (!keepNew) {
+        link.close(4409, 'duplicate link')
+        return
+      }
+      this.links.set(remote.nodeId, link)
+      loser.close(4409, 'duplicate link')
+    } else {
+      this.links.set(remote.nodeId, link)
+    }
+    const membership = this.membership as Membership
+    if (membership.merge([remote]).length > 0) this.membersChanged = true
+    membership.contact(remote.nodeId, Date.now())
+    link.send({ type: 'mesh-members', members: membership.records() })
+    this.log.info({ peer: remote.nodeId, peerRegion: remote.region, direction: link.direction }, 'mesh link up')
+  }
+
+  private onLinkClose(link: MeshLink): void {
+    this.pendingLinks.delete(link)
+    this.ae.abort(link, 'link closed')
+    for (const [key] of this.outstanding) if (key.startsWith(`${link.id}:`)) this.outstanding.delete(key)
+    const id = link.remote?.nodeId
+    if (id !== undefined && this.links.get(id) === link) {
+      this.links.delete(id)
+      this.log.info({ peer: id }, 'mesh link down')
+    }
+  }
+
+  private onMessage(link: MeshLink, m: MeshMessage): void {
+    const remote = link.remote as MeshMember
+    this.membership?.contact(remote.nodeId, Date.now())
+    if (this.ae.handle(link, m)) return
+    switch (m.type) {
+      case 'mesh-members':
+        if ((this.membership?.merge(m.members).length ?? 0) > 0) this.membersChanged = true
+        return
+      case 'mesh-ping':
+        link.send({ type: 'mesh-pong', nonce: m.nonce })
+        return
+      case 'mesh-pong':
+        return
+      case 'mesh-update':
+        void this.receivePush(link, m.id, m.docName, m.update)
+        return
+      case 'mesh-update-ack': {
+        const key = `${link.id}:${m.id}`
+        const sent = this.outstanding.get(key)
+        this.outstanding.delete(key)
+        this.tracker.confirm(m.docName, remote.region, m.stateVector, sent !== undefined && sent.docName === m.docName ? { seq: sent.seq } : {})
+        return
+      }
+      default:
+        return
+    }
+  }
+
+  private async receivePush(link: MeshLink, id: number, docName: string, update: Uint8Array): Promise<void> {
+    if (docName.length === 0 || Buffer.byteLength(docName) > MAX_DOC_NAME_BYTES) {
+      this.log.warn({ peer: link.remote?.nodeId }, 'mesh push with an invalid document name ignored')
+      return
+    }
+    let room: Room
+    try {
+      room = await this.d.rooms.acquire(docName)
+    } catch (err) {
+      this.log.warn({ err, doc: docName }, 'mesh push: document could not be loaded')
+      return
+    }
+    try {
+      await room.applyUpdate(update, link)
+      link.send({ type: 'mesh-update-ack', id, docName, stateVector: Y.encodeStateVector(room.doc) })
+    } catch (err) {
+      this.log.warn({ err, doc: docName, peer: link.remote?.nodeId }, 'mesh push not applied')
+    } finally {
+      this.d.rooms.release(room)
+    }
+  }
+
+  private watchRoom(room: Room): void {
+    this.digests.markDirty(room.name)
+    room.onChange(({ update, origin }) => this.onRoomChange(room, update, origin))
+  }
+
+  private onRoomChange(room: Room, update: Uint8Array, origin: unknown): void {
+    this.digests.markDirty(room.name)
+    if (this.stopped || origin === AE_ORIGIN) return
+    const own = this.d.region
+    if (origin instanceof MeshLink) {
+      // From another region: fan out inside this one. From this region: the sender already did.
+      if (origin.remote !== null && origin.remote.region !== own) this.push(room.name, update, this.regionLinks(own, origin), null)
+      return
+    }
+    if (this.options.isRegionLocalOrigin?.(origin) === true) return
+    const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), Date.now())
+    const targets = [...this.regionLinks(own, null)]
+    for (const region of this.foreignRegions()) {
+      const target = this.regionLinks(region, null)[0]
+      if (target !== undefined) targets.push(target)
+    }
+    this.push(room.name, update, targets, seq)
+  }
+
+  /** Open links to relays of `region`, alive first, then by node id (a stable choice of "the" relay of a region). */
+  private regionLinks(region: string, except: MeshLink | null): MeshLink[] {
+    const rank = (l: MeshLink): number => (this.membership?.get(l.remote?.nodeId ?? '')?.state === 'alive' ? 0 : 1)
+    return [...this.links.values()]
+      .filter((l) => l !== except && l.isOpen && l.remote?.region === region)
+      .sort((a, b) => rank(a) - rank(b) || ((a.remote?.nodeId ?? '') < (b.remote?.nodeId ?? '') ? -1 : 1))
+  }
+
+  private push(docName: string, update: Uint8Array, targets: MeshLink[], seq: number | null): void {
+    for (const link of targets) {
+      const id = ++this.pushId
+      if (link.send({ type: 'mesh-update', id, docName, update }) && seq !== null && link.remote !== null) {
+        this.outstanding.set(`${link.id}:${id}`, { docName, seq, region: link.remote.region })
+      }
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped || this.membership === null) return
+    const now = Date.now()
+    this.ticks++
+    for (const m of this.membership.tick(now)) this.log.info({ peer: m.nodeId, state: m.state }, 'mesh member state changed')
+    const gossip = this.membersChanged || this.ticks % 10 === 0
+    for (const link of this.links.values()) {
+      if (now - link.lastReceivedMs > this.options.suspectAfterMs) {
+        link.close(4408, 'silent')
+        continue
+      }
+      link.send({ type: 'mesh-ping', nonce: ++this.nonce })
+      if (gossip) link.send({ type: 'mesh-members', members: this.membership.records() })
+    }
+    this.membersChanged = false
+    this.dialMissing(now)
+  }
+
+  private dialMissing(now: number): void {
+    const self = this.self as MeshMember
+    const targets = new Set<string>()
+    for (const seed of this.options.peers) {
+      const owner = this.seedOwners.get(seed)
+      if (owner === undefined || (owner !== self.nodeId && this.links.get(owner)?.isOpen !== true && self.nodeId < owner)) targets.add(seed)
+    }
+    // Between known members only the smaller node id dials, so a pair does not race to two links.
+    for (const m of this.membership?.list() ?? []) {
+      if (!m.self && self.nodeId < m.nodeId && this.links.get(m.nodeId)?.isOpen !== true) targets.add(m.url)
+    }
+    for (const url of targets) {
+      const backoff = this.redial.get(url)
+      if (this.dialing.has(url) || (backoff !== undefined && backoff.notBeforeMs > now)) continue
+      this.dial(url, now)
+    }
+  }
+
+  private dial(url: string, now: number): void {
+    const self = this.self as MeshMember
+    this.dialing.add(url)
+    const prev = this.redial.get(url)?.attempt ?? 0
+    const delay = Math.min(this.options.redialMaxDelayMs, this.options.redialInitialDelayMs * 2 ** prev)
+    this.redial.set(url, { attempt: prev + 1, notBeforeMs: now + delay / 2 + Math.random() * (delay / 2) })
+    const socket = new WebSocket(url.replace(/\/+$/, '') + MESH_PATH, {
+      headers: meshAuthHeaders(this.options.clusterSecret, self.nodeId, self.region, now),
+      handshakeTimeout: this.options.suspectAfterMs,
+      maxPayload: this.d.maxMessageBytes,
+      perMessageDeflate: false
+    })
+    const done = (): void => {
+      this.dialing.delete(url)
+    }
+    socket.once('open', done)
+    socket.once('close', done)
+    socket.once('error', (err) => {
+      done()
+      this.log.debug({ err, url }, 'mesh dial failed')
+    })
+    this.adopt(socket, 'dialed', url)
+  }
+
+  private antiEntropyTick(): void {
+    if (this.stopped) return
+    const now = Date.now()
+    for (const link of this.links.values()) {
+      const region = link.remote?.region
+      if (region === undefined || !link.isOpen || this.ae.isRunning(link)) continue
+      const last = this.lastRoundStart.get(link) ?? 0
+      if (now - last < this.options.antiEntropyIntervalMs) continue
+      this.lastRoundStart.set(link, now)
+      void this.ae.start(link)
+    }
+  }
+
+  private readonly lastRoundStart = new WeakMap<MeshLink, number>()
+}

@@ -1,0 +1,73 @@
+import { RelayError } from '../errors.js'
+
+export interface MeshOptions {
+  /** Shared by every relay of the cluster; links without it are refused. Required. */
+  clusterSecret: string
+  /** Seed URLs (`ws://host:port` of other relays). One is enough: the rest is learned by gossip. */
+  peers?: readonly string[]
+  /** The URL other relays dial to reach this one. Default: the address it listens on. */
+  advertiseUrl?: string
+  /** How often each link is pinged and membership gossiped. */
+  heartbeatIntervalMs?: number
+  /** No direct contact for this long: the member is suspect and its link is dropped and redialed. */
+  suspectAfterMs?: number
+  /** No direct contact for this long: the member is down. */
+  downAfterMs?: number
+  /** How often an anti-entropy round runs with each linked relay. */
+  antiEntropyIntervalMs?: number
+  /** An anti-entropy round not finished after this long is abandoned. */
+  antiEntropyRoundTimeoutMs?: number
+  /** Largest chunk of a document diff on a link. */
+  chunkBytes?: number
+  /** A link whose send buffer passes this is closed (the peer catches up by anti-entropy). */
+  maxLinkBufferedBytes?: number
+  /** Redial backoff bounds. */
+  redialInitialDelayMs?: number
+  redialMaxDelayMs?: number
+  /** Increases on every start; default the start time in ms. */
+  incarnation?: number
+  /**
+   * Origins of changes that other relays of this region already have (e.g. a
+   * bus between relays sharing storage): such changes are not pushed on.
+   */
+  isRegionLocalOrigin?: (origin: unknown) => boolean
+}
+
+export type ResolvedMeshOptions = Required<Omit<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin'>> &
+  Pick<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin'>
+
+export const DEFAULT_MESH_OPTIONS = {
+  peers: [] as readonly string[],
+  heartbeatIntervalMs: 1_000,
+  suspectAfterMs: 3_000,
+  downAfterMs: 10_000,
+  antiEntropyIntervalMs: 5_000,
+  antiEntropyRoundTimeoutMs: 30_000,
+  chunkBytes: 256 * 1024,
+  maxLinkBufferedBytes: 64 * 1024 * 1024,
+  redialInitialDelayMs: 200,
+  redialMaxDelayMs: 10_000
+} as const
+
+export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
+  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) {
+    throw new RelayError('ERR_RELAY_OPTIONS', 'mesh.clusterSecret must be a string of at least 16 characters')
+  }
+  const r: ResolvedMeshOptions = {
+    ...DEFAULT_MESH_OPTIONS,
+    incarnation: Date.now(),
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+    clusterSecret: o.clusterSecret
+  } as ResolvedMeshOptions
+  for (const url of [...r.peers, ...(r.advertiseUrl !== undefined ? [r.advertiseUrl] : [])]) {
+    if (!/^wss?:\/\/[^/]+/.test(url)) throw new RelayError('ERR_RELAY_OPTIONS', `mesh URL must be ws:// or wss://, got ${url}`)
+  }
+  for (const k of ['heartbeatIntervalMs', 'suspectAfterMs', 'downAfterMs', 'antiEntropyIntervalMs', 'antiEntropyRoundTimeoutMs', 'chunkBytes', 'maxLinkBufferedBytes', 'redialInitialDelayMs', 'redialMaxDelayMs'] as const) {
+    const v = r[k]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RelayError('ERR_RELAY_OPTIONS', `mesh.${k} must be a positive number`)
+  }
+  if (!(r.suspectAfterMs > r.heartbeatIntervalMs && r.downAfterMs >= r.suspectAfterMs)) {
+    throw new RelayError('ERR_RELAY_OPTIONS', 'mesh timeouts must satisfy heartbeatIntervalMs < suspectAfterMs <= downAfterMs')
+  }
+  return r
+}

@@ -1,0 +1,360 @@
+import pg from 'pg'
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
+import { StorageError, assertBytes, assertDocName, assertSeq, toStorageError } from '@meridian/storage'
+import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
+
+export interface PostgresStorageOptions {
+  /**
+   * `postgres://user:password@host:5432/database?...`. A `schema` query
+   * parameter selects the schema (unless `schema` is given); every other
+   * parameter is passed to `pg` unchanged (sslmode, application_name...).
+   */
+  connectionString: string
+  /** Schema holding Meridian's tables; created on start. Default: `?schema=` from the URL, else 'meridian'. */
+  schema?: string
+  /** Most connections this adapter opens. Default 10. */
+  poolSize?: number
+  /** Give up opening a connection after this long (ERR_STORAGE_IO). Default 10000. */
+  connectTimeoutMs?: number
+  /** Close a pooled connection after it has been idle this long. Default 30000. */
+  idleTimeoutMs?: number
+  /** Server-side statement timeout; 0 disables it. Default 30000. */
+  statementTimeoutMs?: number
+  /** Shown in pg_stat_activity. Default 'meridian-relay'. */
+  applicationName?: string
+  /**
+   * Errors of idle pooled connections (the server restarted, a network cut).
+   * They are not fatal — the pool opens new connections — but must be handled
+   * somewhere or Node would crash on an 'error' event; default: ignored.
+   */
+  onError?: (error: Error) => void
+}
+
+type ResolvedOptions = Required<Omit<PostgresStorageOptions, 'onError'>> & Pick<PostgresStorageOptions, 'onError'>
+
+export const DEFAULT_POSTGRES_OPTIONS = Object.freeze({
+  schema: 'meridian',
+  poolSize: 10,
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  statementTimeoutMs: 30_000,
+  applicationName: 'meridian-relay'
+})
+
+interface Statements {
+  append: string
+  load: string
+  lockDocument: string
+  setSnapshot: string
+  deleteUpdatesThrough: string
+  remove: string
+  list: string
+}
+
+function statements(schema: string): Statements {
+  const S = quoteIdent(schema)
+  return {
+    // One statement, hence one transaction: claim the next seq by bumping the
+    // document's counter (the row lock serializes appends across relays until
+    // commit), then store the update under it. Resolves after COMMIT, which with
+    // the server's default synchronous_commit=on means the WAL is flushed.
+    append: `
+      WITH claimed AS (
+        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, 2)
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1
+        RETURNING d.next_seq - 1 AS seq
+      )
+      INSERT INTO ${S}.updates (doc, seq, data) SELECT $1, claimed.seq, $2 FROM claimed
+      RETURNING seq`,
+    // One statement reads one MVCC snapshot: a compaction is seen whole or not at
+    // all. The snapshot row comes first (part 0), then the updates after it.
+    load: `
+      SELECT 0 AS part, d.snapshot_seq AS seq, d.snapshot AS data
+        FROM ${S}.documents d WHERE d.name = $1
+      UNION ALL
+      SELECT 1 AS part, u.seq, u.data
+        FROM ${S}.updates u JOIN ${S}.documents d ON d.name = u.doc
+       WHERE u.doc = $1 AND u.seq > d.snapshot_seq
+      ORDER BY part, seq`,
+    lockDocument: `SELECT snapshot_seq, next_seq FROM ${S}.documents WHERE name = $1 FOR UPDATE`,
+    setSnapshot: `UPDATE ${S}.documents SET snapshot = $2, snapshot_seq = $3 WHERE name = $1`,
+    deleteUpdatesThrough: `DELETE FROM ${S}.updates WHERE doc = $1 AND seq <= $2`,
+    // ON DELETE CASCADE takes the updates with it, in the same statement.
+    remove: `DELETE FROM ${S}.documents WHERE name = $1`,
+    list: `SELECT name FROM ${S}.documents`
+  }
+}
+
+/**
+ * Storage on PostgreSQL, for several relays sharing one database (a region).
+ * Every operation is one statement or one transaction, so it is atomic for
+ * every other relay too:
+ * - `append` claims the seq and inserts the update in one statement;
+ * - `compact` locks the document row (`SELECT ... FOR UPDATE`), so concurrent
+ *   compactions of the same document run one after the other, and the second
+ *   one is a no-op unless it covers more (no lost update, no double snapshot);
+ * - `load` is a single statement, hence a single snapshot.
+ * Open with `openPostgresStorage`.
+ */
+export class PostgresStorageAdapter implements StorageAdapter {
+  /** The schema this adapter's tables live in. */
+  readonly schema: string
+  readonly #pool: Pool
+  readonly #sql: Statements
+  #closing: Promise<void> | null = null
+
+  private constructor(pool: Pool, schema: string) {
+    this.#pool = pool
+    this.schema = schema
+    this.#sql = statements(schema)
+  }
+
+  /** Same as `openPostgresStorage`. */
+  static async open(options: PostgresStorageOptions): Promise<PostgresStorageAdapter> {
+    const resolved = resolveOptions(options)
+    const pool = new pg.Pool({
+      connectionString: resolved.connectionString,
+      max: resolved.poolSize,
+      connectionTimeoutMillis: resolved.connectTimeoutMs,
+      idleTimeoutMillis: resolved.idleTimeoutMs,
+      application_name: resolved.applicationName,
+      ...(resolved.statementTimeoutMs > 0 ? { statement_timeout: resolved.statementTimeoutMs } : {})
+    })
+    pool.on('error', (err) => resolved.onError?.(err))
+    try {
+      const client = await pool.connect()
+      try {
+        await migrate(client, resolved.schema)
+      } finally {
+        client.release()
+      }
+      return new PostgresStorageAdapter(pool, resolved.schema)
+    } catch (err) {
+      await pool.end().catch(() => undefined)
+      throw toStorageError(err)
+    }
+  }
+
+  load(docName: string): Promise<StoredDocument | null> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      const { rows } = await this.#query<{ part: number; seq: string; data: Uint8Array | null }>({
+        name: 'meridian-load',
+        text: this.#sql.load,
+        values: [docName]
+      })
+      const head = rows[0]
+      if (head === undefined || head.part !== 0) return null
+      const updates: StoredUpdate[] = []
+      for (let i = 1; i < rows.length; i++) {
+        const row = rows[i]
+        if (row === undefined) continue
+        updates.push({ seq: toSeq(row.seq), data: plainCopy(row.data ?? new Uint8Array(0)) })
+      }
+      return {
+        snapshot: head.data === null ? null : plainCopy(head.data),
+        snapshotSeq: toSeq(head.seq),
+        updates
+      }
+    })
+  }
+
+  append(docName: string, update: Uint8Array): Promise<number> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertBytes(update, 'update')
+      // Buffer.from copies: the caller may reuse its array as soon as we return.
+      const { rows } = await this.#query<{ seq: string }>({
+        name: 'meridian-append',
+        text: this.#sql.append,
+        values: [docName, Buffer.from(update)]
+      })
+      const seq = rows[0]?.seq
+      if (seq === undefined) throw new Error('append returned no seq')
+      return toSeq(seq)
+    })
+  }
+
+  compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertBytes(snapshot, 'snapshot')
+      assertSeq(throughSeq)
+      const copy = Buffer.from(snapshot)
+      await this.#transaction(async (client) => {
+        // The row lock makes concurrent compactions (and appends) of this document
+        // wait for us; the one that comes second re-reads the committed row.
+        const { rows } = await client.query<{ snapshot_seq: string; next_seq: string }>({
+          name: 'meridian-lock-document',
+          text: this.#sql.lockDocument,
+          values: [docName]
+        })
+        const row = rows[0]
+        const snapshotSeq = row === undefined ? 0 : toSeq(row.snapshot_seq)
+        const nextSeq = row === undefined ? 1 : toSeq(row.next_seq)
+        // Stale, repeated or concurrent-and-older compaction: never move backwards.
+        if (throughSeq <= snapshotSeq) return
+        if (throughSeq >= nextSeq) {
+          throw new StorageError(
+            'ERR_STORAGE_INVALID_ARGUMENT',
+            `throughSeq ${throughSeq} is beyond the last appended seq ${nextSeq - 1} of "${docName}"`
+          )
+        }
+        await client.query({ name: 'meridian-set-snapshot', text: this.#sql.setSnapshot, values: [docName, copy, throughSeq] })
+        await client.query({ name: 'meridian-delete-through', text: this.#sql.deleteUpdatesThrough, values: [docName, throughSeq] })
+      })
+    })
+  }
+
+  remove(docName: string): Promise<void> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      await this.#query({ name: 'meridian-remove', text: this.#sql.remove, values: [docName] })
+    })
+  }
+
+  list(): Promise<string[]> {
+    return this.#run(async () => {
+      const { rows } = await this.#query<{ name: string }>({ name: 'meridian-list', text: this.#sql.list })
+      return rows.map((r) => r.name)
+    })
+  }
+
+  /** Waits for queries in flight, then closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#pool.end().catch((err: unknown) => {
+      throw toStorageError(err)
+    })
+    return this.#closing
+  }
+
+  get #closed(): boolean {
+    return this.#closing !== null
+  }
+
+  #query<R extends QueryResultRow>(config: QueryConfig): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>(config)
+  }
+
+  /** BEGIN ... COMMIT on one pooled connection; ROLLBACK (and a discarded connection) on any failure. */
+  async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK')
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
+      }
+      throw err
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  /** Always settles a promise: argument errors and engine errors alike arrive as StorageErrors. */
+  #run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('ERR_STORAGE_CLOSED', 'storage adapter is closed'))
+    try {
+      return fn().catch((err: unknown) => {
+        throw toStorageError(err)
+      })
+    } catch (err) {
+      return Promise.reject(toStorageError(err))
+    }
+  }
+}
+
+/**
+ * Opens a pool, creates or migrates the schema (safe when several relays start
+ * at once) and resolves with the adapter. Rejects with a StorageError
+ * (ERR_STORAGE_INVALID_ARGUMENT for bad options, ERR_STORAGE_IO when the
+ * database cannot be reached or has a newer schema).
+ */
+export function openPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorageAdapter> {
+  try {
+    return PostgresStorageAdapter.open(options)
+  } catch (err) {
+    return Promise.reject(toStorageError(err))
+  }
+}
+
+/**
+ * Splits Meridian's own `schema` query parameter off a connection string.
+ * Returns the string unchanged (and no schema) when it is not a URL.
+ */
+export function splitSchemaParam(connectionString: string): { connectionString: string; schema: string | undefined } {
+  let url: URL
+  try {
+    url = new URL(connectionString)
+  } catch {
+    return { connectionString, schema: undefined }
+  }
+  const schema = url.searchParams.get('schema') ?? undefined
+  if (schema === undefined) return { connectionString, schema }
+  url.searchParams.delete('schema')
+  return { connectionString: url.toString(), schema }
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs. */
+export function redactConnectionString(connectionString: string): string {
+  try {
+    const url = new URL(connectionString)
+    if (url.password !== '') url.password = '***'
+    return url.toString()
+  } catch {
+    return '(unparsable connection string)'
+  }
+}
+
+function resolveOptions(options: PostgresStorageOptions): ResolvedOptions {
+  const invalid = (message: string) => new StorageError('ERR_STORAGE_INVALID_ARGUMENT', message)
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
+  if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+    throw invalid('connectionString must be a non-empty string')
+  }
+  const split = splitSchemaParam(options.connectionString)
+  const merged = {
+    ...DEFAULT_POSTGRES_OPTIONS,
+    ...stripUndefined(options),
+    connectionString: split.connectionString,
+    schema: options.schema ?? split.schema ?? DEFAULT_POSTGRES_OPTIONS.schema
+  }
+  if (typeof merged.schema !== 'string' || !SCHEMA_NAME_PATTERN.test(merged.schema)) {
+    throw invalid(`schema must match ${String(SCHEMA_NAME_PATTERN)}, got ${JSON.stringify(merged.schema)}`)
+  }
+  const int = (name: string, value: unknown, min: number): void => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > 0x7fffffff) {
+      throw invalid(`${name} must be an integer between ${min} and 2147483647`)
+    }
+  }
+  int('poolSize', merged.poolSize, 1)
+  int('connectTimeoutMs', merged.connectTimeoutMs, 0)
+  int('idleTimeoutMs', merged.idleTimeoutMs, 0)
+  int('statementTimeoutMs', merged.statementTimeoutMs, 0)
+  if (typeof merged.applicationName !== 'string') throw invalid('applicationName must be a string')
+  if (merged.onError !== undefined && typeof merged.onError !== 'function') throw invalid('onError must be a function')
+  return merged
+}
+
+/** bigint columns arrive as strings; seqs stay far below 2^53. */
+function toSeq(value: string | number): number {
+  const seq = Number(value)
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`invalid seq ${String(value)}`)
+  return seq
+}
+
+/** pg hands out Buffers (often views of a larger pooled buffer); callers get plain Uint8Arrays they own. */
+function plainCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { IDBFactory } from 'fake-indexeddb'
+import { ClientStoreError, openIdbClientStore, type ClientAppendEntry, type ClientAppendResult, type ClientStore } from '@meridian/client'
+import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
+import { waitUntil } from './helpers/wait.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+describe('browser-side robustness against a relay (Node, fake-indexeddb)', () => {
+  it('cross-tab: an edit from a tab without a relay connection reaches the relay through a connected tab', async () => {
+    const { relay, url, storage } = await startRelay()
+    cleanups.push(() => relay.close())
+    const indexedDB = new IDBFactory()
+    // Two tabs of one origin: one stays offline (no relay URL), the other is connected.
+    const offline = createClient('forwarded', { urls: [], indexedDB, crossTab: true })
+    const online = createClient('forwarded', { url, indexedDB, crossTab: true })
+    cleanups.push(() => offline.provider.destroy(), () => online.provider.destroy())
+    await Promise.all([offline.provider.whenLoaded, online.provider.whenSynced({ timeoutMs: 5_000 })])
+
+    offline.doc.getText('t').insert(0, 'typed in the offline tab')
+    await waitUntil(async () => (await storedDoc(storage, 'forwarded')).getText('t').toString() === 'typed in the offline tab', 'the relay to store the forwarded edit')
+    // The connected tab forwarded it without taking it into its own outbox; the offline tab still waits for its ack.
+    expect(online.provider.pendingCount).toBe(0)
+    expect(offline.provider.pendingCount).toBe(1)
+    expect([...offline.errors, ...online.errors]).toEqual([])
+  })
+
+  it('memory-only after a quota error: edits still reach the relay and are acknowledged', async () => {
+    const { relay, url, storage } = await startRelay()
+    cleanups.push(() => relay.close())
+    let full = false
+    const idb = await openIdbClientStore({ indexedDB: new IDBFactory() })
+    // The store fills up after the first write.
+    const store: ClientStore = {
+      load: (docName) => idb.load(docName),
+      append: (docName: string, entries: readonly ClientAppendEntry[]): Promise<ClientAppendResult> =>
+        full ? Promise.reject(new ClientStoreError('ERR_STORE_QUOTA', 'QuotaExceededError')) : idb.append(docName, entries),
+      acknowledge: (docName, keys) => idb.acknowledge(docName, keys),
+      compact: (docName) => idb.compact(docName),
+      remove: (docName) => idb.remove(docName),
+      close: () => idb.close()
+    }
+    const tab = createClient('quota', { url, store })
+    cleanups.push(() => tab.provider.destroy().then(() => idb.close()))
+    await tab.provider.whenSynced({ timeoutMs: 5_000 })
+    tab.doc.getArray('a').push(['stored'])
+    await tab.provider.whenPersisted()
+    full = true
+    tab.doc.getArray('a').push(['memory only'])
+    await Promise.all([tab.provider.whenAcknowledged({ timeoutMs: 5_000 }), tab.provider.whenPersisted()])
+    expect(tab.provider.persistence).toBe('memory-only')
+    expect(tab.errors).toEqual([expect.stringMatching(/^ERR_PERSISTENCE: local write failed/)])
+    expect((await storedDoc(storage, 'quota')).getArray('a').toJSON()).toEqual(['stored', 'memory only'])
+  })
+})
