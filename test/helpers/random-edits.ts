@@ -25,9 +25,11 @@ export function randomEdit(doc: Y.Doc, rand: () => number, tag: string): void {
 }
 
 /** What two converged documents must agree on. */
-export function docFingerprint(doc: Y.Doc): { stateVector: string; content: unknown } {
+export function docFingerprint(doc: Y.Doc): { stateVector: string; deleteSet: string; content: unknown } {
   return {
     stateVector: Buffer.from(Y.encodeStateVector(doc)).toString('hex'),
+    // A snapshot encodes the delete set (canonically: clients sorted, ranges merged) and the state vector.
+    deleteSet: Buffer.from(Y.encodeSnapshot(Y.snapshot(doc))).toString('hex'),
     content: { text: doc.getText('text').toString(), map: doc.getMap('map').toJSON(), array: doc.getArray('array').toJSON() }
   }
 }

@@ -50,6 +50,8 @@ interface Subscription {
   readonly handlers: Set<BusMessageHandler>
   /** Id of the last entry read (or the stream's tail at subscription); null: unknown — fetch the tail, then resync. */
   cursor: string | null
+  /** True while `subscribe` takes the stream's tail itself: the read loop leaves it alone meanwhile. */
+  settingUp: boolean
   /** Per publisher epoch, the last update number seen: a jump means entries were trimmed unread. */
   readonly publishers: Map<string, number>
 }
@@ -101,6 +103,10 @@ export class RedisBus implements RelayBus {
   #epochs = 0
   #status: BusStatus = 'connecting'
   #everReady = false
+  #cmdReady = false
+  #readerReady = false
+  /** Bumped each time the reading connection becomes ready: positions taken before are void. */
+  #readerEpoch = 0
   #closed = false
   #closing: Promise<void> | null = null
   #loop: Promise<void> = Promise.resolve()
@@ -181,7 +187,7 @@ export class RedisBus implements RelayBus {
     const isUpdate = message.kind === 'update'
     // Numbered even if the publish fails, so the next one shows readers the gap.
     const number = isUpdate ? state.next++ : 0
-    if (this.#cmd.status !== 'ready') {
+    if (!this.#cmdReady) {
       if (isUpdate) this.#markUnpublished(docName)
       throw new BusError('ERR_BUS_UNAVAILABLE', 'not connected to Redis')
     }
@@ -209,21 +215,24 @@ export class RedisBus implements RelayBus {
     const entry: BusMessageHandler = (m) => handler(m)
     let sub = this.#subs.get(docName)
     if (sub === undefined) {
-      sub = { docName, key: this.#key(docName), handlers: new Set(), cursor: null, publishers: new Map() }
+      sub = { docName, key: this.#key(docName), handlers: new Set(), cursor: null, settingUp: true, publishers: new Map() }
       this.#subs.set(docName, sub)
       this.#subsByKey.set(sub.key, sub)
       sub.handlers.add(entry)
       // Read from the stream's current tail: anything published before is already in storage,
       // which the subscriber reads after this resolves. If the tail cannot be read now, the
       // read loop takes it later and emits a resync for this document.
-      if (this.#cmd.status === 'ready') {
+      if (this.#cmdReady && this.#readerReady) {
+        const readerEpoch = this.#readerEpoch
         try {
           const tail = await this.#tail(this.#cmd, sub.key)
-          if (this.#subs.get(docName) === sub && sub.cursor === null) sub.cursor = tail
+          // If the reader reconnected meanwhile, leave the position unknown: the loop re-takes it and resyncs.
+          if (this.#readerEpoch === readerEpoch) sub.cursor = tail
         } catch (err) {
           this.#reportError(err)
         }
       }
+      sub.settingUp = false
       this.#kick()
     } else {
       sub.handlers.add(entry)
@@ -289,14 +298,19 @@ export class RedisBus implements RelayBus {
 
   #onConnectionEvent(role: 'cmd' | 'read', event: 'ready' | 'close' | 'end' | 'reconnecting' | 'connect'): void {
     if (this.#closed) return
-    if (role === 'read' && event === 'ready') {
+    // Tracked from the events themselves: ioredis updates `status` a tick before it emits them.
+    const isReady = event === 'ready'
+    if (role === 'read') this.#readerReady = isReady
+    else this.#cmdReady = isReady
+    if (role === 'read' && isReady) {
       // Whatever was published while we were away is only in storage now.
       this.#readerId = null
+      this.#readerEpoch++
       for (const sub of this.#subs.values()) sub.cursor = null
       this.#wakeUp()
     }
-    if (role === 'cmd' && event === 'ready') this.#sendNotices()
-    const ready = this.#cmd.status === 'ready' && this.#reader.status === 'ready'
+    if (role === 'cmd' && isReady) this.#sendNotices()
+    const ready = this.#cmdReady && this.#readerReady
     if (ready) this.#everReady = true
     this.#setStatus(ready ? 'ready' : this.#everReady ? 'reconnecting' : 'connecting')
   }
@@ -324,7 +338,7 @@ export class RedisBus implements RelayBus {
   /** Tells the other relays to catch these documents up from storage: our publishes of them failed. */
   #sendNotices(): void {
     if (this.#closed || this.#unpublished.size === 0) return
-    if (this.#cmd.status !== 'ready') return // retried on the next 'ready'
+    if (!this.#cmdReady) return // retried on the next 'ready'
     for (const docName of [...this.#unpublished]) {
       this.#unpublished.delete(docName)
       const state = this.#pub.get(docName)
@@ -346,7 +360,7 @@ export class RedisBus implements RelayBus {
   #unblockIfStale(attempt: number): void {
     const blocked = this.#blockedGeneration
     if (this.#closed || blocked === null || blocked >= this.#generation) return
-    if (this.#readerId !== null && this.#cmd.status === 'ready') {
+    if (this.#readerId !== null && this.#cmdReady) {
       this.#cmd.client('UNBLOCK', this.#readerId).catch(() => undefined)
     }
     // The UNBLOCK may overtake the XREAD it targets (two connections): check again shortly.
@@ -380,23 +394,25 @@ export class RedisBus implements RelayBus {
       } catch (err) {
         if (this.#closed) break
         // A dropped connection rejects the XREAD in flight; 'ready' will restart us. Anything else is reported.
-        if (this.#reader.status === 'ready') this.#reportError(err)
+        if (this.#readerReady) this.#reportError(err)
         await this.#sleep(100)
       }
     }
   }
 
   async #readOnce(): Promise<void> {
-    if (this.#reader.status !== 'ready') {
+    if (!this.#readerReady) {
       await this.#sleep(1_000)
       return
     }
     this.#readerId ??= Number(await this.#reader.client('ID'))
-    const unknown = [...this.#subs.values()].filter((s) => s.cursor === null)
+    const unknown = [...this.#subs.values()].filter((s) => s.cursor === null && !s.settingUp)
     if (unknown.length > 0) {
+      const readerEpoch = this.#readerEpoch
       const pipeline = this.#reader.pipeline()
       for (const sub of unknown) pipeline.xrevrange(sub.key, '+', '-', 'COUNT', 1)
       const results = (await pipeline.exec()) ?? []
+      if (this.#readerEpoch !== readerEpoch) return // reconnected meanwhile: take them again
       const resync: string[] = []
       unknown.forEach((sub, i) => {
         const [err, newest] = results[i] ?? [new Error('no reply'), null]
@@ -409,7 +425,7 @@ export class RedisBus implements RelayBus {
       if (resync.length > 0) this.#emitResync({ docNames: resync, reason: 'reconnected' })
       return
     }
-    const subs = [...this.#subs.values()]
+    const subs = [...this.#subs.values()].filter((s) => s.cursor !== null)
     if (subs.length === 0) {
       await this.#sleep(1_000)
       return

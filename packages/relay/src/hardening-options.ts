@@ -55,8 +55,8 @@ export interface HardeningOptions {
   rateLimit?: Partial<RateLimitOptions>
   /** Budget of a connection that has not authenticated yet (no `?token=`, auth message pending). */
   preAuth?: Partial<PreAuthOptions>
-  /** Trust `X-Forwarded-For` from these proxies (fastify's `trustProxy`): true, a hop count, or addresses/CIDRs. Default false. */
-  trustProxy?: boolean | number | string | string[]
+  /** Trust `X-Forwarded-For` from these proxies (fastify's `trustProxy`): true, or addresses/CIDRs. Default false. */
+  trustProxy?: boolean | string | string[]
   /** Also export Node process metrics (CPU, memory, event loop lag) on /metrics. Default false (the CLI turns it on). */
   processMetrics?: boolean
 }
@@ -73,7 +73,7 @@ export interface ResolvedHardeningOptions {
   heartbeatIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
-  trustProxy: boolean | number | string | string[]
+  trustProxy: boolean | string | string[]
   processMetrics: boolean
 }
 

@@ -11,3 +11,25 @@ export { MeshLink } from './mesh/link.js'
 export { MESH_HEADERS, meshAuthHeaders, verifyMeshAuth } from './mesh/link-auth.js'
 export { DigestIndex, docDigest } from './mesh/digest-index.js'
 export type { RegionBacklog } from './mesh/replication.js'
+export {
+  mintToken,
+  accessFor,
+  Authenticator,
+  RevocationList,
+  resolveAuthOptions,
+  DEFAULT_CLOCK_TOLERANCE_MS,
+  MAX_TOKEN_BYTES,
+  MAX_GRANTS,
+  type Access,
+  type AuthOptions,
+  type JwtAuthOptions,
+  type DocGrant,
+  type TokenClaims,
+  type MintTokenOptions,
+  type VerifyResult
+} from './auth.js'
+export { compileGlob, matchGlob, globMatches } from './glob.js'
+export { DEFAULT_HARDENING_OPTIONS, type HardeningOptions, type RateLimitOptions, type PreAuthOptions } from './hardening-options.js'
+export { RelayMetrics, type MessageLabel, type RejectReason, type RefuseReason, type CloseReason } from './metrics.js'
+export { StatusRegistry, type StatusProvider } from './status.js'
+export { TokenBucket, ConnectionLimiter, DocSizeGuard } from './limits.js'

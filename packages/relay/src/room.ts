@@ -180,6 +180,13 @@ export class Room {
         for (const u of stored.updates) Y.applyUpdate(doc, u.data)
         const last = stored.updates[stored.updates.length - 1]
         if (last === undefined) return
+        // A snapshot encodes integrated content only: stored updates that still wait for a
+        // missing dependency would be lost by folding them, so they stay as they are.
+        const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
+        if (store.pendingStructs !== null || store.pendingDs !== null) {
+          this.log.warn('stored updates have missing dependencies; not compacting')
+          return
+        }
         await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
         this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
       } finally {

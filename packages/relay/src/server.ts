@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import websocket from '@fastify/websocket'
-import type { RawData, WebSocket } from 'ws'
-import { CLOSE_CODES, RelayError } from './errors.js'
+import type { WebSocket } from 'ws'
+import { CLOSE_CODES } from './errors.js'
 import { Connection } from './connection.js'
 import { RoomManager } from './rooms.js'
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js'
-import { parseDocName } from './doc-name.js'
+import { DocSockets } from './doc-socket.js'
+import { RelayMetrics, instrumentStorage } from './metrics.js'
+import { StatusRegistry, type StatusProvider } from './status.js'
+import { registerAdminRoutes } from './admin-routes.js'
 import { Mesh } from './mesh/mesh.js'
-
-/** Messages a socket may send while its document is still loading. */
-const MAX_QUEUED_BEFORE_LOAD = 256
-/** Past this many bytes waiting in a socket's send buffer the client is too slow and is dropped. */
-const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -21,6 +18,12 @@ export interface Relay {
   readonly rooms: RoomManager
   /** The multi-region mesh, when `options.mesh` was given. */
   readonly mesh: Mesh | null
+  /** Prometheus metrics (`GET /metrics`); the mesh and the policy layer add their series here. */
+  readonly metrics: RelayMetrics
+  /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
+  registerStatusSection(name: string, provider: StatusProvider): () => void
+  /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. */
+  revokeTokens(match: { jti?: string; sub?: string }): number
   /** Starts listening; resolves with the bound address as `ws://host:port`. */
   listen(opts: { port: number; host: string }): Promise<string>
   /** Stops accepting, closes client sockets, flushes every document. Does not close the storage it was given. */
@@ -32,19 +35,34 @@ export interface Relay {
  * `listen({ port: 0 })`; the CLI adds process concerns (signals, storage).
  */
 export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
-  const options = resolveRelayOptions(relayOptions)
+  const resolved = resolveRelayOptions(relayOptions)
+  const metrics = new RelayMetrics({ nodeId: resolved.nodeId, region: resolved.region, processMetrics: resolved.processMetrics })
+  // Storage operations are timed for /metrics; the proxy is transparent to everything else.
+  const options: ResolvedRelayOptions = { ...resolved, storage: instrumentStorage(resolved.storage, metrics) }
   const { logger } = options
   const rooms = new RoomManager(options)
+  rooms.onRoomLoaded(() => metrics.documentsLoaded.inc())
+  rooms.onRoomEvicted(() => {
+    metrics.documentsLoaded.dec()
+    metrics.documentEvictions.inc()
+  })
+  if (options.auth.mode === 'none') logger.warn('auth is off: anyone who can reach this relay may read and write every document')
   const connections = new Set<Connection>()
   let closing: Promise<void> | null = null
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request logs would drown the per-connection ones that matter here.
-    logController: new LogController({ disableRequestLogging: true })
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustProxy
   })
   await app.register(websocket, {
-    options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false }
+    options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
+    // Socket errors (resets, oversized frames: ws has already sent 1009) are the peer's doing, not the relay's.
+    errorHandler: (error: Error, socket: WebSocket) => {
+      logger.debug({ err: error }, 'websocket error')
+      socket.terminate()
+    }
   })
 
   const mesh = options.mesh === undefined
@@ -58,69 +76,18 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     return { status: 'ready', nodeId: options.nodeId, region: options.region }
   })
 
-  app.get('/*', { websocket: true }, (socket: WebSocket, request) => {
-    const parsed = parseDocName(request.url)
-    if (!parsed.ok) {
-      socket.close(CLOSE_CODES.INVALID_MESSAGE, parsed.reason)
-      return
-    }
-    const docName = parsed.docName
-    const id = randomUUID()
-    const log = logger.child({ conn: id, doc: docName })
-    // Messages that arrive while the document loads are kept in order, bounded.
-    const queue: { data: RawData; isBinary: boolean }[] = []
-    let connection: Connection | null = null
-    let gone = false
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (connection !== null) {
-        connection.handleRaw(data, isBinary)
-      } else if (queue.length < MAX_QUEUED_BEFORE_LOAD) {
-        queue.push({ data, isBinary })
-      } else {
-        socket.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too many messages before the document loaded')
-      }
-    })
-    socket.on('error', (err) => log.debug({ err }, 'socket error'))
-    socket.on('close', () => {
-      gone = true
-      connection?.dispose()
-    })
+  const sockets = new DocSockets({ options, logger, rooms, connections, metrics })
+  sockets.registerHooks(app)
+  const status = new StatusRegistry()
+  registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
 
-    rooms.acquire(docName).then(
-      (room) => {
-        if (gone) {
-          rooms.release(room)
-          return
-        }
-        connection = new Connection({
-          id,
-          socket,
-          room,
-          logger,
-          nodeId: options.nodeId,
-          region: options.region,
-          limits: { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 },
-          maxBufferedBytes: MAX_BUFFERED_BYTES,
-          onClose: (c) => {
-            connections.delete(c)
-            rooms.release(room)
-          }
-        })
-        connections.add(connection)
-        connection.start()
-        for (const { data, isBinary } of queue.splice(0)) connection.handleRaw(data, isBinary)
-      },
-      (err: unknown) => {
-        log.error({ err }, 'document load failed')
-        const code = err instanceof RelayError && err.code === 'ERR_RELAY_CLOSED' ? CLOSE_CODES.GOING_AWAY : CLOSE_CODES.DOC_LOAD_FAILED
-        socket.close(code, err instanceof RelayError ? err.code : 'ERR_DOC_LOAD')
-      }
-    )
-  })
+  // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
+  app.get('/*', { websocket: true, preValidation: sockets.preValidation }, (socket: WebSocket, request) => sockets.accept(socket, request))
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down')
+      sockets.stop()
+      for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down', 'shutdown')
       await app.close()
       await mesh?.stop()
       await rooms.close()
@@ -137,5 +104,15 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     return `ws://${shownHost}:${address.port}`
   }
 
-  return { app, options, rooms, mesh, listen, close }
+  return {
+    app,
+    options,
+    rooms,
+    mesh,
+    metrics,
+    registerStatusSection: (name, provider) => status.register(name, provider),
+    revokeTokens: (match) => sockets.revoke(match),
+    listen,
+    close
+  }
 }

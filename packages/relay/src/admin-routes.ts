@@ -1,0 +1,83 @@
+/**
+ * Operator endpoints: `GET /metrics` (Prometheus text, open: no document
+ * names or tokens in it), `GET /v1/status` (JSON) and `POST /v1/revocations`.
+ * Everything under `/v1/` needs `Authorization: Bearer <adminToken>` whenever
+ * auth is on or an admin token is configured.
+ */
+import type { FastifyInstance } from 'fastify'
+import { secretEquals } from './auth.js'
+import type { DocSockets } from './doc-socket.js'
+import type { RelayMetrics } from './metrics.js'
+import type { ResolvedRelayOptions } from './options.js'
+import type { RoomManager } from './rooms.js'
+import type { StatusRegistry } from './status.js'
+
+export interface AdminDeps {
+  options: ResolvedRelayOptions
+  metrics: RelayMetrics
+  status: StatusRegistry
+  sockets: DocSockets
+  rooms: RoomManager
+}
+
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const { options, metrics, status, sockets, rooms } = deps
+  const startedAt = new Date()
+  const adminRequired = options.auth.mode === 'jwt' || options.adminToken !== undefined
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!adminRequired || !(request.url === '/v1' || request.url.startsWith('/v1/'))) return
+    const header = request.headers.authorization
+    const presented = header !== undefined && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : null
+    if (options.adminToken === undefined || presented === null || !secretEquals(presented, options.adminToken)) {
+      return reply.code(401).send({ code: 'ERR_ADMIN_AUTH', message: options.adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required' })
+    }
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.scrape()
+    return reply.header('content-type', metrics.contentType).send(text)
+  })
+
+  status.register('relay', () => ({
+    nodeId: options.nodeId,
+    region: options.region,
+    startedAt: startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000)
+  }))
+  status.register('auth', () => ({
+    mode: options.auth.mode,
+    allowedOrigins: options.allowedOrigins.map((o) => o.pattern),
+    revocations: sockets.revocations.size
+  }))
+  status.register('connections', () => ({
+    open: sockets.limiter.open,
+    byAccess: sockets.accessCounts(),
+    addresses: sockets.limiter.addresses,
+    max: options.maxConnections,
+    maxPerIp: options.maxConnectionsPerIp
+  }))
+  status.register('documents', () => ({ loaded: rooms.loadedCount }))
+  status.register('limits', () => ({
+    maxMessageBytes: options.maxMessageBytes,
+    maxDocumentBytes: options.maxDocumentBytes,
+    maxBufferedBytes: options.maxBufferedBytes,
+    idleTimeoutMs: options.idleTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    rateLimit: options.rateLimit,
+    preAuth: options.preAuth
+  }))
+
+  app.get('/v1/status', async () => status.collect())
+
+  app.post('/v1/revocations', async (request, reply) => {
+    const body = request.body as { jti?: unknown; sub?: unknown } | null | undefined
+    const jti = typeof body?.jti === 'string' && body.jti.length > 0 ? body.jti : undefined
+    const sub = typeof body?.sub === 'string' && body.sub.length > 0 ? body.sub : undefined
+    if (jti === undefined && sub === undefined) {
+      return reply.code(400).send({ code: 'ERR_BAD_REQUEST', message: 'give a jti and/or a sub' })
+    }
+    const closed = sockets.revoke({ ...(jti !== undefined ? { jti } : {}), ...(sub !== undefined ? { sub } : {}) })
+    return { revoked: { jti: jti ?? null, sub: sub ?? null }, closedConnections: closed }
+  })
+}

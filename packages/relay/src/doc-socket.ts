@@ -1,0 +1,548 @@
+/**
+ * The life of one document socket, from the HTTP upgrade to its close:
+ * capacity and per-IP limits, document name, Origin allow-list, token checks
+ * (in the upgrade when the token is in the URL or an Authorization header; in
+ * a bounded pre-auth phase when it comes as the first auth message), the
+ * bounded queue while the document loads, rate limits, idle timeout,
+ * heartbeat, live expiry and revocation. Once admitted and loaded, a
+ * `Connection` speaks the protocol.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { RawData, WebSocket } from 'ws'
+import { tryDecodeMessage } from '@meridian/protocol'
+import { CLOSE_CODES, RelayError, type RelayErrorCode } from './errors.js'
+import { Connection } from './connection.js'
+import type { RoomManager } from './rooms.js'
+import type { ResolvedRelayOptions } from './options.js'
+import { parseDocName } from './doc-name.js'
+import { Authenticator, RevocationList, accessFor, type Access, type CompiledGrant, type TokenClaims, type VerifyResult } from './auth.js'
+import { matchGlob } from './glob.js'
+import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
+import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
+
+/** Messages a socket may send while its document is still loading. */
+const MAX_QUEUED_BEFORE_LOAD = 256
+/** setTimeout's largest delay; longer waits re-arm. */
+const MAX_TIMER_MS = 2_147_483_647
+
+/** What the upgrade found out, before the socket exists. */
+interface Admission {
+  originAllowed: boolean
+  /** The token's verification, when one came with the upgrade request. */
+  verified: VerifyResult | null
+}
+
+const AUTH_FAILURES: Record<'ERR_AUTH_INVALID' | 'ERR_AUTH_EXPIRED' | 'ERR_AUTH_REVOKED', { close: number; reason: RefuseReason }> = {
+  ERR_AUTH_INVALID: { close: CLOSE_CODES.UNAUTHENTICATED, reason: 'invalid_token' },
+  ERR_AUTH_EXPIRED: { close: CLOSE_CODES.TOKEN_EXPIRED, reason: 'expired' },
+  ERR_AUTH_REVOKED: { close: CLOSE_CODES.TOKEN_REVOKED, reason: 'revoked' }
+}
+
+const REFUSE_FOR: Partial<Record<CloseReason, RefuseReason>> = {
+  revoked: 'revoked',
+  expired: 'expired',
+  idle: 'idle',
+  rate_limited: 'rate_limited',
+  shutdown: 'shutting_down'
+}
+
+export interface DocSocketsDeps {
+  options: ResolvedRelayOptions
+  logger: Logger
+  rooms: RoomManager
+  /** The relay's set of live connections (closed on shutdown). */
+  connections: Set<Connection>
+  metrics: RelayMetrics
+}
+
+/** All document sockets of a relay. */
+export class DocSockets {
+  readonly revocations = new RevocationList()
+  readonly authenticator: Authenticator | null
+  readonly limiter: ConnectionLimiter
+  readonly docSize: DocSizeGuard
+  private readonly d: DocSocketsDeps
+  private readonly sessions = new Set<DocSession>()
+  private readonly admissions = new WeakMap<IncomingMessage, Admission>()
+  private readonly urlTokens = new WeakMap<IncomingMessage, string>()
+  private heartbeat: NodeJS.Timeout | null = null
+
+  constructor(deps: DocSocketsDeps) {
+    this.d = deps
+    const { options } = deps
+    this.authenticator = options.auth.mode === 'jwt' ? new Authenticator(options.auth, this.revocations) : null
+    this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
+    this.docSize = new DocSizeGuard(options.maxDocumentBytes)
+    deps.rooms.onRoomLoaded((room) => this.docSize.watch(room))
+    if (options.heartbeatIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
+      this.heartbeat.unref()
+    }
+  }
+
+  /**
+   * Takes `?token=` out of every request URL before anything can log it (the
+   * URL is rewritten without it), keeping the value for the upgrade check.
+   */
+  registerHooks(app: FastifyInstance): void {
+    app.addHook('onRequest', async (request) => {
+      const raw = request.raw
+      const url = raw.url ?? ''
+      const q = url.indexOf('?')
+      if (q < 0 || !url.includes('token=', q)) return
+      const params = new URLSearchParams(url.slice(q + 1))
+      const token = params.get('token')
+      if (token === null) return
+      this.urlTokens.set(raw, token)
+      params.delete('token')
+      const rest = params.toString()
+      raw.url = url.slice(0, q) + (rest.length > 0 ? `?${rest}` : '')
+    })
+  }
+
+  /** The document route's preValidation hook: Origin and token checks in the upgrade, before any document is touched. */
+  readonly preValidation = async (request: FastifyRequest): Promise<void> => {
+    const origin = request.headers.origin
+    const allowed = this.d.options.allowedOrigins
+    const originAllowed = allowed.length === 0 || origin === undefined ||
+      allowed.some((o) => matchGlob(o.glob, origin.toLowerCase()))
+    let verified: VerifyResult | null = null
+    if (originAllowed && this.authenticator !== null) {
+      const token = this.urlTokens.get(request.raw) ?? bearer(request.headers.authorization)
+      if (token !== null) verified = await this.authenticator.verify(token)
+    }
+    this.admissions.set(request.raw, { originAllowed, verified })
+  }
+
+  /** The document route's handler. */
+  accept(socket: WebSocket, request: FastifyRequest): void {
+    const admission = this.admissions.get(request.raw) ?? { originAllowed: true, verified: null }
+    const session = new DocSession(this, this.d, socket, request.ip, admission)
+    this.sessions.add(session)
+    socket.once('close', () => this.sessions.delete(session))
+    session.start(request.url)
+  }
+
+  /**
+   * Revokes tokens by `jti` and/or `sub` (see RevocationList), closing every
+   * live connection that uses one of them (4412). Returns how many were closed.
+   */
+  revoke(match: { jti?: string; sub?: string }): number {
+    this.revocations.revoke(match)
+    let closed = 0
+    for (const session of this.sessions) {
+      if (session.claims !== null && this.revocations.isRevoked(session.claims)) {
+        session.end('ERR_AUTH_REVOKED', CLOSE_CODES.TOKEN_REVOKED, 'revoked')
+        closed++
+      }
+    }
+    return closed
+  }
+
+  get openSessions(): number {
+    return this.sessions.size
+  }
+
+  /** Counts connections by access, for status. */
+  accessCounts(): Record<Access, number> {
+    const counts: Record<Access, number> = { read: 0, write: 0 }
+    for (const s of this.sessions) if (s.access !== null) counts[s.access]++
+    return counts
+  }
+
+  stop(): void {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat)
+    this.heartbeat = null
+    for (const s of this.sessions) s.clearTimers()
+  }
+
+  /** Pings every socket; terminates those that did not answer the previous ping (nor sent anything since). */
+  private beat(): void {
+    for (const session of this.sessions) session.beat()
+  }
+}
+
+type Phase = 'pre-auth' | 'loading' | 'live' | 'closed'
+
+class DocSession {
+  readonly id = randomUUID()
+  claims: TokenClaims | null = null
+  access: Access | null = null
+  private phase: Phase = 'pre-auth'
+  private docName = ''
+  private log: Logger
+  private connection: Connection | null = null
+  private readonly queue: { data: RawData; isBinary: boolean }[] = []
+  private queuedBytes = 0
+  private preAuthFrames = 0
+  private preAuthBytes = 0
+  private verifying = false
+  private refreshSeq = 0
+  private alive = true
+  private lastActivity = Date.now()
+  private readonly rate: ConnectionRateLimiter
+  private resumeTimer: NodeJS.Timeout | null = null
+  private idleTimer: NodeJS.Timeout | null = null
+  private expiryTimer: NodeJS.Timeout | null = null
+  private preAuthTimer: NodeJS.Timeout | null = null
+  private released = false
+
+  constructor(
+    private readonly owner: DocSockets,
+    private readonly d: DocSocketsDeps,
+    private readonly socket: WebSocket,
+    private readonly ip: string,
+    private readonly admission: Admission
+  ) {
+    this.log = d.logger.child({ conn: this.id })
+    this.rate = new ConnectionRateLimiter(d.options.rateLimit, Date.now())
+  }
+
+  start(url: string): void {
+    const { options } = this.d
+    const verdict = this.owner.limiter.tryAcquire(this.ip)
+    if (verdict !== 'ok') {
+      this.released = true
+      this.refuse('ERR_TOO_MANY_CONNECTIONS', CLOSE_CODES.TRY_AGAIN_LATER, verdict)
+      return
+    }
+    this.socket.on('close', () => this.onClose())
+    this.socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary))
+    this.socket.on('pong', () => {
+      this.alive = true
+    })
+    this.socket.on('error', (err) => this.log.debug({ err }, 'socket error'))
+
+    const parsed = parseDocName(url)
+    if (!parsed.ok) {
+      this.refuse('ERR_DOC_NAME', CLOSE_CODES.INVALID_MESSAGE, 'bad_doc_name', parsed.reason)
+      return
+    }
+    this.docName = parsed.docName
+    this.log = this.d.logger.child({ conn: this.id, doc: this.docName })
+    if (!this.admission.originAllowed) {
+      this.refuse('ERR_ORIGIN', CLOSE_CODES.ORIGIN_NOT_ALLOWED, 'origin')
+      return
+    }
+    if (options.idleTimeoutMs > 0) this.armIdle(options.idleTimeoutMs)
+    if (this.owner.authenticator === null) {
+      this.admitted('write', null)
+      return
+    }
+    if (this.admission.verified !== null) {
+      this.admit(this.admission.verified)
+      return
+    }
+    // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
+    this.preAuthTimer = setTimeout(() => {
+      if (this.phase === 'pre-auth') this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout')
+    }, options.preAuth.timeoutMs)
+  }
+
+  /** Ends the session with a relay error (through the Connection once live, so a Meridian client gets an `error`). */
+  end(code: RelayErrorCode, closeCode: number, why: CloseReason): void {
+    if (this.connection !== null) {
+      this.connection.endReason ??= why
+      this.connection.reject(new RelayError(code), closeCode)
+    } else {
+      this.refuse(code, closeCode, REFUSE_FOR[why] ?? 'other')
+    }
+  }
+
+  beat(): void {
+    if (this.phase === 'closed') return
+    if (!this.alive) {
+      this.log.info('no pong since the last ping: terminating')
+      if (this.connection !== null) this.connection.endReason ??= 'heartbeat'
+      this.socket.terminate()
+      return
+    }
+    this.alive = false
+    try {
+      this.socket.ping()
+    } catch {
+      // Not open (closing): the close event follows.
+    }
+  }
+
+  clearTimers(): void {
+    for (const t of [this.resumeTimer, this.idleTimer, this.expiryTimer, this.preAuthTimer]) if (t !== null) clearTimeout(t)
+    this.resumeTimer = this.idleTimer = this.expiryTimer = this.preAuthTimer = null
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.phase === 'closed') return
+    const size = byteLength(data)
+    this.lastActivity = Date.now()
+    this.alive = true
+    const verdict = this.rate.take(size, this.lastActivity)
+    if (verdict.kind === 'exceeded') {
+      this.count('rate_limited')
+      this.log.info({ what: verdict.what }, 'rate limit exceeded by more than a burst: closing')
+      this.end('ERR_RATE_LIMITED', CLOSE_CODES.RATE_LIMITED, 'rate_limited')
+      return
+    }
+    if (verdict.kind === 'pause') this.throttle(verdict.ms)
+
+    switch (this.phase) {
+      case 'pre-auth':
+        this.preAuthFrame(data, isBinary, size)
+        return
+      case 'loading':
+        if (this.queue.length >= MAX_QUEUED_BEFORE_LOAD || this.queuedBytes + size > this.d.options.maxBufferedBytes) {
+          this.refuse('ERR_RELAY_CLOSED', CLOSE_CODES.TRY_AGAIN_LATER, 'queue_overflow', 'too many messages before the document loaded')
+          return
+        }
+        this.queue.push({ data, isBinary })
+        this.queuedBytes += size
+        return
+      case 'live':
+        this.connection?.handleRaw(data, isBinary)
+        return
+    }
+  }
+
+  /** Over the rate: stop reading until the buckets are repaid (TCP backpressure slows the sender meanwhile). */
+  private throttle(ms: number): void {
+    if (this.resumeTimer !== null) return
+    this.d.metrics.throttled.inc()
+    this.socket.pause()
+    const resume = (): void => {
+      this.resumeTimer = null
+      if (this.phase === 'closed') return
+      const left = this.rate.msUntilRepaid(Date.now())
+      if (left > 0) {
+        this.resumeTimer = setTimeout(resume, left)
+        return
+      }
+      this.socket.resume()
+    }
+    this.resumeTimer = setTimeout(resume, ms)
+  }
+
+  private preAuthFrame(data: RawData, isBinary: boolean, size: number): void {
+    const { preAuth, maxMessageBytes } = this.d.options
+    this.preAuthFrames++
+    this.preAuthBytes += size
+    if (this.preAuthFrames > preAuth.maxFrames || this.preAuthBytes > preAuth.maxBytes) {
+      this.count('pre_auth_budget')
+      this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout', 'pre-auth budget exceeded')
+      return
+    }
+    if (!isBinary) {
+      this.count('text_frame')
+      this.refuse('ERR_PROTOCOL', CLOSE_CODES.UNSUPPORTED_DATA, 'pre_auth_invalid', 'text frame')
+      return
+    }
+    const decoded = tryDecodeMessage(toBytes(data), { maxMessageBytes })
+    if (!decoded.ok) {
+      this.count('malformed')
+      this.refuse('ERR_PROTOCOL', CLOSE_CODES.INVALID_MESSAGE, 'pre_auth_invalid', decoded.error.code)
+      return
+    }
+    const message = decoded.message
+    if (message.type !== 'auth-token' || this.verifying) {
+      // Kept for after the auth message (a client may send hello first); bounded by the budget above.
+      this.queue.push({ data, isBinary })
+      this.queuedBytes += size
+      return
+    }
+    this.verifying = true
+    void this.owner.authenticator?.verify(message.token).then((result) => {
+      this.verifying = false
+      if (this.phase === 'pre-auth') this.admit(result)
+    })
+  }
+
+  private admit(result: VerifyResult): void {
+    if (!result.ok) {
+      const failure = AUTH_FAILURES[result.code]
+      this.refuse(result.code, failure.close, failure.reason, result.detail)
+      return
+    }
+    const access = accessFor(result.grants, this.docName)
+    if (access === null) {
+      this.refuse('ERR_AUTH_FORBIDDEN', CLOSE_CODES.FORBIDDEN, 'forbidden')
+      return
+    }
+    this.admitted(access, result.claims)
+  }
+
+  private admitted(access: Access, claims: TokenClaims | null): void {
+    if (this.preAuthTimer !== null) clearTimeout(this.preAuthTimer)
+    this.preAuthTimer = null
+    this.access = access
+    this.claims = claims
+    if (claims !== null) this.armExpiry(claims)
+    this.phase = 'loading'
+    const { rooms, options, metrics, connections } = this.d
+    const docLog = this.d.logger.child({ doc: this.docName, access, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) })
+    rooms.acquire(this.docName).then(
+      (room) => {
+        metrics.documentLoads.inc({ result: 'ok' })
+        if (this.phase === 'closed') {
+          rooms.release(room)
+          return
+        }
+        const connection = new Connection({
+          id: this.id,
+          socket: this.socket,
+          room,
+          logger: docLog,
+          nodeId: options.nodeId,
+          region: options.region,
+          limits: { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 },
+          maxBufferedBytes: options.maxBufferedBytes,
+          access,
+          metrics,
+          docSize: this.owner.docSize,
+          ...(this.owner.authenticator !== null ? { onAuthToken: (token: string) => this.refresh(token) } : {}),
+          onClose: (c) => {
+            connections.delete(c)
+            rooms.release(room)
+            metrics.connections.dec({ access: c.access })
+            metrics.connectionsClosed.inc({ reason: c.endReason ?? 'client' })
+          }
+        })
+        this.connection = connection
+        connections.add(connection)
+        metrics.connectionsAccepted.inc()
+        metrics.connections.inc({ access })
+        this.phase = 'live'
+        connection.start()
+        const queued = this.queue.splice(0)
+        this.queuedBytes = 0
+        for (const { data, isBinary } of queued) connection.handleRaw(data, isBinary)
+      },
+      (err: unknown) => {
+        const closing = err instanceof RelayError && err.code === 'ERR_RELAY_CLOSED'
+        if (!closing) {
+          metrics.documentLoads.inc({ result: 'error' })
+          this.log.error({ err }, 'document load failed')
+        }
+        this.refuse(
+          closing ? 'ERR_RELAY_CLOSED' : err instanceof RelayError ? err.code : 'ERR_DOC_LOAD',
+          closing ? CLOSE_CODES.GOING_AWAY : CLOSE_CODES.DOC_LOAD_FAILED,
+          closing ? 'shutting_down' : 'doc_load_failed'
+        )
+      }
+    )
+  }
+
+  /** A new token on a live connection: it must verify and still grant this document; access follows it. */
+  private refresh(token: string): void {
+    const seq = ++this.refreshSeq
+    void this.owner.authenticator?.verify(token).then((result) => {
+      if (seq !== this.refreshSeq || this.phase === 'closed') return
+      if (!result.ok) {
+        const failure = AUTH_FAILURES[result.code]
+        this.end(result.code, failure.close, result.code === 'ERR_AUTH_REVOKED' ? 'revoked' : 'expired')
+        return
+      }
+      const access = accessFor(result.grants, this.docName)
+      if (access === null) {
+        this.end('ERR_AUTH_FORBIDDEN', CLOSE_CODES.FORBIDDEN, 'revoked')
+        return
+      }
+      const previous = this.connection?.access
+      this.claims = result.claims
+      this.access = access
+      if (this.connection !== null && previous !== undefined && previous !== access) {
+        this.connection.setAccess(access)
+        this.d.metrics.connections.dec({ access: previous })
+        this.d.metrics.connections.inc({ access })
+      }
+      this.armExpiry(result.claims)
+      this.log.debug({ access }, 'token refreshed')
+    })
+  }
+
+  private armExpiry(claims: TokenClaims): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer)
+    this.expiryTimer = null
+    if (claims.exp === undefined || this.owner.authenticator === null) return
+    const deadline = claims.exp * 1000 + this.owner.authenticator.config.clockToleranceMs
+    const check = (): void => {
+      this.expiryTimer = null
+      const left = deadline - Date.now()
+      if (left > 0) {
+        this.expiryTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS))
+        return
+      }
+      this.log.info('token expired: closing')
+      this.end('ERR_AUTH_EXPIRED', CLOSE_CODES.TOKEN_EXPIRED, 'expired')
+    }
+    check()
+  }
+
+  private armIdle(idleMs: number): void {
+    const check = (): void => {
+      this.idleTimer = null
+      if (this.phase === 'closed') return
+      const left = this.lastActivity + idleMs - Date.now()
+      if (left > 0) {
+        this.idleTimer = setTimeout(check, left)
+        return
+      }
+      this.log.info('idle: closing')
+      this.end('ERR_IDLE_TIMEOUT', CLOSE_CODES.IDLE_TIMEOUT, 'idle')
+    }
+    this.idleTimer = setTimeout(check, idleMs)
+  }
+
+  /** Refused before it joined its document: counted, logged, closed with the documented code. */
+  private refuse(code: RelayErrorCode, closeCode: number, reason: RefuseReason, detail?: string): void {
+    if (this.phase === 'closed') return
+    if (this.connection !== null) {
+      this.end(code, closeCode, 'other')
+      return
+    }
+    this.d.metrics.connectionsRefused.inc({ reason })
+    this.log.info({ code, reason, closeCode, ip: this.ip, ...(detail !== undefined ? { detail } : {}) }, 'connection refused')
+    this.close(closeCode, code)
+  }
+
+  private close(closeCode: number, reason: string): void {
+    this.phase = 'closed'
+    this.clearTimers()
+    this.queue.length = 0
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(closeCode, reason.slice(0, 120))
+    }
+  }
+
+  private onClose(): void {
+    this.phase = 'closed'
+    this.clearTimers()
+    this.queue.length = 0
+    this.connection?.dispose()
+    if (!this.released) {
+      this.released = true
+      this.owner.limiter.release(this.ip)
+    }
+  }
+
+  private count(reason: RejectReason): void {
+    this.d.metrics.rejectedMessages.inc({ reason })
+  }
+}
+
+function bearer(header: string | undefined): string | null {
+  if (header === undefined) return null
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  return match?.[1] ?? null
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0)
+  return data instanceof ArrayBuffer ? data.byteLength : data.length
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+}
