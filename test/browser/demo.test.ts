@@ -62,9 +62,9 @@ describe.skipIf(!chromiumPresent)('the demo in Chromium', () => {
   beforeAll(async () => {
     dist = await mkdtemp(join(tmpdir(), 'meridian-demo-'))
     const { build } = await import('vite')
-    await build({ root: join(repo, 'apps/demo'), configFile: join(repo, 'apps/demo/vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true, sourcemap: false } })
+    await build({ mode: 'production', root: join(repo, 'apps/demo'), configFile: join(repo, 'apps/demo/vite.config.ts'), logLevel: 'warn', build: { outDir: dist, emptyOutDir: true, sourcemap: false } })
     storage = new MemoryStorageAdapter()
-    relay = await buildRelay({ storage })
+    relay = await buildRelay({ storage, nodeId: 'relay-1' })
     await serveDemo(relay.app, { dir: dist })
     relayUrl = await relay.listen({ port: 0, host: '127.0.0.1' })
     httpBase = relayUrl.replace(/^ws:/, 'http:')
@@ -229,6 +229,31 @@ describe.skipIf(!chromiumPresent)('the demo in Chromium', () => {
     await typeTodo(page, 'kept in memory, sent to the relay')
     await whenAcknowledged(page)
     expect(await relayTexts(docName)).toEqual(['kept in memory, sent to the relay'])
+  })
+
+  it('the panel’s controls: “go offline” queues edits locally; picking another relay moves the connection', async () => {
+    const proxy = await startAckWithholdingProxy(relayUrl)
+    try {
+      // Two relays to choose from: one that never acknowledges (first), and the relay itself.
+      const page = await openDemo(await newContext(), 'controls', `&relays=${encodeURIComponent(proxy.url)}`)
+      await whenSynced(page)
+      await page.check('#offline-toggle')
+      await whenDisconnected(page)
+      expect(await page.textContent('[data-field="connection"]')).toBe('offline (you turned it off)')
+      await typeTodo(page, 'queued while switched off')
+      await page.uncheck('#offline-toggle')
+      await whenSynced(page)
+      await page.waitForFunction(() => window.__meridian?.state().durability === 'local', null, WAIT)
+      expect(await page.evaluate(() => window.__meridian?.provider.pendingCount)).toBe(1) // the proxy withholds the ack
+
+      await page.selectOption('#relay-select', relayUrl)
+      await whenAcknowledged(page)
+      await page.waitForFunction(() => window.__meridian?.state().durability === 'relay', null, WAIT)
+      expect(await page.textContent('[data-field="relay in use"]')).toContain(`relay-1 · region default · ${relayUrl}`)
+      expect(new URL(page.url()).searchParams.get('relay')).toBe(relayUrl)
+    } finally {
+      await proxy.close()
+    }
   })
 
   describe('screenshots of the status panel', () => {

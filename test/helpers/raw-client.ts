@@ -34,8 +34,13 @@ export class RawClient {
     })
   }
 
-  static connect(url: string, docName: string, options: { hello?: boolean; headers?: Record<string, string> } = {}): Promise<RawClient> {
-    const socket = new WebSocket(`${url}/${encodeURIComponent(docName)}`, { headers: options.headers })
+  static connect(
+    url: string,
+    docName: string,
+    options: { hello?: boolean; headers?: Record<string, string>; query?: Record<string, string>; ws?: WebSocket.ClientOptions } = {}
+  ): Promise<RawClient> {
+    const query = options.query === undefined ? '' : `?${new URLSearchParams(options.query).toString()}`
+    const socket = new WebSocket(`${url}/${encodeURIComponent(docName)}${query}`, { ...options.ws, headers: options.headers })
     const client = new RawClient(socket)
     return new Promise((resolve, reject) => {
       socket.once('open', () => {

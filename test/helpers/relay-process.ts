@@ -16,7 +16,8 @@ export interface RelayProcess {
 export function startRelayProcess(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<RelayProcess> {
   const child = spawn(process.execPath, [MAIN, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env }
+    // The CLI requires an explicit auth choice; tests get `none` unless they pass --auth or MERIDIAN_AUTH.
+    env: { MERIDIAN_AUTH: 'none', ...process.env, ...options.env }
   })
   let out = ''
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

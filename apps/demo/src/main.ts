@@ -19,7 +19,8 @@ const params = new URLSearchParams(location.search)
 const docName = params.get('doc') ?? 'todos'
 const homeRegion = params.get('home') ?? 'default'
 const sameOrigin = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`
-const defaultRelay = import.meta.env.DEV ? 'ws://127.0.0.1:4321' : sameOrigin
+// Under the Vite dev server (import.meta.hot exists only there) the relay is elsewhere; built, it serves this page.
+const defaultRelay = import.meta.hot !== undefined ? 'ws://127.0.0.1:4321' : sameOrigin
 const relays = unique([...(params.get('relays') ?? '').split(',').map((s) => s.trim()).filter((s) => /^wss?:\/\//.test(s)), defaultRelay])
 let selectedRelay = params.get('relay') ?? relays[0] ?? defaultRelay
 if (!relays.includes(selectedRelay)) relays.unshift(selectedRelay)
@@ -160,8 +161,8 @@ function render(): void {
   )
   $('policy-source').textContent =
     s.policySource === 'sdk'
-      ? 'from the SDK (provider.policy)'
-      : `evaluated in this page by @meridian/policy on the provider's signals — the SDK does not expose provider.policy yet · home region "${s.homeRegion}"`
+      ? 'From the SDK (provider.policy).'
+      : `Evaluated in this page by @meridian/policy from the provider's signals (the SDK does not expose provider.policy yet). Home region: "${s.homeRegion}".`
   const mode = $('policy-mode')
   mode.className = `mode ${s.decision.mode}`
   mode.textContent = `mode: ${s.decision.mode}${s.decision.reasons.length > 0 ? ` (${s.decision.reasons.join(', ')})` : ''} · staleness bound ${formatDuration(s.decision.stalenessBoundMs)}`

@@ -1,12 +1,13 @@
 /**
  * Makes the page itself available offline (the document already is, in
  * IndexedDB): registers public/sw.js and caches the page's own files. Only in
- * the built app; resolves true once an offline reload would work.
+ * the built app (not under the Vite dev server, where import.meta.hot exists);
+ * resolves true once an offline reload would work.
  */
 const CACHE = 'meridian-demo-shell-v1'
 
 export async function enableOfflineShell(): Promise<boolean> {
-  if (import.meta.env.DEV || !('serviceWorker' in navigator) || typeof caches === 'undefined') return false
+  if (import.meta.hot !== undefined || !('serviceWorker' in navigator) || typeof caches === 'undefined') return false
   try {
     const base = new URL(import.meta.env.BASE_URL, location.href)
     await navigator.serviceWorker.register(new URL('sw.js', base), { scope: base.pathname })

@@ -173,7 +173,8 @@ export class PagePolicy {
 
   evaluate(provider: MeridianProvider, tracker: SignalTracker, nowMs: number): { source: 'sdk' | 'page'; decision: PolicyDecision } {
     const fromSdk = sdkPolicy(provider)?.decision
-    if (fromSdk !== undefined && fromSdk !== null) return { source: 'sdk', decision: fromSdk }
+    // The SDK's decision once it has one for the demo's capabilities; until then, the page's.
+    if (fromSdk !== undefined && fromSdk !== null && fromSdk.capabilities.length > 0) return { source: 'sdk', decision: fromSdk }
     return { source: 'page', decision: this.engine.update(this.signals(provider, tracker, nowMs)) }
   }
 }

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
+import { HARDENING_PARSE_OPTIONS, HARDENING_USAGE, parseHardening, type HardeningConfig } from './hardening-cli.js'
+import { REGION_PARSE_OPTIONS, REGION_USAGE, parseRegion, type RegionConfig } from './region-cli.js'
 
 /** Everything the CLI accepts; every flag also has a MERIDIAN_* environment variable. */
 export interface CliConfig {
@@ -16,6 +18,12 @@ export interface CliConfig {
   logLevel: string
   /** Serve this folder (the built demo) under /demo/ over HTTP; undefined: no demo. */
   serveDemo: string | undefined
+  /** Auth and limits (hardening-cli.ts). */
+  hardening: HardeningConfig
+  /** SQLite (in dataDir) or PostgreSQL shared by the region's relays (region-cli.ts). */
+  storage: RegionConfig['storage']
+  /** Redis URL of the bus between the region's relays, if any (region-cli.ts). */
+  bus: RegionConfig['bus']
 }
 
 export const CLI_DEFAULTS = {
@@ -43,6 +51,8 @@ export const USAGE = `Usage: meridian-relay [options]
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --help                  print this and exit
+${HARDENING_USAGE}${REGION_USAGE}
+  meridian-relay mint-token --help   mint a token for local use
 `
 
 export class CliError extends Error {
@@ -74,7 +84,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         'anti-entropy-interval-ms': { type: 'string' },
         'log-level': { type: 'string' },
         'serve-demo': { type: 'string' },
-        help: { type: 'boolean' }
+        help: { type: 'boolean' },
+        ...HARDENING_PARSE_OPTIONS,
+        ...REGION_PARSE_OPTIONS
       }
     }))
   } catch (err) {
@@ -125,7 +137,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     clusterSecret,
     meshTiming,
     logLevel,
-    serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO)
+    serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO),
+    hardening: parseHardening(values, env),
+    ...parseRegion(values, env)
   }
 }
 

@@ -1,11 +1,20 @@
 #!/usr/bin/env node
 import { pino } from 'pino'
-import { buildRelay } from '@meridian/relay'
+import { attachBus, buildRelay } from '@meridian/relay'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
+import { openPostgresStorage, redactConnectionString } from '@meridian/storage-postgres'
+import { openRedisBus, redactRedisUrl } from '@meridian/bus-redis'
 import { CliError, USAGE, parseCli } from './cli-options.js'
+// After cli-options: region-cli and cli-options import each other.
+import { defaultBusPrefix } from './region-cli.js'
+import { mintTokenCommand } from './mint-token.js'
 import { serveDemo } from './static.js'
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'mint-token') {
+    process.exitCode = await mintTokenCommand(process.argv.slice(3), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s))
+    return
+  }
   let config
   try {
     config = parseCli(process.argv.slice(2), process.env)
@@ -21,12 +30,21 @@ async function main(): Promise<void> {
     return
   }
 
-  const logger = pino({ level: config.logLevel, base: { region: config.region } })
-  const storage = openSqliteStorage({ dataDir: config.dataDir })
+  for (const warning of config.hardening.warnings) process.stderr.write(`meridian-relay: ${warning}\n`)
+  // The relay never logs tokens or URLs with them; this redaction is a second line of defence.
+  const logger = pino({ level: config.logLevel, base: { region: config.region }, redact: ['req.url', 'req.headers.authorization', 'token', '*.token'] })
+  // SQLite for a relay alone in its region; PostgreSQL when several relays share the region's documents.
+  const storage = config.storage.kind === 'postgres'
+    ? await openPostgresStorage({
+        connectionString: config.storage.url,
+        onError: (err) => logger.warn({ err }, 'PostgreSQL connection error (the pool reconnects)')
+      })
+    : openSqliteStorage({ dataDir: config.dataDir })
   const relay = await buildRelay({
     storage,
     logger,
     region: config.region,
+    ...config.hardening.options,
     ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {}),
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
@@ -36,6 +54,12 @@ async function main(): Promise<void> {
 
   // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
   if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
+
+  // --bus: fan-out between the relays of the region (Redis Streams); it connects in the background.
+  const bus = config.bus === undefined
+    ? null
+    : openRedisBus({ url: config.bus, nodeId: relay.options.nodeId, keyPrefix: new URL(config.bus).searchParams.get('prefix') ?? defaultBusPrefix(config.region) })
+  const bridge = bus === null ? null : attachBus(relay, bus)
 
   let stopping = false
   const shutdown = (signal: string): void => {
@@ -47,6 +71,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: closing connections and flushing storage')
     relay
       .close()
+      .then(() => bridge?.close())
+      .then(() => bus?.close())
       .then(() => storage.close())
       .then(
         () => process.exit(0),
@@ -60,7 +86,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
 
   const url = await relay.listen({ port: config.port, host: config.host })
-  logger.info({ url, dataDir: config.dataDir, nodeId: relay.options.nodeId }, 'relay started')
+  logger.info({
+    url,
+    nodeId: relay.options.nodeId,
+    storage: config.storage.kind === 'postgres' ? redactConnectionString(config.storage.url) : `sqlite in ${config.dataDir}`,
+    ...(config.bus !== undefined ? { bus: redactRedisUrl(config.bus) } : {})
+  }, 'relay started')
   process.stdout.write(`meridian-relay ${relay.options.nodeId} (${config.region}) listening on ${url}\n`)
 }
 

@@ -8,6 +8,7 @@ export type MeridianErrorCode =
   | 'ERR_RELAY' // the relay reported an error (see `relayCode`)
   | 'ERR_PERSISTENCE' // local storage failed: the document keeps working in memory
   | 'ERR_TIMEOUT' // a wait given a timeoutMs did not complete in time
+  | 'ERR_READ_ONLY' // the document is read-only (its home region is unreachable): the write is refused
 
 export class MeridianError extends Error {
   override readonly name = 'MeridianError'

@@ -3,6 +3,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import type { ClientStore } from './store/types.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { MeridianError } from './errors.js'
+import type { PolicyConfig } from '@meridian/policy'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -44,6 +45,12 @@ export interface MeridianProviderOptions {
   connectTimeoutMs?: number
   /** Compact the local store once this many update records pile up. */
   compactAfterUpdates?: number
+  /**
+   * Bounded-staleness policy: the document's bounds (maxStalenessMs = T,
+   * maxPendingUpdates = K), hysteresis (recoveryHoldMs) and the app's
+   * capabilities with their requirements. See @meridian/policy.
+   */
+  policy?: Partial<PolicyConfig>
   /**
    * Share edits with other tabs of this origin that edit the same document
    * (BroadcastChannel), so they see each other's edits at once, even offline.

@@ -9,6 +9,8 @@ export interface OutboxEntry {
   /** Key in the client store's pending list; null until the local write commits (or if it failed). */
   key: number | null
   acked: boolean
+  /** Local time it was written (for the oldest-pending-age bound). */
+  readonly atMs: number
 }
 
 export class Outbox {
@@ -33,8 +35,8 @@ export class Outbox {
     return this.entries[0]
   }
 
-  add(data: Uint8Array, key: number | null): OutboxEntry {
-    const entry: OutboxEntry = { seq: this.nextSeq++, data, key, acked: false }
+  add(data: Uint8Array, key: number | null, atMs: number = Date.now()): OutboxEntry {
+    const entry: OutboxEntry = { seq: this.nextSeq++, data, key, acked: false, atMs }
     this.entries.push(entry)
     this.bytes += data.byteLength
     return entry

@@ -11,6 +11,9 @@ import type { ClientStore } from './store/types.js'
 import { MemoryClientStore } from './store/memory-store.js'
 import { openIdbClientStore } from './store/idb-store.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
+import type { DecisionDiff, PolicyDecision } from '@meridian/policy'
+import { Guarantees } from './guarantees.js'
+import type { DurabilityLevel } from './durability.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
 
@@ -26,6 +29,10 @@ export type PersistenceState = 'ok' | 'memory-only'
 export interface MeridianProviderEvents {
   /** The local store has been read into the doc (or failed to: see `error`). */
   loaded: () => void
+  /** The policy decision changed (mode, a capability on or shed, writability). */
+  policy: (decision: PolicyDecision, diff: DecisionDiff) => void
+  /** Back to healthy with nothing pending after a degraded, read-only or offline spell. */
+  converged: (decision: PolicyDecision) => void
   status: (event: { status: ConnectionStatus; url: string | null }) => void
   /** True once a sync round with the relay completed on the current connection. */
   synced: (synced: boolean) => void
@@ -57,6 +64,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly WebSocketImpl: WebSocketConstructor | undefined
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
+  private readonly guarantees: Guarantees
   private readonly backoff: Backoff
   private local: LocalPersistence | null = null
   private ownsStore = false
@@ -86,6 +94,13 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.docName = options.docName
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff })
+    this.guarantees = new Guarantees({
+      policy: options.policy,
+      now: () => Date.now(),
+      onPolicy: (decision, diff) => this.emit('policy', [decision, diff]),
+      onConverged: (decision) => this.emit('converged', [decision]),
+      onWritable: () => this.link?.sendPendingDiff()
+    })
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
     this.wantConnected = options.connect ?? DEFAULT_PROVIDER_OPTIONS.connect
@@ -124,6 +139,44 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   }
 
   /** The relay in use, once it said hello. */
+  /** The current policy decision: mode, capabilities on or shed with reasons, staleness bound. */
+  get policy(): PolicyDecision {
+    return this.guarantees.decision
+  }
+
+  /** Whether the app may offer `capability` right now. */
+  can(capability: string): boolean {
+    return this.guarantees.can(capability)
+  }
+
+  /**
+   * Runs `fn` in one Yjs transaction on the document, unless the document is
+   * read-only: then it throws ERR_READ_ONLY and nothing is changed.
+   */
+  transact<T>(fn: (doc: Y.Doc) => T): T {
+    if (!this.guarantees.isWritable) throw new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only: ${this.guarantees.decision.reasons.join(', ')}`)
+    let result: T | undefined
+    this.doc.transact(() => {
+      result = fn(this.doc)
+    })
+    return result as T
+  }
+
+  /**
+   * Resolves once a local write (the update object the doc emitted, or 'all'
+   * for every write so far) reaches `level`: 'local', 'relay', or
+   * { replicated: k } — committed in at least k other regions.
+   */
+  whenDurable(target: Uint8Array | 'all', level: DurabilityLevel, options?: { timeoutMs?: number }): Promise<void> {
+    if (this.destroyed) return Promise.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
+    return this.guarantees.whenDurable(target, level, options?.timeoutMs)
+  }
+
+  /** The durability level a local write has reached so far. */
+  durabilityOf(target: Uint8Array | 'all'): DurabilityLevel | 'pending' {
+    return this.guarantees.durability.levelOf(target)
+  }
+
   get relay(): RelayInfo | null {
     return this._relay
   }
@@ -183,6 +236,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.destroyed = true
     this.wantConnected = false
     this.clearTimers()
+    this.guarantees.destroy()
     this.link?.close(1000, 'provider destroyed')
     this.link = null
     this.doc.off('update', this.onDocUpdate)
@@ -213,7 +267,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
           if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
           for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
         }, STORE_ORIGIN)
-        for (const p of stored.pending) this.outbox.add(p.data, p.key)
+        for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key).seq)
       }
       this.local = persistence
       // Closed under us while loading: what loaded is fine, but nothing more can be written.
@@ -228,7 +282,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.emit('loaded', [])
     // Ask the other tabs for edits this tab's load may have missed.
     this.crossTab?.start()
-    if (this.outbox.size > 0) this.emit('pending', [this.outbox.size])
+    if (this.outbox.size > 0) this.notePending()
     if (this.wantConnected) this.openLink()
   }
 
@@ -304,14 +358,21 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       return
     }
     const entry = this.outbox.add(update, null)
+    this.guarantees.durability.track(update, entry.seq)
     const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
     void persisted.then((key) => {
       entry.key = key
+      this.guarantees.durability.markLocal(entry.seq, key !== null)
       // Acknowledged before the local write committed: drop it from the store's pending list now.
       if (key !== null && entry.acked) this.local?.acknowledge([key])
     })
-    this.emit('pending', [this.outbox.size])
-    this.link?.sendUpdate(update, this.outbox.highWaterMark)
+    this.notePending()
+    if (this.guarantees.isWritable) {
+      this.link?.sendUpdate(update, this.outbox.highWaterMark)
+    } else {
+      // Not dropped: kept locally and in the outbox, sent once the document is writable again.
+      this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
+    }
     this.crossTab?.postUpdate(update, this._status === 'connected')
   }
 
@@ -339,11 +400,17 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
+      isReadOnly: () => !this.guarantees.isWritable,
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
         onOpen: () => this.onLinkOpen(link),
-        onSynced: () => this.setSynced(true),
+        onSynced: () => {
+          this.guarantees.synced()
+          this.setSynced(true)
+        },
         onAcknowledged: (outboxSeq) => this.onAcknowledged(outboxSeq),
+        onReplicated: (regions, outboxSeq) => this.guarantees.durability.markReplicated(regions, outboxSeq),
+        onStatus: (status) => this.guarantees.status(status),
         onRelayInfo: (info) => {
           this._relay = info
           this.emit('relay', [info])
@@ -373,8 +440,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this.stableTimer !== null) clearTimeout(this.stableTimer)
     this.stableTimer = null
     this.setSynced(false)
-    // Fail over: next attempt goes to the next relay in the list.
-    if (!wasOpen || this.urls.length > 1) this.urlIndex++
+    // Fail over: next attempt goes to the next relay in the list. A deliberate disconnect() is
+    // not a failure of this relay: connect() comes back to it.
+    if (this.wantConnected && (!wasOpen || this.urls.length > 1)) this.urlIndex++
     this.setStatus('disconnected', link.url)
     if (this.destroyed || !this.wantConnected) return
     const delay = this.backoff.nextDelayMs()
@@ -384,12 +452,18 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     }, delay)
   }
 
+  private notePending(): void {
+    this.emit('pending', [this.outbox.size])
+    this.guarantees.pending(this.outbox.size, this.outbox.byteLength, this.outbox.oldest()?.atMs ?? null)
+  }
+
   private onAcknowledged(outboxSeq: number): void {
+    this.guarantees.durability.markRelay(outboxSeq)
     const done = this.outbox.acknowledge(outboxSeq)
     if (done.length === 0) return
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
     this.local?.acknowledge(keys)
-    this.emit('pending', [this.outbox.size])
+    this.notePending()
     this.checkWaiters()
   }
 
@@ -401,6 +475,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private setStatus(status: ConnectionStatus, url: string | null): void {
     if (this._status === status) return
     this._status = status
+    this.guarantees.connection(status === 'connected')
     this.emit('status', [{ status, url }])
   }
 

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import { FEATURE_ACKS, PROTOCOL_VERSION, encodeMessage, tryDecodeMessage, type Message } from '@meridian/protocol'
+import { FEATURE_ACKS, FEATURE_REPLICATION, FEATURE_STATUS, PROTOCOL_VERSION, encodeMessage, tryDecodeMessage, type Message, type StatusFields } from '@meridian/protocol'
 import { MeridianError } from './errors.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
 
@@ -17,6 +17,10 @@ export interface RelayLinkHandlers {
   onSynced(): void
   /** Every outbox entry with seq <= outboxSeq is committed by the relay. */
   onAcknowledged(outboxSeq: number): void
+  /** Every outbox entry with seq <= outboxSeq is held by at least `regions` other regions. */
+  onReplicated(regions: number, outboxSeq: number): void
+  /** The relay's report of what it can promise for this document. */
+  onStatus(status: StatusFields): void
   onRelayInfo(info: RelayInfo): void
   onAwareness(update: Uint8Array): void
   /** Applies a relay update to the doc; may throw on garbage (the link then closes). */
@@ -36,11 +40,16 @@ export interface RelayLinkOptions {
   /** Highest outbox seq so far: what an update sent now covers. */
   outboxHighWaterMark: () => number
   localAwareness: () => Uint8Array | null
+  /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
+  isReadOnly: () => boolean
   handlers: RelayLinkHandlers
 }
 
 const OPEN = 1
 const MAX_MARKS = 4096
+/** How long to hold the relay's step 1 waiting for its hello (a plain y-websocket server never sends one). */
+const HELLO_WAIT_MS = 1_000
+const FEATURES = FEATURE_ACKS | FEATURE_STATUS | FEATURE_REPLICATION
 
 /**
  * One WebSocket connection attempt to one relay. Counts the update-bearing
@@ -55,6 +64,14 @@ export class RelayLink {
   private sent = 0
   /** [message count, outbox high-water mark] per update-bearing message, oldest first. */
   private marks: [number, number][] = []
+  /** The relay's state vector from its step 1: what it lacks of ours is the diff against it. */
+  private relayStateVector: Uint8Array | null = null
+  private heldStep1: Uint8Array | null = null
+  private helloTimer: ReturnType<typeof setTimeout> | null = null
+  private relayHello = false
+  private statusReceived = false
+  private step2Sent = false
+  private features = 0
   private opened = false
   private closed = false
   private connectTimer: ReturnType<typeof setTimeout> | null
@@ -77,7 +94,9 @@ export class RelayLink {
   }
 
   sendUpdate(update: Uint8Array, outboxSeq: number): void {
-    if (!this.opened || this.closed) return
+    // Before our step 2 went out, a live update could depend on offline edits still waiting in
+    // it (the relay refuses updates with missing dependencies); the step 2 will cover it anyway.
+    if (!this.opened || this.closed || !this.step2Sent) return
     this.sendCounted(encodeMessage({ type: 'sync-update', update }), outboxSeq)
   }
 
@@ -100,7 +119,7 @@ export class RelayLink {
     this.opened = true
     if (this.connectTimer !== null) clearTimeout(this.connectTimer)
     this.connectTimer = null
-    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURE_ACKS }))
+    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURES }))
     this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))
     const awareness = this.options.localAwareness()
     if (awareness !== null) this.sendAwareness(awareness)
@@ -128,12 +147,17 @@ export class RelayLink {
 
   private handle(message: Message): void {
     switch (message.type) {
-      case 'sync-step1': {
-        // Everything the relay lacks, which covers every outbox entry so far.
-        const update = Y.encodeStateAsUpdate(this.options.doc, message.stateVector)
-        this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
+      case 'sync-step1':
+        this.relayStateVector = message.stateVector
+        // The relay says hello (and, with FEATURE_STATUS, whether the document is read-only) right
+        // after its step 1: hold the answer until then, briefly, so a refused write is never sent.
+        if (this.relayHello && ((this.features & FEATURE_STATUS) === 0 || this.statusReceived)) {
+          this.answerStep1(message.stateVector)
+        } else {
+          this.heldStep1 = message.stateVector
+          this.helloTimer ??= setTimeout(() => this.releaseStep1(), HELLO_WAIT_MS)
+        }
         return
-      }
       case 'sync-step2':
         this.handlers.onRemoteUpdate(message.update)
         this.handlers.onSynced()
@@ -149,14 +173,25 @@ export class RelayLink {
         if (awareness !== null) this.sendAwareness(awareness)
         return
       }
+      case 'status':
+        this.statusReceived = true
+        this.handlers.onStatus(message)
+        if (this.heldStep1 !== null) this.releaseStep1()
+        return
+      case 'replicated': {
+        const covered = this.coveredBy(message.upTo)
+        if (covered >= 0) this.handlers.onReplicated(message.regions, covered)
+        return
+      }
       case 'hello':
+        this.relayHello = true
+        this.features = message.features & FEATURES
+        // Without FEATURE_STATUS there is no status to wait for.
+        if (this.heldStep1 !== null && (this.features & FEATURE_STATUS) === 0) this.releaseStep1()
         this.handlers.onRelayInfo({ url: this.url, nodeId: message.nodeId, region: message.region, version: message.version, features: message.features })
         return
       case 'ack': {
-        let covered = -1
-        while (this.marks.length > 0 && (this.marks[0]?.[0] ?? Infinity) <= message.upTo) {
-          covered = this.marks.shift()?.[1] ?? covered
-        }
+        const covered = this.coveredBy(message.upTo)
         if (covered >= 0) this.handlers.onAcknowledged(covered)
         return
       }
@@ -167,6 +202,48 @@ export class RelayLink {
         this.handlers.onError(new MeridianError('ERR_RELAY', `permission denied: ${message.reason}`, { relayCode: 'ERR_AUTH' }))
         return
     }
+  }
+
+  /** Sends what the relay lacks of ours (after a read-only spell): covers every outbox entry so far. */
+  sendPendingDiff(): void {
+    if (!this.opened || this.closed || this.relayStateVector === null) return
+    const update = Y.encodeStateAsUpdate(this.options.doc, this.relayStateVector)
+    this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.options.outboxHighWaterMark())
+    this.step2Sent = true
+  }
+
+  private releaseStep1(): void {
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer)
+    this.helloTimer = null
+    const sv = this.heldStep1
+    this.heldStep1 = null
+    if (sv !== null && !this.closed) this.answerStep1(sv)
+  }
+
+  private answerStep1(stateVector: Uint8Array): void {
+    if (this.options.isReadOnly()) return
+    // Everything the relay lacks, which covers every outbox entry so far.
+    const update = Y.encodeStateAsUpdate(this.options.doc, stateVector)
+    this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
+    this.step2Sent = true
+  }
+
+  /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. Marks are kept sorted. */
+  private coveredBy(upTo: number): number {
+    let lo = 0
+    let hi = this.marks.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const mark = this.marks[mid] as [number, number]
+      if (mark[0] <= upTo) {
+        found = mark[1]
+        lo = mid + 1
+      } else {
+        hi = mid - 1
+      }
+    }
+    return found
   }
 
   private sendCounted(message: Uint8Array, outboxSeq: number): void {
@@ -199,6 +276,8 @@ export class RelayLink {
     this.closed = true
     if (this.connectTimer !== null) clearTimeout(this.connectTimer)
     this.connectTimer = null
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer)
+    this.helloTimer = null
     this.socket.onopen = null
     this.socket.onmessage = null
     this.socket.onclose = null

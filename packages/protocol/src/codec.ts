@@ -15,6 +15,7 @@ import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_MERIDIAN, MESSAGE_QUERY_AWAREN
 import { readMeridianMessage, writeAck, writeAuthToken, writeError, writeHello } from './meridian.js'
 import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
+import { writeReplicated, writeStatus } from './status.js'
 
 /** Writes one complete message. Throws TypeError/RangeError on invalid fields (a caller bug). */
 export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
@@ -29,6 +30,8 @@ export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
     case 'ack': return writeAck(encoder, msg.upTo)
     case 'error': return writeError(encoder, msg)
     case 'auth-token': return writeAuthToken(encoder, msg.token)
+    case 'status': return writeStatus(encoder, msg)
+    case 'replicated': return writeReplicated(encoder, msg.regions, msg.upTo)
     default: {
       const unknown: never = msg
       throw new TypeError(`unknown message type ${String((unknown as { type?: unknown }).type)}`)

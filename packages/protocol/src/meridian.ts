@@ -13,6 +13,8 @@ import * as encoding from 'lib0/encoding'
 import type { Decoder } from 'lib0/decoding'
 import { ProtocolError, isProtocolError } from './errors.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
+import { readReplicated, readStatus, type ReplicatedMessage, type StatusMessage } from './status.js'
+import { MERIDIAN_REPLICATED, MERIDIAN_STATUS } from './message-types.js'
 import type { AckMessage, AuthTokenMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
 import { MERIDIAN_ACK, MERIDIAN_AUTH, MERIDIAN_ERROR, MERIDIAN_HELLO, MESSAGE_MERIDIAN } from './message-types.js'
 import { readVarStringSafe, readVarUintSafe } from './safe-decoding.js'
@@ -116,7 +118,7 @@ export const readAuthToken = (decoder: Decoder, limits: DecodeLimits = DEFAULT_D
 export const readMeridianMessage = (
   decoder: Decoder,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS
-): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage => {
+): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage | StatusMessage | ReplicatedMessage => {
   const at = decoder.pos
   const subtype = readVarUintSafe(decoder)
   switch (subtype) {
@@ -124,6 +126,8 @@ export const readMeridianMessage = (
     case MERIDIAN_ACK: return readAck(decoder)
     case MERIDIAN_ERROR: return readError(decoder, limits)
     case MERIDIAN_AUTH: return readAuthToken(decoder, limits)
+    case MERIDIAN_STATUS: return readStatus(decoder, limits)
+    case MERIDIAN_REPLICATED: return readReplicated(decoder)
     default:
       throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_TYPE', `unknown meridian subtype ${subtype} at byte ${at}`)
   }

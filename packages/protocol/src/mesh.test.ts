@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { decodeMeshMessage, encodeMeshMessage, isProtocolError, type MeshMessage } from './index.js'
+import { decodeMeshMessage, decodeMessage, encodeMeshMessage, encodeMessage, isProtocolError, type MeshMessage } from './index.js'
 
 const str = fc.string({ maxLength: 40 })
 const bytes = fc.uint8Array({ maxLength: 200 })
@@ -53,5 +53,24 @@ describe('mesh messages', () => {
     expect(() => decodeMeshMessage(new Uint8Array([101, 1, 0xe8, 0x07]))).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_TRUNCATED' }))
     expect(() => decodeMeshMessage(new Uint8Array([101, 11, 0, 0, 5, 5, 0]))).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_MALFORMED' }))
     expect(() => decodeMeshMessage(new Uint8Array([0, 0, 0]))).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_UNKNOWN_TYPE' }))
+  })
+})
+
+describe('status and replicated messages', () => {
+  it('round-trip', () => {
+    const region = fc.string({ minLength: 1, maxLength: 10 })
+    const status = fc.record({
+      readOnly: fc.boolean(),
+      homeRegion: fc.option(fc.string({ minLength: 1, maxLength: 10 }), { nil: null }),
+      homeRegionReachable: fc.option(fc.boolean(), { nil: null }),
+      regions: fc.dictionary(region, fc.option(fc.nat({ max: 2 ** 40 }), { nil: null }), { maxKeys: 5 })
+    })
+    fc.assert(fc.property(status, (s) => {
+      const m = { type: 'status' as const, ...s }
+      expect(decodeMessage(encodeMessage(m))).toEqual(m)
+    }))
+    fc.assert(fc.property(fc.nat(), fc.nat(), (regions, upTo) => {
+      expect(decodeMessage(encodeMessage({ type: 'replicated', regions, upTo }))).toEqual({ type: 'replicated', regions, upTo })
+    }))
   })
 })

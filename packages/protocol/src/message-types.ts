@@ -26,6 +26,10 @@ export const MERIDIAN_ACK = 1
 export const MERIDIAN_ERROR = 2
 /** Client → relay: a bearer token (JWT), when it is not in the URL. See PROTOCOL.md, "auth-token". */
 export const MERIDIAN_AUTH = 3
+/** Relay → client: staleness per region, home region, read-only. See status.ts. */
+export const MERIDIAN_STATUS = 4
+/** Relay → client: how many other regions hold the connection's writes. See status.ts. */
+export const MERIDIAN_REPLICATED = 5
 
 /** Version of the Meridian extension announced in HELLO. */
 export const PROTOCOL_VERSION = 1
@@ -35,3 +39,7 @@ export const PROTOCOL_VERSION = 1
  * set its bit, so new bits can be added without bumping PROTOCOL_VERSION.
  */
 export const FEATURE_ACKS = 1
+/** The relay sends `status` after every sync round and on change. */
+export const FEATURE_STATUS = 2
+/** The relay sends `replicated` as other regions commit this connection's writes. */
+export const FEATURE_REPLICATION = 4

@@ -1,3 +1,4 @@
+import type { ReplicatedMessage, StatusMessage } from './status.js'
 /**
  * Decoded messages as one discriminated union, so handlers can `switch` on
  * `type` and the compiler checks that every kind is handled.
@@ -52,6 +53,8 @@ export type Message =
   | AckMessage
   | ErrorMessage
   | AuthTokenMessage
+  | StatusMessage
+  | ReplicatedMessage
 
 export type MessageType = Message['type']
 

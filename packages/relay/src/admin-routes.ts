@@ -63,7 +63,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     maxDocumentBytes: options.maxDocumentBytes,
     maxBufferedBytes: options.maxBufferedBytes,
     idleTimeoutMs: options.idleTimeoutMs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    pingIntervalMs: options.pingIntervalMs,
     rateLimit: options.rateLimit,
     preAuth: options.preAuth
   }))

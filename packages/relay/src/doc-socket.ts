@@ -77,8 +77,8 @@ export class DocSockets {
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
     deps.rooms.onRoomLoaded((room) => this.docSize.watch(room))
-    if (options.heartbeatIntervalMs > 0) {
-      this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs)
+    if (options.pingIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs)
       this.heartbeat.unref()
     }
   }
@@ -134,10 +134,8 @@ export class DocSockets {
     this.revocations.revoke(match)
     let closed = 0
     for (const session of this.sessions) {
-      if (session.claims !== null && this.revocations.isRevoked(session.claims)) {
-        session.end('ERR_AUTH_REVOKED', CLOSE_CODES.TOKEN_REVOKED, 'revoked')
-        closed++
-      }
+      if (session.claims !== null && this.revocations.isRevoked(session.claims) &&
+        session.end('ERR_AUTH_REVOKED', CLOSE_CODES.TOKEN_REVOKED, 'revoked')) closed++
     }
     return closed
   }
@@ -214,7 +212,14 @@ class DocSession {
     this.socket.on('pong', () => {
       this.alive = true
     })
-    this.socket.on('error', (err) => this.log.debug({ err }, 'socket error'))
+    this.socket.on('error', (err) => {
+      // ws has already closed the socket with 1009 for a frame over maxPayload; nothing of it was read.
+      if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.count('oversized')
+        if (this.connection !== null) this.connection.endReason ??= 'protocol'
+      }
+      this.log.debug({ err }, 'socket error')
+    })
 
     const parsed = parseDocName(url)
     if (!parsed.ok) {
@@ -242,14 +247,21 @@ class DocSession {
     }, options.preAuth.timeoutMs)
   }
 
-  /** Ends the session with a relay error (through the Connection once live, so a Meridian client gets an `error`). */
-  end(code: RelayErrorCode, closeCode: number, why: CloseReason): void {
+  /**
+   * Ends the session with a relay error (through the Connection once live, so a
+   * Meridian client gets an `error`). False if it had already ended.
+   */
+  end(code: RelayErrorCode, closeCode: number, why: CloseReason): boolean {
+    if (this.phase === 'closed') return false
     if (this.connection !== null) {
       this.connection.endReason ??= why
       this.connection.reject(new RelayError(code), closeCode)
+      this.phase = 'closed'
+      this.clearTimers()
     } else {
       this.refuse(code, closeCode, REFUSE_FOR[why] ?? 'other')
     }
+    return true
   }
 
   beat(): void {
@@ -345,7 +357,12 @@ class DocSession {
     }
     const message = decoded.message
     if (message.type !== 'auth-token' || this.verifying) {
-      // Kept for after the auth message (a client may send hello first); bounded by the budget above.
+      // Before the auth message only a hello may come (kept for later); once it is being
+      // verified, anything (pipelined sync messages). Bounded by the budget above.
+      if (!this.verifying && message.type !== 'hello') {
+        this.refuse('ERR_AUTH_REQUIRED', CLOSE_CODES.UNAUTHENTICATED, 'no_token')
+        return
+      }
       this.queue.push({ data, isBinary })
       this.queuedBytes += size
       return
@@ -401,6 +418,7 @@ class DocSession {
           docSize: this.owner.docSize,
           ...(this.owner.authenticator !== null ? { onAuthToken: (token: string) => this.refresh(token) } : {}),
           onClose: (c) => {
+            this.log.debug({ reason: c.endReason ?? 'client' }, 'connection closed')
             connections.delete(c)
             rooms.release(room)
             metrics.connections.dec({ access: c.access })
@@ -412,6 +430,7 @@ class DocSession {
         metrics.connectionsAccepted.inc()
         metrics.connections.inc({ access })
         this.phase = 'live'
+        this.log.debug({ access, ip: this.ip, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) }, 'connection opened')
         connection.start()
         const queued = this.queue.splice(0)
         this.queuedBytes = 0

@@ -50,7 +50,7 @@ export interface HardeningOptions {
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
   /** Ping every connection this often; one that has not answered the previous ping is terminated. 0 disables. */
-  heartbeatIntervalMs?: number
+  pingIntervalMs?: number
   /** Per-connection token buckets. */
   rateLimit?: Partial<RateLimitOptions>
   /** Budget of a connection that has not authenticated yet (no `?token=`, auth message pending). */
@@ -70,7 +70,7 @@ export interface ResolvedHardeningOptions {
   maxDocumentBytes: number
   maxBufferedBytes: number
   idleTimeoutMs: number
-  heartbeatIntervalMs: number
+  pingIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
   trustProxy: boolean | string | string[]
@@ -87,7 +87,7 @@ export const DEFAULT_HARDENING_OPTIONS = {
   /** Or `2 × maxMessageBytes` if that is larger. */
   maxBufferedBytes: 64 * MiB,
   idleTimeoutMs: 600_000,
-  heartbeatIntervalMs: 30_000,
+  pingIntervalMs: 30_000,
   rateLimit: {
     messagesPerSecond: 200,
     burstMessages: 2_000,
@@ -152,7 +152,7 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     maxDocumentBytes,
     maxBufferedBytes,
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
-    heartbeatIntervalMs: int('heartbeatIntervalMs', options.heartbeatIntervalMs ?? d.heartbeatIntervalMs, 0),
+    pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,
     preAuth,
     trustProxy: options.trustProxy ?? false,

@@ -33,3 +33,4 @@ export { DEFAULT_HARDENING_OPTIONS, type HardeningOptions, type RateLimitOptions
 export { RelayMetrics, type MessageLabel, type RejectReason, type RefuseReason, type CloseReason } from './metrics.js'
 export { StatusRegistry, type StatusProvider } from './status.js'
 export { TokenBucket, ConnectionLimiter, DocSizeGuard } from './limits.js'
+export { attachBus, isBusOrigin, BUS_ORIGIN, BUS_CATCHUP_ORIGIN, BUS_MERGE_ORIGIN, DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridge, type BusBridgeOptions, type BusBridgeStats } from './bus-bridge.js'

@@ -51,6 +51,8 @@ export class Room {
   private readonly changeListeners = new Set<RoomChangeListener>()
   private holds = 0
   private destroyed = false
+  /** Set during an `applyUpdate(..., { persist: false })`. */
+  private inMemoryOnly = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
@@ -127,14 +129,19 @@ export class Room {
    * committed to storage (the moment a Meridian client may be acknowledged);
    * rejects with ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
    */
-  applyUpdate(update: Uint8Array, origin: unknown): Promise<void> {
+  applyUpdate(update: Uint8Array, origin: unknown, options?: { persist?: boolean }): Promise<void> {
     if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
+    // persist: false — the update is already in (shared) storage, e.g. from the region bus:
+    // apply and broadcast it, but do not append it again.
+    this.inMemoryOnly = options?.persist === false
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (cause) {
       // Yjs reads all structs before integrating; whatever it did integrate was
       // emitted as a re-encoded update and is persisted like any other change.
       return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }))
+    } finally {
+      this.inMemoryOnly = false
     }
     return this.writeTail
   }
@@ -218,7 +225,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === LOAD_ORIGIN) return
-    this.persist(update)
+    if (!this.inMemoryOnly) this.persist(update)
     const message = encodeMessage({ type: 'sync-update', update })
     for (const peer of this.peers) {
       if (peer !== origin) peer.send(message)

@@ -1,0 +1,2 @@
+// `fake-indexeddb/auto` installs IndexedDB globals as a side effect and ships no types.
+declare module 'fake-indexeddb/auto' {}

@@ -1,0 +1,152 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Flavor } from './raw-client.js'
+
+export type ServerName = 'raw' | 'meridian' | 'y-websocket' | 'hocuspocus'
+
+export interface ServerSpec {
+  name: ServerName
+  label: string
+  flavor: Flavor
+  /** The server sends a client's own updates back to it (y-websocket and Hocuspocus broadcast to every connection). */
+  echoes: boolean
+  /** A peer (compared against), as opposed to Meridian itself and the raw ceiling. */
+  peer: boolean
+}
+
+export const SERVERS: Record<ServerName, ServerSpec> = {
+  raw: { name: 'raw', label: 'raw ws (ceiling)', flavor: 'y-websocket', echoes: false, peer: false },
+  meridian: { name: 'meridian', label: 'Meridian relay', flavor: 'meridian', echoes: false, peer: false },
+  'y-websocket': { name: 'y-websocket', label: '@y/websocket-server', flavor: 'y-websocket', echoes: true, peer: true },
+  hocuspocus: { name: 'hocuspocus', label: '@hocuspocus/server', flavor: 'hocuspocus', echoes: true, peer: true }
+}
+
+export const SERVER_ORDER: readonly ServerName[] = ['raw', 'meridian', 'y-websocket', 'hocuspocus']
+
+/** What a client process needs to know about a server under test. */
+export interface ServerTarget {
+  name: ServerName
+  url: string
+  pid: number
+  flavor: Flavor
+  echoes: boolean
+}
+
+export interface RunningServer extends ServerTarget {
+  /** Last lines the server wrote to stderr (for failure reports). */
+  stderrTail(): string
+  stop(): Promise<void>
+}
+
+/** apps/bench, found from this file whether it runs from src (vitest) or dist. */
+export const BENCH_ROOT = findBenchRoot()
+export const REPO_ROOT = join(BENCH_ROOT, '..', '..')
+
+function findBenchRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json')
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === '@meridian/bench') return dir
+    dir = dirname(dir)
+  }
+  throw new Error('cannot find the @meridian/bench package root')
+}
+
+export const RELAY_CLI = join(REPO_ROOT, 'apps', 'relay', 'dist', 'main.js')
+
+let relayTakesAuthFlag: boolean | undefined
+/** The relay is getting an explicit `--auth` flag; pass `--auth none` only where the CLI knows it. */
+function relayAuthArgs(): string[] {
+  relayTakesAuthFlag ??= execFileSync(process.execPath, [RELAY_CLI, '--help'], { encoding: 'utf8' }).includes('--auth')
+  return relayTakesAuthFlag ? ['--auth', 'none'] : []
+}
+
+/** Starts one server under test as its own process on loopback; resolves once it listens. */
+export async function startServer(name: ServerName, options: { startTimeoutMs?: number } = {}): Promise<RunningServer> {
+  const spec = SERVERS[name]
+  let dataDir: string | null = null
+  let args: string[]
+  if (name === 'meridian') {
+    if (!existsSync(RELAY_CLI)) throw new Error(`${RELAY_CLI} is missing: build it with \`npx tsc -b apps/relay\``)
+    dataDir = mkdtempSync(join(tmpdir(), 'meridian-bench-'))
+    args = [RELAY_CLI, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...relayAuthArgs()]
+  } else {
+    args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`)]
+  }
+  const child = spawn(process.execPath, args, { cwd: BENCH_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stderr: string[] = []
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (chunk: string) => {
+    stderr.push(chunk)
+    if (stderr.length > 50) stderr.shift()
+  })
+  const cleanup = (): void => {
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true })
+  }
+  let url: string
+  try {
+    url = await waitForListening(child, options.startTimeoutMs ?? 20_000, () => stderr.join(''))
+  } catch (err) {
+    child.kill('SIGKILL')
+    cleanup()
+    throw err
+  }
+  // Keep draining stdout so a chatty server never blocks on a full pipe.
+  child.stdout?.resume()
+  const pid = child.pid
+  if (pid === undefined) throw new Error(`${name}: no pid`)
+  return {
+    name,
+    url,
+    pid,
+    flavor: spec.flavor,
+    echoes: spec.echoes,
+    stderrTail: () => stderr.join('').slice(-4000),
+    stop: async () => {
+      await stopChild(child)
+      cleanup()
+    }
+  }
+}
+
+function waitForListening(child: ChildProcess, timeoutMs: number, stderr: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = ''
+    const timer = setTimeout(() => done(new Error(`server did not start within ${timeoutMs} ms: ${stderr()}`)), timeoutMs)
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8')
+      const match = /listening on (ws:\/\/[^\s"]+)/.exec(buffered)
+      if (match?.[1] !== undefined) done(null, match[1])
+      else if (buffered.length > 1_000_000) buffered = buffered.slice(-10_000)
+    }
+    const onExit = (code: number | null): void => done(new Error(`server exited (${String(code)}) before listening: ${stderr()}`))
+    const done = (err: Error | null, url?: string): void => {
+      clearTimeout(timer)
+      child.stdout?.off('data', onData)
+      child.off('exit', onExit)
+      if (err !== null) reject(err)
+      else resolve(url ?? '')
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve()
+    }, 10_000)
+  })
+  await Promise.race([exited, killed])
+  clearTimeout(timer)
+  await exited
+}
