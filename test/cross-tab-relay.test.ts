@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { ClientStoreError, openIdbClientStore, type ClientAppendEntry, type ClientAppendResult, type ClientStore } from '@meridian/client'
 import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-describe('browser-side robustness against a relay (Node, fake-indexeddb)', () => {
+describe('the SDK’s browser-side behaviour against a relay (Node, fake-indexeddb)', () => {
   it('cross-tab: an edit from a tab without a relay connection reaches the relay through a connected tab', async () => {
     const { relay, url, storage } = await startRelay()
     cleanups.push(() => relay.close())
@@ -54,5 +54,40 @@ describe('browser-side robustness against a relay (Node, fake-indexeddb)', () =>
     expect(tab.provider.persistence).toBe('memory-only')
     expect(tab.errors).toEqual([expect.stringMatching(/^ERR_PERSISTENCE: local write failed/)])
     expect((await storedDoc(storage, 'quota')).getArray('a').toJSON()).toEqual(['stored', 'memory only'])
+  })
+
+  it('a deliberate disconnect() is not a relay failure: connect() returns to the same relay', async () => {
+    const first = await startRelay()
+    const second = await startRelay()
+    cleanups.push(() => first.relay.close(), () => second.relay.close())
+    const tab = createClient('sticky', { urls: [first.url, second.url] })
+    cleanups.push(() => tab.provider.destroy())
+    await tab.provider.whenSynced({ timeoutMs: 5_000 })
+    expect(tab.provider.url).toBe(first.url)
+    tab.provider.disconnect()
+    expect(tab.provider.status).toBe('disconnected')
+    tab.provider.connect()
+    await tab.provider.whenSynced({ timeoutMs: 5_000 })
+    expect(tab.provider.url).toBe(first.url)
+  })
+
+  it('follows the browser: drops the connection on `offline`, reconnects at once on `online`', async () => {
+    const browserWindow = new EventTarget()
+    vi.stubGlobal('addEventListener', browserWindow.addEventListener.bind(browserWindow))
+    vi.stubGlobal('removeEventListener', browserWindow.removeEventListener.bind(browserWindow))
+    cleanups.push(async () => {
+      vi.unstubAllGlobals()
+    })
+    const { relay, url } = await startRelay()
+    cleanups.push(() => relay.close())
+    // A long backoff: without the `online` hint the next attempt would be seconds away.
+    const tab = createClient('browser-events', { url, backoff: { initialDelayMs: 20_000, maxDelayMs: 20_000, stableAfterMs: 60_000 } })
+    cleanups.push(() => tab.provider.destroy())
+    await tab.provider.whenSynced({ timeoutMs: 5_000 })
+    browserWindow.dispatchEvent(new Event('offline'))
+    expect(tab.provider.status).toBe('disconnected')
+    browserWindow.dispatchEvent(new Event('online'))
+    await tab.provider.whenSynced({ timeoutMs: 2_000 })
+    expect(tab.provider.status).toBe('connected')
   })
 })

@@ -21,7 +21,8 @@ async function run(job: Job): Promise<JobReply> {
       { subject: job.subject, server: job.server, largeDocFile: job.largeDocFile, log: (m) => process.stderr.write(`  ${m}\n`) },
       job.params
     )
-    return { ok: true, metrics }
+    const cpu = process.cpuUsage()
+    return { ok: true, metrics, clientCpuMs: (cpu.user + cpu.system) / 1000 }
   } catch (err) {
     return { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }
   }

@@ -15,6 +15,7 @@ import { evaluateTargets, formatNumber, renderMarkdown, type BenchReport, type R
 import { SUBJECTS, type Scenario, type ScenarioConfig, type SubjectName } from './scenario.js'
 import { SCENARIOS } from './scenarios/index.js'
 import { BENCH_ROOT, RELAY_CLI, REPO_ROOT, startServer, type ServerName } from './servers.js'
+import { cpuDeltaMs, sampleProcess, systemBusyMs, waitForQuiet } from './proc.js'
 
 const USAGE = `Usage: npm run bench -- [scenario[:config] ...] [options]
 
@@ -29,6 +30,8 @@ With none, all of them run.
 
 /** A measurement must finish within this (the client process is killed otherwise). */
 const JOB_TIMEOUT_MS = 150_000
+/** How long to wait for a quiet machine before each measurement. */
+const QUIET_WAIT_MS = 15_000
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -116,15 +119,36 @@ function selectConfigs(positionals: string[]): { scenario: Scenario; configs: Sc
 
 async function measure(scenario: Scenario, config: ScenarioConfig, subject: SubjectName, params: Record<string, number>, largeDocFile: string): Promise<RunRecord> {
   const spec = SUBJECTS[subject]
+  // Other work on the machine skews every figure: give it a moment to pass, and record what remained.
+  const loadBefore = await waitForQuiet(QUIET_WAIT_MS)
   const started = performance.now()
-  const record: RunRecord = { scenario: scenario.name, configId: config.id, configLabel: config.label, subject, params, metrics: null, durationMs: 0 }
+  const record: RunRecord = {
+    scenario: scenario.name,
+    configId: config.id,
+    configLabel: config.label,
+    subject,
+    params,
+    metrics: null,
+    durationMs: 0,
+    loadBeforeCores: loadBefore,
+    backgroundCores: Number.NaN
+  }
   const server = spec.server ? await startServer(subject as ServerName).catch((err: unknown) => err as Error) : null
   if (server instanceof Error) {
     record.error = server.message
   } else {
+    const busyBefore = systemBusyMs()
+    const ownBefore = process.cpuUsage()
+    const jobStarted = performance.now()
+    const serverBefore = server !== null ? sampleProcess(server.pid) : null
     try {
       const target = server !== null ? { name: server.name, url: server.url, pid: server.pid, flavor: server.flavor, echoes: server.echoes } : null
-      record.metrics = await runJobInChild({ scenario: scenario.name, configId: config.id, params, subject, server: target, largeDocFile }, JOB_TIMEOUT_MS)
+      const result = await runJobInChild({ scenario: scenario.name, configId: config.id, params, subject, server: target, largeDocFile }, JOB_TIMEOUT_MS)
+      record.metrics = result.metrics
+      const serverMs = server !== null && serverBefore !== null ? cpuDeltaMs(serverBefore, sampleProcess(server.pid)) : 0
+      const own = process.cpuUsage(ownBefore)
+      const otherMs = systemBusyMs() - busyBefore - serverMs - result.clientCpuMs - (own.user + own.system) / 1000
+      record.backgroundCores = Math.max(0, otherMs / (performance.now() - jobStarted))
     } catch (err) {
       record.error = err instanceof Error ? err.message : String(err)
       if (server !== null) record.error += `\nserver stderr: ${server.stderrTail()}`
@@ -138,7 +162,8 @@ async function measure(scenario: Scenario, config: ScenarioConfig, subject: Subj
     record.metrics !== null
       ? shown.map((m) => `${m.label} ${formatNumber(record.metrics?.[m.key], m.digits ?? 0)}${m.unit === '' || m.unit === '×' ? '' : ` ${m.unit}`}`).join(', ')
       : `FAILED: ${record.error ?? ''}`
-  log(`${scenario.name} · ${config.label} · ${spec.label} (${(record.durationMs / 1000).toFixed(1)} s): ${summary}`)
+  const load = `other load ${record.loadBeforeCores.toFixed(2)} → ${Number.isFinite(record.backgroundCores) ? record.backgroundCores.toFixed(2) : '?'} cores`
+  log(`${scenario.name} · ${config.label} · ${spec.label} (${(record.durationMs / 1000).toFixed(1)} s, ${load}): ${summary}`)
   return record
 }
 

@@ -76,3 +76,30 @@ export async function settledRssKb(pid: number, maxMs = 1500): Promise<number> {
   }
   return last
 }
+
+/** CPU time the whole machine spent busy so far (all cores, from /proc/stat), in ms. */
+export function systemBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? ''
+  // cpu user nice system idle iowait irq softirq steal …
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+  const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((sum, v) => sum + (v ?? 0), 0)
+  return (ticks * 1000) / CLK_TCK
+}
+
+/**
+ * Waits (at most `maxWaitMs`) until the machine is quiet: less than
+ * `maxBusyCores` of CPU used over a 500 ms window by anything. Returns the
+ * load of the last window, in cores.
+ */
+export async function waitForQuiet(maxWaitMs: number, maxBusyCores = 0.15): Promise<number> {
+  const deadline = Date.now() + maxWaitMs
+  let load = Number.POSITIVE_INFINITY
+  do {
+    const before = systemBusyMs()
+    const started = performance.now()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    load = (systemBusyMs() - before) / (performance.now() - started)
+    if (load < maxBusyCores) break
+  } while (Date.now() < deadline)
+  return load
+}

@@ -10,6 +10,10 @@ export interface RunRecord {
   metrics: Metrics | null
   error?: string
   durationMs: number
+  /** CPU the machine was using (anything) just before the measurement started, in cores. */
+  loadBeforeCores: number
+  /** CPU used during the measurement by processes other than the server, the client and the orchestrator, in cores (averaged). */
+  backgroundCores: number
 }
 
 export interface TargetResult {

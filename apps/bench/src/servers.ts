@@ -57,11 +57,24 @@ function findBenchRoot(): string {
 
 export const RELAY_CLI = join(REPO_ROOT, 'apps', 'relay', 'dist', 'main.js')
 
-let relayTakesAuthFlag: boolean | undefined
-/** The relay is getting an explicit `--auth` flag; pass `--auth none` only where the CLI knows it. */
-function relayAuthArgs(): string[] {
-  relayTakesAuthFlag ??= execFileSync(process.execPath, [RELAY_CLI, '--help'], { encoding: 'utf8' }).includes('--auth')
-  return relayTakesAuthFlag ? ['--auth', 'none'] : []
+let relayHelp: string | undefined
+/**
+ * Flags for the relay CLI, each passed only where this build knows it: auth
+ * off (the peers have none either), and the per-address connection cap and
+ * per-connection rate limits lifted — every benchmark client comes from
+ * 127.0.0.1 and the writers are synthetic, which real clients are not. The
+ * checks themselves still run.
+ */
+export function relayBenchArgs(): string[] {
+  relayHelp ??= execFileSync(process.execPath, [RELAY_CLI, '--help'], { encoding: 'utf8' })
+  const wanted: [string, string][] = [
+    ['--auth', 'none'],
+    ['--max-connections', '100000'],
+    ['--max-connections-per-ip', '100000'],
+    ['--rate-messages-per-second', '0'],
+    ['--rate-bytes-per-second', '0']
+  ]
+  return wanted.filter(([flag]) => new RegExp(`${flag}[ =<]`).test(relayHelp ?? '')).flat()
 }
 
 /** Starts one server under test as its own process on loopback; resolves once it listens. */
@@ -72,7 +85,7 @@ export async function startServer(name: ServerName, options: { startTimeoutMs?: 
   if (name === 'meridian') {
     if (!existsSync(RELAY_CLI)) throw new Error(`${RELAY_CLI} is missing: build it with \`npx tsc -b apps/relay\``)
     dataDir = mkdtempSync(join(tmpdir(), 'meridian-bench-'))
-    args = [RELAY_CLI, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...relayAuthArgs()]
+    args = [RELAY_CLI, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...relayBenchArgs()]
   } else {
     args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`)]
   }

@@ -280,8 +280,10 @@ class DocSession {
     }
   }
 
+  /** Stops every timer; a socket paused by the rate limiter reads again, so its close handshake can complete. */
   clearTimers(): void {
     for (const t of [this.resumeTimer, this.idleTimer, this.expiryTimer, this.preAuthTimer]) if (t !== null) clearTimeout(t)
+    if (this.resumeTimer !== null) this.socket.resume()
     this.resumeTimer = this.idleTimer = this.expiryTimer = this.preAuthTimer = null
   }
 
@@ -298,7 +300,18 @@ class DocSession {
       return
     }
     if (verdict.kind === 'pause') this.throttle(verdict.ms)
+    try {
+      this.dispatch(data, isBinary, size)
+    } catch (err) {
+      // A bug, not the peer's fault; still only this connection pays for it (an exception here would
+      // otherwise escape ws's event handler and take the process down).
+      this.log.error({ err }, 'unexpected error handling a message: closing the connection')
+      this.count('unexpected')
+      this.end('ERR_PROTOCOL', CLOSE_CODES.INTERNAL_ERROR, 'other')
+    }
+  }
 
+  private dispatch(data: RawData, isBinary: boolean, size: number): void {
     switch (this.phase) {
       case 'pre-auth':
         this.preAuthFrame(data, isBinary, size)
@@ -418,6 +431,8 @@ class DocSession {
           docSize: this.owner.docSize,
           ...(this.owner.authenticator !== null ? { onAuthToken: (token: string) => this.refresh(token) } : {}),
           onClose: (c) => {
+            this.phase = 'closed'
+            this.clearTimers()
             this.log.debug({ reason: c.endReason ?? 'client' }, 'connection closed')
             connections.delete(c)
             rooms.release(room)

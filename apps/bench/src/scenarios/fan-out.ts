@@ -72,6 +72,7 @@ export async function runFanOut(ctx: RunContext, params: Params): Promise<Metric
   await sleep(200)
 
   const before = sampleProcess(server.pid)
+  const clientBefore = process.cpuUsage()
   const started = performance.now()
   pump = () => {
     while (sent < total && sent - completed < window) writer.send(frames[sent++]!)
@@ -80,6 +81,7 @@ export async function runFanOut(ctx: RunContext, params: Params): Promise<Metric
   await withTimeout(done.promise, 100_000, `fan-out to ${receiversCount} receivers (${deliveries}/${expected} delivered)`)
   const elapsedMs = performance.now() - started
   const after = sampleProcess(server.pid)
+  const clientCpu = process.cpuUsage(clientBefore)
   const cpuMs = cpuDeltaMs(before, after)
 
   await writer.close()
@@ -89,6 +91,7 @@ export async function runFanOut(ctx: RunContext, params: Params): Promise<Metric
     serverUsPerDelivery: (cpuMs * 1000) / expected,
     elapsedMs,
     serverCpuMs: cpuMs,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
     serverRssMb: after.rssKb / 1024
   }
 }
@@ -110,6 +113,7 @@ export const fanOut: Scenario = {
     { key: 'serverUsPerDelivery', label: 'server CPU per delivery', unit: 'µs', better: 'lower', digits: 2, shown: true },
     { key: 'elapsedMs', label: 'elapsed', unit: 'ms', better: 'lower', digits: 0 },
     { key: 'serverCpuMs', label: 'server CPU', unit: 'ms', better: 'lower', digits: 0 },
+    { key: 'clientCpuMs', label: 'client CPU', unit: 'ms', better: 'lower', digits: 0 },
     { key: 'serverRssMb', label: 'server RSS after', unit: 'MB', better: 'lower', digits: 1 }
   ],
   usesLargeDoc: false,

@@ -12,6 +12,8 @@ export interface LinkHandlers {
 export interface LinkStats {
   messagesSent: Partial<Record<MeshMessage['type'], number>>
   messagesReceived: Partial<Record<MeshMessage['type'], number>>
+  bytesSentByType: Partial<Record<MeshMessage['type'], number>>
+  bytesReceivedByType: Partial<Record<MeshMessage['type'], number>>
   bytesSent: number
   bytesReceived: number
 }
@@ -29,7 +31,7 @@ export class MeshLink {
   readonly direction: 'dialed' | 'accepted'
   readonly url: string | null
   remote: MeshMember | null = null
-  readonly stats: LinkStats = { messagesSent: {}, messagesReceived: {}, bytesSent: 0, bytesReceived: 0 }
+  readonly stats: LinkStats = { messagesSent: {}, messagesReceived: {}, bytesSentByType: {}, bytesReceivedByType: {}, bytesSent: 0, bytesReceived: 0 }
   lastReceivedMs: number
   private readonly socket: WebSocket
   private readonly handlers: LinkHandlers
@@ -80,6 +82,7 @@ export class MeshLink {
     const bytes = encodeMeshMessage(message)
     this.stats.messagesSent[message.type] = (this.stats.messagesSent[message.type] ?? 0) + 1
     this.stats.bytesSent += bytes.byteLength
+    this.stats.bytesSentByType[message.type] = (this.stats.bytesSentByType[message.type] ?? 0) + bytes.byteLength
     this.socket.send(bytes, { binary: true }, (err) => {
       if (err !== undefined && err !== null) this.log.debug({ err }, 'mesh send failed')
     })
@@ -117,6 +120,7 @@ export class MeshLink {
     this.lastReceivedMs = Date.now()
     this.stats.messagesReceived[message.type] = (this.stats.messagesReceived[message.type] ?? 0) + 1
     this.stats.bytesReceived += bytes.byteLength
+    this.stats.bytesReceivedByType[message.type] = (this.stats.bytesReceivedByType[message.type] ?? 0) + bytes.byteLength
     if (message.type === 'mesh-hello') {
       if (this.remote !== null) return
       const { type: _type, ...remote } = message

@@ -117,7 +117,7 @@ export class Mesh {
     }, (socket) => {
       this.adopt(socket, 'accepted', null)
     })
-    app.get('/v1/cluster', async () => this.status())
+    app.get('/v1/cluster', async () => ({ ...this.status(), links: this.linkStats() }))
   }
 
   /** Starts gossip, heartbeats, dialing and anti-entropy once the relay's own URL is known. */
