@@ -6,7 +6,7 @@
  * and after a kill -9 and a restart every document must load with every
  * acknowledged update. Replay a failure with MERIDIAN_SEED=<seed>.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -116,7 +116,6 @@ function frameArbitrary(pool: ReturnType<typeof updatePool>, token: string): fc.
   })
 }
 
-const T = { connect: 0, settle: 0 }
 const PROBE = encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(new Y.Doc()) })
 
 /** One hostile connection at a time per lane: reconnects whenever the relay closed the last one. */
@@ -128,11 +127,8 @@ class Lane {
   async send(frame: Frame): Promise<void> {
     if (this.socket === null || this.socket.readyState !== WebSocket.OPEN) {
       this.socket?.terminate()
-      const t = performance.now()
       this.socket = await this.connect(frame)
-      T.connect += performance.now() - t
     }
-    const t1 = performance.now()
     const ws = this.socket
     // A probe after each frame: its sync-step2 answer (or the close) says the relay has dealt
     // with the frame, so the next one is not wasted on a connection it already closed.
@@ -156,7 +152,6 @@ class Lane {
     ws.send(frame.data, { binary: typeof frame.data !== 'string' })
     ws.send(PROBE)
     await settled
-    T.settle += performance.now() - t1
   }
 
   close(): void {
@@ -179,7 +174,9 @@ class Lane {
 describe('relay fuzz', () => {
   it('survives the corpus and thousands of random frames; honest clients sync; every acknowledged update survives kill -9', async () => {
     const seed = testSeed()
-    const dir = mkdtempSync(join(tmpdir(), 'meridian-fuzz-'))
+    // On tmpfs when there is one: SQLite fsyncs every append on the event loop, and on a slow CI
+    // disk that, not the frames, would set the pace. A kill -9 of the process keeps tmpfs intact.
+    const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'meridian-fuzz-'))
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const args = ['--data-dir', dir, '--auth', 'jwt', '--jwt-secret', SECRET, '--admin-token', 'fuzz-admin-token-123']
     const start = async (): Promise<RelayProcess> => {
@@ -233,9 +230,11 @@ describe('relay fuzz', () => {
       }
       const metrics = await fetch(`${relay.url.replace('ws://', 'http://')}/metrics`).then((r) => r.text())
       const rejected = [...metrics.matchAll(/^meridian_relay_rejected_messages_total\{reason="([a-z_]+)"\} (\d+)/gm)]
-      console.log(T, rejected.map((r) => `${r[1]}=${r[2]}`).join(" "), lanes.map((l) => l.opened))
-      expect(rejected.length, `seed ${seed}`).toBeGreaterThan(3)
-      expect(lanes.reduce((n, l) => n + l.opened, 0)).toBeGreaterThan(LANES)
+      // The frames really reached the relay's checks: many refusals, of many kinds, each on its own connection.
+      const refusals = rejected.reduce((n, r) => n + Number(r[2]), 0)
+      expect(rejected.length, `seed ${seed}`).toBeGreaterThanOrEqual(5)
+      expect(refusals, `seed ${seed}`).toBeGreaterThan(FRAMES / 3)
+      expect(lanes.reduce((n, l) => n + l.opened, 0)).toBeGreaterThan(FRAMES / 3)
 
       // kill -9, restart on the same data: every document loads, with every acknowledged honest write.
       await relay.kill('SIGKILL')

@@ -37,7 +37,7 @@ export class RawClient {
   static connect(
     url: string,
     docName: string,
-    options: { hello?: boolean; headers?: Record<string, string>; query?: Record<string, string>; ws?: WebSocket.ClientOptions } = {}
+    options: { hello?: boolean; features?: number; headers?: Record<string, string>; query?: Record<string, string>; ws?: WebSocket.ClientOptions } = {}
   ): Promise<RawClient> {
     const query = options.query === undefined ? '' : `?${new URLSearchParams(options.query).toString()}`
     const socket = new WebSocket(`${url}/${encodeURIComponent(docName)}${query}`, { ...options.ws, headers: options.headers })
@@ -45,7 +45,7 @@ export class RawClient {
     return new Promise((resolve, reject) => {
       socket.once('open', () => {
         if (options.hello ?? true) {
-          client.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURE_ACKS })
+          client.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: options.features ?? FEATURE_ACKS })
         }
         resolve(client)
       })

@@ -217,7 +217,11 @@ export function renderMarkdown(report: BenchReport, scenarios: readonly Scenario
       'Ratios: "× raw" is the figure divided by the raw ceiling\'s; "Meridian ÷ best peer" divides Meridian\'s figure by the better of the two peers\' (↑ higher is better, ↓ lower is better).',
     '',
     'Servers: **raw ws** forwards frames with no CRDT work (the physical ceiling); **Meridian relay** is `apps/relay` (SQLite storage, `synchronous=FULL`, every update committed); ' +
-      '**@y/websocket-server** 0.1.1 (`setupWSConnection` on `ws`, in memory); **@hocuspocus/server** 3.x with no extensions (in memory). The peers keep documents in memory only: they do not persist anything in these runs.',
+      '**@y/websocket-server** 0.1.1 (`setupWSConnection` on `ws`, in memory); **@hocuspocus/server** 3.x with no extensions (in memory). The peers keep documents in memory only: they do not persist anything in these runs. ' +
+      '**Meridian relay, SQLite on tmpfs** is a diagnostic, not a target: the same relay with its database on tmpfs, where `fsync` returns at once, so the difference between the two Meridian rows is the cost of committing every update to disk.',
+    '',
+    'Meridian runs with `--auth none` (the peers have no auth either) and with its per-address connection cap and per-connection rate limits lifted: every client here comes from 127.0.0.1 and the writers are synthetic. ' +
+      'Before each measurement the harness waits (up to 15 s) for the machine to be idle; the load that other processes still put on it is recorded per run in the JSON (`backgroundCores`) and summarised under each table.',
     '',
     '## Targets',
     '',
@@ -228,6 +232,16 @@ export function renderMarkdown(report: BenchReport, scenarios: readonly Scenario
     const runs = report.runs.filter((r) => r.scenario === scenario.name)
     if (runs.length === 0) continue
     parts.push(`## ${scenario.title} (\`${scenario.name}\`)`, '', scenario.method, '', scenarioTable(scenario, report.runs), '')
+    const background = runs.map((r) => r.backgroundCores).filter((v) => Number.isFinite(v))
+    if (background.length > 0) {
+      const worst = Math.max(...background)
+      parts.push(
+        worst < 0.1
+          ? `Other load on the machine during these runs: none to speak of (at most ${worst.toFixed(2)} cores).`
+          : `Other load on the machine during these runs: up to ${worst.toFixed(2)} cores (average ${(background.reduce((a, b) => a + b, 0) / background.length).toFixed(2)}); figures from runs with load are less reliable.`,
+        ''
+      )
+    }
     for (const failed of runs.filter((r) => r.metrics === null)) {
       parts.push(`- ${SUBJECTS[failed.subject].label}, ${failed.configLabel}: failed — ${(failed.error ?? '').split('\n')[0] ?? ''}`)
     }

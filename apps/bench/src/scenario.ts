@@ -7,8 +7,12 @@ export type SubjectName = ServerName | 'meridian-store' | 'y-indexeddb'
 export interface SubjectSpec {
   name: SubjectName
   label: string
-  /** `ceiling`: the raw physical limit; `meridian`: what we build; `peer`: what we compare against. */
-  role: 'ceiling' | 'meridian' | 'peer'
+  /**
+   * `ceiling`: the raw physical limit; `meridian`: what we build; `peer`: what
+   * we compare against; `diagnostic`: a variant of ours that explains a figure
+   * (never a target, never a peer).
+   */
+  role: 'ceiling' | 'meridian' | 'peer' | 'diagnostic'
   /** Whether it is a server process the orchestrator starts. */
   server: boolean
 }
@@ -16,6 +20,7 @@ export interface SubjectSpec {
 export const SUBJECTS: Record<SubjectName, SubjectSpec> = {
   raw: { name: 'raw', label: SERVERS.raw.label, role: 'ceiling', server: true },
   meridian: { name: 'meridian', label: SERVERS.meridian.label, role: 'meridian', server: true },
+  'meridian-tmpfs': { name: 'meridian-tmpfs', label: SERVERS['meridian-tmpfs'].label, role: 'diagnostic', server: true },
   'y-websocket': { name: 'y-websocket', label: SERVERS['y-websocket'].label, role: 'peer', server: true },
   hocuspocus: { name: 'hocuspocus', label: SERVERS.hocuspocus.label, role: 'peer', server: true },
   'meridian-store': { name: 'meridian-store', label: 'Meridian IndexedDB store', role: 'meridian', server: false },

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Flavor } from './raw-client.js'
 
-export type ServerName = 'raw' | 'meridian' | 'y-websocket' | 'hocuspocus'
+export type ServerName = 'raw' | 'meridian' | 'meridian-tmpfs' | 'y-websocket' | 'hocuspocus'
 
 export interface ServerSpec {
   name: ServerName
@@ -20,11 +20,12 @@ export interface ServerSpec {
 export const SERVERS: Record<ServerName, ServerSpec> = {
   raw: { name: 'raw', label: 'raw ws (ceiling)', flavor: 'y-websocket', echoes: false, peer: false },
   meridian: { name: 'meridian', label: 'Meridian relay', flavor: 'meridian', echoes: false, peer: false },
+  'meridian-tmpfs': { name: 'meridian-tmpfs', label: 'Meridian relay, SQLite on tmpfs (diagnostic)', flavor: 'meridian', echoes: false, peer: false },
   'y-websocket': { name: 'y-websocket', label: '@y/websocket-server', flavor: 'y-websocket', echoes: true, peer: true },
   hocuspocus: { name: 'hocuspocus', label: '@hocuspocus/server', flavor: 'hocuspocus', echoes: true, peer: true }
 }
 
-export const SERVER_ORDER: readonly ServerName[] = ['raw', 'meridian', 'y-websocket', 'hocuspocus']
+export const SERVER_ORDER: readonly ServerName[] = ['raw', 'meridian', 'meridian-tmpfs', 'y-websocket', 'hocuspocus']
 
 /** What a client process needs to know about a server under test. */
 export interface ServerTarget {
@@ -82,9 +83,11 @@ export async function startServer(name: ServerName, options: { startTimeoutMs?: 
   const spec = SERVERS[name]
   let dataDir: string | null = null
   let args: string[]
-  if (name === 'meridian') {
+  if (name === 'meridian' || name === 'meridian-tmpfs') {
     if (!existsSync(RELAY_CLI)) throw new Error(`${RELAY_CLI} is missing: build it with \`npx tsc -b apps/relay\``)
-    dataDir = mkdtempSync(join(tmpdir(), 'meridian-bench-'))
+    // The diagnostic variant keeps its database in memory (tmpfs: fsync returns at once), the same code otherwise.
+    const base = name === 'meridian-tmpfs' && existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+    dataDir = mkdtempSync(join(base, 'meridian-bench-'))
     args = [RELAY_CLI, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...relayBenchArgs()]
   } else {
     args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`)]

@@ -43,9 +43,10 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 const demo = join(here, '..')
 const CHROMIUM = process.env.MERIDIAN_CHROMIUM ?? '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const SYSTEMS = ['idb-open', 'meridian', 'meridian-pending', 'y-indexeddb']
+const SYSTEMS = ['idb-open', 'meridian', 'meridian-store', 'meridian-pending', 'y-indexeddb']
 const LABEL = {
   'idb-open': 'baseline: open an empty DB',
+  'meridian-store': '  its store alone',
   meridian: 'Meridian (acknowledged)',
   'meridian-pending': 'Meridian (100% unacknowledged)',
   'y-indexeddb': 'y-indexeddb'
@@ -126,20 +127,27 @@ try {
   console.log(`  ${LABEL['y-indexeddb'].padEnd(30)} ${y.records} records, ${(y.bytes / 1024).toFixed(0)} KiB in all   (written in ${y.writeMs} ms)`)
 
   const times = Object.fromEntries(SYSTEMS.map((s) => [s, []]))
+  const steps = { openMs: [], readMs: [], applyMs: [] }
   for (let run = 0; run < runs; run++) {
     // Rotate the order so no system always goes first after a write or another system.
     for (const system of [...SYSTEMS.slice(run % SYSTEMS.length), ...SYSTEMS.slice(0, run % SYSTEMS.length)]) {
       const result = await inBrowser(`phase=load&system=${system}`, 120_000)
       if (!result.ok) throw new Error(`${system}: the loaded document differs from the one written`)
       times[system].push(result.ms)
+      if (system === 'meridian-store') for (const k of Object.keys(steps)) steps[k].push(result[k])
     }
   }
   console.log('cold load (new browser process → document in memory), ms:')
   console.log(`  ${'system'.padEnd(30)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}`)
   for (const system of SYSTEMS) {
     const t = times[system]
-    console.log(`  ${LABEL[system].padEnd(30)} ${median(t).toFixed(1).padStart(8)} ${Math.min(...t).toFixed(1).padStart(8)} ${Math.max(...t).toFixed(1).padStart(8)}`)
+    const detail =
+      system === 'meridian-store'
+        ? `   (median open ${median(steps.openMs).toFixed(0)} + read ${median(steps.readMs).toFixed(0)} + apply ${median(steps.applyMs).toFixed(0)})`
+        : ''
+    console.log(`  ${LABEL[system].padEnd(30)} ${median(t).toFixed(1).padStart(8)} ${Math.min(...t).toFixed(1).padStart(8)} ${Math.max(...t).toFixed(1).padStart(8)}${detail}`)
   }
+  console.log(`"Meridian": new MeridianProvider(...) → whenLoaded; "its store alone": openIdbClientStore → load → apply (no provider).`)
 } finally {
   server.close()
   await rm(work, { recursive: true, force: true })

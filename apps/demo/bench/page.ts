@@ -8,9 +8,10 @@ import * as Y from 'yjs'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import { MeridianProvider, openIdbClientStore, type ClientAppendEntry } from '@meridian/client'
 
-type System = 'meridian' | 'meridian-pending' | 'y-indexeddb' | 'idb-open'
+type System = 'meridian' | 'meridian-pending' | 'y-indexeddb' | 'idb-open' | 'meridian-store'
 const DOC: Record<System, string> = {
   meridian: 'bench-acknowledged',
+  'meridian-store': 'bench-acknowledged',
   'meridian-pending': 'bench-unacknowledged',
   'y-indexeddb': 'bench-y-indexeddb',
   'idb-open': 'bench-baseline'
@@ -188,6 +189,20 @@ async function loadPhase(system: System): Promise<unknown> {
       request.onerror = () => reject(request.error)
     })
     return { system, ms: performance.now() - t0, ok: true }
+  }
+  if (system === 'meridian-store') {
+    // The provider's load, step by step, on the store alone: open, read, apply.
+    const store = await openIdbClientStore()
+    const opened = performance.now()
+    const stored = await store.load(DOC[system])
+    const read = performance.now()
+    Y.transact(doc, () => {
+      if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
+      for (const u of stored.updates) Y.applyUpdate(doc, u.data)
+    })
+    const ms = performance.now() - t0
+    await store.close()
+    return { system, ms, ok: digest(doc.getText('text').toString()) === expected, openMs: opened - t0, readMs: read - opened, applyMs: t0 + ms - read }
   }
   if (system === 'y-indexeddb') {
     const persistence = new IndexeddbPersistence(DOC[system], doc)

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { MeridianProvider, type MeridianError } from '@meridian/client'
 import { enableOfflineShell } from './offline-shell.js'
-import { PagePolicy, SignalTracker, formatBytes, formatDuration, type DemoState, type Durability } from './status.js'
+import { PagePolicy, SignalTracker, demoPolicyConfig, formatBytes, formatDuration, sdkPolicyDecision, type DemoState, type Durability } from './status.js'
 import { addTodo, bindTodos, readTodos, type Todo } from './todos.js'
 import './style.css'
 
@@ -12,7 +12,9 @@ import './style.css'
  * URL parameters: `doc` (document name, default "todos"), `relays`
  * (comma-separated ws:// URLs to choose from; default: the relay serving this
  * page), `relay` (the one to use first), `home` (the home region the
- * "checkout" capability needs; default "default", the relay CLI's default).
+ * "checkout" capability needs; default "default", the relay CLI's default),
+ * `policy=sdk` (show the SDK's own provider.policy instead of the page's
+ * engine, where the SDK has one), `offline=1` (start disconnected).
  */
 
 const params = new URLSearchParams(location.search)
@@ -21,13 +23,15 @@ const homeRegion = params.get('home') ?? 'default'
 const sameOrigin = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`
 // Under the Vite dev server (import.meta.hot exists only there) the relay is elsewhere; built, it serves this page.
 const defaultRelay = import.meta.hot !== undefined ? 'ws://127.0.0.1:4321' : sameOrigin
-const relays = unique([...(params.get('relays') ?? '').split(',').map((s) => s.trim()).filter((s) => /^wss?:\/\//.test(s)), defaultRelay])
-let selectedRelay = params.get('relay') ?? relays[0] ?? defaultRelay
+const isRelayUrl = (s: string): boolean => /^wss?:\/\/[^/]+/.test(s)
+const relays = unique([...(params.get('relays') ?? '').split(',').map((s) => s.trim()).filter(isRelayUrl), defaultRelay])
+const requestedRelay = params.get('relay')
+let selectedRelay = requestedRelay !== null && isRelayUrl(requestedRelay) ? requestedRelay : (relays[0] ?? defaultRelay)
 if (!relays.includes(selectedRelay)) relays.unshift(selectedRelay)
 
 const doc = new Y.Doc()
 const tracker = new SignalTracker()
-const policy = new PagePolicy(homeRegion)
+const policy = new PagePolicy(homeRegion, params.get('policy') === 'sdk')
 let provider: MeridianProvider
 let offlineByUser = params.get('offline') === '1'
 let offlineReady = false
@@ -61,7 +65,8 @@ function logEvent(text: string, kind = 'info'): void {
 function createProvider(): MeridianProvider {
   // The selected relay first, the others as failover, in order.
   const urls = [selectedRelay, ...relays.filter((r) => r !== selectedRelay)]
-  const p = new MeridianProvider({ doc, docName, urls, connect: !offlineByUser })
+  // `policy`: the same capabilities for the SDK's own engine, where the SDK has one (see PagePolicy).
+  const p = new MeridianProvider({ doc, docName, urls, connect: !offlineByUser, policy: demoPolicyConfig(homeRegion) })
   p.on('status', ({ status, url }) => logEvent(`${status}${url !== null ? ` · ${url}` : ''}`, status === 'connected' ? 'good' : 'info'))
   p.on('relay', (info) => logEvent(`relay ${info.nodeId} (${info.region}) said hello`))
   p.on('persistence', ({ state }) => logEvent(`local store: ${state}`, 'bad'))
@@ -92,13 +97,15 @@ const DURABILITY_TEXT: Record<Durability, string> = {
   none: '— (no edit in this page yet)',
   memory: 'memory — not yet in IndexedDB',
   local: 'local — committed to IndexedDB',
-  relay: 'relay — committed and acknowledged by the relay'
+  relay: 'relay — committed and acknowledged by the relay',
+  replicated: 'replicated — held by other regions too'
 }
 
 function computeState(): DemoState {
   const nowMs = performance.now()
   tracker.observe(provider)
   const { source, decision } = policy.evaluate(provider, tracker, nowMs)
+  const durability = tracker.durability(provider)
   return {
     docName,
     status: provider.status,
@@ -107,7 +114,8 @@ function computeState(): DemoState {
     synced: provider.synced,
     pending: provider.pendingCount,
     pendingBytes: provider.pendingBytes,
-    durability: tracker.durability(provider),
+    durability: durability.level,
+    replicatedRegions: durability.regions,
     lastSyncAtMs: tracker.lastSyncAtMs,
     stalenessMs: tracker.lastSyncAtMs === null ? null : nowMs - tracker.lastSyncAtMs,
     persistence: provider.persistence,
@@ -115,6 +123,7 @@ function computeState(): DemoState {
     crossTab: provider.crossTabEnabled,
     offlineByUser,
     policySource: source,
+    sdkPolicyAvailable: sdkPolicyDecision(provider) !== null,
     decision,
     offlineReady,
     homeRegion
@@ -149,7 +158,11 @@ function render(): void {
     ...row('connection', connection, s.status === 'connected' ? 'good' : 'bad'),
     ...row('relay in use', s.relay !== null && s.status === 'connected' ? `${s.relay.nodeId} · region ${s.relay.region} · ${s.url ?? ''}` : `— (${s.url ?? selectedRelay})`),
     ...row('pending writes', `${s.pending} unacknowledged (${formatBytes(s.pendingBytes)})`, s.pending > 0 ? 'warn' : ''),
-    ...row('last write', DURABILITY_TEXT[s.durability], s.durability === 'relay' ? 'good' : s.durability === 'none' ? '' : 'warn'),
+    ...row(
+      'last write',
+      s.durability === 'replicated' ? `replicated — held by ${s.replicatedRegions ?? '?'} other region(s) too` : DURABILITY_TEXT[s.durability],
+      s.durability === 'relay' || s.durability === 'replicated' ? 'good' : s.durability === 'none' ? '' : 'warn'
+    ),
     ...row(
       'staleness',
       s.stalenessMs === null ? 'never synced in this page' : `${formatDuration(s.stalenessMs)} since the last completed sync`,
@@ -161,8 +174,10 @@ function render(): void {
   )
   $('policy-source').textContent =
     s.policySource === 'sdk'
-      ? 'From the SDK (provider.policy).'
-      : `Evaluated in this page by @meridian/policy from the provider's signals (the SDK does not expose provider.policy yet). Home region: "${s.homeRegion}".`
+      ? `From the SDK (provider.policy). Home region: "${s.homeRegion}".`
+      : `Evaluated in this page by @meridian/policy from the provider's signals ${
+          s.sdkPolicyAvailable ? '(?policy=sdk shows the SDK’s own provider.policy)' : '(the SDK does not expose provider.policy yet)'
+        }. Home region: "${s.homeRegion}".`
   const mode = $('policy-mode')
   mode.className = `mode ${s.decision.mode}`
   mode.textContent = `mode: ${s.decision.mode}${s.decision.reasons.length > 0 ? ` (${s.decision.reasons.join(', ')})` : ''} · staleness bound ${formatDuration(s.decision.stalenessBoundMs)}`
@@ -225,7 +240,7 @@ function main(): void {
   $<HTMLFormElement>('relay-custom').addEventListener('submit', (e) => {
     e.preventDefault()
     const value = $<HTMLInputElement>('relay-input').value.trim()
-    if (/^wss?:\/\/[^/]+/.test(value)) void switchRelay(value)
+    if (isRelayUrl(value)) void switchRelay(value)
     else logEvent(`not a ws:// or wss:// URL: ${value}`, 'bad')
   })
   const toggle = $<HTMLInputElement>('offline-toggle')

@@ -14,6 +14,7 @@ export type Durability =
   | 'memory' // applied, not yet committed to IndexedDB (or the store failed: memory-only)
   | 'local' // committed to IndexedDB, not yet acknowledged by the relay
   | 'relay' // committed to the relay's storage and acknowledged
+  | 'replicated' // held by other regions too (from the SDK's durabilityOf, once the mesh reports it)
 
 export interface DemoState {
   docName: string
@@ -24,6 +25,8 @@ export interface DemoState {
   pending: number
   pendingBytes: number
   durability: Durability
+  /** For `replicated`: by how many other regions. */
+  replicatedRegions: number | null
   /** performance.now() of the last completed sync (see SignalTracker); null: never in this page. */
   lastSyncAtMs: number | null
   stalenessMs: number | null
@@ -32,6 +35,8 @@ export interface DemoState {
   crossTab: boolean
   offlineByUser: boolean
   policySource: 'sdk' | 'page'
+  /** The SDK has a `provider.policy` of its own (shown with ?policy=sdk). */
+  sdkPolicyAvailable: boolean
   decision: PolicyDecision
   /** The page is cached for offline reloads (service worker + cache). */
   offlineReady: boolean
@@ -69,7 +74,7 @@ export function demoPolicyConfig(homeRegion: string): Partial<PolicyConfig> {
 export class SignalTracker {
   lastSyncAtMs: number | null = null
   private pendingSince: number[] = []
-  private lastWrite: { seq: number; persisted: boolean } | null = null
+  private lastWrite: { seq: number; persisted: boolean; update: Uint8Array } | null = null
   private writeSeq = 0
   private lastPending = 0
   private detach: (() => void) | null = null
@@ -90,11 +95,11 @@ export class SignalTracker {
       while (this.pendingSince.length < count) this.pendingSince.push(this.now())
       this.lastPending = count
     }
-    const onUpdate = (_update: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
+    const onUpdate = (update: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
       // Only this page's own edits (other tabs' and the relay's arrive through applyUpdate: not local).
       if (!transaction.local) return
       const seq = ++this.writeSeq
-      this.lastWrite = { seq, persisted: false }
+      this.lastWrite = { seq, persisted: false, update }
       void provider.whenPersisted().then(() => {
         if (this.lastWrite?.seq === seq) this.lastWrite.persisted = provider.persistence === 'ok'
       })
@@ -115,11 +120,16 @@ export class SignalTracker {
     if (provider.status === 'connected' && provider.synced && provider.pendingCount === 0) this.lastSyncAtMs = this.now()
   }
 
-  durability(provider: MeridianProvider): Durability {
-    if (this.lastWrite === null) return 'none'
+  durability(provider: MeridianProvider): { level: Durability; regions: number | null } {
+    if (this.lastWrite === null) return { level: 'none', regions: null }
+    // Replication is only known to the SDK (acknowledgements from other regions, via the mesh).
+    const sdk = sdkDurabilityOf(provider, this.lastWrite.update)
+    if (typeof sdk === 'object' && sdk !== null && typeof sdk.replicated === 'number' && sdk.replicated > 0) {
+      return { level: 'replicated', regions: sdk.replicated }
+    }
     // The outbox is FIFO and the last write is its newest entry: empty means it was acknowledged.
-    if (provider.pendingCount === 0) return 'relay'
-    return this.lastWrite.persisted ? 'local' : 'memory'
+    if (provider.pendingCount === 0) return { level: 'relay', regions: null }
+    return { level: this.lastWrite.persisted ? 'local' : 'memory', regions: null }
   }
 
   oldestPendingAgeMs(nowMs: number): number | null {
@@ -133,24 +143,34 @@ export class SignalTracker {
   }
 }
 
-/** The shape we expect from a future `provider.policy` (the SDK's own engine); absent today. */
-interface SdkPolicy {
-  readonly decision: PolicyDecision | null
+/** `provider.durabilityOf(update)` where the SDK has it (read loosely: the demo also runs against SDKs without it). */
+function sdkDurabilityOf(provider: MeridianProvider, update: Uint8Array): { replicated?: unknown } | string | null {
+  const fn = (provider as unknown as { durabilityOf?: (target: Uint8Array) => unknown }).durabilityOf
+  if (typeof fn !== 'function') return null
+  const level = fn.call(provider, update)
+  return typeof level === 'string' || (typeof level === 'object' && level !== null) ? (level as { replicated?: unknown } | string) : null
 }
 
-function sdkPolicy(provider: MeridianProvider): SdkPolicy | null {
+/** The SDK's own decision (`provider.policy`), where the SDK has one. */
+export function sdkPolicyDecision(provider: MeridianProvider): PolicyDecision | null {
   const candidate = (provider as unknown as { policy?: unknown }).policy
-  return typeof candidate === 'object' && candidate !== null && 'decision' in candidate ? (candidate as SdkPolicy) : null
+  if (typeof candidate !== 'object' || candidate === null) return null
+  const decision = 'decision' in candidate ? (candidate as { decision: unknown }).decision : candidate
+  return typeof decision === 'object' && decision !== null && 'mode' in decision && 'capabilities' in decision ? (decision as PolicyDecision) : null
 }
 
 /**
- * Runs the pure @meridian/policy engine in the page on the provider's signals,
- * until the SDK exposes `provider.policy`; then the SDK's decision is shown.
+ * Runs the pure @meridian/policy engine in the page on the provider's
+ * signals. With `preferSdk`, shows the SDK's own `provider.policy` instead,
+ * where the SDK has one (the provider is given the same config).
  */
 export class PagePolicy {
   private readonly engine: PolicyEngine
 
-  constructor(readonly homeRegion: string) {
+  constructor(
+    readonly homeRegion: string,
+    private readonly preferSdk: boolean
+  ) {
     this.engine = createPolicyEngine(demoPolicyConfig(homeRegion))
   }
 
@@ -172,10 +192,10 @@ export class PagePolicy {
   }
 
   evaluate(provider: MeridianProvider, tracker: SignalTracker, nowMs: number): { source: 'sdk' | 'page'; decision: PolicyDecision } {
-    const fromSdk = sdkPolicy(provider)?.decision
-    // The SDK's decision once it has one for the demo's capabilities; until then, the page's.
-    if (fromSdk !== undefined && fromSdk !== null && fromSdk.capabilities.length > 0) return { source: 'sdk', decision: fromSdk }
-    return { source: 'page', decision: this.engine.update(this.signals(provider, tracker, nowMs)) }
+    // The page's engine runs either way, so its hysteresis state stays current.
+    const page = this.engine.update(this.signals(provider, tracker, nowMs))
+    const fromSdk = this.preferSdk ? sdkPolicyDecision(provider) : null
+    return fromSdk !== null ? { source: 'sdk', decision: fromSdk } : { source: 'page', decision: page }
   }
 }
 

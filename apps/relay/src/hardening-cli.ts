@@ -106,7 +106,7 @@ export function parseHardening(values: Values, env: Record<string, string | unde
     ? keyFlag.filter((k): k is string => typeof k === 'string')
     : (env.MERIDIAN_JWT_PUBLIC_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0)
   const jwtConfigured = secret !== undefined || keyFiles.length > 0
-  const mode = str('auth')
+  const mode = str('auth') || undefined
   if (mode === undefined) {
     throw new CliError('choose authentication: --auth jwt (with --jwt-secret or --jwt-public-key) or --auth none (anyone who can reach the relay may read and write every document)')
   }

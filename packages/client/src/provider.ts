@@ -327,8 +327,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onUpdate: (update, forward) => {
         // Not persisted, not in our outbox, not posted again (see cross-tab.ts).
         Y.applyUpdate(this.doc, update, CROSS_TAB_ORIGIN)
-        // The sending tab had no relay connection: pass its edit on to ours (not counted in our outbox).
-        if (forward) this.link?.sendUpdate(update, this.outbox.highWaterMark)
+        // The sending tab had no relay connection: pass its edit on to ours (not counted in our outbox;
+        // held back like our own edits while the document is read-only).
+        if (forward && this.guarantees.isWritable) this.link?.sendUpdate(update, this.outbox.highWaterMark)
       },
       onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
     })

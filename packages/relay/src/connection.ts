@@ -15,6 +15,8 @@ import { CLOSE_CODES, RelayError, isRelayError, type RelayErrorCode } from './er
 import type { Room, RoomPeer } from './room.js'
 import type { Access } from './auth.js'
 import type { DocSizeGuard } from './limits.js'
+import type { GuaranteedConnection, RelayGuarantees } from './guarantees.js'
+import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
 import { labelOf, type CloseReason, type RejectReason, type RelayMetrics } from './metrics.js'
 import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 
@@ -39,6 +41,8 @@ export interface ConnectionOptions {
   metrics?: RelayMetrics
   /** Refuses client writes that would make the document too large (4413). */
   docSize?: DocSizeGuard
+  /** Document modes, status reports and replication progress (the policy layer); absent: none. */
+  guarantees?: RelayGuarantees
   /** A token arrived on the live connection (a refresh); absent: ignored. */
   onAuthToken?: (token: string) => void
 }
@@ -72,6 +76,13 @@ export class Connection implements RoomPeer {
   private readonly log: Logger
   private readonly options: ConnectionOptions
   private meridian = false
+  /** Features agreed in HELLO. */
+  private features = 0
+  /** [message number, tracked write] for this connection's writes, until every region holds them. */
+  private readonly trackedWrites: [number, number][] = []
+  /** Per region count k: the highest message number reported as held by k other regions. */
+  private readonly replicatedUpTo = new Map<number, number>()
+  private attached = false
   private received = 0
   private committed = 0
   private ackScheduled = false
@@ -158,6 +169,7 @@ export class Connection implements RoomPeer {
   dispose(): void {
     if (this.closed) return
     this.closed = true
+    if (this.attached) this.options.guarantees?.detach(this)
     this.room.removePeer(this)
     this.options.onClose(this)
   }
@@ -181,6 +193,8 @@ export class Connection implements RoomPeer {
         }
         const update = Y.encodeStateAsUpdate(this.room.doc, message.stateVector)
         this.send(encodeMessage({ type: 'sync-step2', update }))
+        // Every sync round ends with a status report: the client's staleness bound starts here.
+        this.sendStatus()
         return
       }
       case 'sync-step2':
@@ -189,6 +203,11 @@ export class Connection implements RoomPeer {
         if (this.options.metrics !== undefined) this.arrivals.push([seq, performance.now()])
         if (this.accessLevel === 'read') {
           this.handleReadOnlyUpdate(seq, message.update)
+          return
+        }
+        if (this.options.guarantees?.isReadOnly(this.room.name) === true) {
+          // The document's home region is unreachable: refused like a read-only token's write.
+          this.handleReadOnlyUpdate(seq, message.update, 'ERR_DOC_READ_ONLY')
           return
         }
         if (this.options.docSize?.wouldExceed(this.room, message.update.length) === true) {
@@ -252,8 +271,13 @@ export class Connection implements RoomPeer {
           role: 'relay',
           nodeId: this.options.nodeId,
           region: this.options.region,
-          features: FEATURE_ACKS
+          features: (this.features = message.features & (FEATURE_ACKS | (this.options.guarantees?.features ?? 0)))
         }))
+        if ((this.features & (FEATURE_STATUS | FEATURE_REPLICATION)) !== 0 && this.options.guarantees !== undefined && !this.attached) {
+          this.attached = true
+          this.options.guarantees.attach(this)
+        }
+        this.sendStatus()
         if (this.committed > 0) this.scheduleAck()
         return
       case 'auth-denied':
@@ -271,7 +295,52 @@ export class Connection implements RoomPeer {
    * broadcast, an error to the client, and no ack from then on (acks are
    * cumulative). The connection stays open for reading.
    */
-  private handleReadOnlyUpdate(seq: number, update: Uint8Array): void {
+  get docName(): string {
+    return this.room.name
+  }
+
+  sendStatus(): void {
+    const g = this.options.guarantees
+    if (g === undefined || (this.features & FEATURE_STATUS) === 0) return
+    this.send(encodeMessage({ type: 'status', ...g.status(this.room.name) }))
+  }
+
+  /** Called by the mesh (this connection is the origin of the room change) with the tracked write's number. */
+  noteTrackedWrite(trackedSeq: number): void {
+    if ((this.features & FEATURE_REPLICATION) !== 0) this.trackedWrites.push([this.received, trackedSeq])
+  }
+
+  /**
+   * For each k, the longest prefix of this connection's committed messages
+   * whose writes are held by at least k other regions; reports each advance.
+   */
+  replicationProgress(): void {
+    const g = this.options.guarantees
+    if (g === undefined || (this.features & FEATURE_REPLICATION) === 0) return
+    let minHeld = Infinity
+    const upTo = new Map<number, number>()
+    for (const [msg, tracked] of this.trackedWrites) {
+      // Only what is committed here can be reported as held elsewhere.
+      if (msg > this.committed) break
+      minHeld = Math.min(minHeld, g.heldBy(tracked).held)
+      for (let k = 1; k <= minHeld; k++) upTo.set(k, msg)
+    }
+    for (const [k, msg] of upTo) {
+      if ((this.replicatedUpTo.get(k) ?? 0) < msg) {
+        this.replicatedUpTo.set(k, msg)
+        this.send(encodeMessage({ type: 'replicated', regions: k, upTo: msg }))
+      }
+    }
+    // Forget writes every region holds, except the last (it anchors the prefix).
+    while (this.trackedWrites.length > 1) {
+      const first = this.trackedWrites[0] as [number, number]
+      const h = g.heldBy(first[1])
+      if (h.held < h.total || first[0] > this.committed) break
+      this.trackedWrites.shift()
+    }
+  }
+
+  private handleReadOnlyUpdate(seq: number, update: Uint8Array, code: 'ERR_READ_ONLY' | 'ERR_DOC_READ_ONLY' = 'ERR_READ_ONLY'): void {
     let known: boolean
     try {
       known = updateIsKnown(this.room.doc, update)
@@ -284,10 +353,16 @@ export class Connection implements RoomPeer {
       if (this.refusedAt === null) void this.room.flush().then(() => this.markCommitted(seq))
       return
     }
-    this.refusedAt ??= seq
     this.count('read_only')
-    this.log.info({ code: 'ERR_READ_ONLY' }, 'refused a write on a read-only connection')
-    const error = new RelayError('ERR_READ_ONLY', 'the update was not applied')
+    const error = new RelayError(code, 'the update was not applied')
+    if (code === 'ERR_DOC_READ_ONLY') {
+      // Fatal: acks are cumulative, so the connection could acknowledge nothing after this write.
+      // The client reconnects, is told the document is read-only, and holds its writes.
+      this.reject(error, CLOSE_CODES.DOC_READ_ONLY)
+      return
+    }
+    this.refusedAt ??= seq
+    this.log.info({ code }, 'refused a write on a read-only connection')
     this.send(encodeMessage(this.meridian
       ? { type: 'error', code: error.code, message: error.message, fatal: false }
       : { type: 'auth-denied', reason: 'read-only' }))
@@ -309,6 +384,8 @@ export class Connection implements RoomPeer {
     if (seq <= this.committed) return
     if (this.refusedAt !== null && seq >= this.refusedAt) return
     this.committed = seq
+    // Other regions may have acknowledged before this commit landed: report what is now reportable.
+    if ((this.features & FEATURE_REPLICATION) !== 0) queueMicrotask(() => this.replicationProgress())
     if (this.arrivals.length > 0) {
       const now = performance.now()
       while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {

@@ -22,6 +22,7 @@ import { Authenticator, RevocationList, accessFor, type Access, type CompiledGra
 import { matchGlob } from './glob.js'
 import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
+import type { RelayGuarantees } from './guarantees.js'
 
 /** Messages a socket may send while its document is still loading. */
 const MAX_QUEUED_BEFORE_LOAD = 256
@@ -56,6 +57,8 @@ export interface DocSocketsDeps {
   /** The relay's set of live connections (closed on shutdown). */
   connections: Set<Connection>
   metrics: RelayMetrics
+  /** Document modes, status reports and replication progress (guarantees.ts). */
+  guarantees?: RelayGuarantees
 }
 
 /** All document sockets of a relay. */
@@ -318,7 +321,7 @@ class DocSession {
         return
       case 'loading':
         if (this.queue.length >= MAX_QUEUED_BEFORE_LOAD || this.queuedBytes + size > this.d.options.maxBufferedBytes) {
-          this.refuse('ERR_RELAY_CLOSED', CLOSE_CODES.TRY_AGAIN_LATER, 'queue_overflow', 'too many messages before the document loaded')
+          this.refuse('ERR_LOADING_QUEUE_FULL', CLOSE_CODES.TRY_AGAIN_LATER, 'queue_overflow')
           return
         }
         this.queue.push({ data, isBinary })
@@ -429,6 +432,7 @@ class DocSession {
           access,
           metrics,
           docSize: this.owner.docSize,
+          ...(this.d.guarantees !== undefined ? { guarantees: this.d.guarantees } : {}),
           ...(this.owner.authenticator !== null ? { onAuthToken: (token: string) => this.refresh(token) } : {}),
           onClose: (c) => {
             this.phase = 'closed'

@@ -22,11 +22,13 @@ export const RELAY_ERROR_CODES = {
   ERR_AUTH_TIMEOUT: 'no valid auth message within the pre-auth budget',
   ERR_ORIGIN: 'this Origin is not allowed',
   ERR_READ_ONLY: 'this connection may only read',
+  ERR_DOC_READ_ONLY: "the document is read-only: its home region is unreachable from this relay",
   ERR_DOC_TOO_LARGE: 'the write would make the document larger than the relay allows',
   ERR_RATE_LIMITED: 'too many messages or bytes per second',
   ERR_TOO_MANY_CONNECTIONS: 'the relay or this address has too many connections',
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
-  ERR_IDLE_TIMEOUT: 'no message within the idle timeout'
+  ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
+  ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded'
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES
@@ -75,5 +77,7 @@ export const CLOSE_CODES = {
   /** The browser Origin is not in `allowedOrigins`. */
   ORIGIN_NOT_ALLOWED: 4415,
   /** Message or byte rate far over the token bucket (more than a whole burst in debt). */
-  RATE_LIMITED: 4429
+  RATE_LIMITED: 4429,
+  /** The document's home region is unreachable from this relay: writes refused until it is back. */
+  DOC_READ_ONLY: 4423
 } as const

@@ -34,3 +34,5 @@ export { RelayMetrics, type MessageLabel, type RejectReason, type RefuseReason, 
 export { StatusRegistry, type StatusProvider } from './status.js'
 export { TokenBucket, ConnectionLimiter, DocSizeGuard } from './limits.js'
 export { attachBus, isBusOrigin, BUS_ORIGIN, BUS_CATCHUP_ORIGIN, BUS_MERGE_ORIGIN, DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridge, type BusBridgeOptions, type BusBridgeStats } from './bus-bridge.js'
+export { RelayGuarantees, type GuaranteedConnection } from './guarantees.js'
+export { DocumentModes, type DocumentPolicy, type DocumentModeState } from './doc-modes.js'

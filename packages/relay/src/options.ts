@@ -4,6 +4,7 @@ import { pino } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import { RelayError } from './errors.js'
 import type { MeshOptions } from './mesh/options.js'
+import type { DocumentPolicy } from './doc-modes.js'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
 /** Auth, origins and limits are documented in hardening-options.ts. */
@@ -24,6 +25,12 @@ export interface RelayOptions extends HardeningOptions {
   compactAfterUpdates?: number
   /** Join a multi-region mesh (see mesh/options.ts). Without it the relay stands alone. */
   mesh?: MeshOptions
+  /** Documents with a home region; those whose writes need it are read-only where it is unreachable. */
+  documentPolicies?: readonly DocumentPolicy[]
+  /** Clients that agreed FEATURE_STATUS get a status report at least this often (a sync point for their staleness bound). */
+  statusIntervalMs?: number
+  /** A read-only document turns writable only after its home region stayed reachable this long. */
+  readOnlyRecoveryHoldMs?: number
 }
 
 export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
@@ -35,6 +42,9 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   evictIdleAfterMs: number
   compactAfterUpdates: number
   mesh: MeshOptions | undefined
+  documentPolicies: readonly DocumentPolicy[]
+  statusIntervalMs: number
+  readOnlyRecoveryHoldMs: number
 }
 
 export const DEFAULT_RELAY_OPTIONS = {
@@ -74,6 +84,9 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     evictIdleAfterMs: positiveInt('evictIdleAfterMs', options.evictIdleAfterMs ?? DEFAULT_RELAY_OPTIONS.evictIdleAfterMs, 0),
     compactAfterUpdates: positiveInt('compactAfterUpdates', options.compactAfterUpdates ?? DEFAULT_RELAY_OPTIONS.compactAfterUpdates, 1),
     mesh: options.mesh,
+    documentPolicies: options.documentPolicies ?? [],
+    statusIntervalMs: positiveInt('statusIntervalMs', options.statusIntervalMs ?? 1_000, 10),
+    readOnlyRecoveryHoldMs: positiveInt('readOnlyRecoveryHoldMs', options.readOnlyRecoveryHoldMs ?? 2_000, 0),
     ...resolveHardeningOptions(options, positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024))
   }
 }

@@ -11,6 +11,7 @@ import { RelayMetrics, instrumentStorage } from './metrics.js'
 import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { Mesh } from './mesh/mesh.js'
+import { RelayGuarantees } from './guarantees.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -69,6 +70,15 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     ? null
     : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes }, options.mesh)
   mesh?.register(app)
+  const guarantees = new RelayGuarantees({
+    policies: options.documentPolicies,
+    region: options.region,
+    mesh,
+    statusIntervalMs: options.statusIntervalMs,
+    readOnlyRecoveryHoldMs: options.readOnlyRecoveryHoldMs,
+    logger,
+    metrics
+  })
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {
@@ -76,7 +86,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     return { status: 'ready', nodeId: options.nodeId, region: options.region }
   })
 
-  const sockets = new DocSockets({ options, logger, rooms, connections, metrics })
+  const sockets = new DocSockets({ options, logger, rooms, connections, metrics, guarantees })
   sockets.registerHooks(app)
   const status = new StatusRegistry()
   registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
@@ -88,8 +98,10 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     closing ??= (async () => {
       sockets.stop()
       for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down', 'shutdown')
-      await app.close()
+      guarantees.close()
+      // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.
       await mesh?.stop()
+      await app.close()
       await rooms.close()
     })()
     return closing

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { RawClient } from '../../../test/helpers/raw-client.js'
@@ -71,5 +72,18 @@ describe('GET /metrics', () => {
     expect(metric(m, 'meridian_relay_mode_transitions_total', { from: 'healthy', to: 'degraded' })).toBe(1)
     // Without auth or an admin token, /v1/status is open.
     expect((await relay.app.inject({ url: '/v1/status' })).json()).toMatchObject({ auth: { mode: 'none' } })
+  })
+})
+
+describe('Grafana dashboard', () => {
+  it('is valid JSON and plots only series the relay exports', async () => {
+    const text = readFileSync(new URL('../../../apps/relay/grafana/meridian-relay.json', import.meta.url), 'utf8')
+    const dashboard = JSON.parse(text) as { panels: { targets?: { expr: string }[] }[] }
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr)
+    expect(exprs.length).toBeGreaterThan(20)
+    const { relay } = await pool.start({ processMetrics: true })
+    const exported = new Set((await relay.metrics.registry.getMetricsAsJSON()).map((m) => m.name))
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/meridian_relay_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''))))
+    expect([...used].filter((name) => !exported.has(name))).toEqual([])
   })
 })

@@ -8,6 +8,7 @@ import { DEFAULT_POSTGRES_OPTIONS, SCHEMA_VERSION, openPostgresStorage, redactCo
 import type { PostgresStorageAdapter } from './index.js'
 import { checkPostgres, dropSchema, freshSchemaName, requireServices, withSchema } from '../../../test/helpers/services.js'
 import { createPrng, testSeed } from '../../../test/helpers/prng.js'
+import { startTcpProxy } from '../../../test/helpers/tcp-proxy.js'
 
 const services = await requireServices('@meridian/storage-postgres', { postgres: checkPostgres() })
 const url = services?.postgres
@@ -160,6 +161,28 @@ if (url === undefined) {
       expect((outcome as Error).cause).toBeInstanceOf(Error)
       // The adapter (and its pool) stays usable for what still works.
       expect(await adapter.list()).toEqual(['doc'])
+    })
+
+    it('rides out a dropped database connection: calls in the outage reject with ERR_STORAGE_IO, then it works again', async () => {
+      const target = new URL(url)
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+      const viaProxy = new URL(url)
+      viaProxy.hostname = '127.0.0.1'
+      viaProxy.port = String(proxy.port)
+      const errors: Error[] = []
+      try {
+        const adapter = await open({ connectionString: viaProxy.toString(), schema: schema(), connectTimeoutMs: 1_000, onError: (e) => errors.push(e) })
+        const first = await adapter.append('doc', Uint8Array.of(1))
+        proxy.setOnline(false)
+        const during = await adapter.append('doc', Uint8Array.of(2)).then(() => 'stored', (err: unknown) => err)
+        expect(isStorageError(during, 'ERR_STORAGE_IO')).toBe(true)
+        proxy.setOnline(true)
+        const after = await adapter.append('doc', Uint8Array.of(3))
+        expect(after).toBeGreaterThan(first)
+        expect((await adapter.load('doc'))?.updates.map((u) => [...u.data])).toEqual([[1], [3]])
+      } finally {
+        await proxy.close()
+      }
     })
 
     it('two relays compacting the same document while clients write lose nothing, and loads never see half a compaction', async () => {

@@ -82,7 +82,7 @@ export const latency: Scenario = {
   method:
     'One writer sends small text updates at a fixed 200 updates/s to one document with 50 lightweight receivers (1,200 updates; the first 200 are warm-up and not counted). ' +
     'Latency = time from the writer handing an update to its socket until a receiver has it, on one clock (writer and receivers share the client process): 50,000 samples.',
-  subjects: ['raw', 'meridian', 'y-websocket', 'hocuspocus'],
+  subjects: ['raw', 'meridian', 'meridian-tmpfs', 'y-websocket', 'hocuspocus'],
   configs: [
     { id: '50', label: '50 receivers, 200 updates/s', params: { receivers: 50, rate: 200, updates: 1200, warmup: 200 }, quick: { receivers: 50, rate: 200, updates: 400, warmup: 100 } }
   ],

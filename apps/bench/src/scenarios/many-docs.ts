@@ -61,7 +61,7 @@ export const manyDocs: Scenario = {
   method:
     '1,000 documents × 2 lightweight clients: both connect and sync, then each sends 5 small updates that the other receives; 50 documents are in that phase at a time and every client stays connected. ' +
     'Time = all documents done; server CPU over that time; RSS per document = (server RSS with every document loaded − RSS before the first connection) ÷ 1,000.',
-  subjects: ['raw', 'meridian', 'y-websocket', 'hocuspocus'],
+  subjects: ['raw', 'meridian', 'meridian-tmpfs', 'y-websocket', 'hocuspocus'],
   configs: [
     { id: '1000', label: '1,000 documents × 2 clients', params: { docs: 1000, updatesPerClient: 5, concurrency: 50 }, quick: { docs: 200, updatesPerClient: 5, concurrency: 50 } }
   ],

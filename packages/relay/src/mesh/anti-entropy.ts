@@ -25,6 +25,8 @@ export interface AntiEntropyOptions {
   chunkBytes: number
   /** A round not finished after this long is abandoned. */
   roundTimeoutMs: number
+  /** A round that heard nothing from its peer for this long is abandoned (its messages were lost). */
+  roundIdleMs: number
   /** Largest document diff accepted in a round. */
   maxDiffBytes: number
   now: () => number
@@ -40,6 +42,7 @@ interface Round {
   queue: string[]
   inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
   timer: NodeJS.Timeout
+  idle: NodeJS.Timeout
 }
 
 /**
@@ -101,9 +104,11 @@ export class AntiEntropy {
       listingDone: false,
       queue: [],
       inFlight: new Map(),
-      timer: setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs)
+      timer: setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
+      idle: setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
     }
     round.timer.unref()
+    round.idle.unref()
     this.rounds.set(link, round)
     await this.refresh()
     if (this.rounds.get(link) !== round) return
@@ -114,6 +119,7 @@ export class AntiEntropy {
     const round = this.rounds.get(link)
     if (round === undefined) return
     clearTimeout(round.timer)
+    clearTimeout(round.idle)
     this.rounds.delete(link)
     this.o.logger.debug({ peer: link.remote?.nodeId, round: round.id, why }, 'anti-entropy round abandoned')
   }
@@ -143,6 +149,7 @@ export class AntiEntropy {
       case 'mesh-doc-diff': {
         const round = this.rounds.get(link)
         if (round === undefined || round.id !== m.round) return true // a stale round's late answer
+        round.idle.refresh()
         if (m.type === 'mesh-ae-done') {
           if (m.ok) this.complete(round)
           else this.abort(link, 'responder gave up')
@@ -262,6 +269,7 @@ export class AntiEntropy {
   private complete(round: Round): void {
     if (this.rounds.get(round.link) !== round) return
     clearTimeout(round.timer)
+    clearTimeout(round.idle)
     this.rounds.delete(round.link)
     this.o.onRoundComplete(round.link, round.startedAtMs)
   }

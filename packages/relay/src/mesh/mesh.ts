@@ -89,6 +89,7 @@ export class Mesh {
       logger: this.log,
       chunkBytes: this.options.chunkBytes,
       roundTimeoutMs: this.options.antiEntropyRoundTimeoutMs,
+      roundIdleMs: this.options.suspectAfterMs,
       maxDiffBytes: 1024 * 1024 * 1024,
       now: () => Date.now(),
       onRoundComplete: (link, startedAtMs) => {
@@ -101,6 +102,11 @@ export class Mesh {
 
   get tracking(): ReplicationTracker {
     return this.tracker
+  }
+
+  /** Other regions known in the mesh right now. */
+  get otherRegions(): string[] {
+    return this.foreignRegions()
   }
 
   /** Registers the mesh endpoint and `/v1/cluster`; call before the server starts listening. */
@@ -310,6 +316,8 @@ export class Mesh {
     }
     if (this.options.isRegionLocalOrigin?.(origin) === true) return
     const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), Date.now())
+    // The connection that sent it maps its own message numbers to tracked writes (replication reports).
+    ;(origin as { noteTrackedWrite?: (seq: number) => void } | null)?.noteTrackedWrite?.(seq)
     const targets = [...this.regionLinks(own, null)]
     for (const region of this.foreignRegions()) {
       const target = this.regionLinks(region, null)[0]

@@ -33,6 +33,8 @@ export class ReplicationTracker {
   private readonly pending = new Map<string, Pending[]>()
   private readonly overflow = new Map<string, number>()
   private nextSeq = 1
+  /** Per tracked write: how many regions it was pending towards, and which still lack it. */
+  private readonly perWrite = new Map<number, { total: number; missing: Set<string> }>()
   private readonly listeners = new Set<(docName: string, region: string) => void>()
 
   /** Registers a local write; returns its tracking sequence number. */
@@ -44,16 +46,22 @@ export class ReplicationTracker {
     } catch {
       to = new Map()
     }
+    const missing = new Set<string>()
+    this.perWrite.set(seq, { total: regions.length, missing })
     for (const region of regions) {
       let list = this.pending.get(region)
       if (list === undefined) this.pending.set(region, (list = []))
       if (this.isCovered(docName, region, to)) continue
+      missing.add(region)
       list.push({ docName, to, bytes: update.byteLength, atMs: nowMs, seq })
       if (list.length > MAX_TRACKED_PER_REGION) {
-        list.shift()
+        const dropped = list.shift()
+        // No longer itemised: counted as pending, but its holders can no longer be told apart.
+        if (dropped !== undefined) this.perWrite.delete(dropped.seq)
         this.overflow.set(region, (this.overflow.get(region) ?? 0) + 1)
       }
     }
+    if (missing.size === 0) this.perWrite.delete(seq)
     return seq
   }
 
@@ -72,7 +80,16 @@ export class ReplicationTracker {
     byRegion.set(region, merged)
     const list = this.pending.get(region)
     if (list !== undefined) {
-      const keep = list.filter((p) => p.docName !== docName || !(this.covers(merged, p.to) || (opts.throughSeq !== undefined && p.seq <= opts.throughSeq) || p.seq === opts.seq))
+      const keep: Pending[] = []
+      for (const p of list) {
+        if (p.docName === docName && (this.covers(merged, p.to) || (opts.throughSeq !== undefined && p.seq <= opts.throughSeq) || p.seq === opts.seq)) {
+          const w = this.perWrite.get(p.seq)
+          w?.missing.delete(region)
+          if (w !== undefined && w.missing.size === 0) this.perWrite.delete(p.seq)
+        } else {
+          keep.push(p)
+        }
+      }
       this.pending.set(region, keep)
     }
     for (const l of this.listeners) l(docName, region)
@@ -81,6 +98,12 @@ export class ReplicationTracker {
   /** Sequence number of the newest local write so far (for "confirm everything up to now"). */
   get lastSeq(): number {
     return this.nextSeq - 1
+  }
+
+  /** How many other regions hold tracked write `seq` (all of them once it is no longer tracked). */
+  heldBy(seq: number): { held: number; total: number } | null {
+    const w = this.perWrite.get(seq)
+    return w === undefined ? null : { held: w.total - w.missing.size, total: w.total }
   }
 
   /** Regions known to hold a write with these end clocks. */
