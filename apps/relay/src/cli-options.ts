@@ -16,6 +16,8 @@ export interface CliConfig {
   /** Mesh timing; undefined keeps the library defaults (DEFAULT_MESH_OPTIONS). */
   meshTiming: { heartbeatIntervalMs?: number; suspectAfterMs?: number; downAfterMs?: number; antiEntropyIntervalMs?: number }
   logLevel: string
+  /** Documents with a home region (`pattern=region`): read-only where that region is unreachable. */
+  homeRegions: { pattern: string; homeRegion: string }[]
   /** Serve this folder (the built demo) under /demo/ over HTTP; undefined: no demo. */
   serveDemo: string | undefined
   /** Auth and limits (hardening-cli.ts). */
@@ -48,6 +50,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --suspect-after-ms <n>          silence before a relay is suspect and its link redialed (MERIDIAN_SUSPECT_AFTER_MS, default 3000)
   --down-after-ms <n>             silence before a relay is down (MERIDIAN_DOWN_AFTER_MS, default 10000)
   --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 5000)
+  --home-region <p=r>             documents matching glob p live in region r: read-only where r is unreachable; repeatable (MERIDIAN_HOME_REGIONS, comma-separated)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --help                  print this and exit
@@ -83,6 +86,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         'down-after-ms': { type: 'string' },
         'anti-entropy-interval-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        'home-region': { type: 'string', multiple: true },
         'serve-demo': { type: 'string' },
         help: { type: 'boolean' },
         ...HARDENING_PARSE_OPTIONS,
@@ -123,6 +127,11 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       ['antiEntropyIntervalMs', ms('anti-entropy-interval-ms', 'MERIDIAN_ANTI_ENTROPY_INTERVAL_MS')]
     ] as const).filter(([, v]) => v !== undefined)
   )
+  const homeRegions = (values['home-region'] ?? (env.MERIDIAN_HOME_REGIONS ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0)).map((spec) => {
+    const at = spec.lastIndexOf('=')
+    if (at <= 0 || at === spec.length - 1) throw new CliError(`--home-region must look like "pattern=region" (e.g. "orders/*=eu"), got "${spec}"`)
+    return { pattern: spec.slice(0, at), homeRegion: spec.slice(at + 1) }
+  })
   const logLevel = values['log-level'] ?? env.MERIDIAN_LOG_LEVEL ?? CLI_DEFAULTS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`)
 
@@ -137,6 +146,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     clusterSecret,
     meshTiming,
     logLevel,
+    homeRegions,
     serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO),
     hardening: parseHardening(values, env),
     ...parseRegion(values, env)

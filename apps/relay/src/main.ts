@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     logger,
     region: config.region,
     ...config.hardening.options,
+    documentPolicies: config.homeRegions,
     ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {}),
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
