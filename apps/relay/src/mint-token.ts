@@ -64,8 +64,10 @@ export async function mintTokenCommand(argv: string[], env: Record<string, strin
   if (docs.length === 0) return usage('give at least one --doc pattern')
   const ttlText = values.ttl ?? '3600'
   if (!/^\d+$/.test(ttlText) || Number(ttlText) <= 0) return usage(`--ttl must be a positive number of seconds, got "${ttlText}"`)
-  let secret = values.secret ?? env.MERIDIAN_JWT_SECRET
-  const secretFile = values['secret-file'] ?? env.MERIDIAN_JWT_SECRET_FILE
+  // The environment supplies a secret only when no key was given on the command line.
+  const keyGiven = values.secret !== undefined || values['secret-file'] !== undefined || values['private-key'] !== undefined
+  let secret = values.secret ?? (keyGiven ? undefined : env.MERIDIAN_JWT_SECRET)
+  const secretFile = values['secret-file'] ?? (keyGiven ? undefined : env.MERIDIAN_JWT_SECRET_FILE)
   let privateKey: string | undefined
   try {
     if (secret === undefined && secretFile !== undefined) secret = readFileSync(secretFile, 'utf8').trim()

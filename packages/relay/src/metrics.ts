@@ -179,8 +179,9 @@ export function instrumentStorage(storage: StorageAdapter, metrics: RelayMetrics
     }
   }
   return new Proxy(storage, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown
+    get(target, prop) {
+      // Read on the target itself: adapters may use private fields in getters and methods.
+      const value = Reflect.get(target, prop, target) as unknown
       if (typeof value !== 'function') return value
       const bound = (value as (...args: unknown[]) => Promise<unknown>).bind(target)
       if (prop === 'append' || prop === 'compact' || prop === 'remove') return timed(prop, bound)
