@@ -31,7 +31,11 @@ With none, all of them run.
 /** A measurement must finish within this (the client process is killed otherwise). */
 const JOB_TIMEOUT_MS = 150_000
 /** How long to wait for a quiet machine before each measurement. */
-const QUIET_WAIT_MS = 15_000
+const QUIET_WAIT_MS = 20_000
+/** A measurement during which other processes used more CPU than this (in cores) is repeated. */
+const DISTURBED_CORES = 0.3
+/** Repeats happen only within this much of the whole run (keeps `npm run bench` near 15 minutes). */
+const RETRY_BUDGET_MS = 11 * 60_000
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -64,6 +68,7 @@ async function main(): Promise<number> {
   }
 
   const startedAt = new Date().toISOString()
+  const benchStarted = performance.now()
   const runs: RunRecord[] = []
   for (const { scenario, configs } of selection) {
     const scenarioStarted = performance.now()
@@ -71,7 +76,7 @@ async function main(): Promise<number> {
       const params = quick && config.quick !== undefined ? config.quick : config.params
       for (const subject of scenario.subjects) {
         if (only !== null && !only.has(subject)) continue
-        runs.push(await measure(scenario, config, subject, params, largeDocFile))
+        runs.push(await measureSteadily(scenario, config, subject, params, largeDocFile, benchStarted))
       }
     }
     log(`${scenario.name}: ${((performance.now() - scenarioStarted) / 1000).toFixed(1)} s`)
@@ -115,6 +120,32 @@ function selectConfigs(positionals: string[]): { scenario: Scenario; configs: Sc
     else selected.push({ scenario, configs })
   }
   return selected
+}
+
+/**
+ * Measures, and measures again (at most twice more, and only while the whole
+ * run is young enough to stay within its time budget) when other processes
+ * used more than `DISTURBED_CORES` of CPU meanwhile; keeps the least disturbed run.
+ */
+async function measureSteadily(
+  scenario: Scenario,
+  config: ScenarioConfig,
+  subject: SubjectName,
+  params: Record<string, number>,
+  largeDocFile: string,
+  benchStarted: number
+): Promise<RunRecord> {
+  let best = await measure(scenario, config, subject, params, largeDocFile)
+  let attempts = 1
+  const disturbed = (r: RunRecord): boolean => r.metrics !== null && !(r.backgroundCores <= DISTURBED_CORES)
+  while (disturbed(best) && attempts < 3 && performance.now() - benchStarted < RETRY_BUDGET_MS) {
+    log(`  other processes used ${best.backgroundCores.toFixed(2)} cores meanwhile: measuring again`)
+    const again = await measure(scenario, config, subject, params, largeDocFile)
+    attempts++
+    if (again.metrics !== null && !(again.backgroundCores >= best.backgroundCores)) best = again
+  }
+  best.attempts = attempts
+  return best
 }
 
 async function measure(scenario: Scenario, config: ScenarioConfig, subject: SubjectName, params: Record<string, number>, largeDocFile: string): Promise<RunRecord> {

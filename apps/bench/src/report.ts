@@ -14,6 +14,8 @@ export interface RunRecord {
   loadBeforeCores: number
   /** CPU used during the measurement by processes other than the server, the client and the orchestrator, in cores (averaged). */
   backgroundCores: number
+  /** Measurements taken (more than one when other load disturbed the first). */
+  attempts?: number
 }
 
 export interface TargetResult {
@@ -221,7 +223,7 @@ export function renderMarkdown(report: BenchReport, scenarios: readonly Scenario
       '**Meridian relay, SQLite on tmpfs** is a diagnostic, not a target: the same relay with its database on tmpfs, where `fsync` returns at once, so the difference between the two Meridian rows is the cost of committing every update to disk.',
     '',
     'Meridian runs with `--auth none` (the peers have no auth either) and with its per-address connection cap and per-connection rate limits lifted: every client here comes from 127.0.0.1 and the writers are synthetic. ' +
-      'Before each measurement the harness waits (up to 15 s) for the machine to be idle; the load that other processes still put on it is recorded per run in the JSON (`backgroundCores`) and summarised under each table.',
+      'Before each measurement the harness waits (up to 20 s) for the machine to be idle; a measurement during which other processes used more than 0.3 cores is repeated (up to twice, the least disturbed is kept). The load that remained is recorded per run in the JSON (`backgroundCores`) and summarised under each table.',
     '',
     '## Targets',
     '',

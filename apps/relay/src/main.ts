@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { pino } from 'pino'
-import { attachBus, buildRelay } from '@meridian/relay'
+import { attachBus, buildRelay, isBusOrigin } from '@meridian/relay'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import { openPostgresStorage, redactConnectionString } from '@meridian/storage-postgres'
 import { openRedisBus, redactRedisUrl } from '@meridian/bus-redis'
@@ -49,7 +49,16 @@ async function main(): Promise<void> {
     ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {}),
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
-      ? { mesh: { clusterSecret: config.clusterSecret, peers: config.peers, ...config.meshTiming, ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {}) } }
+      ? {
+          mesh: {
+            clusterSecret: config.clusterSecret,
+            peers: config.peers,
+            ...config.meshTiming,
+            ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {}),
+            // With a region bus, changes from the bus were pushed by the relay that accepted them.
+            ...(config.bus !== undefined ? { isRegionLocalOrigin: isBusOrigin } : {})
+          }
+        }
       : {})
   })
 

@@ -288,13 +288,6 @@ export class Connection implements RoomPeer {
     }
   }
 
-  /**
-   * A read-only connection's update is never applied. If the document already
-   * has all of it (the handshake reply of a client with nothing new), it is
-   * acknowledged like a committed one; otherwise it is refused: not applied, not
-   * broadcast, an error to the client, and no ack from then on (acks are
-   * cumulative). The connection stays open for reading.
-   */
   get docName(): string {
     return this.room.name
   }
@@ -340,6 +333,14 @@ export class Connection implements RoomPeer {
     }
   }
 
+  /**
+   * A read-only connection's update is never applied. If the document already
+   * has all of it (the handshake reply of a client with nothing new), it is
+   * acknowledged like a committed one; otherwise it is refused: not applied, not
+   * broadcast, an error to the client, and no ack from then on (acks are
+   * cumulative). The connection stays open for reading (for a document
+   * the policy made read-only it is closed instead: see below).
+   */
   private handleReadOnlyUpdate(seq: number, update: Uint8Array, code: 'ERR_READ_ONLY' | 'ERR_DOC_READ_ONLY' = 'ERR_READ_ONLY'): void {
     let known: boolean
     try {

@@ -23,12 +23,21 @@ export async function runLatency(ctx: RunContext, params: Params): Promise<Metri
   const latencies = new Float64Array((total - warmup) * receiversCount)
   let samples = 0
   let finished = 0
+  let worst = 0
+  let worstAt = -1
   const done = deferred()
 
   const onUpdate = (client: RawClient): void => {
     const k = client.updates - 1
     if (k >= total) return
-    if (k >= warmup) latencies[samples++] = performance.now() - (sendTimes[k] ?? 0)
+    if (k >= warmup) {
+      const latency = performance.now() - (sendTimes[k] ?? 0)
+      latencies[samples++] = latency
+      if (latency > worst) {
+        worst = latency
+        worstAt = k
+      }
+    }
     if (k === total - 1 && ++finished === receiversCount) done.resolve()
   }
   const receivers = await connectReceivers(ctx, docName, receiversCount, onUpdate)
@@ -71,6 +80,8 @@ export async function runLatency(ctx: RunContext, params: Params): Promise<Metri
     p99Ms: quantile(measured, 0.99),
     maxMs: quantile(measured, 1),
     samples,
+    /** Which update (0-based, in send order) saw the worst latency: ties stalls to e.g. compaction. */
+    maxAtUpdate: worstAt,
     serverCpuPercent: (cpuMs / elapsedMs) * 100,
     serverRssMb: after.rssKb / 1024
   }
