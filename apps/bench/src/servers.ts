@@ -92,7 +92,9 @@ export async function startServer(name: ServerName, options: { startTimeoutMs?: 
   } else {
     args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`)]
   }
-  const child = spawn(process.execPath, args, { cwd: BENCH_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  // For profiling a server: e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (never set for published runs).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: BENCH_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const stderr: string[] = []
   child.stderr?.setEncoding('utf8')
   child.stderr?.on('data', (chunk: string) => {

@@ -2,7 +2,7 @@
  * Mesh benchmarks (issue: multi-region relay mesh). Real relay processes, each
  * behind a fault-injecting proxy; figures are printed, never asserted.
  *
- *   node apps/bench/dist/mesh/main.js [propagation|partition|idle] [--partition-ms N] [--docs N]
+ *   node apps/bench/dist/mesh/main.js [propagation|partition|idle|region] [--partition-ms N] [--docs N]
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import * as Y from 'yjs'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import { BenchClient, cluster, percentile, startMeshRelays, until } from './cluster.js'
+import { regionFanOut } from './region.js'
 
 const FAST = { heartbeatIntervalMs: 200, suspectAfterMs: 1_500, downAfterMs: 4_000, antiEntropyIntervalMs: 500 }
 
@@ -165,7 +166,12 @@ async function main(): Promise<void> {
   const help = execFileSync(process.execPath, [new URL('../../../relay/dist/main.js', import.meta.url).pathname, '--help']).toString()
   authFlag = help.includes('--auth')
   const which = process.argv[2] !== undefined && !process.argv[2].startsWith('--') ? [process.argv[2]] : ['propagation', 'idle', 'partition']
-  const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { propagation, partition, idle }
+  const region = async (): Promise<Record<string, unknown>> => {
+    const authArgs = authFlag ? ['--auth', 'none'] : []
+    const base = { receivers: arg('receivers', 60), updates: arg('updates', 1_000), windowSize: 100, authArgs }
+    return { oneRelay: await regionFanOut({ ...base, relays: 1 }), threeRelays: await regionFanOut({ ...base, relays: 3 }), caveat: 'a 2-core machine cannot show a scale-out speed-up: the three relays share the same cores' }
+  }
+  const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { propagation, partition, idle, region }
   for (const name of which) {
     const run = scenarios[name]
     if (run === undefined) throw new Error(`unknown mesh scenario ${name}; one of ${Object.keys(scenarios).join(', ')}`)
