@@ -6,7 +6,7 @@ import { createClient } from './helpers/cluster.js'
 import { getJson, startProcessCluster, type ProcessCluster } from './helpers/mesh-cluster.js'
 import { createPrng, testSeed } from './helpers/prng.js'
 import { docFingerprint, randomEdit } from './helpers/random-edits.js'
-import { RawClient } from './helpers/raw-client.js'
+import { relayView } from './helpers/raw-client.js'
 import { waitUntil } from './helpers/wait.js'
 
 const REGIONS = ['eu', 'us', 'ap']
@@ -24,15 +24,6 @@ interface Writer {
   doc: Y.Doc
   errors: string[]
   written: string[]
-}
-
-/** A relay's copy of a document, read with a fresh raw client. */
-async function relayDoc(url: string, docName: string): Promise<Y.Doc> {
-  const c = await RawClient.connect(url, docName)
-  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
-  await c.next('sync-step2')
-  await c.close()
-  return c.doc
 }
 
 describe('multi-region chaos', () => {
@@ -97,7 +88,7 @@ describe('multi-region chaos', () => {
 
       // Every relay converges on every document (anti-entropy repairs what pushes missed).
       const fingerprints = async (docName: string): Promise<string[]> =>
-        Promise.all(cluster.relays.map(async (r) => JSON.stringify(docFingerprint(await relayDoc(r.url, docName)))))
+        Promise.all(cluster.relays.map(async (r) => JSON.stringify(docFingerprint(await relayView(r.url, docName)))))
       for (const docName of DOCS) {
         try {
           await waitUntil(async () => new Set(await fingerprints(docName)).size === 1, `relays agree on ${docName}`, 30_000, 200)
@@ -105,7 +96,7 @@ describe('multi-region chaos', () => {
           // Say what each relay sees, so a failure can be read without a replay.
           const views = await Promise.all(cluster.relays.map(async (r) => {
             const st = await getJson<{ members: { nodeId: string; linked: boolean; state: string }[]; regions: Record<string, { stalenessMs: number | null; pendingUpdates: number }> }>(r.url, '/v1/cluster')
-            const d = await relayDoc(r.url, docName)
+            const d = await relayView(r.url, docName)
             return `${r.nodeId}: keys=${d.getMap('keys').size} links=${st.members.filter((m) => m.linked).map((m) => m.nodeId).join(',')} states=${st.members.map((m) => `${m.nodeId}:${m.state}`).join(',')} regions=${JSON.stringify(st.regions)}`
           }))
           throw new Error(`${(err as Error).message}\n${views.join('\n')}`)
@@ -114,7 +105,7 @@ describe('multi-region chaos', () => {
 
       // Every acknowledged write is everywhere, and every client holds the same document.
       for (const docName of DOCS) {
-        const reference = await relayDoc(cluster.relays[0]?.url as string, docName)
+        const reference = await relayView(cluster.relays[0]?.url as string, docName)
         const keys = reference.getMap('keys')
         const missing = writers.filter((w) => w.docName === docName).flatMap((w) => w.written.filter((k) => !keys.has(k)))
         expect(missing, docName).toEqual([])

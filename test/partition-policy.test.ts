@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { buildRelay, type MeshOptions, type Relay, type DocumentPolicy } from '@meridian/relay'
 import { healAll, isolate, partitionPair, startFaultProxy, type FaultProxy } from '@meridian/testing'
@@ -7,7 +6,7 @@ import type { DocumentMode } from '@meridian/policy'
 import { FEATURE_ACKS, FEATURE_STATUS } from '@meridian/protocol'
 import { createClient } from './helpers/cluster.js'
 import { freePort } from './helpers/ports.js'
-import { RawClient } from './helpers/raw-client.js'
+import { RawClient, relayView } from './helpers/raw-client.js'
 import { waitUntil } from './helpers/wait.js'
 
 const SECRET = 'policy-test-secret-0123456789'
@@ -48,14 +47,6 @@ async function regions(names: string[], policies: DocumentPolicy[] = []): Promis
     await waitUntil(() => relay.mesh?.status().members.filter((m) => m.linked).length === names.length - 1, 'mesh linked')
   }
   return { relays, urls, proxies }
-}
-
-async function relayDoc(url: string, docName: string): Promise<Y.Doc> {
-  const c = await RawClient.connect(url, docName)
-  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
-  await c.next('sync-step2')
-  await c.close()
-  return c.doc
 }
 
 describe('behaviour during partitions', () => {
@@ -109,7 +100,7 @@ describe('behaviour during partitions', () => {
     raw.edit((d) => d.getMap('order').set('item', 'sneaky'))
     expect((await raw.closed()).code).toBe(4423)
     expect(raw.received.some((m) => m.type === 'error' && m.code === 'ERR_DOC_READ_ONLY')).toBe(true)
-    expect((await relayDoc(urls.get('us') as string, 'orders/1')).getMap('order').get('item')).toBe('book')
+    expect((await relayView(urls.get('us') as string, 'orders/1')).getMap('order').get('item')).toBe('book')
     notes.doc.getText('t').insert(0, 'written while cut off; ')
 
     healAll(proxies)
@@ -124,8 +115,8 @@ describe('behaviour during partitions', () => {
 
     // Every buffered write is everywhere.
     for (const region of ['eu', 'us']) {
-      await waitUntil(async () => (await relayDoc(urls.get(region) as string, 'orders/1')).getMap('order').get('note') === 'held while read-only', `held write in ${region}`, 5_000)
-      await waitUntil(async () => (await relayDoc(urls.get(region) as string, 'notes/1')).getText('t').toString() === 'written while cut off; written while degraded; ', `buffered notes in ${region}`, 5_000)
+      await waitUntil(async () => (await relayView(urls.get(region) as string, 'orders/1')).getMap('order').get('note') === 'held while read-only', `held write in ${region}`, 5_000)
+      await waitUntil(async () => (await relayView(urls.get(region) as string, 'notes/1')).getText('t').toString() === 'written while cut off; written while degraded; ', `buffered notes in ${region}`, 5_000)
     }
   })
 

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import { RawClient } from './helpers/raw-client.js'
+import { RawClient, relayView } from './helpers/raw-client.js'
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js'
 import { createClient } from './helpers/cluster.js'
 import { freePort } from './helpers/ports.js'
@@ -24,15 +23,6 @@ async function relayProcess(args: string[]): Promise<RelayProcess> {
   const p = await startRelayProcess(args)
   cleanups.push(() => (p.child.exitCode === null && p.child.signalCode === null ? p.kill('SIGKILL') : undefined))
   return p
-}
-
-/** Reads a document from a relay with a fresh raw client. */
-async function readDoc(url: string, docName: string): Promise<Y.Doc> {
-  const c = await RawClient.connect(url, docName)
-  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
-  await c.next('sync-step2')
-  await c.close()
-  return c.doc
 }
 
 describe('relay process', () => {
@@ -72,7 +62,7 @@ describe('relay process', () => {
     expect(ackedNow.size).toBeGreaterThan(0)
 
     const second = await relayProcess(['--data-dir', dir])
-    const doc = await readDoc(second.url, 'ledger')
+    const doc = await relayView(second.url, 'ledger')
     const missing = [...ackedNow.keys()].filter((k) => doc.getMap('m').get(k) !== ackedNow.get(k))
     expect(missing, `seed ${seed}`).toEqual([])
   })
@@ -91,7 +81,7 @@ describe('relay process', () => {
       expect((await closed).code).toBe(1001)
     }
     const relay = await relayProcess(['--data-dir', dir])
-    expect((await readDoc(relay.url, 'graceful')).getMap('m').toJSON()).toEqual({ SIGTERM: true, SIGINT: true })
+    expect((await relayView(relay.url, 'graceful')).getMap('m').toJSON()).toEqual({ SIGTERM: true, SIGINT: true })
   })
 
   it('offline: edits made while the relay is down survive a crash of the client and reach the relay when it is back', async () => {
@@ -116,7 +106,7 @@ describe('relay process', () => {
 
     const second = await relayProcess(['--data-dir', dir, '--port', String(port)])
     await reopened.provider.whenAcknowledged({ timeoutMs: 10_000 })
-    expect((await readDoc(second.url, 'notes')).getText('t').toString()).toBe('written offline')
+    expect((await relayView(second.url, 'notes')).getText('t').toString()).toBe('written offline')
     expect(reopened.errors).toEqual([])
   })
 

@@ -105,3 +105,12 @@ export class RawClient {
     return this.closed()
   }
 }
+
+/** The document as one relay holds it (a fresh raw client's sync step 2). */
+export async function relayView(url: string, docName: string): Promise<Y.Doc> {
+  const c = await RawClient.connect(url, docName)
+  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
+  await c.next('sync-step2')
+  await c.close()
+  return c.doc
+}

@@ -3,9 +3,7 @@
  * prefix (both fresh per region), with Redis reached through a TCP proxy so a
  * test can cut the relays off Redis without touching the service.
  */
-import * as Y from 'yjs'
 import { openPostgresStorage, type PostgresStorageAdapter } from '@meridian/storage-postgres'
-import { RawClient } from './raw-client.js'
 import { startRelayProcess, type RelayProcess } from './relay-process.js'
 import { deleteKeys, dropSchema, freshKeyPrefix, freshSchemaName, withSchema } from './services.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
@@ -97,11 +95,4 @@ export async function startRegion(options: {
   }
 }
 
-/** The document as one relay holds it in memory (a fresh raw client's sync step 2). */
-export async function relayView(url: string, docName: string): Promise<Y.Doc> {
-  const c = await RawClient.connect(url, docName)
-  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
-  await c.next('sync-step2')
-  await c.close()
-  return c.doc
-}
+export { relayView } from './raw-client.js'

@@ -69,7 +69,7 @@ const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
  * Meridian HELLO it also acknowledges committed updates (cumulatively: ack(n)
  * means the first n update-bearing messages of this connection are durable).
  */
-export class Connection implements RoomPeer {
+export class Connection implements RoomPeer, GuaranteedConnection {
   readonly id: string
   private readonly socket: WebSocket
   private readonly room: Room

@@ -52,23 +52,7 @@ export async function startMeshRelays(
       '--down-after-ms', String(timing.downAfterMs), '--anti-entropy-interval-ms', String(timing.antiEntropyIntervalMs),
       ...(seed !== null ? ['--peer', seed] : []), ...extraArgs
     ]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    await new Promise<void>((resolve, reject) => {
-      let out = ''
-      const timer = setTimeout(() => reject(new Error(`relay ${spec.nodeId} did not start:\n${out}`)), 60_000)
-      child.stdout?.on('data', (c: Buffer) => {
-        out += c.toString()
-        if (out.includes('listening on')) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      child.stderr?.on('data', (c: Buffer) => (out += c.toString()))
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`relay ${spec.nodeId} exited (${code}):\n${out}`))
-      })
-    })
+    const child = await spawnRelay(args.slice(1), spec.nodeId)
     seed ??= proxy.url
     relays.push({ nodeId: spec.nodeId, region: spec.region, url: `ws://127.0.0.1:${port}`, dataDir, proxy, child })
   }
@@ -82,6 +66,28 @@ export async function startMeshRelays(
       }
     }
   }
+}
+
+/** Starts the relay CLI with `args` and resolves once it printed its "listening on" line. */
+export async function spawnRelay(args: string[], name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [RELAY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`relay ${name} did not start:\n${out}`)), 60_000)
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString()
+      if (out.includes('listening on')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()))
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`relay ${name} exited (${code}):\n${out}`))
+    })
+  })
+  return child
 }
 
 export async function cluster<T>(relay: BenchRelay): Promise<T> {

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { BenchClient, freePort, until } from './cluster.js'
-
-const RELAY_MAIN = fileURLToPath(new URL('../../../relay/dist/main.js', import.meta.url))
+import { BenchClient, freePort, spawnRelay, until } from './cluster.js'
 
 /**
  * In-region fan-out: one writer, receivers spread over 1 or 3 relays of one
@@ -22,25 +19,12 @@ export async function regionFanOut(options: { relays: number; receivers: number;
   try {
     for (let i = 0; i < options.relays; i++) {
       const port = await freePort()
-      const child = spawn(process.execPath, [
-        RELAY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--region', 'bench', '--node-id', `bench-${i + 1}`, '--log-level', 'warn',
+      const child = await spawnRelay([
+        '--host', '127.0.0.1', '--port', String(port), '--region', 'bench', '--node-id', `bench-${i + 1}`, '--log-level', 'warn',
         '--storage', `${postgresUrl}${postgresUrl.includes('?') ? '&' : '?'}schema=${schema}`, '--bus', `${redisUrl}?prefix=${encodeURIComponent(prefix)}`,
         ...options.authArgs
-      ], { stdio: ['ignore', 'pipe', 'pipe'] })
+      ], `bench-${i + 1}`)
       children.push(child)
-      await new Promise<void>((resolve, reject) => {
-        let out = ''
-        const timer = setTimeout(() => reject(new Error(`relay did not start:\n${out}`)), 30_000)
-        child.stdout?.on('data', (c: Buffer) => {
-          out += c.toString()
-          if (out.includes('listening on')) {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        child.stderr?.on('data', (c: Buffer) => (out += c.toString()))
-        child.once('exit', (code) => reject(new Error(`relay exited (${code}):\n${out}`)))
-      })
       urls.push(`ws://127.0.0.1:${port}`)
     }
     let delivered = 0
