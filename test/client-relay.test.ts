@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MeridianProvider, MemoryClientStore } from '@meridian/client'
+import { mintToken } from '@meridian/relay'
 import { createClient, NodeWebSocket, startRelay, storedDoc, type TestRelay } from './helpers/cluster.js'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -114,5 +115,25 @@ describe('MeridianProvider with a relay', () => {
     if (stored.snapshot) Y.applyUpdate(check, stored.snapshot)
     for (const u of stored.updates) Y.applyUpdate(check, u.data)
     expect(check.getText('t').toString()).toBe('x'.repeat(100))
+  })
+})
+
+describe('MeridianProvider against a relay with authentication', () => {
+  it('stops reconnecting on an auth refusal, reports it, and connects after setParams with a valid token', async () => {
+    const secret = 'a-32-byte-secret-for-hs256-tests!!'
+    const r = await startRelay({ auth: { mode: 'jwt', secret } })
+    track(r.relay)
+    const a = createClient('private/1', { url: r.url, params: { token: 'not-a-jwt' } })
+    track(a.provider)
+    const refused = new Promise<string | undefined>((resolve) => a.provider.on('error', (e) => e.code === 'ERR_RELAY' && resolve(e.relayCode)))
+    expect(await refused).toBe('ERR_AUTH_INVALID')
+    const attempts: string[] = []
+    a.provider.on('status', (e) => attempts.push(e.status))
+    // No reconnect storm: nothing happens until the app acts (a short window, nothing to wait for).
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(attempts).toEqual([])
+    a.provider.setParams({ token: await mintToken({ secret, docs: [{ pattern: 'private/*', access: 'write' }], ttlSeconds: 60 }) })
+    a.provider.connect()
+    await a.provider.whenSynced({ timeoutMs: 5_000 })
   })
 })

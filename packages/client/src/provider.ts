@@ -17,6 +17,15 @@ import type { DurabilityLevel } from './durability.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
 
+/** Close codes after which reconnecting with the same credentials cannot succeed (see PROTOCOL.md). */
+const AUTH_REFUSALS: Readonly<Record<number, string>> = {
+  4403: 'ERR_AUTH_FORBIDDEN',
+  4410: 'ERR_AUTH_INVALID',
+  4411: 'ERR_AUTH_EXPIRED',
+  4412: 'ERR_AUTH_REVOKED',
+  4415: 'ERR_ORIGIN'
+}
+
 /**
  * Where local edits go: `ok` — into the local store (IndexedDB), so they
  * survive a reload; `memory-only` — the store failed (quota, closed by another
@@ -61,6 +70,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private readonly urls: string[]
   private readonly options: MeridianProviderOptions
+  /** Query parameters for the next connection (a token, typically); see setParams. */
+  private params: Readonly<Record<string, string>> | undefined
   private readonly WebSocketImpl: WebSocketConstructor | undefined
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
@@ -89,6 +100,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   constructor(options: MeridianProviderOptions) {
     super()
     this.urls = validateProviderOptions(options)
+    this.params = options.params
     this.options = options
     this.doc = options.doc
     this.docName = options.docName
@@ -205,6 +217,15 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this.destroyed) return
     this.wantConnected = true
     if (this._loaded && this.link === null && this.reconnectTimer === null) this.openLink()
+  }
+
+  /**
+   * Replaces the query parameters used from the next connection on — e.g. a
+   * fresh token after the relay refused an expired one (an `error` event with
+   * `relayCode` ERR_AUTH_EXPIRED stops reconnecting); then call `connect()`.
+   */
+  setParams(params: Readonly<Record<string, string>>): void {
+    this.params = { ...params }
   }
 
   /** Goes offline until `connect()`; local edits keep being stored and queued. */
@@ -396,7 +417,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const link = new RelayLink({
       url,
       docName: this.docName,
-      params: this.options.params,
+      params: this.params,
       WebSocket: this.WebSocketImpl,
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
       doc: this.doc,
@@ -419,7 +440,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         onAwareness: (update) => awarenessProtocol.applyAwarenessUpdate(this.awareness, update, this),
         onRemoteUpdate: (update) => Y.applyUpdate(this.doc, update, this),
         onError: (e) => this.emitError(e),
-        onClose: (wasOpen) => this.onLinkClose(link, wasOpen)
+        onClose: (wasOpen, code, reason) => this.onLinkClose(link, wasOpen, code, reason)
       }
     })
     this.link = link
@@ -435,9 +456,16 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     }, this.backoff.options.stableAfterMs)
   }
 
-  private onLinkClose(link: RelayLink, wasOpen: boolean): void {
+  private onLinkClose(link: RelayLink, wasOpen: boolean, code: number | null = null, reason = ''): void {
     if (this.link !== link) return
     this.link = null
+    const refusal = code === null ? undefined : AUTH_REFUSALS[code]
+    if (refusal !== undefined) {
+      // Retrying the same credentials cannot succeed and would hammer the relay: stop, and say why.
+      // The app fixes the cause (e.g. a fresh token in options.params) and calls connect().
+      this.wantConnected = false
+      this.emitError(new MeridianError('ERR_RELAY', `relay refused the connection (${code}): ${refusal}`, { relayCode: reason.length > 0 ? reason : refusal }))
+    }
     if (this.stableTimer !== null) clearTimeout(this.stableTimer)
     this.stableTimer = null
     this.setSynced(false)

@@ -27,7 +27,7 @@ export interface RelayLinkHandlers {
   onRemoteUpdate(update: Uint8Array): void
   onError(error: MeridianError): void
   /** Called exactly once. */
-  onClose(wasOpen: boolean): void
+  onClose(wasOpen: boolean, code: number | null, reason: string): void
 }
 
 export interface RelayLinkOptions {
@@ -87,7 +87,7 @@ export class RelayLink {
     this.connectTimer = setTimeout(() => this.close(4000, 'connect timeout'), options.connectTimeoutMs)
     this.socket.onopen = () => this.onOpen()
     this.socket.onmessage = (ev) => this.onMessage(ev.data)
-    this.socket.onclose = () => this.finish()
+    this.socket.onclose = (ev) => this.finish(ev.code, ev.reason)
     this.socket.onerror = () => {
       // The close event follows; nothing to add here.
     }
@@ -271,7 +271,7 @@ export class RelayLink {
     this.close(4000, error.code)
   }
 
-  private finish(): void {
+  private finish(code: number | null = null, reason = ''): void {
     if (this.closed) return
     this.closed = true
     if (this.connectTimer !== null) clearTimeout(this.connectTimer)
@@ -281,6 +281,6 @@ export class RelayLink {
     this.socket.onopen = null
     this.socket.onmessage = null
     this.socket.onclose = null
-    this.handlers.onClose(this.opened)
+    this.handlers.onClose(this.opened, code, reason)
   }
 }
