@@ -310,15 +310,16 @@ export class Mesh {
     if (this.stopped || origin === AE_ORIGIN) return
     const own = this.d.region
     if (origin instanceof MeshLink) {
-      // From another region: fan out inside this one. From this region: the sender already did.
-      if (origin.remote !== null && origin.remote.region !== own) this.push(room.name, update, this.regionLinks(own, origin), null)
+      // From another region: fan out inside this one (unless the region's bus does). From this region: the sender already did.
+      if (origin.remote !== null && origin.remote.region !== own && !this.regionShared) this.push(room.name, update, this.regionLinks(own, origin), null)
       return
     }
     if (this.options.isRegionLocalOrigin?.(origin) === true) return
     const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), Date.now())
     // The connection that sent it maps its own message numbers to tracked writes (replication reports).
     ;(origin as { noteTrackedWrite?: (seq: number) => void } | null)?.noteTrackedWrite?.(seq)
-    const targets = [...this.regionLinks(own, null)]
+    // Relays sharing the region's storage and bus already have it: only other regions need a push.
+    const targets = this.regionShared ? [] : [...this.regionLinks(own, null)]
     for (const region of this.foreignRegions()) {
       const target = this.regionLinks(region, null)[0]
       if (target !== undefined) targets.push(target)
@@ -403,12 +404,18 @@ export class Mesh {
     this.adopt(socket, 'dialed', url)
   }
 
+  /** The relays of this region share storage and a bus: nothing to gossip among them. */
+  private get regionShared(): boolean {
+    return this.options.isRegionLocalOrigin !== undefined
+  }
+
   private antiEntropyTick(): void {
     if (this.stopped) return
     const now = Date.now()
     for (const link of this.links.values()) {
       const region = link.remote?.region
       if (region === undefined || !link.isOpen || this.ae.isRunning(link)) continue
+      if (this.regionShared && region === this.d.region) continue
       const last = this.lastRoundStart.get(link) ?? 0
       if (now - last < this.options.antiEntropyIntervalMs) continue
       this.lastRoundStart.set(link, now)
