@@ -5,7 +5,7 @@
  * a fresh client process, prints a markdown table and writes it with a JSON
  * file under apps/bench/results/ (`--snapshot` also rewrites RESULTS.md).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadLargeDoc } from './fixtures.js'
@@ -25,6 +25,7 @@ With none, all of them run.
   --only <a,b>     subjects to measure (${Object.keys(SUBJECTS).join(', ')})
   --quick          reduced sizes, for a fast look while developing (not comparable)
   --snapshot       also write apps/bench/RESULTS.md (the committed snapshot)
+  --render <json>  print (with --snapshot: write RESULTS.md from) a saved results/*.json without measuring
   --help           print this
 `
 
@@ -44,11 +45,20 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       snapshot: { type: 'boolean', default: false },
+      render: { type: 'string' },
       help: { type: 'boolean', default: false }
     }
   })
   if (values.help) {
     process.stdout.write(USAGE)
+    return 0
+  }
+  if (values.render !== undefined) {
+    // Re-renders a saved run with the current tables and targets (the figures are not touched).
+    const saved = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport
+    const markdown = renderMarkdown({ ...saved, targets: evaluateTargets(saved.runs) }, SCENARIOS)
+    process.stdout.write(`${markdown}\n`)
+    if (values.snapshot) writeFileSync(join(BENCH_ROOT, 'RESULTS.md'), `${markdown}\n`)
     return 0
   }
   const selection = selectConfigs(positionals)

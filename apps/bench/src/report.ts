@@ -91,7 +91,7 @@ export function scenarioTable(scenario: Scenario, runs: RunRecord[]): string {
         }
         const value = lookup(runs, scenario.name, config.id, subject, metric.key)
         let cell = formatNumber(value, metric.digits ?? 0)
-        if (subject !== ceiling && ceilingValue !== undefined && value !== undefined && ceilingValue !== 0) {
+        if (metric.noRatio !== true && subject !== ceiling && ceilingValue !== undefined && value !== undefined && ceilingValue !== 0) {
           cell += ` (${formatRatio(value / ceilingValue)} raw)`
         }
         row.push(cell)
@@ -100,7 +100,7 @@ export function scenarioTable(scenario: Scenario, runs: RunRecord[]): string {
         const meridian = subjects.find((s) => SUBJECTS[s].role === 'meridian')
         const mine = meridian !== undefined ? lookup(runs, scenario.name, config.id, meridian, metric.key) : undefined
         const peer = bestPeer(runs, scenario, config.id, metric)
-        row.push(mine !== undefined && peer !== undefined && peer.value !== 0 ? formatRatio(mine / peer.value) : '—')
+        row.push(metric.noRatio !== true && mine !== undefined && peer !== undefined && peer.value !== 0 ? formatRatio(mine / peer.value) : '—')
       }
       lines.push(`| ${row.join(' | ')} |`)
     }
@@ -191,7 +191,7 @@ export function evaluateTargets(runs: RunRecord[]): TargetResult[] {
     results.push({
       id: `cold-load-${metric}`,
       target,
-      figure: `${formatRatio(peer / mine)} faster (${formatNumber(mine)} ms vs ${formatNumber(peer)} ms)`,
+      figure: `y-indexeddb's time ÷ Meridian's = ${formatRatio(peer / mine)} (${formatNumber(mine)} ms vs ${formatNumber(peer)} ms)`,
       met: peer / mine >= 3
     })
   }

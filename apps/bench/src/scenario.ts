@@ -48,6 +48,8 @@ export interface MetricDef {
   digits?: number
   /** Shown in the table; other metrics are only in the JSON. */
   shown?: boolean
+  /** A count or size for context, not a figure to compare: no ratios. */
+  noRatio?: boolean
 }
 
 export interface RunContext {

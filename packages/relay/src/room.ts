@@ -49,6 +49,8 @@ export class Room {
   private storedUpdates: number
   private compaction: Promise<void> | null = null
   private readonly changeListeners = new Set<RoomChangeListener>()
+  /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
+  private fullState: Uint8Array | null = null
   private holds = 0
   private destroyed = false
   /** Set during an `applyUpdate(..., { persist: false })`. */
@@ -146,6 +148,19 @@ export class Room {
     return this.writeTail
   }
 
+  /**
+   * What a peer with state vector `stateVector` lacks. A joiner with an empty
+   * document gets the same bytes as every other such joiner, encoded once per
+   * change rather than once per joiner.
+   */
+  diffFor(stateVector: Uint8Array): Uint8Array {
+    if (stateVector.length === 1 && stateVector[0] === 0) {
+      this.fullState ??= Y.encodeStateAsUpdate(this.doc)
+      return this.fullState
+    }
+    return Y.encodeStateAsUpdate(this.doc, stateVector)
+  }
+
   /** Subscribes to changes of this room's document; returns the unsubscribe function. */
   onChange(listener: RoomChangeListener): () => void {
     this.changeListeners.add(listener)
@@ -224,6 +239,7 @@ export class Room {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.fullState = null
     if (origin === LOAD_ORIGIN) return
     if (!this.inMemoryOnly) this.persist(update)
     const message = encodeMessage({ type: 'sync-update', update })

@@ -67,7 +67,7 @@ export const largeDocJoin: Scenario = {
   name: 'large-doc-join',
   title: 'Large-document join',
   method:
-    'A writer puts a 100k-operation text document (one client, 10 % deletions; about 0.9 MB as one update) on the server. Then 20 fresh lightweight clients connect at once; ' +
+    'A writer puts a 100k-operation text document (one client, 10 % deletions; about 1.0 MB as one update) on the server. Then 20 fresh lightweight clients connect at once; ' +
     'time = from the first connect until the last has the server\'s sync step 2. Three rounds (median time; CPU per round averaged); bytes per client = payload bytes each joiner received.',
   subjects: ['raw', 'meridian', 'meridian-tmpfs', 'y-websocket', 'hocuspocus'],
   configs: [{ id: '20', label: '20 clients join a 100k-op document', params: { joiners: 20, rounds: 3 }, quick: { joiners: 20, rounds: 1 } }],

@@ -89,7 +89,7 @@ export const reconnect: Scenario = {
   metrics: [
     { key: 'bytesUp', label: 'bytes up', unit: 'B', better: 'lower', digits: 0, shown: true },
     { key: 'bytesDown', label: 'bytes down', unit: 'B', better: 'lower', digits: 0, shown: true },
-    { key: 'changedBytes', label: 'changed (merged edits)', unit: 'B', better: 'lower', digits: 0, shown: true },
+    { key: 'changedBytes', label: 'changed (merged edits)', unit: 'B', better: 'lower', digits: 0, shown: true, noRatio: true },
     { key: 'timeMs', label: 'time to synced', unit: 'ms', better: 'lower', digits: 1, shown: true },
     { key: 'upPerChanged', label: 'bytes up ÷ changed', unit: '×', better: 'lower', digits: 2 },
     { key: 'serverCpuMs', label: 'server CPU', unit: 'ms', better: 'lower', digits: 0 }
