@@ -17,6 +17,12 @@ export interface RoomOptions {
   storage: StorageAdapter
   logger: Logger
   compactAfterUpdates: number
+  /**
+   * A change could not be stored: memory now holds what storage does not, so
+   * the room must leave memory (the next load is from storage, and clients
+   * resend what was lost, since their resend is a diff against the relay's state).
+   */
+  onStorageFailure?: (room: Room) => void
 }
 
 /**
@@ -55,6 +61,8 @@ export class Room {
   private destroyed = false
   /** Set during an `applyUpdate(..., { persist: false })`. */
   private inMemoryOnly = false
+  /** A write failed: this room's memory may hold changes storage does not. */
+  storageFailed = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
@@ -275,6 +283,8 @@ export class Room {
         // Memory now holds a change storage does not: drop every peer, whose
         // clients keep the change unacknowledged and resend it on reconnect.
         for (const peer of [...this.peers]) peer.fail(error)
+        this.storageFailed = true
+        this.options.onStorageFailure?.(this)
         throw error
       }
     )

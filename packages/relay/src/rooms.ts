@@ -55,7 +55,7 @@ export class RoomManager {
       if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
       let pending = this.rooms.get(name)
       if (pending === undefined) {
-        pending = Room.load(name, this.options).then((room) => {
+        pending = Room.load(name, { ...this.options, onStorageFailure: (room) => this.discard(room) }).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room
@@ -138,6 +138,20 @@ export class RoomManager {
     }, this.options.evictIdleAfterMs)
     timer.unref()
     this.idleTimers.set(room.name, timer)
+  }
+
+  /** Drops a room whose memory no longer matches storage, at once (no flush: that is what failed). */
+  private discard(room: Room): void {
+    if (room.evicting !== null) return
+    this.cancelEviction(room.name)
+    room.evicting = (async () => {
+      const entry = this.rooms.get(room.name)
+      if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
+      if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
+      this.notify(this.evictedListeners, room)
+      room.destroy()
+      this.options.logger.warn({ doc: room.name }, 'document dropped from memory after a storage failure; it reloads from storage')
+    })()
   }
 
   private async evict(room: Room): Promise<void> {

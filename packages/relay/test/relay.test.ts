@@ -165,3 +165,41 @@ describe('relay rooms', () => {
     expect(stored?.updates.length).toBeGreaterThan(0)
   })
 })
+
+describe('relay storage failures', () => {
+  it('a change whose append failed is not acknowledged, and the resend after reconnect reaches storage', async () => {
+    const inner = new MemoryStorageAdapter()
+    let failNext = false
+    const flaky: StorageAdapter = {
+      load: (n) => inner.load(n),
+      append: (n, u) => {
+        if (failNext) {
+          failNext = false
+          return Promise.reject(new Error('disk full'))
+        }
+        return inner.append(n, u)
+      },
+      compact: (n, s, t) => inner.compact(n, s, t),
+      remove: (n) => inner.remove(n),
+      list: () => inner.list(),
+      close: () => inner.close()
+    }
+    const { url } = await start(flaky)
+    const a = await RawClient.connect(url, 'fragile')
+    await a.next('sync-step1')
+    failNext = true
+    a.edit((d) => d.getText('t').insert(0, 'must survive'))
+    expect((await a.closed()).code).toBe(CLOSE_CODES.INTERNAL_ERROR)
+    expect(a.received.some((m) => m.type === 'ack' && m.upTo >= 2)).toBe(false)
+    // The client reconnects and answers the relay's step 1 with what the relay lacks.
+    const b = await RawClient.connect(url, 'fragile')
+    b.edit((d) => Y.applyUpdate(d, Y.encodeStateAsUpdate(a.doc)))
+    const step1 = await b.next('sync-step1')
+    expect(Y.decodeStateVector(step1.stateVector).size).toBe(0)
+    await b.next('ack', (m) => m.upTo >= 2)
+    const stored = await inner.load('fragile')
+    const check = new Y.Doc()
+    for (const u of stored?.updates ?? []) Y.applyUpdate(check, u.data)
+    expect(check.getText('t').toString()).toBe('must survive')
+  })
+})

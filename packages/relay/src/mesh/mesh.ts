@@ -134,7 +134,11 @@ export class Mesh {
     this.unsubscribe.push(
       this.d.rooms.onRoomLoaded((room) => this.watchRoom(room)),
       // Evicted rooms leave their final digest behind, so the index needs no reload for them.
-      this.d.rooms.onRoomEvicted((room) => this.digests.set(room.name, docDigest(room.doc)))
+      this.d.rooms.onRoomEvicted((room) => {
+        // After a failed write memory is not what is stored: recompute from storage.
+        if (room.storageFailed) this.digests.markDirty(room.name)
+        else this.digests.set(room.name, docDigest(room.doc))
+      })
     )
     for (const room of await this.d.rooms.loadedRooms()) this.watchRoom(room)
     for (const name of await this.d.storage.list()) this.digests.markDirty(name)
