@@ -153,7 +153,10 @@ describe.skipIf(!chromiumPresent)('the demo in Chromium', () => {
     await pageA.reload() // still offline: the page comes from the service worker, the document from IndexedDB
     await pageA.waitForFunction(() => window.__meridian?.provider.loaded === true, null, WAIT)
     expect(await texts(pageA)).toEqual(['written offline 1', 'written offline 2'])
-    expect(await pageA.evaluate(() => [window.__meridian?.provider.status, window.__meridian?.provider.pendingCount])).toEqual(['disconnected', 2])
+    // While offline the provider keeps retrying with backoff (connecting ↔ disconnected): wait for the
+    // disconnected state rather than sampling one moment of the cycle.
+    await pageA.waitForFunction(() => window.__meridian?.provider.status === 'disconnected', null, WAIT)
+    expect(await pageA.evaluate(() => window.__meridian?.provider.pendingCount)).toBe(2)
 
     await a.setOffline(false)
     await whenAcknowledged(pageA)
