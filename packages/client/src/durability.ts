@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type ClockTimer } from '@meridian/policy'
 import { MeridianError } from './errors.js'
 
 /**
@@ -12,7 +13,7 @@ interface Waiter {
   level: DurabilityLevel
   resolve: () => void
   reject: (e: MeridianError) => void
-  timer: ReturnType<typeof setTimeout> | null
+  timer: ClockTimer | null
 }
 
 /**
@@ -21,6 +22,8 @@ interface Waiter {
  * number per level. Waiters resolve as the watermarks pass them.
  */
 export class DurabilityTracker {
+  constructor(private readonly clock: Clock = systemClock) {}
+
   private readonly seqOf = new WeakMap<Uint8Array, number>()
   private localThrough = 0
   private relayThrough = 0
@@ -81,7 +84,7 @@ export class DurabilityTracker {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { seq, level, resolve, reject, timer: null }
       if (timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
+        waiter.timer = this.clock.setTimeout(() => {
           this.waiters.delete(waiter)
           reject(new MeridianError('ERR_TIMEOUT', `write not ${describe(level)} within ${timeoutMs} ms`))
         }, timeoutMs)
@@ -92,7 +95,7 @@ export class DurabilityTracker {
 
   destroy(): void {
     for (const w of this.waiters) {
-      if (w.timer !== null) clearTimeout(w.timer)
+      if (w.timer !== null) this.clock.clearTimeout(w.timer)
       w.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     }
     this.waiters.clear()
@@ -114,11 +117,11 @@ export class DurabilityTracker {
     for (const w of [...this.waiters]) {
       if (this.reached(w.seq, w.level)) {
         this.waiters.delete(w)
-        if (w.timer !== null) clearTimeout(w.timer)
+        if (w.timer !== null) this.clock.clearTimeout(w.timer)
         w.resolve()
       } else if (w.level === 'local' && this.failedLocal.has(w.seq)) {
         this.waiters.delete(w)
-        if (w.timer !== null) clearTimeout(w.timer)
+        if (w.timer !== null) this.clock.clearTimeout(w.timer)
         w.reject(new MeridianError('ERR_PERSISTENCE', 'this write could not be stored locally'))
       }
     }

@@ -1,3 +1,4 @@
+import type { Clock } from '@meridian/policy'
 import type { DecisionDiff, PolicyConfig, PolicyDecision } from '@meridian/policy'
 import type { StatusFields } from '@meridian/protocol'
 import { DurabilityTracker, type DurabilityLevel } from './durability.js'
@@ -5,7 +6,7 @@ import { PolicyMonitor } from './policy-monitor.js'
 
 export interface GuaranteesOptions {
   policy: Partial<PolicyConfig> | undefined
-  now: () => number
+  clock: Clock
   onPolicy: (decision: PolicyDecision, diff: DecisionDiff) => void
   onConverged: (decision: PolicyDecision) => void
   /** The document turned writable again: send what was held back. */
@@ -18,7 +19,7 @@ export interface GuaranteesOptions {
  * reports and the outbox; and the durability level of every local write.
  */
 export class Guarantees {
-  readonly durability = new DurabilityTracker()
+  readonly durability: DurabilityTracker
   private readonly monitor: PolicyMonitor
   private readonly o: GuaranteesOptions
   private connected = false
@@ -26,9 +27,10 @@ export class Guarantees {
 
   constructor(options: GuaranteesOptions) {
     this.o = options
+    this.durability = new DurabilityTracker(options.clock)
     this.monitor = new PolicyMonitor({
       config: options.policy ?? {},
-      now: options.now,
+      clock: options.clock,
       onChange: (decision, diff) => {
         options.onPolicy(decision, diff)
         const wasWritable = this.writable
@@ -64,7 +66,7 @@ export class Guarantees {
 
   /** A sync round completed (the relay's step 2, or a status report on a live connection). */
   synced(): void {
-    this.monitor.update({ connected: true, lastSyncAtMs: this.o.now() })
+    this.monitor.update({ connected: true, lastSyncAtMs: this.o.clock.now() })
   }
 
   connection(open: boolean): void {
@@ -74,7 +76,7 @@ export class Guarantees {
   }
 
   status(s: StatusFields): void {
-    const now = this.o.now()
+    const now = this.o.clock.now()
     // Everything the relay sent before this report has arrived (one ordered socket): a sync point.
     this.monitor.update({
       connected: true,
@@ -87,7 +89,7 @@ export class Guarantees {
   }
 
   pending(count: number, bytes: number, oldestAtMs: number | null): void {
-    this.monitor.update({ pendingUpdates: count, pendingBytes: bytes, oldestPendingAgeMs: oldestAtMs === null ? null : this.o.now() - oldestAtMs })
+    this.monitor.update({ pendingUpdates: count, pendingBytes: bytes, oldestPendingAgeMs: oldestAtMs === null ? null : this.o.clock.now() - oldestAtMs })
   }
 
   whenDurable(target: Uint8Array | 'all', level: DurabilityLevel, timeoutMs?: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import type { ClientStore } from './store/types.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { MeridianError } from './errors.js'
-import type { PolicyConfig } from '@meridian/policy'
+import type { Clock, PolicyConfig } from '@meridian/policy'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -59,6 +59,10 @@ export interface MeridianProviderOptions {
    * instances do not share storage.
    */
   crossTab?: boolean
+  /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
+  clock?: Clock
+  /** Random numbers in [0, 1) for reconnect jitter; default Math.random. */
+  random?: () => number
 }
 
 export const DEFAULT_PROVIDER_OPTIONS = {

@@ -1,3 +1,4 @@
+import type { Clock, ClockTimer } from '@meridian/policy'
 import {
   createPolicyEngine,
   diffDecisions,
@@ -14,7 +15,7 @@ export type ObservedSignals = Omit<PolicySignals, 'nowMs'>
 
 export interface PolicyMonitorOptions {
   config: Partial<PolicyConfig>
-  now: () => number
+  clock: Clock
   onChange: (decision: PolicyDecision, diff: DecisionDiff) => void
   /** Back to healthy with nothing pending, after having been anything else. */
   onConverged: (decision: PolicyDecision) => void
@@ -29,7 +30,7 @@ export class PolicyMonitor {
   private readonly engine: PolicyEngine
   private readonly o: PolicyMonitorOptions
   private signals: ObservedSignals
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: ClockTimer | null = null
   private degradedSinceHealthy = false
   private destroyed = false
 
@@ -55,14 +56,14 @@ export class PolicyMonitor {
 
   destroy(): void {
     this.destroyed = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    if (this.timer !== null) this.o.clock.clearTimeout(this.timer)
     this.timer = null
   }
 
   private evaluate(): void {
     if (this.destroyed) return
     const before = this.engine.decision
-    const decision = this.engine.update({ ...this.signals, nowMs: this.o.now() })
+    const decision = this.engine.update({ ...this.signals, nowMs: this.o.clock.now() })
     const diff = diffDecisions(before, decision)
     if (diff.changed) this.o.onChange(decision, diff)
     if (decision.mode !== 'healthy') this.degradedSinceHealthy = true
@@ -70,12 +71,12 @@ export class PolicyMonitor {
       this.degradedSinceHealthy = false
       this.o.onConverged(decision)
     }
-    if (this.timer !== null) clearTimeout(this.timer)
+    if (this.timer !== null) this.o.clock.clearTimeout(this.timer)
     this.timer = null
     if (decision.recheckAtMs !== null) {
       // +1: re-evaluate just after the boundary, not on it.
-      const delay = Math.max(0, decision.recheckAtMs - this.o.now() + 1)
-      this.timer = setTimeout(() => this.evaluate(), delay)
+      const delay = Math.max(0, decision.recheckAtMs - this.o.clock.now() + 1)
+      this.timer = this.o.clock.setTimeout(() => this.evaluate(), delay)
     }
   }
 }

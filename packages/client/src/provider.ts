@@ -11,7 +11,7 @@ import type { ClientStore } from './store/types.js'
 import { MemoryClientStore } from './store/memory-store.js'
 import { openIdbClientStore } from './store/idb-store.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
-import type { DecisionDiff, PolicyDecision } from '@meridian/policy'
+import { systemClock, type Clock, type ClockTimer, type DecisionDiff, type PolicyDecision } from '@meridian/policy'
 import { Guarantees } from './guarantees.js'
 import type { DurabilityLevel } from './durability.js'
 
@@ -73,6 +73,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Query parameters for the next connection (a token, typically); see setParams. */
   private params: Readonly<Record<string, string>> | undefined
   private readonly WebSocketImpl: WebSocketConstructor | undefined
+  private readonly clock: Clock
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
   private readonly guarantees: Guarantees
@@ -87,8 +88,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private storeLost: MeridianError | null = null
   private link: RelayLink | null = null
   private urlIndex = 0
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
-  private stableTimer: ReturnType<typeof setTimeout> | null = null
+  private reconnectTimer: ClockTimer | null = null
+  private stableTimer: ClockTimer | null = null
   private wantConnected: boolean
   private destroyed = false
   private _status: ConnectionStatus = 'disconnected'
@@ -105,10 +106,11 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.doc = options.doc
     this.docName = options.docName
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff })
+    this.clock = options.clock ?? systemClock
+    this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random)
     this.guarantees = new Guarantees({
       policy: options.policy,
-      now: () => Date.now(),
+      clock: this.clock,
       onPolicy: (decision, diff) => this.emit('policy', [decision, diff]),
       onConverged: (decision) => this.emit('converged', [decision]),
       onWritable: () => this.link?.sendPendingDiff()
@@ -288,7 +290,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
           if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
           for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
         }, STORE_ORIGIN)
-        for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key).seq)
+        for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key, this.clock.now()).seq)
       }
       this.local = persistence
       // Closed under us while loading: what loaded is fine, but nothing more can be written.
@@ -365,7 +367,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly onBrowserOnline = (): void => {
     // Do not wait out the backoff delay once the browser says the network is back.
     if (this.destroyed || !this.wantConnected || this.link !== null || !this._loaded) return
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    if (this.reconnectTimer !== null) this.clock.clearTimeout(this.reconnectTimer)
     this.reconnectTimer = null
     this.openLink()
   }
@@ -379,7 +381,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       void this.local?.write(update, false)
       return
     }
-    const entry = this.outbox.add(update, null)
+    const entry = this.outbox.add(update, null, this.clock.now())
     this.guarantees.durability.track(update, entry.seq)
     const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
     void persisted.then((key) => {
@@ -419,6 +421,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       docName: this.docName,
       params: this.params,
       WebSocket: this.WebSocketImpl,
+      clock: this.clock,
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
@@ -450,7 +453,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private onLinkOpen(link: RelayLink): void {
     this.setStatus('connected', link.url)
     // Reset backoff only once the link proved stable, or a flapping relay would see a storm.
-    this.stableTimer = setTimeout(() => {
+    this.stableTimer = this.clock.setTimeout(() => {
       this.stableTimer = null
       this.backoff.reset()
     }, this.backoff.options.stableAfterMs)
@@ -466,7 +469,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       this.wantConnected = false
       this.emitError(new MeridianError('ERR_RELAY', `relay refused the connection (${code}): ${refusal}`, { relayCode: reason.length > 0 ? reason : refusal }))
     }
-    if (this.stableTimer !== null) clearTimeout(this.stableTimer)
+    if (this.stableTimer !== null) this.clock.clearTimeout(this.stableTimer)
     this.stableTimer = null
     this.setSynced(false)
     // Fail over: next attempt goes to the next relay in the list. A deliberate disconnect() is
@@ -475,7 +478,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.setStatus('disconnected', link.url)
     if (this.destroyed || !this.wantConnected) return
     const delay = this.backoff.nextDelayMs()
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.clock.setTimeout(() => {
       this.reconnectTimer = null
       this.openLink()
     }, delay)
@@ -524,21 +527,21 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this.destroyed) return Promise.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     if (check()) return Promise.resolve()
     return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | null = null
+      let timer: ClockTimer | null = null
       const waiter = {
         check,
         resolve: () => {
-          if (timer !== null) clearTimeout(timer)
+          if (timer !== null) this.clock.clearTimeout(timer)
           resolve()
         },
         reject: (e: MeridianError) => {
-          if (timer !== null) clearTimeout(timer)
+          if (timer !== null) this.clock.clearTimeout(timer)
           reject(e)
         }
       }
       this.waiters.add(waiter)
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = this.clock.setTimeout(() => {
           this.waiters.delete(waiter)
           reject(new MeridianError('ERR_TIMEOUT', `not ${what} within ${timeoutMs} ms`))
         }, timeoutMs)
@@ -556,8 +559,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   }
 
   private clearTimers(): void {
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
-    if (this.stableTimer !== null) clearTimeout(this.stableTimer)
+    if (this.reconnectTimer !== null) this.clock.clearTimeout(this.reconnectTimer)
+    if (this.stableTimer !== null) this.clock.clearTimeout(this.stableTimer)
     this.reconnectTimer = null
     this.stableTimer = null
   }

@@ -1,3 +1,4 @@
+import type { Clock, ClockTimer } from '@meridian/policy'
 import * as Y from 'yjs'
 import { FEATURE_ACKS, FEATURE_REPLICATION, FEATURE_STATUS, PROTOCOL_VERSION, encodeMessage, tryDecodeMessage, type Message, type StatusFields } from '@meridian/protocol'
 import { MeridianError } from './errors.js'
@@ -43,6 +44,7 @@ export interface RelayLinkOptions {
   /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
   isReadOnly: () => boolean
   handlers: RelayLinkHandlers
+  clock: Clock
 }
 
 const OPEN = 1
@@ -67,14 +69,14 @@ export class RelayLink {
   /** The relay's state vector from its step 1: what it lacks of ours is the diff against it. */
   private relayStateVector: Uint8Array | null = null
   private heldStep1: Uint8Array | null = null
-  private helloTimer: ReturnType<typeof setTimeout> | null = null
+  private helloTimer: ClockTimer | null = null
   private relayHello = false
   private statusReceived = false
   private step2Sent = false
   private features = 0
   private opened = false
   private closed = false
-  private connectTimer: ReturnType<typeof setTimeout> | null
+  private connectTimer: ClockTimer | null
 
   constructor(options: RelayLinkOptions) {
     this.options = options
@@ -84,7 +86,7 @@ export class RelayLink {
     const target = `${options.url.replace(/\/+$/, '')}/${encodeURIComponent(options.docName)}${query.length > 0 ? `?${query}` : ''}`
     this.socket = new options.WebSocket(target)
     this.socket.binaryType = 'arraybuffer'
-    this.connectTimer = setTimeout(() => this.close(4000, 'connect timeout'), options.connectTimeoutMs)
+    this.connectTimer = this.options.clock.setTimeout(() => this.close(4000, 'connect timeout'), options.connectTimeoutMs)
     this.socket.onopen = () => this.onOpen()
     this.socket.onmessage = (ev) => this.onMessage(ev.data)
     this.socket.onclose = (ev) => this.finish(ev.code, ev.reason)
@@ -117,7 +119,7 @@ export class RelayLink {
   private onOpen(): void {
     if (this.closed) return
     this.opened = true
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
+    if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer)
     this.connectTimer = null
     this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURES }))
     this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))
@@ -155,7 +157,7 @@ export class RelayLink {
           this.answerStep1(message.stateVector)
         } else {
           this.heldStep1 = message.stateVector
-          this.helloTimer ??= setTimeout(() => this.releaseStep1(), HELLO_WAIT_MS)
+          this.helloTimer ??= this.options.clock.setTimeout(() => this.releaseStep1(), HELLO_WAIT_MS)
         }
         return
       case 'sync-step2':
@@ -213,7 +215,7 @@ export class RelayLink {
   }
 
   private releaseStep1(): void {
-    if (this.helloTimer !== null) clearTimeout(this.helloTimer)
+    if (this.helloTimer !== null) this.options.clock.clearTimeout(this.helloTimer)
     this.helloTimer = null
     const sv = this.heldStep1
     this.heldStep1 = null
@@ -274,9 +276,9 @@ export class RelayLink {
   private finish(code: number | null = null, reason = ''): void {
     if (this.closed) return
     this.closed = true
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer)
+    if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer)
     this.connectTimer = null
-    if (this.helloTimer !== null) clearTimeout(this.helloTimer)
+    if (this.helloTimer !== null) this.options.clock.clearTimeout(this.helloTimer)
     this.helloTimer = null
     this.socket.onopen = null
     this.socket.onmessage = null

@@ -1,4 +1,5 @@
-import type { WebSocket, RawData } from 'ws'
+import type { RawData } from 'ws'
+import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket } from './transport.js'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import {
@@ -22,7 +23,7 @@ import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown 
 
 export interface ConnectionOptions {
   id: string
-  socket: WebSocket
+  socket: RelaySocket
   room: Room
   logger: Logger
   nodeId: string
@@ -71,7 +72,7 @@ const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
  */
 export class Connection implements RoomPeer, GuaranteedConnection {
   readonly id: string
-  private readonly socket: WebSocket
+  private readonly socket: RelaySocket
   private readonly room: Room
   private readonly log: Logger
   private readonly options: ConnectionOptions
@@ -144,7 +145,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   }
 
   send(message: Uint8Array): void {
-    if (this.closed || this.socket.readyState !== this.socket.OPEN) return
+    if (this.closed || this.socket.readyState !== SOCKET_OPEN) return
     const buffered = this.socket.bufferedAmount
     if (buffered > 0 && buffered + message.length > this.options.maxBufferedBytes) {
       // Destroyed at once, not closed: a close frame would queue behind what it does not read,
@@ -176,7 +177,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
 
   close(code: number, reason: string, why?: CloseReason): void {
     if (why !== undefined) this.endReason ??= why
-    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+    if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
       this.socket.close(code, reason.slice(0, 120))
     }
     this.dispose()

@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import type { RawData, WebSocket } from 'ws'
+import type { RawData } from 'ws'
+import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket, type UpgradeInfo } from './transport.js'
+import type { Clock, ClockTimer } from '@meridian/policy'
 import { tryDecodeMessage } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError, type RelayErrorCode } from './errors.js'
 import { Connection } from './connection.js'
@@ -71,7 +73,7 @@ export class DocSockets {
   private readonly sessions = new Set<DocSession>()
   private readonly admissions = new WeakMap<IncomingMessage, Admission>()
   private readonly urlTokens = new WeakMap<IncomingMessage, string>()
-  private heartbeat: NodeJS.Timeout | null = null
+  private heartbeat: ClockTimer | null = null
 
   constructor(deps: DocSocketsDeps) {
     this.d = deps
@@ -81,8 +83,7 @@ export class DocSockets {
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
     deps.rooms.onRoomLoaded((room) => this.docSize.watch(room))
     if (options.pingIntervalMs > 0) {
-      this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs)
-      this.heartbeat.unref()
+      this.heartbeat = options.clock.setInterval(() => this.beat(), options.pingIntervalMs)
     }
   }
 
@@ -93,40 +94,53 @@ export class DocSockets {
   registerHooks(app: FastifyInstance): void {
     app.addHook('onRequest', async (request) => {
       const raw = request.raw
-      const url = raw.url ?? ''
-      const q = url.indexOf('?')
-      if (q < 0 || !url.includes('token=', q)) return
-      const params = new URLSearchParams(url.slice(q + 1))
-      const token = params.get('token')
+      const { path, token } = splitToken(raw.url ?? '')
       if (token === null) return
       this.urlTokens.set(raw, token)
-      params.delete('token')
-      const rest = params.toString()
-      raw.url = url.slice(0, q) + (rest.length > 0 ? `?${rest}` : '')
+      raw.url = path
     })
   }
 
   /** The document route's preValidation hook: Origin and token checks in the upgrade, before any document is touched. */
   readonly preValidation = async (request: FastifyRequest): Promise<void> => {
-    const origin = request.headers.origin
+    const token = this.urlTokens.get(request.raw) ?? null
+    this.admissions.set(request.raw, await this.admission(request.headers, token))
+  }
+
+  /** The document route's handler. */
+  accept(socket: RelaySocket, request: FastifyRequest): void {
+    const admission = this.admissions.get(request.raw) ?? { originAllowed: true, verified: null }
+    this.startSession(socket, request.ip, request.url, admission)
+  }
+
+  /**
+   * A document socket from any transport (see Relay.acceptSocket): the same
+   * checks as the HTTP upgrade, then the session. The socket must be open.
+   */
+  async acceptUpgrade(socket: RelaySocket, upgrade: UpgradeInfo): Promise<void> {
+    const { path, token } = splitToken(upgrade.url)
+    const admission = await this.admission(upgrade.headers, token)
+    this.startSession(socket, upgrade.ip, path, admission)
+  }
+
+  private async admission(headers: UpgradeInfo['headers'], urlToken: string | null): Promise<Admission> {
+    const origin = headerValue(headers.origin)
     const allowed = this.d.options.allowedOrigins
     const originAllowed = allowed.length === 0 || origin === undefined ||
       allowed.some((o) => matchGlob(o.glob, origin.toLowerCase()))
     let verified: VerifyResult | null = null
     if (originAllowed && this.authenticator !== null) {
-      const token = this.urlTokens.get(request.raw) ?? bearer(request.headers.authorization)
+      const token = urlToken ?? bearer(headerValue(headers.authorization))
       if (token !== null) verified = await this.authenticator.verify(token)
     }
-    this.admissions.set(request.raw, { originAllowed, verified })
+    return { originAllowed, verified }
   }
 
-  /** The document route's handler. */
-  accept(socket: WebSocket, request: FastifyRequest): void {
-    const admission = this.admissions.get(request.raw) ?? { originAllowed: true, verified: null }
-    const session = new DocSession(this, this.d, socket, request.ip, admission)
+  private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission): void {
+    const session = new DocSession(this, this.d, socket, ip, admission)
     this.sessions.add(session)
     socket.once('close', () => this.sessions.delete(session))
-    session.start(request.url)
+    session.start(url)
   }
 
   /**
@@ -155,7 +169,7 @@ export class DocSockets {
   }
 
   stop(): void {
-    if (this.heartbeat !== null) clearInterval(this.heartbeat)
+    if (this.heartbeat !== null) this.d.options.clock.clearInterval(this.heartbeat)
     this.heartbeat = null
     for (const s of this.sessions) s.clearTimers()
   }
@@ -183,23 +197,26 @@ class DocSession {
   private verifying = false
   private refreshSeq = 0
   private alive = true
-  private lastActivity = Date.now()
+  private lastActivity: number
   private readonly rate: ConnectionRateLimiter
-  private resumeTimer: NodeJS.Timeout | null = null
-  private idleTimer: NodeJS.Timeout | null = null
-  private expiryTimer: NodeJS.Timeout | null = null
-  private preAuthTimer: NodeJS.Timeout | null = null
+  private resumeTimer: ClockTimer | null = null
+  private idleTimer: ClockTimer | null = null
+  private expiryTimer: ClockTimer | null = null
+  private preAuthTimer: ClockTimer | null = null
   private released = false
+  private readonly clock: Clock
 
   constructor(
     private readonly owner: DocSockets,
     private readonly d: DocSocketsDeps,
-    private readonly socket: WebSocket,
+    private readonly socket: RelaySocket,
     private readonly ip: string,
     private readonly admission: Admission
   ) {
     this.log = d.logger.child({ conn: this.id })
-    this.rate = new ConnectionRateLimiter(d.options.rateLimit, Date.now())
+    this.clock = d.options.clock
+    this.lastActivity = this.clock.now()
+    this.rate = new ConnectionRateLimiter(d.options.rateLimit, this.lastActivity)
   }
 
   start(url: string): void {
@@ -245,7 +262,7 @@ class DocSession {
       return
     }
     // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
-    this.preAuthTimer = setTimeout(() => {
+    this.preAuthTimer = this.clock.setTimeout(() => {
       if (this.phase === 'pre-auth') this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout')
     }, options.preAuth.timeoutMs)
   }
@@ -285,7 +302,7 @@ class DocSession {
 
   /** Stops every timer; a socket paused by the rate limiter reads again, so its close handshake can complete. */
   clearTimers(): void {
-    for (const t of [this.resumeTimer, this.idleTimer, this.expiryTimer, this.preAuthTimer]) if (t !== null) clearTimeout(t)
+    for (const t of [this.resumeTimer, this.idleTimer, this.expiryTimer, this.preAuthTimer]) if (t !== null) this.clock.clearTimeout(t)
     if (this.resumeTimer !== null) this.socket.resume()
     this.resumeTimer = this.idleTimer = this.expiryTimer = this.preAuthTimer = null
   }
@@ -293,7 +310,7 @@ class DocSession {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.phase === 'closed') return
     const size = byteLength(data)
-    this.lastActivity = Date.now()
+    this.lastActivity = this.clock.now()
     this.alive = true
     const verdict = this.rate.take(size, this.lastActivity)
     if (verdict.kind === 'exceeded') {
@@ -341,14 +358,14 @@ class DocSession {
     const resume = (): void => {
       this.resumeTimer = null
       if (this.phase === 'closed') return
-      const left = this.rate.msUntilRepaid(Date.now())
+      const left = this.rate.msUntilRepaid(this.clock.now())
       if (left > 0) {
-        this.resumeTimer = setTimeout(resume, left)
+        this.resumeTimer = this.clock.setTimeout(resume, left)
         return
       }
       this.socket.resume()
     }
-    this.resumeTimer = setTimeout(resume, ms)
+    this.resumeTimer = this.clock.setTimeout(resume, ms)
   }
 
   private preAuthFrame(data: RawData, isBinary: boolean, size: number): void {
@@ -405,7 +422,7 @@ class DocSession {
   }
 
   private admitted(access: Access, claims: TokenClaims | null): void {
-    if (this.preAuthTimer !== null) clearTimeout(this.preAuthTimer)
+    if (this.preAuthTimer !== null) this.clock.clearTimeout(this.preAuthTimer)
     this.preAuthTimer = null
     this.access = access
     this.claims = claims
@@ -499,15 +516,15 @@ class DocSession {
   }
 
   private armExpiry(claims: TokenClaims): void {
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer)
+    if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer)
     this.expiryTimer = null
     if (claims.exp === undefined || this.owner.authenticator === null) return
     const deadline = claims.exp * 1000 + this.owner.authenticator.config.clockToleranceMs
     const check = (): void => {
       this.expiryTimer = null
-      const left = deadline - Date.now()
+      const left = deadline - this.clock.now()
       if (left > 0) {
-        this.expiryTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS))
+        this.expiryTimer = this.clock.setTimeout(check, Math.min(left, MAX_TIMER_MS))
         return
       }
       this.log.info('token expired: closing')
@@ -520,15 +537,15 @@ class DocSession {
     const check = (): void => {
       this.idleTimer = null
       if (this.phase === 'closed') return
-      const left = this.lastActivity + idleMs - Date.now()
+      const left = this.lastActivity + idleMs - this.clock.now()
       if (left > 0) {
-        this.idleTimer = setTimeout(check, left)
+        this.idleTimer = this.clock.setTimeout(check, left)
         return
       }
       this.log.info('idle: closing')
       this.end('ERR_IDLE_TIMEOUT', CLOSE_CODES.IDLE_TIMEOUT, 'idle')
     }
-    this.idleTimer = setTimeout(check, idleMs)
+    this.idleTimer = this.clock.setTimeout(check, idleMs)
   }
 
   /** Refused before it joined its document: counted, logged, closed with the documented code. */
@@ -547,7 +564,7 @@ class DocSession {
     this.phase = 'closed'
     this.clearTimers()
     this.queue.length = 0
-    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+    if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
       this.socket.close(closeCode, reason.slice(0, 120))
     }
   }
@@ -566,6 +583,22 @@ class DocSession {
   private count(reason: RejectReason): void {
     this.d.metrics.rejectedMessages.inc({ reason })
   }
+}
+
+/** The URL without its `token` query parameter, and that token. */
+function splitToken(url: string): { path: string; token: string | null } {
+  const q = url.indexOf('?')
+  if (q < 0 || !url.includes('token=', q)) return { path: url, token: null }
+  const params = new URLSearchParams(url.slice(q + 1))
+  const token = params.get('token')
+  if (token === null) return { path: url, token: null }
+  params.delete('token')
+  const rest = params.toString()
+  return { path: url.slice(0, q) + (rest.length > 0 ? `?${rest}` : ''), token }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }
 
 function bearer(header: string | undefined): string | null {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Clock, ClockTimer } from '@meridian/policy'
 import { FEATURE_REPLICATION, FEATURE_STATUS, type StatusFields } from '@meridian/protocol'
 import { DocumentModes, type DocumentPolicy } from './doc-modes.js'
 import type { Mesh } from './mesh/mesh.js'
@@ -14,6 +15,7 @@ export interface GuaranteedConnection {
 }
 
 export interface RelayGuaranteesOptions {
+  clock: Clock
   policies: readonly DocumentPolicy[]
   region: string
   mesh: Mesh | null
@@ -36,7 +38,7 @@ export class RelayGuarantees {
   readonly modes: DocumentModes
   private readonly o: RelayGuaranteesOptions
   private readonly byDoc = new Map<string, Set<GuaranteedConnection>>()
-  private readonly timer: NodeJS.Timeout
+  private readonly timer: ClockTimer
   private readonly unsubscribe: (() => void) | null
 
   constructor(options: RelayGuaranteesOptions) {
@@ -53,8 +55,7 @@ export class RelayGuarantees {
     this.unsubscribe = mesh?.tracking.onConfirm((docName) => {
       for (const c of this.byDoc.get(docName) ?? []) c.replicationProgress()
     }) ?? null
-    this.timer = setInterval(() => this.tick(), options.statusIntervalMs)
-    this.timer.unref()
+    this.timer = options.clock.setInterval(() => this.tick(), options.statusIntervalMs)
   }
 
   /** Feature bits this relay can serve (masked with the client's in HELLO). */
@@ -63,11 +64,11 @@ export class RelayGuarantees {
   }
 
   isReadOnly(docName: string): boolean {
-    return this.modes.get(docName, Date.now()).readOnly
+    return this.modes.get(docName, this.o.clock.now()).readOnly
   }
 
   status(docName: string): StatusFields {
-    const mode = this.modes.get(docName, Date.now())
+    const mode = this.modes.get(docName, this.o.clock.now())
     const regions: Record<string, number | null> = {}
     for (const [region, s] of Object.entries(this.o.mesh?.status().regions ?? {})) regions[region] = s.stalenessMs === null ? null : Math.max(0, Math.round(s.stalenessMs))
     return { readOnly: mode.readOnly, homeRegion: mode.homeRegion, homeRegionReachable: mode.homeRegionReachable, regions }
@@ -95,12 +96,12 @@ export class RelayGuarantees {
   }
 
   close(): void {
-    clearInterval(this.timer)
+    this.o.clock.clearInterval(this.timer)
     this.unsubscribe?.()
   }
 
   private tick(): void {
-    const now = Date.now()
+    const now = this.o.clock.now()
     this.modes.tick(now)
     for (const [region, s] of Object.entries(this.o.mesh?.status().regions ?? {})) {
       if (s.stalenessMs !== null) this.o.metrics.replicationLagSeconds.set({ region }, s.stalenessMs / 1000)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { pino } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
+import { createSystemClock, type Clock } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import type { MeshOptions } from './mesh/options.js'
 import type { DocumentPolicy } from './doc-modes.js'
@@ -13,6 +14,10 @@ export interface RelayOptions extends HardeningOptions {
   storage: StorageAdapter
   /** Structured logger; silent by default (libraries do not pick where logs go). */
   logger?: Logger
+  /** Time source for every timer and timestamp; default the system clock (timers unref'd). Tests pass a simulated one. */
+  clock?: Clock
+  /** Random numbers in [0, 1) for jitter; default Math.random. Tests pass a seeded one. */
+  random?: () => number
   /** This relay's id in the mesh and in logs. Default: a random UUID. */
   nodeId?: string
   /** The region this relay belongs to. */
@@ -36,6 +41,8 @@ export interface RelayOptions extends HardeningOptions {
 export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   storage: StorageAdapter
   logger: Logger
+  clock: Clock
+  random: () => number
   nodeId: string
   region: string
   maxMessageBytes: number
@@ -46,6 +53,8 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   statusIntervalMs: number
   readOnlyRecoveryHoldMs: number
 }
+
+const RELAY_CLOCK = createSystemClock({ unref: true })
 
 export const DEFAULT_RELAY_OPTIONS = {
   region: 'default',
@@ -78,6 +87,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   return {
     storage,
     logger: options.logger ?? pino({ level: 'silent' }),
+    clock: options.clock ?? RELAY_CLOCK,
+    random: options.random ?? Math.random,
     nodeId: nonEmptyString('nodeId', options.nodeId ?? randomUUID()),
     region: nonEmptyString('region', options.region ?? DEFAULT_RELAY_OPTIONS.region),
     maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024),

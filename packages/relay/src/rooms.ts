@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
+import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import { Room } from './room.js'
 
@@ -8,6 +9,7 @@ export interface RoomManagerOptions {
   logger: Logger
   evictIdleAfterMs: number
   compactAfterUpdates: number
+  clock: Clock
 }
 
 /** Compact on eviction only when enough updates piled up to be worth a write. */
@@ -22,7 +24,7 @@ export class RoomManager {
   private readonly rooms = new Map<string, Promise<Room>>()
   /** The same rooms once loaded, for synchronous look-ups. */
   private readonly loaded = new Map<string, Room>()
-  private readonly idleTimers = new Map<string, NodeJS.Timeout>()
+  private readonly idleTimers = new Map<string, ClockTimer>()
   private readonly options: RoomManagerOptions
   private closed = false
   private readonly loadedListeners = new Set<(room: Room) => void>()
@@ -98,7 +100,7 @@ export class RoomManager {
   /** Flushes every room and releases them; no new room loads afterwards. */
   async close(): Promise<void> {
     this.closed = true
-    for (const timer of this.idleTimers.values()) clearTimeout(timer)
+    for (const timer of this.idleTimers.values()) this.options.clock.clearTimeout(timer)
     this.idleTimers.clear()
     const rooms = await this.loadedRooms()
     await Promise.all(rooms.map(async (room) => {
@@ -123,7 +125,7 @@ export class RoomManager {
   private cancelEviction(name: string): void {
     const timer = this.idleTimers.get(name)
     if (timer !== undefined) {
-      clearTimeout(timer)
+      this.options.clock.clearTimeout(timer)
       this.idleTimers.delete(name)
     }
   }
@@ -131,12 +133,11 @@ export class RoomManager {
   private scheduleEviction(room: Room): void {
     if (this.closed || room.evicting !== null) return
     this.cancelEviction(room.name)
-    const timer = setTimeout(() => {
+    const timer = this.options.clock.setTimeout(() => {
       this.idleTimers.delete(room.name)
       if (!room.isIdle || room.evicting !== null) return
       room.evicting = this.evict(room)
     }, this.options.evictIdleAfterMs)
-    timer.unref()
     this.idleTimers.set(room.name, timer)
   }
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
+import type { RelaySocket, UpgradeInfo } from './transport.js'
 import { CLOSE_CODES } from './errors.js'
 import { Connection } from './connection.js'
 import { RoomManager } from './rooms.js'
@@ -10,7 +11,7 @@ import { DocSockets } from './doc-socket.js'
 import { RelayMetrics, instrumentStorage } from './metrics.js'
 import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
-import { Mesh } from './mesh/mesh.js'
+import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 
 export interface Relay {
@@ -27,6 +28,18 @@ export interface Relay {
   revokeTokens(match: { jti?: string; sub?: string }): number
   /** Starts listening; resolves with the bound address as `ws://host:port`. */
   listen(opts: { port: number; host: string }): Promise<string>
+  /**
+   * Starts without listening, for transports other than HTTP (a simulated
+   * network): connections arrive through `acceptSocket`; `url` is the address
+   * other relays are told to dial.
+   */
+  startDetached(opts: { url: string }): Promise<void>
+  /**
+   * Takes an open socket from any transport, as if it had come through the
+   * HTTP upgrade: the mesh path gets the link check, any other path the
+   * document checks (Origin, token, limits). Rejects only if the relay is closing.
+   */
+  acceptSocket(socket: RelaySocket, upgrade: UpgradeInfo): Promise<void>
   /** Stops accepting, closes client sockets, flushes every document. Does not close the storage it was given. */
   close(): Promise<void>
 }
@@ -68,9 +81,10 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const mesh = options.mesh === undefined
     ? null
-    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes }, options.mesh)
+    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, clock: options.clock, random: options.random }, options.mesh)
   mesh?.register(app)
   const guarantees = new RelayGuarantees({
+    clock: options.clock,
     policies: options.documentPolicies,
     region: options.region,
     mesh,
@@ -116,6 +130,25 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     return `ws://${shownHost}:${address.port}`
   }
 
+  const startDetached = async ({ url }: { url: string }): Promise<void> => {
+    await app.ready()
+    await mesh?.start(url)
+  }
+
+  const acceptSocket = async (socket: RelaySocket, upgrade: UpgradeInfo): Promise<void> => {
+    if (closing !== null) {
+      socket.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down')
+      return
+    }
+    const path = upgrade.url.split('?')[0] ?? ''
+    if (path === MESH_PATH) {
+      if (mesh === null) socket.close(CLOSE_CODES.INVALID_MESSAGE, 'no mesh on this relay')
+      else mesh.acceptSocket(socket, upgrade.headers, upgrade.ip)
+      return
+    }
+    await sockets.acceptUpgrade(socket, upgrade)
+  }
+
   return {
     app,
     options,
@@ -125,6 +158,8 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     registerStatusSection: (name, provider) => status.register(name, provider),
     revokeTokens: (match) => sockets.revoke(match),
     listen,
+    startDetached,
+    acceptSocket,
     close
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Clock, ClockTimer } from '@meridian/policy'
 import * as Y from 'yjs'
 import type { MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
@@ -29,7 +30,7 @@ export interface AntiEntropyOptions {
   roundIdleMs: number
   /** Largest document diff accepted in a round. */
   maxDiffBytes: number
-  now: () => number
+  clock: Clock
   /** A round with `link`'s relay completed: everything it had when the round started is here now. */
   onRoundComplete: (link: MeshLink, startedAtMs: number) => void
 }
@@ -41,8 +42,8 @@ interface Round {
   listingDone: boolean
   queue: string[]
   inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
-  timer: NodeJS.Timeout
-  idle: NodeJS.Timeout
+  timer: ClockTimer
+  idle: ClockTimer
 }
 
 /**
@@ -96,7 +97,7 @@ export class AntiEntropy {
 
   async start(link: MeshLink): Promise<void> {
     if (this.rounds.has(link) || !link.isOpen) return
-    const startedAtMs = this.o.now()
+    const startedAtMs = this.o.clock.now()
     const round: Round = {
       id: this.nextRound++,
       link,
@@ -104,11 +105,9 @@ export class AntiEntropy {
       listingDone: false,
       queue: [],
       inFlight: new Map(),
-      timer: setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
-      idle: setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
+      timer: this.o.clock.setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
+      idle: this.o.clock.setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
     }
-    round.timer.unref()
-    round.idle.unref()
     this.rounds.set(link, round)
     await this.refresh()
     if (this.rounds.get(link) !== round) return
@@ -118,8 +117,8 @@ export class AntiEntropy {
   abort(link: MeshLink, why: string): void {
     const round = this.rounds.get(link)
     if (round === undefined) return
-    clearTimeout(round.timer)
-    clearTimeout(round.idle)
+    this.o.clock.clearTimeout(round.timer)
+    this.o.clock.clearTimeout(round.idle)
     this.rounds.delete(link)
     this.o.logger.debug({ peer: link.remote?.nodeId, round: round.id, why }, 'anti-entropy round abandoned')
   }
@@ -149,7 +148,9 @@ export class AntiEntropy {
       case 'mesh-doc-diff': {
         const round = this.rounds.get(link)
         if (round === undefined || round.id !== m.round) return true // a stale round's late answer
-        round.idle.refresh()
+        // Restart the silence timer: the peer is still answering.
+        this.o.clock.clearTimeout(round.idle)
+        round.idle = this.o.clock.setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
         if (m.type === 'mesh-ae-done') {
           if (m.ok) this.complete(round)
           else this.abort(link, 'responder gave up')
@@ -268,8 +269,8 @@ export class AntiEntropy {
 
   private complete(round: Round): void {
     if (this.rounds.get(round.link) !== round) return
-    clearTimeout(round.timer)
-    clearTimeout(round.idle)
+    this.o.clock.clearTimeout(round.timer)
+    this.o.clock.clearTimeout(round.idle)
     this.rounds.delete(round.link)
     this.o.onRoundComplete(round.link, round.startedAtMs)
   }

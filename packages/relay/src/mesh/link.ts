@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
-import type { RawData, WebSocket } from 'ws'
+import type { RawData } from 'ws'
+import type { Clock } from '@meridian/policy'
+import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket } from '../transport.js'
 import { decodeMeshMessage, encodeMeshMessage, type MeshMember, type MeshMessage } from '@meridian/protocol'
 
 export interface LinkHandlers {
@@ -33,7 +35,8 @@ export class MeshLink {
   remote: MeshMember | null = null
   readonly stats: LinkStats = { messagesSent: {}, messagesReceived: {}, bytesSentByType: {}, bytesReceivedByType: {}, bytesSent: 0, bytesReceived: 0 }
   lastReceivedMs: number
-  private readonly socket: WebSocket
+  private readonly socket: RelaySocket
+  private readonly clock: Clock
   private readonly handlers: LinkHandlers
   private readonly log: Logger
   private readonly maxMessageBytes: number
@@ -41,7 +44,8 @@ export class MeshLink {
   private closed = false
 
   constructor(options: {
-    socket: WebSocket
+    socket: RelaySocket
+    clock: Clock
     direction: 'dialed' | 'accepted'
     url: string | null
     self: MeshMember
@@ -49,26 +53,26 @@ export class MeshLink {
     logger: Logger
     maxMessageBytes: number
     maxBufferedBytes: number
-    nowMs: number
   }) {
     this.socket = options.socket
+    this.clock = options.clock
     this.direction = options.direction
     this.url = options.url
     this.handlers = options.handlers
     this.log = options.logger
     this.maxMessageBytes = options.maxMessageBytes
     this.maxBufferedBytes = options.maxBufferedBytes
-    this.lastReceivedMs = options.nowMs
+    this.lastReceivedMs = options.clock.now()
     this.socket.on('message', (data: RawData, isBinary: boolean) => this.onRaw(data, isBinary))
     this.socket.on('close', () => this.finish())
     this.socket.on('error', (err) => this.log.debug({ err }, 'mesh link socket error'))
     const hello = (): void => void this.send({ type: 'mesh-hello', ...options.self })
-    if (this.socket.readyState === this.socket.OPEN) hello()
+    if (this.socket.readyState === SOCKET_OPEN) hello()
     else this.socket.once('open', hello)
   }
 
   get isOpen(): boolean {
-    return !this.closed && this.socket.readyState === this.socket.OPEN
+    return !this.closed && this.socket.readyState === SOCKET_OPEN
   }
 
   /** Queues a message; false if the link is closed or too far behind (then it is closed: the peer resyncs by anti-entropy). */
@@ -90,7 +94,7 @@ export class MeshLink {
   }
 
   close(code = 1000, reason = ''): void {
-    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+    if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
       try {
         this.socket.close(code, reason)
       } catch {
@@ -98,7 +102,7 @@ export class MeshLink {
       }
     }
     // A blackholed peer never answers the close handshake: do not wait for it.
-    setTimeout(() => this.socket.terminate(), 1_000).unref()
+    this.clock.setTimeout(() => this.socket.terminate(), 1_000)
     this.finish()
   }
 
@@ -117,7 +121,7 @@ export class MeshLink {
       this.close(4401, 'undecodable mesh message')
       return
     }
-    this.lastReceivedMs = Date.now()
+    this.lastReceivedMs = this.clock.now()
     this.stats.messagesReceived[message.type] = (this.stats.messagesReceived[message.type] ?? 0) + 1
     this.stats.bytesReceived += bytes.byteLength
     this.stats.bytesReceivedByType[message.type] = (this.stats.bytesReceivedByType[message.type] ?? 0) + bytes.byteLength

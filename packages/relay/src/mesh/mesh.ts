@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import WebSocket from 'ws'
+import type { Clock, ClockTimer } from '@meridian/policy'
+import type { DialSocket, RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
 import type { MeshMember, MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
@@ -16,6 +18,8 @@ import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from '
 import { ReplicationTracker, type RegionBacklog } from './replication.js'
 
 export const MESH_PATH = '/_meridian/mesh'
+
+const dialWs: DialSocket = (url, o) => new WebSocket(url, { headers: o.headers, handshakeTimeout: o.handshakeTimeoutMs, maxPayload: o.maxPayload, perMessageDeflate: false })
 
 export interface RegionStatus extends RegionBacklog {
   /** Local time the last completed anti-entropy exchange with that region started (design.md's s_Q). */
@@ -41,6 +45,9 @@ interface Deps {
   nodeId: string
   region: string
   maxMessageBytes: number
+  clock: Clock
+  /** Jitter for redial backoff. */
+  random: () => number
 }
 
 /**
@@ -69,8 +76,8 @@ export class Mesh {
   private readonly lastExchange = new Map<string, number>()
   private readonly outstanding = new Map<string, { docName: string; seq: number; region: string }>()
   private readonly unsubscribe: (() => void)[] = []
-  private heartbeat: NodeJS.Timeout | null = null
-  private aeTimer: NodeJS.Timeout | null = null
+  private heartbeat: ClockTimer | null = null
+  private aeTimer: ClockTimer | null = null
   private pushId = 0
   private nonce = 0
   private ticks = 0
@@ -79,7 +86,7 @@ export class Mesh {
 
   constructor(deps: Deps, options: MeshOptions) {
     this.d = deps
-    this.options = resolveMeshOptions(options)
+    this.options = resolveMeshOptions(options, deps.clock.now())
     this.log = deps.logger.child({ component: 'mesh' })
     this.ae = new AntiEntropy({
       rooms: deps.rooms,
@@ -91,7 +98,7 @@ export class Mesh {
       roundTimeoutMs: this.options.antiEntropyRoundTimeoutMs,
       roundIdleMs: this.options.suspectAfterMs,
       maxDiffBytes: 1024 * 1024 * 1024,
-      now: () => Date.now(),
+      clock: deps.clock,
       onRoundComplete: (link, startedAtMs) => {
         const region = link.remote?.region
         if (region === undefined) return
@@ -114,7 +121,7 @@ export class Mesh {
     app.get(MESH_PATH, {
       websocket: true,
       preValidation: async (request, reply) => {
-        const auth = verifyMeshAuth(this.options.clusterSecret, request.headers, Date.now())
+        const auth = verifyMeshAuth(this.options.clusterSecret, request.headers, this.d.clock.now())
         if (!auth.ok) {
           this.log.warn({ reason: auth.reason, ip: request.ip }, 'mesh link refused')
           return reply.code(401).send({ code: 'ERR_MESH_AUTH', message: auth.reason })
@@ -124,6 +131,17 @@ export class Mesh {
       this.adopt(socket, 'accepted', null)
     })
     app.get('/v1/cluster', async () => ({ ...this.status(), links: this.linkStats() }))
+  }
+
+  /** A link socket from any transport (see Relay.acceptSocket): the same check as the HTTP upgrade. */
+  acceptSocket(socket: RelaySocket, headers: Readonly<Record<string, string | string[] | undefined>>, ip: string): void {
+    const auth = verifyMeshAuth(this.options.clusterSecret, headers, this.d.clock.now())
+    if (!auth.ok) {
+      this.log.warn({ reason: auth.reason, ip }, 'mesh link refused')
+      socket.close(4401, 'ERR_MESH_AUTH')
+      return
+    }
+    this.adopt(socket, 'accepted', null)
   }
 
   /** Starts gossip, heartbeats, dialing and anti-entropy once the relay's own URL is known. */
@@ -142,24 +160,22 @@ export class Mesh {
     )
     for (const room of await this.d.rooms.loadedRooms()) this.watchRoom(room)
     for (const name of await this.d.storage.list()) this.digests.markDirty(name)
-    this.heartbeat = setInterval(() => this.tick(), this.options.heartbeatIntervalMs)
-    this.heartbeat.unref()
+    this.heartbeat = this.d.clock.setInterval(() => this.tick(), this.options.heartbeatIntervalMs)
     const aeEvery = Math.max(10, Math.floor(this.options.antiEntropyIntervalMs / 4))
-    this.aeTimer = setInterval(() => this.antiEntropyTick(), aeEvery)
-    this.aeTimer.unref()
+    this.aeTimer = this.d.clock.setInterval(() => this.antiEntropyTick(), aeEvery)
     this.tick()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
-    if (this.heartbeat !== null) clearInterval(this.heartbeat)
-    if (this.aeTimer !== null) clearInterval(this.aeTimer)
+    this.d.clock.clearInterval(this.heartbeat)
+    this.d.clock.clearInterval(this.aeTimer)
     for (const u of this.unsubscribe.splice(0)) u()
     for (const link of [...this.links.values(), ...this.pendingLinks]) link.close(1001, 'relay shutting down')
   }
 
   status(): MeshStatus {
-    const now = Date.now()
+    const now = this.d.clock.now()
     const members = (this.membership?.list() ?? []).map((m) => ({
       ...m,
       linked: this.links.get(m.nodeId)?.isOpen === true,
@@ -189,7 +205,7 @@ export class Mesh {
     return [...regions].sort()
   }
 
-  private adopt(socket: WebSocket, direction: 'dialed' | 'accepted', url: string | null): MeshLink {
+  private adopt(socket: RelaySocket, direction: 'dialed' | 'accepted', url: string | null): MeshLink {
     const link = new MeshLink({
       socket,
       direction,
@@ -198,7 +214,7 @@ export class Mesh {
       logger: this.log,
       maxMessageBytes: this.d.maxMessageBytes,
       maxBufferedBytes: this.options.maxLinkBufferedBytes,
-      nowMs: Date.now(),
+      clock: this.d.clock,
       handlers: {
         onHello: (l, remote) => this.onHello(l, remote),
         onMessage: (l, m) => this.onMessage(l, m),
@@ -238,7 +254,7 @@ export class Mesh {
     }
     const membership = this.membership as Membership
     if (membership.merge([remote]).length > 0) this.membersChanged = true
-    membership.contact(remote.nodeId, Date.now())
+    membership.contact(remote.nodeId, this.d.clock.now())
     link.send({ type: 'mesh-members', members: membership.records() })
     this.log.info({ peer: remote.nodeId, peerRegion: remote.region, direction: link.direction }, 'mesh link up')
   }
@@ -256,7 +272,7 @@ export class Mesh {
 
   private onMessage(link: MeshLink, m: MeshMessage): void {
     const remote = link.remote as MeshMember
-    this.membership?.contact(remote.nodeId, Date.now())
+    this.membership?.contact(remote.nodeId, this.d.clock.now())
     if (this.ae.handle(link, m)) return
     switch (m.type) {
       case 'mesh-members':
@@ -319,7 +335,7 @@ export class Mesh {
       return
     }
     if (this.options.isRegionLocalOrigin?.(origin) === true) return
-    const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), Date.now())
+    const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), this.d.clock.now())
     // The connection that sent it maps its own message numbers to tracked writes (replication reports).
     ;(origin as { noteTrackedWrite?: (seq: number) => void } | null)?.noteTrackedWrite?.(seq)
     // Relays sharing the region's storage and bus already have it: only other regions need a push.
@@ -350,7 +366,7 @@ export class Mesh {
 
   private tick(): void {
     if (this.stopped || this.membership === null) return
-    const now = Date.now()
+    const now = this.d.clock.now()
     this.ticks++
     for (const m of this.membership.tick(now)) this.log.info({ peer: m.nodeId, state: m.state }, 'mesh member state changed')
     const gossip = this.membersChanged || this.ticks % 10 === 0
@@ -389,12 +405,11 @@ export class Mesh {
     this.dialing.add(url)
     const prev = this.redial.get(url)?.attempt ?? 0
     const delay = Math.min(this.options.redialMaxDelayMs, this.options.redialInitialDelayMs * 2 ** prev)
-    this.redial.set(url, { attempt: prev + 1, notBeforeMs: now + delay / 2 + Math.random() * (delay / 2) })
-    const socket = new WebSocket(url.replace(/\/+$/, '') + MESH_PATH, {
+    this.redial.set(url, { attempt: prev + 1, notBeforeMs: now + delay / 2 + this.d.random() * (delay / 2) })
+    const socket = (this.options.dial ?? dialWs)(url.replace(/\/+$/, '') + MESH_PATH, {
       headers: meshAuthHeaders(this.options.clusterSecret, self.nodeId, self.region, now),
-      handshakeTimeout: this.options.suspectAfterMs,
-      maxPayload: this.d.maxMessageBytes,
-      perMessageDeflate: false
+      handshakeTimeoutMs: this.options.suspectAfterMs,
+      maxPayload: this.d.maxMessageBytes
     })
     const done = (): void => {
       this.dialing.delete(url)
@@ -415,7 +430,7 @@ export class Mesh {
 
   private antiEntropyTick(): void {
     if (this.stopped) return
-    const now = Date.now()
+    const now = this.d.clock.now()
     for (const link of this.links.values()) {
       const region = link.remote?.region
       if (region === undefined || !link.isOpen || this.ae.isRunning(link)) continue

@@ -1,4 +1,5 @@
 import { RelayError } from '../errors.js'
+import type { DialSocket } from '../transport.js'
 
 export interface MeshOptions {
   /** Shared by every relay of the cluster; links without it are refused. Required. */
@@ -31,10 +32,12 @@ export interface MeshOptions {
    * bus between relays sharing storage): such changes are not pushed on.
    */
   isRegionLocalOrigin?: (origin: unknown) => boolean
+  /** Opens a link to another relay; default a `ws` WebSocket. Tests pass a simulated network's. */
+  dial?: DialSocket
 }
 
-export type ResolvedMeshOptions = Required<Omit<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin'>> &
-  Pick<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin'>
+export type ResolvedMeshOptions = Required<Omit<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin' | 'dial'>> &
+  Pick<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin' | 'dial'>
 
 export const DEFAULT_MESH_OPTIONS = {
   peers: [] as readonly string[],
@@ -49,13 +52,14 @@ export const DEFAULT_MESH_OPTIONS = {
   redialMaxDelayMs: 10_000
 } as const
 
-export function resolveMeshOptions(o: MeshOptions): ResolvedMeshOptions {
+/** `nowMs`: the default incarnation (the start time). */
+export function resolveMeshOptions(o: MeshOptions, nowMs: number = Date.now()): ResolvedMeshOptions {
   if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) {
     throw new RelayError('ERR_RELAY_OPTIONS', 'mesh.clusterSecret must be a string of at least 16 characters')
   }
   const r: ResolvedMeshOptions = {
     ...DEFAULT_MESH_OPTIONS,
-    incarnation: Date.now(),
+    incarnation: nowMs,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
     clusterSecret: o.clusterSecret
   } as ResolvedMeshOptions
