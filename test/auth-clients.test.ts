@@ -3,7 +3,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { mintToken } from '@meridian/relay'
-import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
+import { createTestClient as createClient, startTestRelay as startRelay, storedDoc } from '@meridian/testing'
 
 const SECRET = 'clients-secret-that-is-at-least-32-bytes'
 const cleanups: (() => Promise<void> | void)[] = []

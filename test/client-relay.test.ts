@@ -1,8 +1,11 @@
+// The offline-first test reopens a client's (fake) IndexedDB: its classes must be globals.
+import 'fake-indexeddb/auto'
+import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MeridianProvider, MemoryClientStore } from '@meridian/client'
 import { mintToken } from '@meridian/relay'
-import { createClient, NodeWebSocket, startRelay, storedDoc, type TestRelay } from './helpers/cluster.js'
+import { createTestClient as createClient, NodeWebSocket, startTestRelay as startRelay, storedDoc, type TestRelay } from '@meridian/testing'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -45,7 +48,7 @@ describe('MeridianProvider with a relay', () => {
   })
 
   it('works offline first: edits are stored locally and reach the relay later', async () => {
-    const a = createClient('offline-doc', { urls: [] })
+    const a = createClient('offline-doc', { urls: [], indexedDB: new IDBFactory() })
     track(a.provider)
     await a.provider.whenLoaded
     a.doc.getMap('m').set('k', 'v')

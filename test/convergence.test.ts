@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+// The clients keep their documents in (fake) IndexedDB, as in a browser: its classes must be globals.
+import 'fake-indexeddb/auto'
+import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
-import { createPrng, testSeed } from './helpers/prng.js'
-import { docFingerprint, randomEdit } from './helpers/random-edits.js'
-import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
+import { createPrng, createTestClient, expectConverged, parseSeed, randomEdit, startTestRelay, storedDoc } from '@meridian/testing'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -17,17 +18,17 @@ const ROUNDS = 40
 
 describe('convergence', () => {
   it(`${CLIENTS} clients with random edits and random disconnects converge with the relay's stored document`, async () => {
-    const seed = testSeed()
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
     try {
       const rand = createPrng(seed)
       const dir = mkdtempSync(join(tmpdir(), 'meridian-conv-'))
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
       const storage = openSqliteStorage({ dataDir: dir })
       cleanups.push(() => storage.close())
-      const { relay, url } = await startRelay({ storage, compactAfterUpdates: 50 })
+      const { relay, url } = await startTestRelay({ storage, compactAfterUpdates: 50 })
       cleanups.push(() => relay.close())
 
-      const clients = Array.from({ length: CLIENTS }, () => createClient('board', { url, compactAfterUpdates: 30 }))
+      const clients = Array.from({ length: CLIENTS }, () => createTestClient('board', { url, compactAfterUpdates: 30, indexedDB: new IDBFactory() }))
       for (const c of clients) cleanups.push(() => c.provider.destroy())
       await Promise.all(clients.map((c) => c.provider.whenSynced({ timeoutMs: 10_000 })))
 
@@ -55,14 +56,15 @@ describe('convergence', () => {
       for (const c of clients) c.provider.connect()
       await Promise.all(clients.map((c) => c.provider.whenSynced({ timeoutMs: 10_000 })))
 
-      const expected = docFingerprint(await storedDoc(storage, 'board'))
-      for (const [i, c] of clients.entries()) {
-        expect(docFingerprint(c.doc), `client ${i}`).toEqual(expected)
-        expect(c.errors, `client ${i} errors`).toEqual([])
-      }
-      // And the relay's in-memory document agrees with its storage.
+      // Every client, the relay's storage and the relay's in-memory document agree (state vector, delete set, content).
       const [room] = await relay.rooms.loadedRooms()
-      expect(room && docFingerprint(room.doc)).toEqual(expected)
+      if (room === undefined) throw new Error('the relay has no room for board')
+      expectConverged([
+        { name: 'relay storage', doc: await storedDoc(storage, 'board') },
+        { name: 'relay memory', doc: room.doc },
+        ...clients.map((c, i) => ({ name: `client ${i}`, doc: c.doc }))
+      ], { seed })
+      for (const [i, c] of clients.entries()) expect(c.errors, `client ${i} errors`).toEqual([])
     } catch (err) {
       throw new Error(`convergence failed with seed ${seed} (replay: MERIDIAN_SEED=${seed} npm test -- test/convergence.test.ts): ${(err as Error).message}`, { cause: err })
     }

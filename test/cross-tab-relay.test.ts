@@ -1,8 +1,9 @@
+// Tabs keep their documents in (fake) IndexedDB, as in a browser: its classes must be globals.
+import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
 import { ClientStoreError, openIdbClientStore, type ClientAppendEntry, type ClientAppendResult, type ClientStore } from '@meridian/client'
-import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
-import { waitUntil } from './helpers/wait.js'
+import { createTestClient as createClient, startTestRelay as startRelay, storedDoc, waitUntil } from '@meridian/testing'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

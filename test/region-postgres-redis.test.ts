@@ -4,13 +4,11 @@
  * Needs PostgreSQL and Redis (see helpers/services.ts for the skip rule).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import { createClient, storedDoc } from './helpers/cluster.js'
-import { createPrng, testSeed } from './helpers/prng.js'
-import { docFingerprint, randomEdit } from './helpers/random-edits.js'
-import { relayView, startRegion, type Region } from './helpers/region.js'
-import { checkPostgres, checkRedis, requireServices } from './helpers/services.js'
-import { waitUntil } from './helpers/wait.js'
+import {
+  createPrng, deriveSeed, expectConverged, levelRank, parseSeed, sleep, startProcessCluster, storedDoc, waitUntil,
+  type ClientSpec, type ProcessCluster, type ProcessClusterClient
+} from '@meridian/testing'
+import { checkPostgres, checkRedis, provisionRegion, requireServices, type RegionServices } from './helpers/services.js'
 
 const services = await requireServices('region tests (PostgreSQL + Redis)', { postgres: checkPostgres(), redis: checkRedis() })
 
@@ -19,181 +17,123 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+interface Region {
+  cluster: ProcessCluster
+  svc: RegionServices
+}
 
-async function region(): Promise<Region> {
+/** Region `eu`: relays eu-1..eu-3 on one schema and bus; each writer's failover list starts at its own relay. */
+async function region(seed: number, writers: ClientSpec[]): Promise<Region> {
   if (services === null) throw new Error('unreachable: suite skipped')
-  const started = await startRegion({ postgresUrl: services.postgres as string, redisUrl: services.redis as string })
-  cleanups.push(() => started.cleanup())
-  return started
+  const svc = await provisionRegion(services.postgres as string, services.redis as string)
+  cleanups.push(() => svc.cleanup())
+  const cluster = await startProcessCluster({ seed, regions: ['eu'], relaysPerRegion: 3, relayArgs: svc.relayArgs, clients: writers })
+  cleanups.push(() => cluster.close())
+  return { cluster, svc }
 }
 
-/** A client that writes its own keys (`<id>-<n>` = n in map 'm') plus random edits, one transaction per step. */
-interface Writer {
-  readonly id: string
-  readonly home: number
-  readonly client: ReturnType<typeof createClient>
-  made: number
-  /** Steps acknowledged by a relay (committed to PostgreSQL): the first `acked` keys. */
-  acked: number
+/** Two writers per relay of the region (on each document). */
+function writers(docs: readonly string[], prefix: (doc: string) => string): ClientSpec[] {
+  return docs.flatMap((docName) => [0, 1, 2].flatMap((home) => [0, 1].map((k) => ({ id: `${prefix(docName)}r${home}c${k}`, relay: `eu-${home + 1}`, docName }))))
 }
 
-function writer(r: Region, docName: string, id: string, home: number): Writer {
-  // Its own relay first, then the others: what a client of a load-balanced region is given.
-  const urls = [...r.relays.slice(home), ...r.relays.slice(0, home)].map((x) => x.url)
-  const client = createClient(docName, { urls })
-  cleanups.push(() => client.provider.destroy())
-  const w: Writer = { id, home, client, made: 0, acked: 0 }
-  // Acks are cumulative and the outbox holds one entry per local transaction.
-  client.provider.on('pending', (count) => {
-    w.acked = Math.max(w.acked, w.made - count)
-  })
-  return w
-}
-
-function step(w: Writer, rand: () => number): void {
-  const n = w.made++
-  w.client.doc.transact(() => {
-    w.client.doc.getMap('m').set(`${w.id}-${n}`, n)
-    randomEdit(w.client.doc, rand, w.id)
-  })
-}
-
-/** Keys acknowledged so far, with their values. */
-function ackedKeys(writers: Writer[]): Map<string, number> {
-  const keys = new Map<string, number>()
-  for (const w of writers) for (let n = 0; n < w.acked; n++) keys.set(`${w.id}-${n}`, n)
-  return keys
-}
-
-function missing(doc: Y.Doc, keys: Map<string, number>): string[] {
-  const m = doc.getMap('m')
-  return [...keys].filter(([k, v]) => m.get(k) !== v).map(([k]) => k)
-}
-
-/** Every step, every writer (except stopped ones) edits; runs until `until()` says so. */
-async function traffic(writers: Writer[], rand: () => number, until: () => boolean): Promise<void> {
+/** Every step, every writer edits with probability 0.7 (one recorded write each); runs until `until()` says so. */
+async function traffic(c: ProcessCluster, rand: () => number, until: () => boolean): Promise<void> {
   while (!until()) {
-    for (const w of writers) if (rand() < 0.7) step(w, rand)
+    for (const w of c.clients) if (rand() < 0.7) c.randomEdits(w, { ops: 1 })
     await sleep(5 + Math.floor(rand() * 10))
   }
 }
 
-const fingerprint = (doc: Y.Doc) => ({ ...docFingerprint(doc), m: doc.getMap('m').toJSON() })
-
-/** Deep equality where map key order does not matter (it follows arrival order, not the CRDT). */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v
-  )
-}
-const same = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b)
-
-async function expectConverged(r: Region, docName: string, writers: Writer[], seed: number, relays = r.relays): Promise<void> {
-  await Promise.all(writers.map((w) => w.client.provider.whenAcknowledged({ timeoutMs: 30_000 })))
-  const first = writers[0]
-  if (first === undefined) throw new Error('no writers')
-  await waitUntil(
-    () => writers.every((w) => same(fingerprint(w.client.doc), fingerprint(first.client.doc))),
-    `clients of ${docName} to converge (seed ${seed})`,
-    20_000
-  )
-  const expected = fingerprint(first.client.doc)
-  // Every relay holds the same document in memory, and PostgreSQL holds it too.
-  for (const relay of relays) {
-    await waitUntil(async () => same(fingerprint(await relayView(relay.url, docName)), expected), `${relay.nodeId} to hold the converged ${docName} (seed ${seed})`, 10_000)
+/** Settled (every write acknowledged, every client and running relay identical) and PostgreSQL holds the same documents. */
+async function expectRegionConverged({ cluster, svc }: Region): Promise<void> {
+  await cluster.settle({ timeoutMs: 30_000 })
+  await cluster.expectConverged()
+  await cluster.expectNoLostWrites()
+  const storage = await svc.storage()
+  for (const docName of new Set(cluster.clients.map((w) => w.docName))) {
+    const client = cluster.clients.find((w) => w.docName === docName) as ProcessClusterClient
+    expectConverged([{ name: `client ${client.id}`, doc: client.doc }, { name: 'PostgreSQL', doc: await storedDoc(storage, docName) }], { seed: cluster.seed, label: docName })
   }
-  const stored = await storedDoc(await r.storage(), docName)
-  expect(fingerprint(stored), `PostgreSQL holds the converged ${docName} (seed ${seed})`).toEqual(expected)
 }
 
 describe.skipIf(services === null)('a region of three relays on PostgreSQL + Redis', () => {
   it('clients spread over the relays see each other’s edits within milliseconds and converge under seeded random edits', async () => {
-    const seed = testSeed()
-    const rand = createPrng(seed)
-    const r = await region()
-    const docs = ['board', 'notes']
-    const writers = docs.flatMap((doc) => r.relays.flatMap((_, home) => [0, 1].map((k) => writer(r, doc, `${doc}-r${home}c${k}`, home))))
-    await Promise.all(writers.map((w) => w.client.provider.whenSynced({ timeoutMs: 10_000 })))
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
+    const rand = createPrng(deriveSeed(seed, 'traffic'))
+    const r = await region(seed, writers(['board', 'notes'], (doc) => `${doc}-`))
+    const c = r.cluster
 
     // A client on relay 1 sees an edit made through relay 2 (there is no other path than the bus).
-    const [a, b] = [writers.find((w) => w.id === 'board-r0c0'), writers.find((w) => w.id === 'board-r1c0')]
-    if (a === undefined || b === undefined) throw new Error('writers missing')
+    const a = c.client('board-r0c0')
+    const b = c.client('board-r1c0')
     const latencies: number[] = []
     for (let i = 0; i < 10; i++) {
       const started = performance.now()
-      a.client.doc.getMap('probe').set('i', i)
-      await waitUntil(() => b.client.doc.getMap('probe').get('i') === i, `probe ${i} through the bus`, 5_000, 1)
+      a.doc.getMap('probe').set('i', i)
+      await waitUntil(() => b.doc.getMap('probe').get('i') === i, `probe ${i} through the bus`, 5_000, 1)
       latencies.push(performance.now() - started)
     }
     latencies.sort((x, y) => x - y)
     console.log(`cross-relay edit → client on another relay: median ${latencies[5]?.toFixed(1)} ms, max ${latencies[9]?.toFixed(1)} ms (includes the PostgreSQL commit)`)
 
     const until = Date.now() + 2_500
-    await traffic(writers, rand, () => Date.now() > until)
-    for (const doc of docs) await expectConverged(r, doc, writers.filter((w) => w.id.startsWith(`${doc}-`)), seed)
-    for (const w of writers) expect(w.client.errors, w.id).toEqual([])
+    await traffic(c, rand, () => Date.now() > until)
+    await expectRegionConverged(r)
+    for (const w of c.clients) expect(w.errors, w.id).toEqual([])
   })
 
   it('a relay SIGKILLed mid-traffic: its clients fail over to the others, nothing acknowledged is lost, all converge', async () => {
-    const seed = testSeed()
-    const rand = createPrng(seed)
-    const r = await region()
-    const docName = 'ledger'
-    const writers = r.relays.flatMap((_, home) => [0, 1].map((k) => writer(r, docName, `r${home}c${k}`, home)))
-    await Promise.all(writers.map((w) => w.client.provider.whenSynced({ timeoutMs: 10_000 })))
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
+    const rand = createPrng(deriveSeed(seed, 'traffic'))
+    const r = await region(seed, writers(['ledger'], () => ''))
+    const c = r.cluster
+    const victim = c.relay('eu-2')
+    const victims = c.clients.filter((w) => w.relay === victim)
+    const written = new Map<string, Uint8Array[]>()
+    const acked = (w: ProcessClusterClient): number => (written.get(w.id) ?? []).filter((u) => levelRank(w.provider.durabilityOf(u)) >= levelRank('relay')).length
 
-    const victim = 1
-    const victims = writers.filter((w) => w.home === victim)
-    let killed = false
     const start = Date.now()
-    const running = traffic(writers, rand, () => Date.now() - start > 3_500)
+    const running = (async () => {
+      while (Date.now() - start <= 3_500) {
+        for (const w of c.clients) if (rand() < 0.7) written.set(w.id, [...(written.get(w.id) ?? []), ...c.randomEdits(w, { ops: 1 })])
+        await sleep(5 + Math.floor(rand() * 10))
+      }
+    })()
     // Kill once the victim's clients have had updates acknowledged (committed by it), while they keep writing.
-    await waitUntil(() => victims.every((w) => w.acked >= 10) && Date.now() - start > 1_000, 'acknowledged writes through the victim', 10_000)
-    const { signal } = await r.relays[victim]!.process.kill('SIGKILL')
-    expect(signal).toBe('SIGKILL')
-    killed = true
-    const ackedAtKill = ackedKeys(writers)
+    await waitUntil(() => victims.every((w) => acked(w) >= 10) && Date.now() - start > 1_000, 'acknowledged writes through the victim', 10_000)
+    await c.crash(victim)
+    expect(victim.running).toBe(false)
     await running
-    expect(killed).toBe(true)
 
-    const survivors = r.relays.filter((_, i) => i !== victim)
-    await expectConverged(r, docName, writers, seed, survivors)
-    for (const w of victims) expect(w.client.provider.url, `${w.id} failed over`).not.toBe(r.relays[victim]!.url)
-    const final = writers[0]!.client.doc
-    expect(missing(final, ackedAtKill), `acknowledged before the kill (seed ${seed})`).toEqual([])
-    expect(missing(final, ackedKeys(writers)), `acknowledged at all (seed ${seed})`).toEqual([])
-    expect(ackedKeys(writers).size).toBe(writers.reduce((n, w) => n + w.made, 0))
-    expect(missing(await storedDoc(await r.storage(), docName), ackedKeys(writers))).toEqual([])
+    // Settling proves every write (before and after the kill) acknowledged, and every acknowledged write on the survivors and in PostgreSQL.
+    await expectRegionConverged(r)
+    for (const w of victims) expect(w.provider.url, `${w.id} failed over`).not.toBe(w.links.get(victim.id)?.url)
+    expect(c.clients.reduce((n, w) => n + acked(w), 0)).toBe([...written.values()].reduce((n, u) => n + u.length, 0))
   })
 
   it('Redis restarted mid-traffic (connections dropped, streams lost): the relays recover without restarting and converge', async () => {
-    const seed = testSeed()
-    const rand = createPrng(seed)
-    const r = await region()
-    const docName = 'through-outage'
-    const writers = r.relays.flatMap((_, home) => [0, 1].map((k) => writer(r, docName, `r${home}c${k}`, home)))
-    await Promise.all(writers.map((w) => w.client.provider.whenSynced({ timeoutMs: 10_000 })))
-    const pids = r.relays.map((x) => x.process.child.pid)
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
+    const rand = createPrng(deriveSeed(seed, 'traffic'))
+    const r = await region(seed, writers(['through-outage'], () => ''))
+    const c = r.cluster
+    const pids = c.relays.map((x) => x.process?.child.pid)
 
     const start = Date.now()
-    const running = traffic(writers, rand, () => Date.now() - start > 3_500)
+    const running = traffic(c, rand, () => Date.now() - start > 3_500)
     await sleep(800)
-    const beforeOutage = ackedKeys(writers)
     // Down for 1.2 s: relays keep accepting and committing edits, but cannot fan them out.
-    await r.restartRedis(1_200)
+    await r.svc.restartRedis(1_200)
     await running
 
-    await expectConverged(r, docName, writers, seed)
-    expect(missing(writers[0]!.client.doc, beforeOutage)).toEqual([])
-    expect(missing(writers[0]!.client.doc, ackedKeys(writers))).toEqual([])
+    await expectRegionConverged(r)
     // Same processes, still running, bus back up and caught up after the outage.
-    for (const [i, relay] of r.relays.entries()) {
-      expect(relay.process.child.pid).toBe(pids[i])
-      expect(relay.process.child.exitCode).toBe(null)
-      const status = (await (await fetch(`${relay.url.replace('ws://', 'http://')}/v1/status`)).json()) as { bus?: { status: string; resyncs: number } }
-      expect(status.bus?.status, relay.nodeId).toBe('ready')
-      expect(status.bus?.resyncs, relay.nodeId).toBeGreaterThan(0)
+    for (const [i, relay] of c.relays.entries()) {
+      expect(relay.process?.child.pid).toBe(pids[i])
+      expect(relay.running).toBe(true)
+      const status = await c.relayJson<{ bus?: { status: string; resyncs: number } }>(relay, '/v1/status')
+      expect(status.bus?.status, relay.id).toBe('ready')
+      expect(status.bus?.resyncs, relay.id).toBeGreaterThan(0)
     }
   })
 })

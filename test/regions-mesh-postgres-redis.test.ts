@@ -4,16 +4,9 @@
  * proxy): they converge after a partition with writes on both sides.
  * Needs PostgreSQL and Redis (see helpers/services.ts for the skip rule).
  */
-import { randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
-import { healAll, partitionPair, startFaultProxy, type FaultProxy } from '@meridian/testing'
-import { createClient, storedDoc } from './helpers/cluster.js'
-import { freePort } from './helpers/ports.js'
-import { createPrng, testSeed } from './helpers/prng.js'
-import { docFingerprint, randomEdit } from './helpers/random-edits.js'
-import { relayView, startRegion, type Region } from './helpers/region.js'
-import { checkPostgres, checkRedis, requireServices } from './helpers/services.js'
-import { waitUntil } from './helpers/wait.js'
+import { afterEach, describe, it } from 'vitest'
+import { createPrng, deriveSeed, expectConverged, parseSeed, sleep, startProcessCluster, storedDoc, type ProcessCluster } from '@meridian/testing'
+import { checkPostgres, checkRedis, provisionRegion, requireServices, type RegionServices } from './helpers/services.js'
 
 const services = await requireServices('two-region mesh tests (PostgreSQL + Redis)', { postgres: checkPostgres(), redis: checkRedis() })
 
@@ -22,89 +15,50 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-const MESH = ['--heartbeat-interval-ms', '200', '--suspect-after-ms', '1500', '--down-after-ms', '4000', '--anti-entropy-interval-ms', '400']
+const REGIONS = ['eu', 'us']
+const DOC = 'shared-board'
 
 describe.skipIf(services === null)('two regions of three relays (PostgreSQL + Redis each), linked by gossip', () => {
   it('converge after a partition with writes on both sides', async () => {
     if (services === null) return
-    const seed = testSeed()
-    const rand = createPrng(seed)
-    const secret = randomBytes(16).toString('hex')
-    const proxies = new Map<string, FaultProxy>()
-    const ports = new Map<string, number>()
-    for (const name of ['eu', 'us']) {
-      for (let i = 1; i <= 3; i++) {
-        const port = await freePort()
-        const proxy = await startFaultProxy({ target: { host: '127.0.0.1', port } })
-        cleanups.push(() => proxy.close())
-        proxies.set(`${name}-${i}`, proxy)
-        ports.set(`${name}-${i}`, port)
-      }
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
+    const rand = createPrng(deriveSeed(seed, 'bursts'))
+    const regionServices = new Map<string, RegionServices>()
+    for (const name of REGIONS) {
+      const svc = await provisionRegion(services.postgres as string, services.redis as string)
+      cleanups.push(() => svc.cleanup())
+      regionServices.set(name, svc)
     }
-    cleanups.push(() => healAll(proxies))
-    const seedUrl = proxies.get('eu-1')?.url as string
-    const regions: Region[] = []
-    for (const name of ['eu', 'us']) {
-      const region = await startRegion({
-        postgresUrl: services.postgres as string,
-        redisUrl: services.redis as string,
-        name,
-        extraArgs: (i) => {
-          const id = `${name}-${i + 1}`
-          return ['--port', String(ports.get(id)), '--cluster-secret', secret, '--advertise-url', proxies.get(id)?.url as string, ...(id === 'eu-1' ? [] : ['--peer', seedUrl]), ...MESH]
-        }
-      })
-      cleanups.push(() => region.cleanup())
-      regions.push(region)
-    }
-    const relays = regions.flatMap((r) => r.relays)
-    for (const r of relays) {
-      await waitUntil(async () => {
-        const res = await fetch(r.url.replace('ws://', 'http://') + '/v1/cluster')
-        const body = (await res.json()) as { members: { linked: boolean }[] }
-        return body.members.filter((m) => m.linked).length === 5
-      }, `${r.nodeId} linked to all`, 20_000, 100)
-    }
-
-    const writers = relays.map((r) => {
-      const c = createClient('shared-board', { urls: [r.url] })
-      cleanups.push(() => c.provider.destroy())
-      return { ...c, name: r.nodeId, keys: [] as string[] }
+    // Each region's relays on its own schema and bus; the kit links them all by gossip and waits until each has linked to the other five.
+    const cluster: ProcessCluster = await startProcessCluster({
+      seed,
+      regions: REGIONS,
+      relaysPerRegion: 3,
+      docName: DOC,
+      relayArgs: (relay) => regionServices.get(relay.region)?.relayArgs ?? [],
+      clients: REGIONS.flatMap((region) => [1, 2, 3].map((n) => ({ id: `w-${region}-${n}`, relay: `${region}-${n}` })))
     })
-    await Promise.all(writers.map((w) => w.provider.whenSynced({ timeoutMs: 10_000 })))
-    const burst = async (rounds: number, tag: string): Promise<void> => {
+    cleanups.push(() => cluster.close())
+
+    const burst = async (rounds: number): Promise<void> => {
       for (let i = 0; i < rounds; i++) {
-        for (const w of writers) {
-          randomEdit(w.doc, rand, w.name)
-          const key = `${w.name}-${tag}-${i}`
-          w.doc.getMap('keys').set(key, i)
-          w.keys.push(key)
-        }
-        await new Promise((r) => setTimeout(r, 10 + Math.floor(rand() * 20)))
+        for (const w of cluster.clients) cluster.randomEdits(w, { ops: 1 })
+        await sleep(10 + Math.floor(rand() * 20))
       }
     }
-    await burst(5, 'before')
-    for (const a of ['eu-1', 'eu-2', 'eu-3']) for (const b of ['us-1', 'us-2', 'us-3']) partitionPair(proxies, a, b)
-    await burst(15, 'during')
-    healAll(proxies)
-    await burst(3, 'after')
-    await Promise.all(writers.map((w) => w.provider.whenAcknowledged({ timeoutMs: 20_000 })))
+    await burst(5)
+    cluster.partition('eu', 'us')
+    await burst(15)
+    cluster.heal()
+    await burst(3)
 
-    try {
-      await waitUntil(async () => {
-        const prints = await Promise.all(relays.map(async (r) => JSON.stringify(docFingerprint(await relayView(r.url, 'shared-board')))))
-        return new Set(prints).size === 1
-      }, 'all six relays agree', 30_000, 200)
-    } catch (err) {
-      throw new Error(`seed ${seed} (replay: MERIDIAN_SEED=${seed}): ${(err as Error).message}`, { cause: err })
-    }
-    const reference = await relayView(relays[0]?.url as string, 'shared-board')
-    const missing = writers.flatMap((w) => w.keys.filter((k) => !reference.getMap('keys').has(k)))
-    expect(missing, `seed ${seed}`).toEqual([])
-    // Each region's PostgreSQL holds the converged document too.
-    for (const region of regions) {
-      const stored = await storedDoc(await region.storage(), 'shared-board')
-      expect(docFingerprint(stored), region.name).toEqual(docFingerprint(reference))
+    // All six relays and every writer agree, nothing written is missing, and each region's PostgreSQL holds the converged document too.
+    await cluster.settle({ timeoutMs: 30_000 })
+    await cluster.expectConverged()
+    await cluster.expectNoLostWrites()
+    const reference = cluster.client('w-eu-1').doc
+    for (const [name, svc] of regionServices) {
+      expectConverged([{ name: 'w-eu-1', doc: reference }, { name: `PostgreSQL of ${name}`, doc: await storedDoc(await svc.storage(), DOC) }], { seed })
     }
   }, 120_000)
 })

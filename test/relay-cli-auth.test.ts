@@ -3,12 +3,10 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RawClient } from './helpers/raw-client.js'
-import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js'
+import { RawClient, resolveRelayMain, startRelayProcess, type RelayProcess } from '@meridian/testing'
 
-const MAIN = fileURLToPath(new URL('../apps/relay/dist/main.js', import.meta.url))
+const MAIN = resolveRelayMain()
 const SECRET = 'cli-secret-that-is-at-least-32-bytes-long'
 const ADMIN = 'cli-admin-token-0123456789'
 

@@ -17,10 +17,7 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { encodeMessage, type Message } from '@meridian/protocol'
 import { mintToken } from '@meridian/relay'
-import { RawClient } from './helpers/raw-client.js'
-import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js'
-import { createPrng, testSeed } from './helpers/prng.js'
-import { randomEdit } from './helpers/random-edits.js'
+import { RawClient, createPrng, parseSeed, randomEdit, startRelayProcess, type RelayProcess } from '@meridian/testing'
 
 const SECRET = 'fuzz-secret-that-is-at-least-32-bytes!!'
 const FRAMES = 3_000
@@ -173,7 +170,7 @@ class Lane {
 
 describe('relay fuzz', () => {
   it('survives the corpus and thousands of random frames; honest clients sync; every acknowledged update survives kill -9', async () => {
-    const seed = testSeed()
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
     // On tmpfs when there is one: SQLite fsyncs every append on the event loop, and on a slow CI
     // disk that, not the frames, would set the pace. A kill -9 of the process keeps tmpfs intact.
     const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'meridian-fuzz-'))

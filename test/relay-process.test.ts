@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+// The client tab keeps its document in (fake) IndexedDB, which must outlive it: its classes must be globals.
+import 'fake-indexeddb/auto'
+import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RawClient, relayView } from './helpers/raw-client.js'
-import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js'
-import { createClient } from './helpers/cluster.js'
-import { freePort } from './helpers/ports.js'
-import { createPrng, testSeed } from './helpers/prng.js'
+import { RawClient, createPrng, createTestClient, freePort, parseSeed, relayView, startRelayProcess, type RelayProcess } from '@meridian/testing'
 
 const cleanups: (() => Promise<unknown> | void)[] = []
 afterEach(async () => {
@@ -27,7 +26,7 @@ async function relayProcess(args: string[]): Promise<RelayProcess> {
 
 describe('relay process', () => {
   it('serves every acknowledged update after SIGKILL and a restart on the same data dir', async () => {
-    const seed = testSeed()
+    const seed = parseSeed(process.env.MERIDIAN_SEED)
     const rand = createPrng(seed)
     const dir = dataDir()
     const first = await relayProcess(['--data-dir', dir])
@@ -36,25 +35,33 @@ describe('relay process', () => {
     // Each writer sets its own keys; message n+1 carries key n (message 1 is the step-2 reply).
     const acked = new Map<string, number>()
     const sentAt = writers.map(() => 1)
-    const perWriter = 60
+    const perWriter = 200
+    // Killed once at least this many updates are acknowledged. Acks are cumulative and the relay
+    // commits what arrives together in one transaction, so one ack may cover many updates.
     const killAfter = 20 + Math.floor(rand() * 30)
-    let acksSeen = 0
-    await new Promise<void>((resolve) => {
+    let reachedKillPoint = false
+    const killPoint = new Promise<void>((resolve) => {
       writers.forEach((w, wi) => {
         w.socket.on('message', () => {
           const last = w.received.at(-1)
           if (last?.type !== 'ack') return
           for (let n = 0; n < last.upTo - 1; n++) acked.set(`w${wi}-${n}`, n)
-          if (++acksSeen === killAfter) resolve()
+          if (acked.size >= killAfter) {
+            reachedKillPoint = true
+            resolve()
+          }
         })
       })
-      for (let n = 0; n < perWriter; n++) {
-        writers.forEach((w, wi) => {
-          w.edit((d) => d.getMap('m').set(`w${wi}-${n}`, n))
-          sentAt[wi] = (sentAt[wi] ?? 0) + 1
-        })
-      }
     })
+    // One round of edits per event-loop turn, so that the relay is still receiving when it is killed.
+    for (let n = 0; n < perWriter && !reachedKillPoint; n++) {
+      writers.forEach((w, wi) => {
+        w.edit((d) => d.getMap('m').set(`w${wi}-${n}`, n))
+        sentAt[wi] = (sentAt[wi] ?? 0) + 1
+      })
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    await killPoint
     // Kill mid-traffic: whatever was acknowledged must survive, the rest may not.
     const { signal } = await first.kill('SIGKILL')
     expect(signal).toBe('SIGKILL')
@@ -87,7 +94,7 @@ describe('relay process', () => {
   it('offline: edits made while the relay is down survive a crash of the client and reach the relay when it is back', async () => {
     const dir = dataDir()
     const first = await relayProcess(['--data-dir', dir])
-    const tab = createClient('notes', { url: first.url })
+    const tab = createTestClient('notes', { url: first.url, indexedDB: new IDBFactory() })
     cleanups.push(() => tab.provider.destroy())
     await tab.provider.whenSynced({ timeoutMs: 5_000 })
     await first.kill('SIGKILL')
@@ -98,7 +105,7 @@ describe('relay process', () => {
     // The tab "crashes": no destroy, no clean close. A new tab opens on the same IndexedDB
     // while the relay is still down, and the relay comes back on a new address.
     const port = await freePort()
-    const reopened = createClient('notes', { url: `ws://127.0.0.1:${port}`, indexedDB: tab.indexedDB })
+    const reopened = createTestClient('notes', { url: `ws://127.0.0.1:${port}`, indexedDB: tab.indexedDB })
     cleanups.push(() => reopened.provider.destroy())
     await reopened.provider.whenLoaded
     expect(reopened.doc.getText('t').toString()).toBe('written offline')

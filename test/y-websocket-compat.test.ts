@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
-import { createClient, startRelay, storedDoc } from './helpers/cluster.js'
+import { createTestClient as createClient, startTestRelay as startRelay, storedDoc } from '@meridian/testing'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {

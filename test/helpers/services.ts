@@ -6,11 +6,14 @@
  * PostgreSQL: `MERIDIAN_TEST_POSTGRES_URL`, else database `test` on
  * 127.0.0.1:5432 (trust auth) as `$PGUSER`, `postgres` or `root`, whichever answers.
  * Redis: `MERIDIAN_TEST_REDIS_URL`, else `redis://127.0.0.1:6379`.
+ * `provisionRegion` gives a region of relays its own schema, key prefix and Redis proxy.
  */
 import { randomBytes } from 'node:crypto'
 import { userInfo } from 'node:os'
 import pg from 'pg'
 import { Redis } from 'ioredis'
+import { openPostgresStorage, type PostgresStorageAdapter } from '@meridian/storage-postgres'
+import { startTcpProxy, type TcpProxy } from '@meridian/testing'
 
 const PROBE_TIMEOUT_MS = 2_000
 
@@ -130,5 +133,63 @@ function safeUsername(): string | undefined {
     return userInfo().username
   } catch {
     return undefined
+  }
+}
+
+/**
+ * What one region of relays on PostgreSQL + Redis needs: a fresh schema and
+ * key prefix, and Redis reached through a TCP proxy so a test can cut the
+ * relays off Redis without touching the service. Pass `relayArgs` to the
+ * kit's process cluster for each relay of the region.
+ */
+export interface RegionServices {
+  /** `--storage` value (PostgreSQL URL with ?schema=). */
+  readonly storageUrl: string
+  readonly schema: string
+  /** Redis key prefix of the region's bus. */
+  readonly keyPrefix: string
+  /** Between the relays and Redis: `redisProxy.setOnline(false)` cuts them all off. */
+  readonly redisProxy: TcpProxy
+  /** `--storage … --bus …` for a relay of this region. */
+  readonly relayArgs: readonly string[]
+  /** An adapter on the region's schema, for checking what is stored (closed by cleanup). */
+  storage(): Promise<PostgresStorageAdapter>
+  /** Simulates a Redis restart (without persistence): every connection dropped, the region's streams gone. */
+  restartRedis(downMs: number): Promise<void>
+  /** Drops the schema and keys; call after the relays are gone. */
+  cleanup(): Promise<void>
+}
+
+export async function provisionRegion(postgresUrl: string, redisUrl: string): Promise<RegionServices> {
+  const schema = freshSchemaName()
+  const keyPrefix = freshKeyPrefix()
+  const storageUrl = withSchema(postgresUrl, schema)
+  const redis = new URL(redisUrl)
+  const redisProxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) })
+  const busUrl = `redis://127.0.0.1:${redisProxy.port}${redis.pathname}?prefix=${encodeURIComponent(keyPrefix)}`
+  const adapters: PostgresStorageAdapter[] = []
+  return {
+    storageUrl,
+    schema,
+    keyPrefix,
+    redisProxy,
+    relayArgs: ['--storage', storageUrl, '--bus', busUrl],
+    async storage() {
+      const adapter = await openPostgresStorage({ connectionString: storageUrl, poolSize: 2 })
+      adapters.push(adapter)
+      return adapter
+    },
+    async restartRedis(downMs: number) {
+      redisProxy.setOnline(false)
+      await deleteKeys(redisUrl, keyPrefix)
+      await new Promise((r) => setTimeout(r, downMs))
+      redisProxy.setOnline(true)
+    },
+    async cleanup() {
+      for (const adapter of adapters.splice(0)) await adapter.close()
+      await redisProxy.close()
+      await dropSchema(postgresUrl, schema).catch(() => undefined)
+      await deleteKeys(redisUrl, keyPrefix).catch(() => undefined)
+    }
   }
 }

@@ -2,7 +2,8 @@
  * `npm run bench [-- <scenario> ...] [flags]`: the comparison with peers
  * (main.ts: fan-out, latency, many-docs, large-doc-join, reconnect, cold-load)
  * and the mesh scenarios (mesh/main.ts: `mesh` for all of them, or
- * `mesh:propagation`, `mesh:partition`, `mesh:idle`, `mesh:region`).
+ * `mesh:propagation`, `mesh:partition`, `mesh:idle`, `mesh:region`), and
+ * `kit` (kit/main.ts: the testing kit's in-process mode at scale).
  * No scenario: everything. Each runner is its own process; figures are printed.
  */
 import { spawnSync } from 'node:child_process'
@@ -20,7 +21,8 @@ for (let i = 0; i < args.length; i++) {
   else flags.push(a, args[++i] as string)
 }
 const mesh = positionals.filter((p) => p === 'mesh' || p.startsWith('mesh:'))
-const peers = positionals.filter((p) => !mesh.includes(p))
+const kit: string[] = positionals.filter((p) => p === 'kit' || p === 'kit:memory')
+const peers = positionals.filter((p) => !mesh.includes(p) && !kit.includes(p))
 
 const run = (script: string, scriptArgs: string[]): number => {
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...scriptArgs], { stdio: 'inherit' })
@@ -35,4 +37,5 @@ if (mesh.length > 0 || positionals.length === 0) {
   if (scenarios.length === 0) status = Math.max(status, run('./mesh/main.js', meshFlags))
   for (const s of scenarios) status = Math.max(status, run('./mesh/main.js', [s, ...meshFlags]))
 }
+if (kit.length > 0 || positionals.length === 0) status = Math.max(status, run('./kit/main.js', []))
 process.exit(status)

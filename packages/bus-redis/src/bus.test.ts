@@ -13,8 +13,7 @@ import {
   type RedisBus
 } from './index.js'
 import { checkRedis, deleteKeys, freshKeyPrefix, requireServices } from '../../../test/helpers/services.js'
-import { startTcpProxy, type TcpProxy } from '../../../test/helpers/tcp-proxy.js'
-import { waitUntil } from '../../../test/helpers/wait.js'
+import { startTcpProxy, waitUntil, type TcpProxy } from '@meridian/testing'
 
 /** What the contract suite needs from an implementation. */
 interface BusFixture {

@@ -76,8 +76,10 @@ export class RelayGuarantees {
 
   /** For a tracked write: how many other regions hold it, out of how many. Untracked: all of them. */
   heldBy(trackedSeq: number): { held: number; total: number } {
+    const tracked = this.o.mesh?.tracking.heldBy(trackedSeq)
+    if (tracked != null) return tracked
     const total = this.o.mesh?.otherRegions.length ?? 0
-    return this.o.mesh?.tracking.heldBy(trackedSeq) ?? { held: total, total }
+    return { held: total, total }
   }
 
   attach(c: GuaranteedConnection): void {

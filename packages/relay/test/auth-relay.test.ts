@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { CLOSE_CODES, mintToken, type DocGrant } from '@meridian/relay'
-import { RawClient } from '../../../test/helpers/raw-client.js'
+import { RawClient } from '@meridian/testing'
 import { ADMIN, SECRET, metric, relayPool, scrape } from './helpers.js'
 
 const pool = relayPool()

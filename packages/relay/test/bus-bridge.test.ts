@@ -4,8 +4,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import { MemoryStorageAdapter, type StorageAdapter } from '@meridian/storage'
 import { MemoryBusHub, type MemoryBus } from '@meridian/bus-redis'
 import { attachBus, buildRelay, type BusBridge, type Relay } from '@meridian/relay'
-import { RawClient } from '../../../test/helpers/raw-client.js'
-import { waitUntil } from '../../../test/helpers/wait.js'
+import { RawClient, waitUntil } from '@meridian/testing'
 
 const cleanups: (() => Promise<unknown> | void)[] = []
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES, Room } from '@meridian/relay'
 import { filterAwareness, updateIsKnown } from '../src/hostile.js'
-import { RawClient } from '../../../test/helpers/raw-client.js'
+import { RawClient } from '@meridian/testing'
 import { metric, relayPool, scrape } from './helpers.js'
 
 const pool = relayPool()

@@ -4,7 +4,7 @@ import WebSocket from 'ws'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES, DEFAULT_RELAY_OPTIONS, buildRelay, resolveRelayOptions } from '@meridian/relay'
 import { encodeMessage, type Message } from '@meridian/protocol'
-import { RawClient } from '../../../test/helpers/raw-client.js'
+import { RawClient } from '@meridian/testing'
 import { metric, relayPool, scrape } from './helpers.js'
 
 const pool = relayPool()

@@ -2,10 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { buildRelay, type MeshOptions, type Relay } from '@meridian/relay'
-import { startFaultProxy, partitionPair, healAll, type FaultProxy } from '@meridian/testing'
-import { RawClient } from '../../../test/helpers/raw-client.js'
-import { freePort } from '../../../test/helpers/ports.js'
-import { waitUntil } from '../../../test/helpers/wait.js'
+import { startFaultProxy, partitionPair, healAll, freePort, RawClient, waitUntil, type FaultProxy } from '@meridian/testing'
 
 const SECRET = 'test-cluster-secret-0123456789'
 const relays: Relay[] = []

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStorageAdapter, type StorageAdapter } from '@meridian/storage'
 import { buildRelay, CLOSE_CODES, type Relay } from '@meridian/relay'
-import { RawClient } from '../../../test/helpers/raw-client.js'
+import { RawClient } from '@meridian/testing'
 
 const relays: Relay[] = []
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { RawClient } from '../../../test/helpers/raw-client.js'
+import { RawClient } from '@meridian/testing'
 import { metric, relayPool, scrape } from './helpers.js'
 
 const pool = relayPool()

@@ -7,8 +7,7 @@ import { runStorageConformance } from '@meridian/storage/conformance'
 import { DEFAULT_POSTGRES_OPTIONS, SCHEMA_VERSION, openPostgresStorage, redactConnectionString, splitSchemaParam } from './index.js'
 import type { PostgresStorageAdapter } from './index.js'
 import { checkPostgres, dropSchema, freshSchemaName, requireServices, withSchema } from '../../../test/helpers/services.js'
-import { createPrng, testSeed } from '../../../test/helpers/prng.js'
-import { startTcpProxy } from '../../../test/helpers/tcp-proxy.js'
+import { createPrng, parseSeed, startTcpProxy } from '@meridian/testing'
 
 const services = await requireServices('@meridian/storage-postgres', { postgres: checkPostgres() })
 const url = services?.postgres
@@ -186,7 +185,7 @@ if (url === undefined) {
     })
 
     it('two relays compacting the same document while clients write lose nothing, and loads never see half a compaction', async () => {
-      const seed = testSeed()
+      const seed = parseSeed(process.env.MERIDIAN_SEED)
       const rand = createPrng(seed)
       const name = schema()
       const relays = [await open({ schema: name }), await open({ schema: name })] as const

@@ -82,6 +82,7 @@ export class Mesh {
   private nonce = 0
   private ticks = 0
   private membersChanged = true
+  private regionsCache: string[] | null = null
   private stopped = false
 
   constructor(deps: Deps, options: MeshOptions) {
@@ -199,10 +200,19 @@ export class Mesh {
     return Object.fromEntries([...this.links.entries()].map(([id, l]) => [id, l.stats]))
   }
 
+  /** Cached: it is asked for on every acknowledgement, and changes only when gossip brings news. */
   private foreignRegions(): string[] {
+    if (this.regionsCache !== null) return this.regionsCache
     const regions = new Set((this.membership?.list() ?? []).map((m) => m.region))
     regions.delete(this.d.region)
-    return [...regions].sort()
+    const list = [...regions].sort()
+    if (this.membership !== null) this.regionsCache = list
+    return list
+  }
+
+  private membershipChanged(): void {
+    this.membersChanged = true
+    this.regionsCache = null
   }
 
   private adopt(socket: RelaySocket, direction: 'dialed' | 'accepted', url: string | null): MeshLink {
@@ -253,7 +263,7 @@ export class Mesh {
       this.links.set(remote.nodeId, link)
     }
     const membership = this.membership as Membership
-    if (membership.merge([remote]).length > 0) this.membersChanged = true
+    if (membership.merge([remote]).length > 0) this.membershipChanged()
     membership.contact(remote.nodeId, this.d.clock.now())
     link.send({ type: 'mesh-members', members: membership.records() })
     this.log.info({ peer: remote.nodeId, peerRegion: remote.region, direction: link.direction }, 'mesh link up')
@@ -276,7 +286,7 @@ export class Mesh {
     if (this.ae.handle(link, m)) return
     switch (m.type) {
       case 'mesh-members':
-        if ((this.membership?.merge(m.members).length ?? 0) > 0) this.membersChanged = true
+        if ((this.membership?.merge(m.members).length ?? 0) > 0) this.membershipChanged()
         return
       case 'mesh-ping':
         link.send({ type: 'mesh-pong', nonce: m.nonce })
@@ -385,9 +395,11 @@ export class Mesh {
   private dialMissing(now: number): void {
     const self = this.self as MeshMember
     const targets = new Set<string>()
+    // Seeds are dialed whenever their owner is not linked, whichever id is smaller: after the other relays
+    // restart, a seed may be the only way back in (nobody remembers this relay to dial it). Duplicates are resolved in onHello.
     for (const seed of this.options.peers) {
       const owner = this.seedOwners.get(seed)
-      if (owner === undefined || (owner !== self.nodeId && this.links.get(owner)?.isOpen !== true && self.nodeId < owner)) targets.add(seed)
+      if (owner === undefined || (owner !== self.nodeId && this.links.get(owner)?.isOpen !== true)) targets.add(seed)
     }
     // Between known members only the smaller node id dials, so a pair does not race to two links.
     for (const m of this.membership?.list() ?? []) {

@@ -2,19 +2,43 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { FEATURE_ACKS, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message } from '@meridian/protocol'
 
+export interface RawClientOptions {
+  /** Send a Meridian hello first (default true). */
+  hello?: boolean
+  /** Features announced in the hello (default acknowledgements). */
+  features?: number
+  headers?: Record<string, string>
+  /** Query parameters, e.g. `{ token }`. */
+  query?: Record<string, string>
+  ws?: WebSocket.ClientOptions
+  /** Give up on the connection after this long (default 5 s). */
+  timeoutMs?: number
+}
+
 /**
  * A bare protocol client for relay tests: every message it receives is kept,
  * and tests await specific messages instead of sleeping.
  */
+/** The `ws` subset a RawClient needs: a `ws` WebSocket, or a simulated relay-style socket (memory mode). */
+export interface RawSocket {
+  on(event: 'message', listener: (data: Buffer) => void): unknown
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown
+  once(event: 'open', listener: () => void): unknown
+  once(event: 'error', listener: (err: Error) => void): unknown
+  send(data: Uint8Array | string): void
+  close(): void
+  terminate(): void
+}
+
 export class RawClient {
-  readonly socket: WebSocket
+  readonly socket: RawSocket
   readonly doc = new Y.Doc()
   readonly received: Message[] = []
   closeEvent: { code: number; reason: string } | null = null
   private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = []
   private closeWaiters: ((e: { code: number; reason: string }) => void)[] = []
 
-  private constructor(socket: WebSocket) {
+  private constructor(socket: RawSocket) {
     this.socket = socket
     socket.on('message', (data: Buffer) => {
       const message = decodeMessage(new Uint8Array(data))
@@ -37,19 +61,34 @@ export class RawClient {
   static connect(
     url: string,
     docName: string,
-    options: { hello?: boolean; features?: number; headers?: Record<string, string>; query?: Record<string, string>; ws?: WebSocket.ClientOptions } = {}
+    options: RawClientOptions = {}
   ): Promise<RawClient> {
     const query = options.query === undefined ? '' : `?${new URLSearchParams(options.query).toString()}`
     const socket = new WebSocket(`${url}/${encodeURIComponent(docName)}${query}`, { ...options.ws, headers: options.headers })
+    return RawClient.over(socket, url, options)
+  }
+
+  /** A raw client on a socket that is still connecting (e.g. `MemoryCluster.rawSocket`). */
+  static over(socket: RawSocket, url: string, options: Omit<RawClientOptions, 'ws' | 'headers' | 'query'> = {}): Promise<RawClient> {
     const client = new RawClient(socket)
+    const timeoutMs = options.timeoutMs ?? 5_000
     return new Promise((resolve, reject) => {
+      // A blackholed or stopped relay never answers the upgrade: give up instead of hanging.
+      const timer = setTimeout(() => {
+        socket.terminate()
+        reject(new Error(`no WebSocket connection to ${url} within ${timeoutMs} ms`))
+      }, timeoutMs)
       socket.once('open', () => {
+        clearTimeout(timer)
         if (options.hello ?? true) {
           client.send({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: options.features ?? FEATURE_ACKS })
         }
         resolve(client)
       })
-      socket.once('error', reject)
+      socket.once('error', (err) => {
+        clearTimeout(timer)
+        reject(err)
+      })
     })
   }
 
@@ -106,11 +145,15 @@ export class RawClient {
   }
 }
 
-/** The document as one relay holds it (a fresh raw client's sync step 2). */
-export async function relayView(url: string, docName: string): Promise<Y.Doc> {
-  const c = await RawClient.connect(url, docName)
-  c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
-  await c.next('sync-step2')
-  await c.close()
+/** The document as one relay holds it (a fresh raw client's sync step 2). `query` carries a token to an auth-enabled relay. */
+export async function relayView(url: string, docName: string, options: { query?: Record<string, string>; timeoutMs?: number } = {}): Promise<Y.Doc> {
+  const timeoutMs = options.timeoutMs ?? 5_000
+  const c = await RawClient.connect(url, docName, { ...(options.query !== undefined ? { query: options.query } : {}), timeoutMs })
+  try {
+    c.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
+    await c.next('sync-step2', () => true, timeoutMs)
+  } finally {
+    await c.close().catch(() => c.socket.terminate())
+  }
   return c.doc
 }

@@ -1,0 +1,55 @@
+import * as Y from 'yjs'
+import type { DurabilityLevel } from '@meridian/client'
+import { diffReplicas, docFingerprint, shapesOf, type Replica } from './fingerprint.js'
+
+export type KitErrorCode = 'ERR_NOT_CONVERGED' | 'ERR_LOST_WRITES' | 'ERR_SETTLE_TIMEOUT' | 'ERR_CLUSTER_OPTIONS' | 'ERR_UNKNOWN_ENDPOINT' | 'ERR_CLUSTER_CLOSED'
+
+/** Every failure of the kit: a stable code, the seed to replay it, and a message meant to be read. */
+export class KitError extends Error {
+  readonly code: KitErrorCode
+  readonly seed: number | undefined
+  constructor(code: KitErrorCode, message: string, seed?: number) {
+    super(seed === undefined ? message : `${message}\n(seed ${seed}: replay with the same seed)`)
+    this.name = 'KitError'
+    this.code = code
+    this.seed = seed
+  }
+}
+
+/** Differences between replicas (each compared with the first); empty when they all agree. */
+export function convergenceDiff(replicas: readonly Replica[]): string[] {
+  const first = replicas[0]
+  if (first === undefined) return []
+  const shapes = shapesOf(replicas.map((r) => r.doc))
+  const expected = JSON.stringify(docFingerprint(first.doc, shapes))
+  const lines: string[] = []
+  for (const other of replicas.slice(1)) {
+    if (JSON.stringify(docFingerprint(other.doc, shapes)) === expected) continue
+    for (const line of diffReplicas(first, other, shapes)) lines.push(`  ${line}`)
+  }
+  return lines
+}
+
+/**
+ * Throws unless every replica has the same state vector, delete set and
+ * content. Accepts docs (named by position) or named replicas.
+ */
+export function expectConverged(targets: readonly (Y.Doc | Replica)[], options: { seed?: number; label?: string } = {}): void {
+  const replicas = targets.map((t, i) => (t instanceof Y.Doc ? { name: `doc[${i}]`, doc: t } : t))
+  const lines = convergenceDiff(replicas)
+  if (lines.length > 0) {
+    throw new KitError('ERR_NOT_CONVERGED', `${options.label ?? 'replicas'} did not converge:\n${lines.join('\n')}`, options.seed)
+  }
+}
+
+/** local < relay < replicated(1) < replicated(2) … */
+export function levelRank(level: DurabilityLevel | 'pending'): number {
+  if (level === 'pending') return 0
+  if (level === 'local') return 1
+  if (level === 'relay') return 2
+  return 2 + level.replicated
+}
+
+export function describeLevel(level: DurabilityLevel): string {
+  return typeof level === 'string' ? level : `replicated(${level.replicated})`
+}
