@@ -218,7 +218,7 @@ export function renderMarkdown(report: BenchReport, scenarios: readonly Scenario
       'raw-protocol clients (lib0 encoders over `ws`), so the client costs the same whichever server is measured. Server CPU (user + system, all threads) and RSS come from `/proc/<pid>`. ' +
       'Ratios: "× raw" is the figure divided by the raw ceiling\'s; "Meridian ÷ best peer" divides Meridian\'s figure by the better of the two peers\' (↑ higher is better, ↓ lower is better).',
     '',
-    'Servers: **raw ws** forwards frames with no CRDT work (the physical ceiling); **Meridian relay** is `apps/relay` (SQLite storage, `synchronous=FULL`, every update committed); ' +
+    'Servers: **raw ws** forwards frames with no CRDT work (the physical ceiling); **Meridian relay** is `apps/relay` (SQLite storage, `synchronous` `full`: every update committed and its WAL fsynced before it is acknowledged; what arrives together is committed together); ' +
       '**@y/websocket-server** 0.1.1 (`setupWSConnection` on `ws`, in memory); **@hocuspocus/server** 3.x with no extensions (in memory). The peers keep documents in memory only: they do not persist anything in these runs. ' +
       '**Meridian relay, SQLite on tmpfs** is a diagnostic, not a target: the same relay with its database on tmpfs, where `fsync` returns at once, so the difference between the two Meridian rows is the cost of committing every update to disk.',
     '',

@@ -20,6 +20,11 @@ import type { GuaranteedConnection, RelayGuarantees } from './guarantees.js'
 import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
 import { labelOf, type CloseReason, type RejectReason, type RelayMetrics } from './metrics.js'
 import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
+import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
+
+const BINARY = { binary: true } as const
+/** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
+const SMALL_MESSAGE_BYTES = 16 * 1024
 
 export interface ConnectionOptions {
   id: string
@@ -73,10 +78,13 @@ const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
 export class Connection implements RoomPeer, GuaranteedConnection {
   readonly id: string
   private readonly socket: RelaySocket
+  /** For a `ws` socket: where pre-framed broadcasts can be written (see broadcast.ts); null: through `send`. */
+  private readonly frameWriter: (() => FrameStream | null) | null
   private readonly room: Room
   private readonly log: Logger
   private readonly options: ConnectionOptions
   private meridian = false
+  private progressScheduled = false
   /** Features agreed in HELLO. */
   private features = 0
   /** [message number, tracked write] for this connection's writes, until every region holds them. */
@@ -102,6 +110,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.options = options
     this.id = options.id
     this.socket = options.socket
+    this.frameWriter = frameWriterOf(options.socket)
     this.room = options.room
     this.log = options.logger.child({ conn: options.id })
     this.accessLevel = options.access ?? 'write'
@@ -146,20 +155,61 @@ export class Connection implements RoomPeer, GuaranteedConnection {
 
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== SOCKET_OPEN) return
-    const buffered = this.socket.bufferedAmount
-    if (buffered > 0 && buffered + message.length > this.options.maxBufferedBytes) {
-      // Destroyed at once, not closed: a close frame would queue behind what it does not read,
-      // and the buffer would be held until the close timeout.
-      this.log.warn({ bufferedBytes: buffered }, 'slow consumer: disconnecting')
-      this.endReason ??= 'slow_consumer'
-      this.socket.terminate()
-      this.dispose()
+    if (!this.hasRoomFor(message.length)) return
+    this.options.metrics?.messageOut(message)
+    // Small messages (acks, status, most handshakes) as one pre-framed write; large ones through
+    // `ws`, which writes the header and the payload without copying it.
+    const stream = message.length <= SMALL_MESSAGE_BYTES ? (this.frameWriter?.() ?? null) : null
+    if (stream !== null) {
+      stream.write(frameBinaryMessages([message]))
       return
     }
-    this.options.metrics?.messageOut(message)
-    this.socket.send(message, { binary: true }, (err) => {
+    this.socket.send(message, BINARY, (err) => {
       if (err !== undefined && err !== null) this.log.debug({ err }, 'send failed')
     })
+  }
+
+  /**
+   * The room's broadcast of a turn (metrics are counted by the room, once):
+   * for a `ws` socket the frames are written in one go — the same buffer for
+   * every socket that gets all of them — else each message is sent.
+   */
+  deliver(broadcast: Broadcast): boolean {
+    if (this.closed || this.socket.readyState !== SOCKET_OPEN) return false
+    const all = broadcast.getsAll(this)
+    const messages = all ? null : broadcast.messagesFor(this)
+    if (messages !== null && messages.length === 0) return false
+    let bytes = broadcast.bytes
+    if (messages !== null) {
+      bytes = 0
+      for (const m of messages) bytes += m.length
+    }
+    if (!this.hasRoomFor(bytes)) return false
+    const stream = this.frameWriter?.() ?? null
+    if (stream !== null) {
+      stream.write(messages === null ? broadcast.framedForAll() : frameBinaryMessages(messages))
+    } else if (messages === null) {
+      for (const e of broadcast.entries) this.socket.send(e.message, BINARY)
+    } else {
+      for (const m of messages) this.socket.send(m, BINARY)
+    }
+    return true
+  }
+
+  /**
+   * False (and the connection dropped) when `bytes` more would take what is
+   * queued for this socket past `maxBufferedBytes`: the peer is too slow.
+   */
+  private hasRoomFor(bytes: number): boolean {
+    const buffered = this.socket.bufferedAmount
+    if (buffered === 0 || buffered + bytes <= this.options.maxBufferedBytes) return true
+    // Destroyed at once, not closed: a close frame would queue behind what it does not read,
+    // and the buffer would be held until the close timeout.
+    this.log.warn({ bufferedBytes: buffered }, 'slow consumer: disconnecting')
+    this.endReason ??= 'slow_consumer'
+    this.socket.terminate()
+    this.dispose()
+    return false
   }
 
   fail(error: RelayError): void {
@@ -308,22 +358,44 @@ export class Connection implements RoomPeer, GuaranteedConnection {
    * For each k, the longest prefix of this connection's committed messages
    * whose writes are held by at least k other regions; reports each advance.
    */
+  /** Coalesced: commits and confirmations arrive in bursts, one scan per burst is enough. */
   replicationProgress(): void {
+    if (this.progressScheduled) return
+    this.progressScheduled = true
+    queueMicrotask(() => {
+      this.progressScheduled = false
+      this.reportReplication()
+    })
+  }
+
+  /**
+   * For each k, `replicated(k, n)`: the first n messages are held by at least
+   * k other regions. Held counts only grow, so each level resumes where it was
+   * last reported (a partition that piles writes up costs one look per level).
+   */
+  private reportReplication(): void {
     const g = this.options.guarantees
     if (g === undefined || (this.features & FEATURE_REPLICATION) === 0) return
-    let minHeld = Infinity
-    const upTo = new Map<number, number>()
-    for (const [msg, tracked] of this.trackedWrites) {
-      // Only what is committed here can be reported as held elsewhere.
-      if (msg > this.committed) break
-      minHeld = Math.min(minHeld, g.heldBy(tracked).held)
-      for (let k = 1; k <= minHeld; k++) upTo.set(k, msg)
-    }
-    for (const [k, msg] of upTo) {
-      if ((this.replicatedUpTo.get(k) ?? 0) < msg) {
-        this.replicatedUpTo.set(k, msg)
-        this.send(encodeMessage({ type: 'replicated', regions: k, upTo: msg }))
+    const writes = this.trackedWrites
+    const last = writes[writes.length - 1]
+    if (last === undefined) return
+    const levels = g.heldBy(last[1]).total
+    for (let k = 1; k <= levels; k++) {
+      const reported = this.replicatedUpTo.get(k) ?? 0
+      let i = firstAfter(writes, reported)
+      let upTo = reported
+      for (; i < writes.length; i++) {
+        const [msg, tracked] = writes[i] as [number, number]
+        // Only what is committed here can be reported as held elsewhere.
+        if (msg > this.committed || g.heldBy(tracked).held < k) break
+        upTo = msg
       }
+      if (upTo > reported) {
+        this.replicatedUpTo.set(k, upTo)
+        this.send(encodeMessage({ type: 'replicated', regions: k, upTo }))
+      }
+      // Level k+1 cannot get further than level k.
+      if (upTo === 0) break
     }
     // Forget writes every region holds, except the last (it anchors the prefix).
     while (this.trackedWrites.length > 1) {
@@ -387,7 +459,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     if (this.refusedAt !== null && seq >= this.refusedAt) return
     this.committed = seq
     // Other regions may have acknowledged before this commit landed: report what is now reportable.
-    if ((this.features & FEATURE_REPLICATION) !== 0) queueMicrotask(() => this.replicationProgress())
+    if ((this.features & FEATURE_REPLICATION) !== 0) this.replicationProgress()
     if (this.arrivals.length > 0) {
       const now = performance.now()
       while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {
@@ -426,4 +498,16 @@ function toUint8Array(data: RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+}
+
+/** Index of the first entry whose message number is above `msg` (entries sorted by it). */
+function firstAfter(writes: readonly [number, number][], msg: number): number {
+  let lo = 0
+  let hi = writes.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if ((writes[mid] as [number, number])[0] <= msg) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

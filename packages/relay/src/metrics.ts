@@ -113,10 +113,17 @@ export class RelayMetrics {
     this.bytesReceived.inc({ type }, bytes)
   }
 
+  /** One message sent (`bytes`: the encoded message). */
   messageOut(bytes: Uint8Array): void {
     const type = labelOfEncoded(bytes)
     this.messagesSent.inc({ type })
     this.bytesSent.inc({ type }, bytes.length)
+  }
+
+  /** `count` messages of one type sent, `bytes` in all (a broadcast, counted once for all its sockets). */
+  messagesOut(type: MessageLabel, count: number, bytes: number): void {
+    this.messagesSent.inc({ type }, count)
+    this.bytesSent.inc({ type }, bytes)
   }
 }
 
@@ -185,6 +192,8 @@ export function instrumentStorage(storage: StorageAdapter, metrics: RelayMetrics
       if (typeof value !== 'function') return value
       const bound = (value as (...args: unknown[]) => Promise<unknown>).bind(target)
       if (prop === 'append' || prop === 'compact' || prop === 'remove') return timed(prop, bound)
+      // A group commit is an append (one commit, however many updates).
+      if (prop === 'appendMany') return timed('append', bound)
       if (prop === 'load') return loadTimed(bound)
       return bound
     }

@@ -2,21 +2,39 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
+import { createSystemClock, type Clock, type ClockTimer } from '@meridian/policy'
 import { encodeMessage } from '@meridian/protocol'
 import { RelayError } from './errors.js'
+import { Broadcast, type BroadcastEntry } from './broadcast.js'
+import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
 
 /** A connection as a room sees it. */
 export interface RoomPeer {
   readonly id: string
   send(message: Uint8Array): void
+  /**
+   * The room's broadcast of one event-loop turn: every entry but those whose
+   * `except` is this peer, in order. Returns whether the peer took it (false:
+   * it is gone, or was dropped as a slow consumer). Without it, the room sends
+   * the messages one by one.
+   */
+  deliver?(broadcast: Broadcast): boolean
   /** The room failed (storage write failed): the peer must disconnect so its client resyncs. */
   fail(error: RelayError): void
 }
 
+/** y-protocols' outdated timeout: a presence state not renewed for this long is removed. */
+const AWARENESS_TIMEOUT_MS = 30_000
+const ROOM_CLOCK = createSystemClock({ unref: true })
+
 export interface RoomOptions {
   storage: StorageAdapter
   logger: Logger
+  /** Drives the awareness timeout sweep; default the system clock. */
+  clock?: Clock
   compactAfterUpdates: number
+  /** Broadcasts are counted here (once per broadcast, not per socket). */
+  metrics?: RelayMetrics
   /**
    * A change could not be stored: memory now holds what storage does not, so
    * the room must leave memory (the next load is from storage, and clients
@@ -36,11 +54,37 @@ export type RoomChangeListener = (change: { update: Uint8Array; origin: unknown;
 /** Origin of transactions that replay storage: they must not be persisted again. */
 const LOAD_ORIGIN = Symbol('meridian-load')
 
+interface Deferred {
+  promise: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  // Failures reach callers through applyUpdate(); the promise itself must not be an unhandled rejection.
+  promise.catch(() => undefined)
+  return { promise, resolve, reject }
+}
+
 /**
  * One document in memory: its Y.Doc, awareness, the peers connected to it and
  * an ordered write queue to storage. Every change to the doc — whatever its
- * origin — is appended to storage in order and broadcast once-encoded to every
- * peer but the one it came from.
+ * origin — is broadcast once-encoded to every peer but the one it came from,
+ * and appended to storage in order.
+ *
+ * Both happen at the end of the event-loop turn (a microtask: no timer, so a
+ * simulated clock sees the same thing): the turn's broadcast goes out first,
+ * framed once for all sockets (broadcast.ts), then the turn's changes are
+ * committed together (group commit: `appendMany` when the adapter has it,
+ * each change still its own stored update). While a commit is in flight the
+ * next turns' changes wait and go in the following one. A change resolves
+ * (`applyUpdate`, `committed`) when the commit that covers it is durable.
  */
 export class Room {
   readonly name: string
@@ -51,14 +95,33 @@ export class Room {
   private readonly peers = new Set<RoomPeer>()
   /** Awareness client ids each peer controls, removed when it leaves. */
   private readonly awarenessIds = new Map<RoomPeer, Set<number>>()
+  /** Settles once every change queued so far is committed. */
   private writeTail: Promise<void> = Promise.resolve()
+  /** Changes waiting for the next commit, and the promise that commit settles. */
+  private queued: Uint8Array[] = []
+  private queuedCommit: Deferred | null = null
+  private writing = false
+  /** Messages to broadcast at the end of this turn. */
+  private outbox: BroadcastEntry[] = []
+  private turnScheduled = false
   private storedUpdates: number
+  /**
+   * Every stored update with a seq up to this one is in memory (loaded, or
+   * appended by this room after it was applied), or -1 when that is unknown
+   * (another writer's seqs interleaved with ours: shared storage). While it
+   * holds, compaction encodes the in-memory document instead of replaying
+   * storage.
+   */
+  private coveredSeq: number
   private compaction: Promise<void> | null = null
   private readonly changeListeners = new Set<RoomChangeListener>()
   /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
   private fullState: Uint8Array | null = null
   private holds = 0
   private destroyed = false
+  private readonly clock: Clock
+  private readonly awarenessSeen = new Map<number, number>()
+  private readonly awarenessSweep: ClockTimer
   /** Set during an `applyUpdate(..., { persist: false })`. */
   private inMemoryOnly = false
   /** A write failed: this room's memory may hold changes storage does not. */
@@ -66,17 +129,30 @@ export class Room {
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
-  private constructor(name: string, doc: Y.Doc, storedUpdates: number, options: RoomOptions) {
+  private constructor(name: string, doc: Y.Doc, storedUpdates: number, coveredSeq: number, options: RoomOptions) {
     this.name = name
     this.doc = doc
     this.options = options
     this.storedUpdates = storedUpdates
+    this.coveredSeq = coveredSeq
     this.log = options.logger.child({ doc: name })
     this.awareness = new awarenessProtocol.Awareness(doc)
+    // Awareness times states out on a real interval of its own: replaced by a sweep on the relay's clock
+    // (a simulated clock must drive it too, and a room that is never destroyed must not keep a process alive).
+    clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval)
+    this.clock = options.clock ?? ROOM_CLOCK
+    this.awarenessSweep = this.clock.setInterval(() => this.sweepAwareness(), AWARENESS_TIMEOUT_MS / 10)
     // The relay itself has no presence.
     this.awareness.setLocalState(null)
     doc.on('update', this.onDocUpdate)
     this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  /** Removes presence states not renewed for AWARENESS_TIMEOUT_MS (clients renew every 15 s), as y-protocols would. */
+  private sweepAwareness(): void {
+    const now = this.clock.now()
+    const stale = [...this.awarenessSeen].filter(([, at]) => now - at >= AWARENESS_TIMEOUT_MS).map(([id]) => id)
+    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout')
   }
 
   /**
@@ -102,7 +178,8 @@ export class Room {
         throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
       }
     }
-    return new Room(name, doc, stored?.updates.length ?? 0, options)
+    const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
+    return new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
   }
 
   get peerCount(): number {
@@ -196,32 +273,17 @@ export class Room {
     return this.writeTail.catch(() => undefined).then(() => this.compaction ?? undefined)
   }
 
-  /** Folds stored updates into a snapshot, from storage's own content (safe when storage is shared). */
+  /**
+   * Folds stored updates into a snapshot. When every stored update is known to
+   * be in memory (`coveredSeq`), the snapshot is the in-memory document, encoded
+   * without waiting for anything; otherwise (shared storage) it is rebuilt from
+   * storage's own content.
+   */
   compact(): Promise<void> {
     if (this.compaction !== null) return this.compaction
-    const { storage } = this.options
     const run = async (): Promise<void> => {
-      await this.writeTail.catch(() => undefined)
-      const stored = await storage.load(this.name)
-      if (stored === null || stored.updates.length === 0) return
-      const doc = new Y.Doc({ gc: true })
-      try {
-        if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-        for (const u of stored.updates) Y.applyUpdate(doc, u.data)
-        const last = stored.updates[stored.updates.length - 1]
-        if (last === undefined) return
-        // A snapshot encodes integrated content only: stored updates that still wait for a
-        // missing dependency would be lost by folding them, so they stay as they are.
-        const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
-        if (store.pendingStructs !== null || store.pendingDs !== null) {
-          this.log.warn('stored updates have missing dependencies; not compacting')
-          return
-        }
-        await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
-        this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
-      } finally {
-        doc.destroy()
-      }
+      if (await this.compactFromMemory()) return
+      await this.compactFromStorage()
     }
     this.compaction = run()
       .catch((err: unknown) => this.log.warn({ err }, 'compaction failed; updates stay as they are'))
@@ -229,6 +291,48 @@ export class Room {
         this.compaction = null
       })
     return this.compaction
+  }
+
+  /** False when memory cannot stand for storage (unknown seqs, or structs waiting for dependencies). */
+  private async compactFromMemory(): Promise<boolean> {
+    const store = this.doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
+    if (this.coveredSeq < 0 || this.destroyed || store.pendingStructs !== null || store.pendingDs !== null) return false
+    const throughSeq = this.coveredSeq
+    const folded = this.storedUpdates
+    if (throughSeq === 0 || folded === 0) return true
+    // May hold more than the updates up to throughSeq (changes not committed yet): they are stored
+    // again after it, and applying them twice changes nothing.
+    this.fullState ??= Y.encodeStateAsUpdate(this.doc)
+    await this.options.storage.compact(this.name, this.fullState, throughSeq)
+    this.storedUpdates = Math.max(0, this.storedUpdates - folded)
+    return true
+  }
+
+  private async compactFromStorage(): Promise<void> {
+    const { storage } = this.options
+    await this.writeTail.catch(() => undefined)
+    const stored = await storage.load(this.name)
+    if (stored === null || stored.updates.length === 0) return
+    const doc = new Y.Doc({ gc: true })
+    try {
+      doc.transact(() => {
+        if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
+        for (const u of stored.updates) Y.applyUpdate(doc, u.data)
+      })
+      const last = stored.updates[stored.updates.length - 1]
+      if (last === undefined) return
+      // A snapshot encodes integrated content only: stored updates that still wait for a
+      // missing dependency would be lost by folding them, so they stay as they are.
+      const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
+      if (store.pendingStructs !== null || store.pendingDs !== null) {
+        this.log.warn('stored updates have missing dependencies; not compacting')
+        return
+      }
+      await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
+      this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
+    } finally {
+      doc.destroy()
+    }
   }
 
   /** Stored updates not yet folded into a snapshot (as far as this relay knows). */
@@ -241,6 +345,7 @@ export class Room {
     this.destroyed = true
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
+    this.clock.clearInterval(this.awarenessSweep)
     this.awareness.destroy()
     this.doc.destroy()
     this.peers.clear()
@@ -250,10 +355,7 @@ export class Room {
     this.fullState = null
     if (origin === LOAD_ORIGIN) return
     if (!this.inMemoryOnly) this.persist(update)
-    const message = encodeMessage({ type: 'sync-update', update })
-    for (const peer of this.peers) {
-      if (peer !== origin) peer.send(message)
-    }
+    if (this.peers.size > 0) this.broadcast(encodeMessage({ type: 'sync-update', update }), origin)
     if (this.changeListeners.size > 0) {
       const committed = this.writeTail
       for (const listener of this.changeListeners) {
@@ -266,18 +368,95 @@ export class Room {
     }
   }
 
+  /** Queues `message` for this turn's broadcast, to every peer but `origin`. */
+  private broadcast(message: Uint8Array, origin: unknown): void {
+    this.outbox.push({ message, except: origin })
+    this.endOfTurn()
+  }
+
+  /** Queues a change for the next commit; `writeTail` settles once it is durable. */
   private persist(update: Uint8Array): void {
-    const { storage, compactAfterUpdates } = this.options
-    const write = this.writeTail.then(
-      () => storage.append(this.name, update),
-      () => storage.append(this.name, update)
-    )
-    this.writeTail = write.then(
-      () => {
-        this.storedUpdates++
-        if (this.storedUpdates >= compactAfterUpdates) void this.compact()
+    this.queued.push(update)
+    if (this.queuedCommit === null) {
+      this.queuedCommit = deferred()
+      this.writeTail = this.queuedCommit.promise
+    }
+    this.endOfTurn()
+  }
+
+  private endOfTurn(): void {
+    if (this.turnScheduled) return
+    this.turnScheduled = true
+    queueMicrotask(this.onTurnEnd)
+  }
+
+  /** Broadcast first (the changes reach the peers before the commit's fsync), then commit. */
+  private readonly onTurnEnd = (): void => {
+    this.turnScheduled = false
+    try {
+      this.flushBroadcast()
+    } catch (err) {
+      this.log.error({ err }, 'broadcast failed')
+    }
+    this.startWrite()
+  }
+
+  private flushBroadcast(): void {
+    const entries = this.outbox
+    if (entries.length === 0) return
+    this.outbox = []
+    if (this.peers.size === 0) return
+    const broadcast = new Broadcast(entries)
+    let recipients = 0
+    let partial: Set<RoomPeer> | null = null
+    for (const peer of [...this.peers]) {
+      let took: boolean
+      if (peer.deliver !== undefined) {
+        took = peer.deliver(broadcast)
+      } else {
+        const messages = broadcast.messagesFor(peer)
+        for (const m of messages) peer.send(m)
+        took = messages.length > 0
+      }
+      if (!took) continue
+      recipients++
+      if (!broadcast.getsAll(peer)) (partial ??= new Set()).add(peer)
+    }
+    const metrics = this.options.metrics
+    if (metrics === undefined || recipients === 0) return
+    // Counted once per broadcast: per message type, how many sockets got it.
+    const counts = new Map<MessageLabel, { messages: number; bytes: number }>()
+    for (const e of entries) {
+      const n = partial !== null && partial.has(e.except as RoomPeer) ? recipients - 1 : recipients
+      if (n === 0) continue
+      const label = labelOfEncoded(e.message)
+      let c = counts.get(label)
+      if (c === undefined) counts.set(label, (c = { messages: 0, bytes: 0 }))
+      c.messages += n
+      c.bytes += n * e.message.length
+    }
+    for (const [type, c] of counts) metrics.messagesOut(type, c.messages, c.bytes)
+  }
+
+  /** Commits everything queued, unless a commit is in flight (its completion starts the next). */
+  private startWrite(): void {
+    if (this.writing || this.queued.length === 0) return
+    const batch = this.queued
+    const commit = this.queuedCommit as Deferred
+    this.queued = []
+    this.queuedCommit = null
+    this.writing = true
+    this.appendAll(batch).then(
+      (seqs) => {
+        this.writing = false
+        this.noteStored(seqs)
+        this.storedUpdates += batch.length
+        commit.resolve()
+        if (this.storedUpdates >= this.options.compactAfterUpdates) void this.compact()
+        this.startWrite()
       },
       (cause: unknown) => {
+        this.writing = false
         const error = new RelayError('ERR_STORAGE_WRITE', this.name, { cause })
         this.log.error({ err: cause }, 'storage append failed; disconnecting peers so they resync')
         // Memory now holds a change storage does not: drop every peer, whose
@@ -285,11 +464,28 @@ export class Room {
         for (const peer of [...this.peers]) peer.fail(error)
         this.storageFailed = true
         this.options.onStorageFailure?.(this)
-        throw error
+        commit.reject(error)
+        this.startWrite()
       }
     )
-    // Failures reach callers through applyUpdate(); the tail itself must not be an unhandled rejection.
-    this.writeTail.catch(() => undefined)
+  }
+
+  /** One commit for the batch: `appendMany` if the adapter has it, else appends one after the other. */
+  private async appendAll(batch: readonly Uint8Array[]): Promise<number[]> {
+    const { storage } = this.options
+    if (batch.length === 1) return [await storage.append(this.name, batch[0] as Uint8Array)]
+    if (typeof storage.appendMany === 'function') return storage.appendMany(this.name, batch)
+    const seqs: number[] = []
+    for (const update of batch) seqs.push(await storage.append(this.name, update))
+    return seqs
+  }
+
+  /** Memory covers storage up to our last seq only while our seqs follow on from each other. */
+  private noteStored(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      if (this.coveredSeq < 0) return
+      this.coveredSeq = seq === this.coveredSeq + 1 ? seq : -1
+    }
   }
 
   private readonly onAwarenessUpdate = (
@@ -298,6 +494,10 @@ export class Room {
   ): void => {
     const changed = [...added, ...updated, ...removed]
     if (changed.length === 0) return
+    const now = this.clock.now()
+    for (const id of added) this.awarenessSeen.set(id, now)
+    for (const id of updated) this.awarenessSeen.set(id, now)
+    for (const id of removed) this.awarenessSeen.delete(id)
     if (origin !== null && typeof origin === 'object' && this.peers.has(origin as RoomPeer)) {
       const peer = origin as RoomPeer
       let ids = this.awarenessIds.get(peer)
@@ -306,7 +506,8 @@ export class Room {
       for (const id of updated) ids.add(id)
       for (const id of removed) ids.delete(id)
     }
-    const message = encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed) })
-    for (const peer of this.peers) peer.send(message)
+    if (this.peers.size === 0) return
+    // In the turn's broadcast, so it keeps its place among the document updates.
+    this.broadcast(encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed) }), null)
   }
 }

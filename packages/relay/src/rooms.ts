@@ -3,6 +3,7 @@ import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import { Room } from './room.js'
+import type { RelayMetrics } from './metrics.js'
 
 export interface RoomManagerOptions {
   storage: StorageAdapter
@@ -10,6 +11,8 @@ export interface RoomManagerOptions {
   evictIdleAfterMs: number
   compactAfterUpdates: number
   clock: Clock
+  /** Broadcasts are counted here. */
+  metrics?: RelayMetrics
 }
 
 /** Compact on eviction only when enough updates piled up to be worth a write. */

@@ -54,7 +54,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   // Storage operations are timed for /metrics; the proxy is transparent to everything else.
   const options: ResolvedRelayOptions = { ...resolved, storage: instrumentStorage(resolved.storage, metrics) }
   const { logger } = options
-  const rooms = new RoomManager(options)
+  const rooms = new RoomManager({ ...options, metrics })
   rooms.onRoomLoaded(() => metrics.documentsLoaded.inc())
   rooms.onRoomEvicted(() => {
     metrics.documentsLoaded.dec()

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { StorageError, assertBytes, assertDocName, assertSeq, toStorageError } from '@meridian/storage'
+import { StorageError, assertBytes, assertDocName, assertSeq, assertUpdateList, toStorageError } from '@meridian/storage'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 
@@ -44,6 +44,7 @@ export const DEFAULT_POSTGRES_OPTIONS = Object.freeze({
 
 interface Statements {
   append: string
+  appendMany: string
   load: string
   lockDocument: string
   setSnapshot: string
@@ -66,6 +67,18 @@ function statements(schema: string): Statements {
         RETURNING d.next_seq - 1 AS seq
       )
       INSERT INTO ${S}.updates (doc, seq, data) SELECT $1, claimed.seq, $2 FROM claimed
+      RETURNING seq`,
+    // The same for a list ($2 bytea[], $3 its length): claims $3 consecutive seqs at once,
+    // one statement and one commit for all of them.
+    appendMany: `
+      WITH claimed AS (
+        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, $3::bigint + 1)
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint
+        RETURNING d.next_seq - $3::bigint AS first
+      )
+      INSERT INTO ${S}.updates (doc, seq, data)
+      SELECT $1, claimed.first + u.ord - 1, u.data
+        FROM claimed, unnest($2::bytea[]) WITH ORDINALITY AS u(data, ord)
       RETURNING seq`,
     // One statement reads one MVCC snapshot: a compaction is seen whole or not at
     // all. The snapshot row comes first (part 0), then the updates after it.
@@ -173,6 +186,21 @@ export class PostgresStorageAdapter implements StorageAdapter {
       const seq = rows[0]?.seq
       if (seq === undefined) throw new Error('append returned no seq')
       return toSeq(seq)
+    })
+  }
+
+  appendMany(docName: string, updates: readonly Uint8Array[]): Promise<number[]> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertUpdateList(updates)
+      if (updates.length === 0) return []
+      const { rows } = await this.#query<{ seq: string }>({
+        name: 'meridian-append-many',
+        text: this.#sql.appendMany,
+        values: [docName, updates.map((u) => Buffer.from(u)), updates.length]
+      })
+      if (rows.length !== updates.length) throw new Error(`appendMany stored ${rows.length} of ${updates.length} updates`)
+      return rows.map((r) => toSeq(r.seq)).sort((a, b) => a - b)
     })
   }
 

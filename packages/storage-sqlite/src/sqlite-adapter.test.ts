@@ -67,6 +67,25 @@ describe('SqliteStorageAdapter specifics', () => {
     expect(existsSync(join(dataDir, 'custom.db'))).toBe(true)
   })
 
+  it("'full': writes wait for the WAL sync, share it, and those committed right before close still resolve", async () => {
+    const dataDir = dir()
+    const adapter = openSqliteStorage({ dataDir })
+    const writes = Promise.all([
+      adapter.append('doc', new Uint8Array([1])),
+      adapter.appendMany('doc', [new Uint8Array([2]), new Uint8Array([3])]),
+      adapter.append('other', new Uint8Array([4]))
+    ])
+    // Committed already (a reader sees them), durable once the writes resolve.
+    expect((await adapter.load('doc'))?.updates).toHaveLength(3)
+    const last = adapter.append('doc', new Uint8Array([5]))
+    await adapter.close()
+    const [first, many, other] = await writes
+    expect(await last).toBeGreaterThan(many[1] ?? Infinity)
+    const reopened = open({ dataDir })
+    expect((await reopened.load('doc'))?.updates.map((u) => u.seq)).toEqual([first, ...many, await last])
+    expect((await reopened.load('other'))?.updates[0]?.seq).toBe(other)
+  })
+
   it('two adapters on the same file see each other’s committed data', async () => {
     const dataDir = dir()
     const first = open({ dataDir })

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
-import { StorageError, assertBytes, assertDocName, assertSeq, toStorageError } from '@meridian/storage'
+import { StorageError, assertBytes, assertDocName, assertSeq, assertUpdateList, toStorageError } from '@meridian/storage'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { migrate } from './schema.js'
 
@@ -12,9 +12,13 @@ export interface SqliteStorageOptions {
   /** File name inside `dataDir` (an absolute path ignores `dataDir`), or ':memory:'. Default 'meridian.sqlite3'. */
   filename?: string
   /**
-   * 'full' (default) fsyncs the WAL on every commit: an acknowledged append
-   * survives power loss. 'normal' only risks the last commits on power loss
-   * (never corruption) and is much faster on slow disks.
+   * 'full' (default): a write resolves only once the WAL holding it is on disk,
+   * so an acknowledged append survives power loss. The sync is not done inside
+   * the commit (which would block the event loop for the disk's latency) but
+   * right after it, as an fdatasync of the WAL on libuv's thread pool, shared by
+   * every write committed meanwhile (group commit); checkpoints stay synced by
+   * SQLite itself. 'normal' only risks the last commits on power loss (never
+   * corruption) and does not wait for the disk at all.
    */
   synchronous?: 'full' | 'normal'
   /** How long a write waits for another connection's lock before failing with ERR_STORAGE_IO. Default 5000. */
@@ -58,10 +62,19 @@ export class SqliteStorageAdapter implements StorageAdapter {
   readonly #db: SqliteDatabase
   readonly #tx: Transactions
   #closed = false
+  /** Writes wait for an fdatasync of the WAL ('full' on a file). */
+  readonly #syncWal: boolean
+  #walFd: number | null = null
+  /** The WAL sync in flight, and the next one (for commits made after the one in flight started). */
+  #syncing: Promise<void> | null = null
+  #nextSync: Promise<void> | null = null
+  /** Set once closed: whether the closing checkpoint made everything committed durable. */
+  #closedDurably: boolean | null = null
 
-  private constructor(db: SqliteDatabase, filename: string) {
+  private constructor(db: SqliteDatabase, filename: string, syncWal: boolean) {
     this.#db = db
     this.filename = filename
+    this.#syncWal = syncWal
     this.#tx = createTransactions(db, prepareStatements(db))
   }
 
@@ -74,9 +87,12 @@ export class SqliteStorageAdapter implements StorageAdapter {
       db = new Database(filename, { timeout: busyTimeoutMs })
       // WAL: readers never block the writer, and a commit is one sequential WAL write.
       db.pragma('journal_mode = WAL')
-      db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      // 'full' on a file: commits do not sync, the adapter syncs the WAL after them (see #durable).
+      // NORMAL still syncs the WAL before each checkpoint and the database after it.
+      const syncWal = synchronous === 'full' && filename !== ':memory:'
+      db.pragma(`synchronous = ${synchronous === 'full' && !syncWal ? 'FULL' : 'NORMAL'}`)
       migrate(db)
-      return new SqliteStorageAdapter(db, filename)
+      return new SqliteStorageAdapter(db, filename, syncWal)
     } catch (err) {
       db?.close()
       throw toStorageError(err)
@@ -92,7 +108,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
   }
 
   append(docName: string, update: Uint8Array): Promise<number> {
-    return this.#run(() => {
+    return this.#write(() => {
       assertDocName(docName)
       assertBytes(update, 'update')
       // IMMEDIATE: take the write lock up front instead of failing a read->write upgrade under contention.
@@ -100,8 +116,18 @@ export class SqliteStorageAdapter implements StorageAdapter {
     })
   }
 
+  /** One transaction, hence one commit (one fsync with synchronous=FULL) for the whole list. */
+  appendMany(docName: string, updates: readonly Uint8Array[]): Promise<number[]> {
+    return this.#write(() => {
+      assertDocName(docName)
+      assertUpdateList(updates)
+      if (updates.length === 0) return []
+      return this.#tx.appendMany.immediate(docName, updates)
+    })
+  }
+
   compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
-    return this.#run(() => {
+    return this.#write(() => {
       assertDocName(docName)
       assertBytes(snapshot, 'snapshot')
       assertSeq(throughSeq)
@@ -110,7 +136,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
   }
 
   remove(docName: string): Promise<void> {
-    return this.#run(() => {
+    return this.#write(() => {
       assertDocName(docName)
       this.#tx.remove.immediate(docName)
     })
@@ -120,22 +146,84 @@ export class SqliteStorageAdapter implements StorageAdapter {
     return this.#run(() => this.#tx.list())
   }
 
-  /** Checkpoints the WAL into the main file (leaving a zero-length WAL), then closes. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve()
+  /** Waits for writes still syncing, checkpoints the WAL into the main file (leaving a zero-length WAL), then closes. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
     this.#closed = true
+    // Writes already committed resolve (or fail) with their sync; nothing new can start.
+    await this.#nextSync?.catch(() => undefined)
+    await this.#syncing?.catch(() => undefined)
     let failure: unknown
     try {
-      if (!this.#db.memory) this.#db.pragma('wal_checkpoint(TRUNCATE)')
+      if (!this.#db.memory) {
+        // With synchronous=NORMAL a checkpoint syncs the WAL before and the database after.
+        const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+        this.#closedDurably = result?.busy === 0
+      }
     } catch (err) {
       failure = err // committed data is safe in the WAL; still close and report.
     }
+    this.#closedDurably ??= false
     try {
       this.#db.close()
     } catch (err) {
       failure ??= err
     }
-    return failure === undefined ? Promise.resolve() : Promise.reject(toStorageError(failure))
+    if (this.#walFd !== null) {
+      try {
+        closeSync(this.#walFd)
+      } catch {
+        // Nothing left to sync through it.
+      }
+      this.#walFd = null
+    }
+    if (failure !== undefined) throw toStorageError(failure)
+  }
+
+  /** A write: committed synchronously, resolved once durable ('full': after a WAL sync). */
+  #write<T>(fn: () => T): Promise<T> {
+    const committed = this.#run(fn)
+    if (!this.#syncWal) return committed
+    return committed.then((result) => this.#durable().then(() => result))
+  }
+
+  /**
+   * Resolves once everything committed so far is on disk. One fdatasync at a
+   * time; commits made while it runs share the next one.
+   */
+  #durable(): Promise<void> {
+    // Committed just before close(), synced by its checkpoint (or not: then it cannot be promised).
+    if (this.#closedDurably !== null) {
+      return this.#closedDurably ? Promise.resolve() : Promise.reject(new StorageError('ERR_STORAGE_IO', 'closed before the write was synced'))
+    }
+    if (this.#syncing === null) {
+      this.#syncing = this.#syncWalFile().finally(() => {
+        this.#syncing = null
+      })
+      return this.#syncing
+    }
+    // The sync in flight may have started before this commit: wait for the following one.
+    this.#nextSync ??= this.#syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextSync = null
+        return this.#durable()
+      })
+    return this.#nextSync
+  }
+
+  #syncWalFile(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        // Opened once, after the first commit (the WAL exists by then); SQLite keeps the
+        // file while this connection is open, so the descriptor stays valid.
+        this.#walFd ??= openSync(`${this.filename}-wal`, 'r')
+      } catch (err) {
+        reject(toStorageError(err))
+        return
+      }
+      fdatasync(this.#walFd, (err) => (err === null ? resolve() : reject(toStorageError(err))))
+    })
   }
 
   /** Runs synchronously but always settles a promise: callers never see a synchronous throw. */
@@ -158,6 +246,12 @@ type Transactions = ReturnType<typeof createTransactions>
 
 /** Built once per connection; the mode (deferred / immediate) is chosen at the call site. */
 function createTransactions(db: SqliteDatabase, sql: Statements) {
+  const insert = (docName: string, update: Uint8Array): number => {
+    const seq = sql.nextSeq.get(docName)?.seq
+    if (seq === undefined) throw new Error('sequence upsert returned no row')
+    sql.insertUpdate.run(docName, seq, update)
+    return seq
+  }
   return {
     load: db.transaction((docName: string): StoredDocument | null => {
       const row = sql.selectDocument.get(docName)
@@ -172,12 +266,9 @@ function createTransactions(db: SqliteDatabase, sql: Statements) {
       }
     }),
 
-    append: db.transaction((docName: string, update: Uint8Array): number => {
-      const seq = sql.nextSeq.get(docName)?.seq
-      if (seq === undefined) throw new Error('sequence upsert returned no row')
-      sql.insertUpdate.run(docName, seq, update)
-      return seq
-    }),
+    append: db.transaction((docName: string, update: Uint8Array): number => insert(docName, update)),
+
+    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[]): number[] => updates.map((u) => insert(docName, u))),
 
     compact: db.transaction((docName: string, snapshot: Uint8Array, throughSeq: number): void => {
       const row = sql.selectDocument.get(docName)

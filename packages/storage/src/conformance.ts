@@ -15,6 +15,7 @@
  * })
  */
 import { describe } from 'vitest'
+import { registerAppendManyCases } from './conformance-append-many.js'
 import { registerBasicCases } from './conformance-basics.js'
 import { registerCompactionCases } from './conformance-compaction.js'
 import { useHarness } from './conformance-harness.js'
@@ -33,6 +34,7 @@ export function runStorageConformance(name: string, factory: ConformanceFactory)
   describe(`${name} — storage conformance`, () => {
     const harness = useHarness(factory)
     describe('append / load / list / remove', () => registerBasicCases(harness))
+    describe('appendMany (optional group commit)', () => registerAppendManyCases(harness))
     describe('compaction', () => registerCompactionCases(harness))
     describe('close and argument validation', () => registerLifecycleCases(harness))
     describe('durability (needs reopen)', () => registerDurabilityCases(harness))

@@ -3,5 +3,5 @@
 export type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
 export { StorageError, isStorageError, toStorageError } from './errors.js'
 export type { StorageErrorCode } from './errors.js'
-export { MAX_DOC_NAME_BYTES, assertBytes, assertDocName, assertSeq } from './validate.js'
+export { MAX_DOC_NAME_BYTES, assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
 export { MemoryStorageAdapter } from './memory-adapter.js'

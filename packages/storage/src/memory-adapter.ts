@@ -1,6 +1,6 @@
 import { StorageError, toStorageError } from './errors.js'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
-import { assertBytes, assertDocName, assertSeq } from './validate.js'
+import { assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
 
 interface MemoryDocument {
   snapshot: Uint8Array | null
@@ -37,16 +37,33 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return this.#run(() => {
       assertDocName(docName)
       assertBytes(update, 'update')
-      let doc = this.#docs.get(docName)
-      if (doc === undefined) {
-        doc = { snapshot: null, snapshotSeq: 0, nextSeq: 1, updates: [] }
-        this.#docs.set(docName, doc)
-      }
+      return this.#store(docName, [update])[0] as number
+    })
+  }
+
+  appendMany(docName: string, updates: readonly Uint8Array[]): Promise<number[]> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertUpdateList(updates)
+      return updates.length === 0 ? [] : this.#store(docName, updates)
+    })
+  }
+
+  /** Arguments already checked: nothing below throws, so a list is stored whole. */
+  #store(docName: string, updates: readonly Uint8Array[]): number[] {
+    let doc = this.#docs.get(docName)
+    if (doc === undefined) {
+      doc = { snapshot: null, snapshotSeq: 0, nextSeq: 1, updates: [] }
+      this.#docs.set(docName, doc)
+    }
+    const seqs: number[] = []
+    for (const update of updates) {
       const seq = doc.nextSeq++
       // Plain Uint8Array copy: also detaches from a caller's Buffer pool or larger ArrayBuffer.
       doc.updates.push({ seq, data: new Uint8Array(update) })
-      return seq
-    })
+      seqs.push(seq)
+    }
+    return seqs
   }
 
   compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {

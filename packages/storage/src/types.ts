@@ -22,6 +22,8 @@
  *   validate.ts (doc names: non-empty, at most `MAX_DOC_NAME_BYTES` UTF-8 bytes).
  * - `remove` forgets a document completely, its sequence counter included: a
  *   document stored again under the same name starts from scratch.
+ * - `appendMany` (optional) is `append` of each update in order, committed
+ *   together: all of them are durable when it resolves, none if it rejects.
  */
 export interface StoredUpdate {
   /** Per-document sequence number, strictly increasing, never reused. */
@@ -43,6 +45,13 @@ export interface StorageAdapter {
   load(docName: string): Promise<StoredDocument | null>
   /** Durably appends one update; resolves with its sequence number. */
   append(docName: string, update: Uint8Array): Promise<number>
+  /**
+   * Optional group commit: durably appends `updates` in order as one atomic
+   * commit (one fsync, one round trip) and resolves with their sequence
+   * numbers, ascending; each update stays its own stored entry. An empty list
+   * resolves `[]` and stores nothing. Callers without it append one by one.
+   */
+  appendMany?(docName: string, updates: readonly Uint8Array[]): Promise<number[]>
   /** Replaces updates `seq <= throughSeq` by `snapshot`, atomically. */
   compact(docName: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /** Deletes the document entirely. Removing an unknown document is not an error. */

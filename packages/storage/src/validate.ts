@@ -38,6 +38,12 @@ export function assertBytes(value: unknown, what: 'update' | 'snapshot'): assert
   if (!(value instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array, got ${describe(value)}`)
 }
 
+/** A list of updates (`appendMany`): an array of Uint8Arrays, possibly empty. */
+export function assertUpdateList(value: unknown): asserts value is readonly Uint8Array[] {
+  if (!Array.isArray(value)) throw invalid(`updates must be an array, got ${describe(value)}`)
+  for (const update of value as unknown[]) assertBytes(update, 'update')
+}
+
 /** Sequence numbers are non-negative safe integers (0 means "nothing"). */
 export function assertSeq(value: unknown, what = 'throughSeq'): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -1,0 +1,122 @@
+/**
+ * Broadcasting a room's messages, framed once.
+ *
+ * A room collects what it broadcasts during one event-loop turn (every
+ * update of a socket read, the awareness changes they bring) and hands the
+ * batch to each peer at the end of the turn. For a real `ws` socket the
+ * batch is framed once — all its messages as WebSocket frames in one buffer,
+ * the same bytes for every socket — and written to the TCP stream in one
+ * `write`, instead of one framing and one `writev` per message per socket.
+ * Other socket implementations (the simulated network of @meridian/testing)
+ * get each message through `send`, in the same order.
+ */
+import type { RelaySocket } from './transport.js'
+
+/** One broadcast message: to every peer of the room but `except` (its origin), if set. */
+export interface BroadcastEntry {
+  readonly message: Uint8Array
+  readonly except: unknown
+}
+
+/**
+ * The messages of one turn. Peers that were the origin of some of them get
+ * the others (in order); every other peer gets all of them, framed once.
+ */
+export class Broadcast {
+  readonly entries: readonly BroadcastEntry[]
+  /** Total payload bytes of all entries. */
+  readonly bytes: number
+  /** Peers excluded from at least one entry (the writers of this turn). */
+  private readonly excepts: ReadonlySet<unknown>
+  private framedAll: Buffer | null = null
+
+  constructor(entries: readonly BroadcastEntry[]) {
+    this.entries = entries
+    let bytes = 0
+    const excepts = new Set<unknown>()
+    for (const e of entries) {
+      bytes += e.message.length
+      if (e.except !== null && e.except !== undefined) excepts.add(e.except)
+    }
+    this.bytes = bytes
+    this.excepts = excepts
+  }
+
+  /** Whether `peer` gets every entry (it originated none). */
+  getsAll(peer: unknown): boolean {
+    return !this.excepts.has(peer)
+  }
+
+  /** The messages `peer` gets, in order. */
+  messagesFor(peer: unknown): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (const e of this.entries) if (e.except !== peer) out.push(e.message)
+    return out
+  }
+
+  /** The frames of every entry, built on first use and shared by every peer that gets all of them. */
+  framedForAll(): Buffer {
+    this.framedAll ??= frameBinaryMessages(this.entries.map((e) => e.message))
+    return this.framedAll
+  }
+}
+
+/** Unmasked binary WebSocket frames (server to client, FIN, opcode 2) for `messages`, back to back in one buffer. */
+export function frameBinaryMessages(messages: readonly Uint8Array[]): Buffer {
+  let size = 0
+  for (const m of messages) size += headerLength(m.length) + m.length
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const m of messages) {
+    const n = m.length
+    out[at++] = 0x82
+    if (n < 126) {
+      out[at++] = n
+    } else if (n < 0x10000) {
+      out[at++] = 126
+      out.writeUInt16BE(n, at)
+      at += 2
+    } else {
+      out[at++] = 127
+      out.writeUInt32BE(Math.floor(n / 0x100000000), at)
+      out.writeUInt32BE(n >>> 0, at + 4)
+      at += 8
+    }
+    out.set(m, at)
+    at += n
+  }
+  return out
+}
+
+function headerLength(n: number): number {
+  return n < 126 ? 2 : n < 0x10000 ? 4 : 10
+}
+
+/** The parts of a `ws` (8.x) WebSocket the fast path relies on. */
+interface WsInternals {
+  _socket?: unknown
+  _sender?: { _queue?: unknown; _state?: unknown; _bufferedBytes?: unknown } | null
+  _extensions?: unknown
+}
+
+/** A TCP (or TLS) stream frames can be written to directly. */
+export interface FrameStream {
+  write(chunk: Buffer): boolean
+}
+
+/**
+ * For a `ws` WebSocket without extensions (no permessage-deflate: frames go
+ * out as they are), a function returning its stream when pre-framed bytes can
+ * be written to it now, keeping the order of everything sent through `ws`
+ * (its sender has nothing queued), or null. Null for any other socket.
+ */
+export function frameWriterOf(socket: RelaySocket): (() => FrameStream | null) | null {
+  const ws = socket as unknown as WsInternals
+  const stream = ws._socket as { write?: unknown } | null | undefined
+  const sender = ws._sender
+  if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') return null
+  if (sender === null || typeof sender !== 'object' || !Array.isArray(sender._queue)) return null
+  if (ws._extensions === null || typeof ws._extensions !== 'object' || Object.keys(ws._extensions).length > 0) return null
+  const writable = stream as FrameStream
+  return () => ((sender._queue as unknown[]).length === 0 && (sender._state ?? 0) === 0 ? writable : null)
+}
