@@ -31,6 +31,8 @@ export interface ConnectionOptions {
   socket: RelaySocket
   room: Room
   logger: Logger
+  /** Bindings of this connection's log lines besides `conn` (its logger is made on the first line: most connections log nothing). */
+  logBindings?: Record<string, unknown>
   nodeId: string
   region: string
   limits: DecodeLimits
@@ -81,7 +83,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   /** For a `ws` socket: where pre-framed broadcasts can be written (see broadcast.ts); null: through `send`. */
   private readonly frameWriter: (() => FrameStream | null) | null
   private readonly room: Room
-  private readonly log: Logger
+  private logger: Logger | null = null
   private readonly options: ConnectionOptions
   private meridian = false
   private progressScheduled = false
@@ -89,8 +91,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private features = 0
   /** [message number, tracked write] for this connection's writes, until every region holds them. */
   private readonly trackedWrites: [number, number][] = []
-  /** Per region count k: the highest message number reported as held by k other regions. */
-  private readonly replicatedUpTo = new Map<number, number>()
+  /** Per region count k: the highest message number reported as held by k other regions (made on the first report). */
+  private replicatedUpTo: Map<number, number> | null = null
   private attached = false
   private received = 0
   private committed = 0
@@ -102,7 +104,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   /** The one awareness client id a read-only connection may speak for. */
   private ownAwarenessId: number | null = null
   /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
-  private readonly arrivals: [seq: number, atMs: number][] = []
+  private arrivals: [seq: number, atMs: number][] = []
   /** Why the relay ended this connection (null: the client did, or not ended). */
   endReason: CloseReason | null = null
 
@@ -112,8 +114,12 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.socket = options.socket
     this.frameWriter = frameWriterOf(options.socket)
     this.room = options.room
-    this.log = options.logger.child({ conn: options.id })
     this.accessLevel = options.access ?? 'write'
+  }
+
+  /** This connection's logger, made when it first logs (a pino child per socket is memory most sockets never use). */
+  private get log(): Logger {
+    return (this.logger ??= this.options.logger.child({ ...this.options.logBindings, conn: this.id }))
   }
 
   get access(): Access {
@@ -165,7 +171,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
       return
     }
     this.socket.send(message, BINARY, (err) => {
-      if (err !== undefined && err !== null) this.log.debug({ err }, 'send failed')
+      if (err !== undefined && err !== null && this.options.logger.isLevelEnabled('debug')) this.log.debug({ err }, 'send failed')
     })
   }
 
@@ -381,7 +387,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     if (last === undefined) return
     const levels = g.heldBy(last[1]).total
     for (let k = 1; k <= levels; k++) {
-      const reported = this.replicatedUpTo.get(k) ?? 0
+      const reported = this.replicatedUpTo?.get(k) ?? 0
       let i = firstAfter(writes, reported)
       let upTo = reported
       for (; i < writes.length; i++) {
@@ -391,7 +397,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         upTo = msg
       }
       if (upTo > reported) {
-        this.replicatedUpTo.set(k, upTo)
+        (this.replicatedUpTo ??= new Map()).set(k, upTo)
         this.send(encodeMessage({ type: 'replicated', regions: k, upTo }))
       }
       // Level k+1 cannot get further than level k.
@@ -466,6 +472,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         const arrival = this.arrivals.shift()
         if (arrival !== undefined) this.options.metrics?.ackLatencySeconds.observe((now - arrival[1]) / 1000)
       }
+      // Drained: let go of the array's backing store (it stays as large as the largest burst otherwise).
+      if (this.arrivals.length === 0) this.arrivals = []
     }
     if (this.meridian) this.scheduleAck()
   }

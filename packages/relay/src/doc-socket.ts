@@ -14,10 +14,11 @@ import type { Logger } from 'pino'
 import type { RawData } from 'ws'
 import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket, type UpgradeInfo } from './transport.js'
 import type { Clock, ClockTimer } from '@meridian/policy'
-import { tryDecodeMessage } from '@meridian/protocol'
+import { tryDecodeMessage, type DecodeLimits } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError, type RelayErrorCode } from './errors.js'
 import { Connection } from './connection.js'
 import type { RoomManager } from './rooms.js'
+import type { Room } from './room.js'
 import type { ResolvedRelayOptions } from './options.js'
 import { parseDocName } from './doc-name.js'
 import { Authenticator, RevocationList, accessFor, type Access, type TokenClaims, type VerifyResult } from './auth.js'
@@ -69,6 +70,8 @@ export class DocSockets {
   readonly authenticator: Authenticator | null
   readonly limiter: ConnectionLimiter
   readonly docSize: DocSizeGuard
+  /** What a connection's decoder accepts (one object for every connection). */
+  readonly decodeLimits: DecodeLimits
   private readonly d: DocSocketsDeps
   private readonly sessions = new Set<DocSession>()
   private readonly admissions = new WeakMap<IncomingMessage, Admission>()
@@ -81,7 +84,7 @@ export class DocSockets {
     this.authenticator = options.auth.mode === 'jwt' ? new Authenticator(options.auth, this.revocations) : null
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
-    deps.rooms.onRoomLoaded((room) => this.docSize.watch(room))
+    this.decodeLimits = { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 }
     if (options.pingIntervalMs > 0) {
       this.heartbeat = options.clock.setInterval(() => this.beat(), options.pingIntervalMs)
     }
@@ -137,10 +140,14 @@ export class DocSockets {
   }
 
   private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission): void {
-    const session = new DocSession(this, this.d, socket, ip, admission)
+    const session = new DocSession(this, this.d, socket, ip)
     this.sessions.add(session)
-    socket.once('close', () => this.sessions.delete(session))
-    session.start(url)
+    session.start(url, admission)
+  }
+
+  /** The session's socket closed. */
+  ended(session: DocSession): void {
+    this.sessions.delete(session)
   }
 
   /**
@@ -183,13 +190,16 @@ export class DocSockets {
 type Phase = 'pre-auth' | 'loading' | 'live' | 'closed'
 
 class DocSession {
-  readonly id = randomUUID()
+  readonly id = flatUuid()
   claims: TokenClaims | null = null
   access: Access | null = null
   private phase: Phase = 'pre-auth'
   private docName = ''
-  private log: Logger
+  /** Made on the first log line (most sessions never log): see `log`. */
+  private logger: Logger | null = null
   private connection: Connection | null = null
+  /** The connection's room, held until the connection closes. */
+  private room: Room | null = null
   private readonly queue: { data: RawData; isBinary: boolean }[] = []
   private queuedBytes = 0
   private preAuthFrames = 0
@@ -210,20 +220,29 @@ class DocSession {
     private readonly owner: DocSockets,
     private readonly d: DocSocketsDeps,
     private readonly socket: RelaySocket,
-    private readonly ip: string,
-    private readonly admission: Admission
+    private readonly ip: string
   ) {
-    this.log = d.logger.child({ conn: this.id })
     this.clock = d.options.clock
     this.lastActivity = this.clock.now()
-    this.rate = new ConnectionRateLimiter(d.options.rateLimit, this.lastActivity)
+    this.rate = ConnectionRateLimiter.for(d.options.rateLimit, this.lastActivity)
   }
 
-  start(url: string): void {
+  /** The session's logger (`conn`, and `doc` once known), made when first used. */
+  private get log(): Logger {
+    return (this.logger ??= this.d.logger.child(this.docName === '' ? { conn: this.id } : { conn: this.id, doc: this.docName }))
+  }
+
+  /** A debug line: the logger is not made for it unless debug is on. */
+  private debug(obj: object, msg: string): void {
+    if (this.d.logger.isLevelEnabled('debug')) this.log.debug(obj, msg)
+  }
+
+  start(url: string, admission: Admission): void {
     const { options } = this.d
     const verdict = this.owner.limiter.tryAcquire(this.ip)
     if (verdict !== 'ok') {
       this.released = true
+      this.socket.on('close', () => this.owner.ended(this))
       this.refuse('ERR_TOO_MANY_CONNECTIONS', CLOSE_CODES.TRY_AGAIN_LATER, verdict)
       return
     }
@@ -238,7 +257,7 @@ class DocSession {
         this.count('oversized')
         if (this.connection !== null) this.connection.endReason ??= 'protocol'
       }
-      this.log.debug({ err }, 'socket error')
+      this.debug({ err }, 'socket error')
     })
 
     const parsed = parseDocName(url)
@@ -247,8 +266,8 @@ class DocSession {
       return
     }
     this.docName = parsed.docName
-    this.log = this.d.logger.child({ conn: this.id, doc: this.docName })
-    if (!this.admission.originAllowed) {
+    this.logger = null
+    if (!admission.originAllowed) {
       this.refuse('ERR_ORIGIN', CLOSE_CODES.ORIGIN_NOT_ALLOWED, 'origin')
       return
     }
@@ -257,8 +276,8 @@ class DocSession {
       this.admitted('write', null)
       return
     }
-    if (this.admission.verified !== null) {
-      this.admit(this.admission.verified)
+    if (admission.verified !== null) {
+      this.admit(admission.verified)
       return
     }
     // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
@@ -429,7 +448,7 @@ class DocSession {
     if (claims !== null) this.armExpiry(claims)
     this.phase = 'loading'
     const { rooms, options, metrics, connections } = this.d
-    const docLog = this.d.logger.child({ doc: this.docName, access, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) })
+    const logBindings = { doc: this.docName, access, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) }
     rooms.acquire(this.docName).then(
       (room) => {
         metrics.documentLoads.inc({ result: 'ok' })
@@ -441,32 +460,27 @@ class DocSession {
           id: this.id,
           socket: this.socket,
           room,
-          logger: docLog,
+          logger: this.d.logger,
+          logBindings,
           nodeId: options.nodeId,
           region: options.region,
-          limits: { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 },
+          limits: this.owner.decodeLimits,
           maxBufferedBytes: options.maxBufferedBytes,
           access,
           metrics,
           docSize: this.owner.docSize,
           ...(this.d.guarantees !== undefined ? { guarantees: this.d.guarantees } : {}),
-          ...(this.owner.authenticator !== null ? { onAuthToken: (token: string) => this.refresh(token) } : {}),
-          onClose: (c) => {
-            this.phase = 'closed'
-            this.clearTimers()
-            this.log.debug({ reason: c.endReason ?? 'client' }, 'connection closed')
-            connections.delete(c)
-            rooms.release(room)
-            metrics.connections.dec({ access: c.access })
-            metrics.connectionsClosed.inc({ reason: c.endReason ?? 'client' })
-          }
+          ...(this.owner.authenticator !== null ? { onAuthToken: this.authTokenHandler() } : {}),
+          // Methods of the session rather than closures here, which would keep this scope for the connection's life.
+          onClose: this.onConnectionClosed
         })
+        this.room = room
         this.connection = connection
         connections.add(connection)
         metrics.connectionsAccepted.inc()
         metrics.connections.inc({ access })
         this.phase = 'live'
-        this.log.debug({ access, ip: this.ip, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) }, 'connection opened')
+        this.debug({ access, ip: this.ip, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) }, 'connection opened')
         connection.start()
         const queued = this.queue.splice(0)
         this.queuedBytes = 0
@@ -485,6 +499,24 @@ class DocSession {
         )
       }
     )
+  }
+
+  /** The live connection ended (by either side): it leaves its room. */
+  private readonly onConnectionClosed = (c: Connection): void => {
+    const { connections, rooms, metrics } = this.d
+    this.phase = 'closed'
+    this.clearTimers()
+    this.debug({ reason: c.endReason ?? 'client' }, 'connection closed')
+    connections.delete(c)
+    if (this.room !== null) rooms.release(this.room)
+    this.room = null
+    metrics.connections.dec({ access: c.access })
+    metrics.connectionsClosed.inc({ reason: c.endReason ?? 'client' })
+  }
+
+  /** Where the connection hands tokens that arrive on it (a function made here keeps nothing else alive). */
+  private authTokenHandler(): (token: string) => void {
+    return (token) => this.refresh(token)
   }
 
   /** A new token on a live connection: it must verify and still grant this document; access follows it. */
@@ -511,7 +543,7 @@ class DocSession {
         this.d.metrics.connections.inc({ access })
       }
       this.armExpiry(result.claims)
-      this.log.debug({ access }, 'token refreshed')
+      this.debug({ access }, 'token refreshed')
     })
   }
 
@@ -570,6 +602,7 @@ class DocSession {
   }
 
   private onClose(): void {
+    this.owner.ended(this)
     this.phase = 'closed'
     this.clearTimers()
     this.queue.length = 0
@@ -583,6 +616,15 @@ class DocSession {
   private count(reason: RejectReason): void {
     this.d.metrics.rejectedMessages.inc({ reason })
   }
+}
+
+/**
+ * A random UUID as one flat string: `randomUUID()` returns a tree of
+ * concatenated pieces (about 400 bytes of heap while it lives, as the id of
+ * every open socket does); this is its 36 characters.
+ */
+function flatUuid(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1')
 }
 
 /** The URL without its `token` query parameter, and that token. */

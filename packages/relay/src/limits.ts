@@ -55,6 +55,15 @@ export class ConnectionRateLimiter {
   private readonly messages: TokenBucket
   private readonly bytes: TokenBucket
 
+  /**
+   * The limiter for a new connection: with both rates unlimited the buckets
+   * hold no state, so every such connection shares one.
+   */
+  static for(options: RateLimitOptions, nowMs: number): ConnectionRateLimiter {
+    if (options.messagesPerSecond === 0 && options.bytesPerSecond === 0) return UNLIMITED
+    return new ConnectionRateLimiter(options, nowMs)
+  }
+
   constructor(options: RateLimitOptions, nowMs: number) {
     this.messages = new TokenBucket(options.messagesPerSecond, options.burstMessages, nowMs)
     this.bytes = new TokenBucket(options.bytesPerSecond, options.burstBytes, nowMs)
@@ -75,6 +84,8 @@ export class ConnectionRateLimiter {
     return Math.max(this.messages.msUntilRepaid(nowMs), this.bytes.msUntilRepaid(nowMs))
   }
 }
+
+const UNLIMITED = new ConnectionRateLimiter({ messagesPerSecond: 0, burstMessages: 0, bytesPerSecond: 0, burstBytes: 0 }, 0)
 
 export type AdmitVerdict = 'ok' | 'too_many_connections' | 'too_many_per_ip'
 
@@ -118,30 +129,34 @@ export class ConnectionLimiter {
  * (`Y.encodeStateAsUpdate`) only when the estimate says a write might not fit.
  */
 export class DocSizeGuard {
-  private readonly sizes = new WeakMap<Room, { bytes: number }>()
+  /** Per room: its exact size when last measured, and its `changedBytes` then (the changes since are added). */
+  private readonly sizes = new WeakMap<Room, { bytes: number; changedAt: number }>()
 
   constructor(readonly maxBytes: number) {}
 
-  /** Follows a room's changes; call once per loaded room. */
-  watch(room: Room): void {
-    room.onChange(({ update }) => {
-      const entry = this.sizes.get(room)
-      if (entry !== undefined) entry.bytes += update.length
-    })
-  }
+  /**
+   * Follows a room's changes. Nothing to do any more (the room counts the
+   * bytes of its changes, `Room.changedBytes`, without a listener per room);
+   * kept for callers.
+   */
+  watch(_room: Room): void {}
 
   /** True if applying `incomingBytes` more could make the document larger than the limit. */
   wouldExceed(room: Room, incomingBytes: number): boolean {
-    let entry = this.sizes.get(room)
-    if (entry !== undefined && entry.bytes + incomingBytes <= this.maxBytes) return false
+    const entry = this.sizes.get(room)
+    if (entry !== undefined && entry.bytes + (room.changedBytes - entry.changedAt) + incomingBytes <= this.maxBytes) return false
     const exact = Y.encodeStateAsUpdate(room.doc).length
-    if (entry === undefined) this.sizes.set(room, (entry = { bytes: exact }))
-    else entry.bytes = exact
+    if (entry === undefined) this.sizes.set(room, { bytes: exact, changedAt: room.changedBytes })
+    else {
+      entry.bytes = exact
+      entry.changedAt = room.changedBytes
+    }
     return exact + incomingBytes > this.maxBytes
   }
 
   /** The last known size (an over-estimate), or null if never measured. */
   estimate(room: Room): number | null {
-    return this.sizes.get(room)?.bytes ?? null
+    const entry = this.sizes.get(room)
+    return entry === undefined ? null : entry.bytes + (room.changedBytes - entry.changedAt)
   }
 }

@@ -27,6 +27,40 @@ export interface RoomPeer {
 const AWARENESS_TIMEOUT_MS = 30_000
 const ROOM_CLOCK = createSystemClock({ unref: true })
 
+/**
+ * The awareness sweep of every room on one clock that has presence states:
+ * one interval for all of them (a timer per room is memory most rooms never
+ * use), running only while some room has states.
+ */
+class AwarenessSweeper {
+  private readonly rooms = new Set<Room>()
+  private timer: ClockTimer | null = null
+
+  constructor(private readonly clock: Clock) {}
+
+  add(room: Room): void {
+    this.rooms.add(room)
+    this.timer ??= this.clock.setInterval(() => {
+      for (const r of [...this.rooms]) r.sweepAwareness()
+    }, AWARENESS_TIMEOUT_MS / 10)
+  }
+
+  delete(room: Room): void {
+    this.rooms.delete(room)
+    if (this.rooms.size > 0 || this.timer === null) return
+    this.clock.clearInterval(this.timer)
+    this.timer = null
+  }
+}
+
+const SWEEPERS = new WeakMap<Clock, AwarenessSweeper>()
+
+function sweeperFor(clock: Clock): AwarenessSweeper {
+  let sweeper = SWEEPERS.get(clock)
+  if (sweeper === undefined) SWEEPERS.set(clock, (sweeper = new AwarenessSweeper(clock)))
+  return sweeper
+}
+
 export interface RoomOptions {
   storage: StorageAdapter
   logger: Logger
@@ -91,10 +125,11 @@ export class Room {
   readonly doc: Y.Doc
   readonly awareness: awarenessProtocol.Awareness
   private readonly options: RoomOptions
-  private readonly log: Logger
+  /** Made on the first log line (see `log`). */
+  private logger: Logger | null = null
   private readonly peers = new Set<RoomPeer>()
   /** Awareness client ids each peer controls, removed when it leaves. */
-  private readonly awarenessIds = new Map<RoomPeer, Set<number>>()
+  private awarenessIds: Map<RoomPeer, Set<number>> | null = null
   /** Settles once every change queued so far is committed. */
   private writeTail: Promise<void> = Promise.resolve()
   /** Changes waiting for the next commit, and the promise that commit settles. */
@@ -114,14 +149,21 @@ export class Room {
    */
   private coveredSeq: number
   private compaction: Promise<void> | null = null
-  private readonly changeListeners = new Set<RoomChangeListener>()
+  private changeListeners: Set<RoomChangeListener> | null = null
+  /**
+   * Bytes of every change to the document so far (the updates `onChange`
+   * listeners get), for size estimates that need no listener: see DocSizeGuard.
+   */
+  changedBytes = 0
   /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
   private fullState: Uint8Array | null = null
   private holds = 0
   private destroyed = false
   private readonly clock: Clock
-  private readonly awarenessSeen = new Map<number, number>()
-  private readonly awarenessSweep: ClockTimer
+  /** When each present awareness client was last renewed (made with the first one). */
+  private awarenessSeen: Map<number, number> | null = null
+  /** Set while this room is in its clock's awareness sweep (it has presence states). */
+  private sweeper: AwarenessSweeper | null = null
   /** Set during an `applyUpdate(..., { persist: false })`. */
   private inMemoryOnly = false
   /** A write failed: this room's memory may hold changes storage does not. */
@@ -135,22 +177,28 @@ export class Room {
     this.options = options
     this.storedUpdates = storedUpdates
     this.coveredSeq = coveredSeq
-    this.log = options.logger.child({ doc: name })
     this.awareness = new awarenessProtocol.Awareness(doc)
     // Awareness times states out on a real interval of its own: replaced by a sweep on the relay's clock
     // (a simulated clock must drive it too, and a room that is never destroyed must not keep a process alive).
-    clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval)
+    const own = this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> | null }
+    clearInterval(own._checkInterval ?? undefined)
+    own._checkInterval = null
     this.clock = options.clock ?? ROOM_CLOCK
-    this.awarenessSweep = this.clock.setInterval(() => this.sweepAwareness(), AWARENESS_TIMEOUT_MS / 10)
     // The relay itself has no presence.
     this.awareness.setLocalState(null)
     doc.on('update', this.onDocUpdate)
     this.awareness.on('update', this.onAwarenessUpdate)
   }
 
+  /** The room's logger, made when it first logs (most rooms never do). */
+  private get log(): Logger {
+    return (this.logger ??= this.options.logger.child({ doc: this.name }))
+  }
+
   /** Removes presence states not renewed for AWARENESS_TIMEOUT_MS (clients renew every 15 s), as y-protocols would. */
-  private sweepAwareness(): void {
+  sweepAwareness(): void {
     const now = this.clock.now()
+    if (this.awarenessSeen === null || this.awarenessSeen.size === 0) return
     const stale = [...this.awarenessSeen].filter(([, at]) => now - at >= AWARENESS_TIMEOUT_MS).map(([id]) => id)
     if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout')
   }
@@ -204,8 +252,8 @@ export class Room {
 
   removePeer(peer: RoomPeer): void {
     this.peers.delete(peer)
-    const ids = this.awarenessIds.get(peer)
-    this.awarenessIds.delete(peer)
+    const ids = this.awarenessIds?.get(peer)
+    this.awarenessIds?.delete(peer)
     if (ids !== undefined && ids.size > 0 && !this.destroyed) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
     }
@@ -248,8 +296,9 @@ export class Room {
 
   /** Subscribes to changes of this room's document; returns the unsubscribe function. */
   onChange(listener: RoomChangeListener): () => void {
-    this.changeListeners.add(listener)
-    return () => this.changeListeners.delete(listener)
+    const listeners = (this.changeListeners ??= new Set())
+    listeners.add(listener)
+    return () => listeners.delete(listener)
   }
 
   /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
@@ -345,7 +394,8 @@ export class Room {
     this.destroyed = true
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
-    this.clock.clearInterval(this.awarenessSweep)
+    this.sweeper?.delete(this)
+    this.sweeper = null
     this.awareness.destroy()
     this.doc.destroy()
     this.peers.clear()
@@ -356,7 +406,8 @@ export class Room {
     if (origin === LOAD_ORIGIN) return
     if (!this.inMemoryOnly) this.persist(update)
     if (this.peers.size > 0) this.broadcast(encodeMessage({ type: 'sync-update', update }), origin)
-    if (this.changeListeners.size > 0) {
+    this.changedBytes += update.length
+    if (this.changeListeners !== null && this.changeListeners.size > 0) {
       const committed = this.writeTail
       for (const listener of this.changeListeners) {
         try {
@@ -495,13 +546,20 @@ export class Room {
     const changed = [...added, ...updated, ...removed]
     if (changed.length === 0) return
     const now = this.clock.now()
-    for (const id of added) this.awarenessSeen.set(id, now)
-    for (const id of updated) this.awarenessSeen.set(id, now)
-    for (const id of removed) this.awarenessSeen.delete(id)
+    const seen = (this.awarenessSeen ??= new Map())
+    for (const id of added) seen.set(id, now)
+    for (const id of updated) seen.set(id, now)
+    for (const id of removed) seen.delete(id)
+    if (seen.size > 0 && this.sweeper === null && !this.destroyed) (this.sweeper = sweeperFor(this.clock)).add(this)
+    else if (seen.size === 0 && this.sweeper !== null) {
+      this.sweeper.delete(this)
+      this.sweeper = null
+    }
     if (origin !== null && typeof origin === 'object' && this.peers.has(origin as RoomPeer)) {
       const peer = origin as RoomPeer
-      let ids = this.awarenessIds.get(peer)
-      if (ids === undefined) this.awarenessIds.set(peer, (ids = new Set()))
+      const byPeer = (this.awarenessIds ??= new Map())
+      let ids = byPeer.get(peer)
+      if (ids === undefined) byPeer.set(peer, (ids = new Set()))
       for (const id of added) ids.add(id)
       for (const id of updated) ids.add(id)
       for (const id of removed) ids.delete(id)

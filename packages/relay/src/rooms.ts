@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
-import { Room } from './room.js'
+import { Room, type RoomOptions } from './room.js'
 import type { RelayMetrics } from './metrics.js'
 
 export interface RoomManagerOptions {
@@ -33,8 +33,20 @@ export class RoomManager {
   private readonly loadedListeners = new Set<(room: Room) => void>()
   private readonly evictedListeners = new Set<(room: Room) => void>()
 
+  /** What every room is built with: one object for all of them (each room keeps it). */
+  private readonly roomOptions: RoomOptions
+
   constructor(options: RoomManagerOptions) {
     this.options = options
+    const { storage, logger, clock, compactAfterUpdates, metrics } = options
+    this.roomOptions = {
+      storage,
+      logger,
+      clock,
+      compactAfterUpdates,
+      ...(metrics !== undefined ? { metrics } : {}),
+      onStorageFailure: (room) => this.discard(room)
+    }
   }
 
   get loadedCount(): number {
@@ -60,7 +72,7 @@ export class RoomManager {
       if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
       let pending = this.rooms.get(name)
       if (pending === undefined) {
-        pending = Room.load(name, { ...this.options, onStorageFailure: (room) => this.discard(room) }).then((room) => {
+        pending = Room.load(name, this.roomOptions).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room

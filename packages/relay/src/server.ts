@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import type { RelaySocket, UpgradeInfo } from './transport.js'
@@ -70,13 +71,18 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy
   })
+  // Socket errors (resets, oversized frames: ws has already sent 1009) are the peer's doing, not the relay's.
+  const onSocketError = (error: Error, socket: WebSocket): void => {
+    logger.debug({ err: error }, 'websocket error')
+    socket.terminate()
+  }
+  // The same, as a listener on the socket (one function for every socket: see releaseUpgrade).
+  const socketErrorListener = function (this: WebSocket, error: Error): void {
+    onSocketError(error, this)
+  }
   await app.register(websocket, {
     options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
-    // Socket errors (resets, oversized frames: ws has already sent 1009) are the peer's doing, not the relay's.
-    errorHandler: (error: Error, socket: WebSocket) => {
-      logger.debug({ err: error }, 'websocket error')
-      socket.terminate()
-    }
+    errorHandler: onSocketError
   })
 
   const mesh = options.mesh === undefined
@@ -106,7 +112,14 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
-  app.get('/*', { websocket: true, preValidation: sockets.preValidation }, (socket: WebSocket, request) => sockets.accept(socket, request))
+  const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
+  const keepResponse = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    upgrades.set(request.raw, reply.raw)
+  }
+  app.get('/*', { websocket: true, preValidation: [keepResponse, sockets.preValidation] }, (socket: WebSocket, request) => {
+    releaseUpgrade(socket, request.raw, upgrades.get(request.raw), socketErrorListener)
+    sockets.accept(socket, request)
+  })
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -162,4 +175,26 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     acceptSocket,
     close
   }
+}
+
+/**
+ * Lets go of the HTTP upgrade once the socket is a WebSocket. @fastify/websocket
+ * leaves the upgrade's response assigned to the TCP socket and routes socket
+ * errors through a listener that holds the fastify request and reply: together
+ * about 2 KB per connection (request, response, headers, a child logger) kept
+ * for the socket's life and never used again. The response is detached, and
+ * that listener replaced by one doing the same (`onError`) without them.
+ */
+function releaseUpgrade(
+  socket: WebSocket,
+  raw: IncomingMessage,
+  response: ServerResponse | undefined,
+  onError: (this: WebSocket, error: Error) => void
+): void {
+  if (response !== undefined && response.socket !== null && response.socket === raw.socket) response.detachSocket(raw.socket)
+  const listeners = socket.listeners('error')
+  if (listeners.length !== 1) return // not @fastify/websocket's layout as known: leave it be
+  // Added before the other is removed, so the socket is never without an error listener.
+  socket.on('error', onError)
+  socket.off('error', listeners[0] as (error: Error) => void)
 }
