@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { FEATURE_ACKS, PROTOCOL_VERSION, decodeMessage, encodeMessage, type Message } from '@meridian/protocol'
-import { startFaultProxy, type FaultProxy } from '@meridian/testing'
+import { freePort, startFaultProxy, type FaultProxy } from '@meridian/testing'
 
 const RELAY_MAIN = fileURLToPath(new URL('../../../relay/dist/main.js', import.meta.url))
 
@@ -21,16 +20,7 @@ export interface BenchRelay {
   child: ChildProcess
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
+export { freePort }
 
 /** Relay processes (the real CLI), one per entry, each behind a fault proxy that other relays dial. */
 export async function startMeshRelays(
