@@ -134,13 +134,6 @@ export class DocSizeGuard {
 
   constructor(readonly maxBytes: number) {}
 
-  /**
-   * Follows a room's changes. Nothing to do any more (the room counts the
-   * bytes of its changes, `Room.changedBytes`, without a listener per room);
-   * kept for callers.
-   */
-  watch(_room: Room): void {}
-
   /** True if applying `incomingBytes` more could make the document larger than the limit. */
   wouldExceed(room: Room, incomingBytes: number): boolean {
     const entry = this.sizes.get(room)

@@ -104,7 +104,6 @@ export abstract class SimEnd {
   protected abort(): void {
     if (this.readyState === CLOSED) return
     this.wire?.transmit({ kind: 'reset' })
-    this.wire?.later(() => undefined)
     this.finish(1006, '')
   }
 
