@@ -2,6 +2,24 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import {
+  FEATURE_ACKS,
+  FEATURE_DS_DIGEST,
+  clipDeleteRanges,
+  decodeBounds,
+  decodeMessage,
+  deleteDigestBelow,
+  deleteOnlyUpdate,
+  deleteRangesOf,
+  deleteRangesOfUpdate,
+  encodeBounds,
+  encodeMessage,
+  encodeUpdateWithoutOldDeletes,
+  minBounds,
+  subtractDeleteRanges,
+  unionDeleteRanges,
+  type ClockBounds
+} from '@meridian/protocol'
 
 /**
  * Which framing a server speaks. `y-websocket` is the plain protocol (Meridian
@@ -35,6 +53,13 @@ export interface RawClientOptions {
    * lightweight receiver: it answers with an empty update and only counts.
    */
   doc?: Y.Doc | undefined
+  /**
+   * The client's local updates the server has not acknowledged (edits made
+   * offline). A Meridian client with a doc sends their deletes with its step 2
+   * and checks the rest of the delete set by digest (FEATURE_DS_DIGEST), as
+   * the SDK does with its outbox.
+   */
+  pending?: readonly Uint8Array[] | undefined
   /** Called for every `sync-update` received, after `updates` was incremented. */
   onUpdate?: ((client: RawClient) => void) | undefined
 }
@@ -58,6 +83,11 @@ export class RawClient {
   private syncWaiters: { resolve: () => void; reject: (e: Error) => void }[] = []
   private closed: Promise<void> | null = null
   private error: Error | null = null
+  /** Meridian with a doc: the server's step 1, held until its HELLO says which features it agreed. */
+  private heldStep1: Uint8Array | null = null
+  private helloSeen = false
+  private digestBounds: ClockBounds | null = null
+  private digestAgreed = false
 
   constructor(options: RawClientOptions) {
     this.options = options
@@ -151,16 +181,10 @@ export class RawClient {
   private startHandshake(): void {
     const { flavor, doc } = this.options
     if (flavor === 'meridian') {
-      // HELLO: version 1, role "client", empty node id and region, FEATURE_ACKS.
-      const e = encoding.createEncoder()
-      encoding.writeVarUint(e, MESSAGE_MERIDIAN)
-      encoding.writeVarUint(e, 0)
-      encoding.writeVarUint(e, 1)
-      encoding.writeVarString(e, 'client')
-      encoding.writeVarString(e, '')
-      encoding.writeVarString(e, '')
-      encoding.writeVarUint(e, 1)
-      this.send(encoding.toUint8Array(e))
+      // HELLO: version 1, role "client", empty node id and region, FEATURE_ACKS (and, holding a
+      // document, FEATURE_DS_DIGEST).
+      const features = FEATURE_ACKS | (doc !== undefined ? FEATURE_DS_DIGEST : 0)
+      this.send(encodeMessage({ type: 'hello', version: 1, role: 'client', nodeId: '', region: '', features }))
     } else if (flavor === 'hocuspocus') {
       // Auth first (token message, empty token); the server queues what follows until it is done.
       const e = encoding.createEncoder()
@@ -188,6 +212,10 @@ export class RawClient {
     // Every type and subtype used here is below 128, so each is one byte.
     const at = this.prefix.length
     const type = data[at]
+    if (type === MESSAGE_MERIDIAN && this.options.doc !== undefined) {
+      this.onMeridian(data)
+      return
+    }
     if (type !== MESSAGE_SYNC && type !== HOCUSPOCUS_SYNC_REPLY) return // awareness, auth, acks, sync status…
     const subtype = data[at + 1]
     if (subtype === SYNC_UPDATE) {
@@ -196,14 +224,55 @@ export class RawClient {
       this.options.onUpdate?.(this)
     } else if (subtype === SYNC_STEP2) {
       if (this.options.doc !== undefined) Y.applyUpdate(this.options.doc, this.payload(data, at), this)
-      if (!this.synced) {
-        this.synced = true
-        for (const w of this.syncWaiters.splice(0)) w.resolve()
-      }
+      // With the digest exchange the round ends with the server's ds-reply.
+      if (!this.digestAgreed) this.markSynced()
     } else if (subtype === SYNC_STEP1) {
       const doc = this.options.doc
+      if (doc !== undefined && this.options.flavor === 'meridian' && !this.helloSeen) {
+        this.heldStep1 = this.payload(data, at)
+        return
+      }
       const update = doc !== undefined ? Y.encodeStateAsUpdate(doc, this.payload(data, at)) : EMPTY_UPDATE
       this.send(this.frame(SYNC_STEP2, update))
+    }
+  }
+
+  private markSynced(): void {
+    if (this.synced) return
+    this.synced = true
+    for (const w of this.syncWaiters.splice(0)) w.resolve()
+  }
+
+  /** Type-100 messages, for a Meridian client holding a document: HELLO and the digest exchange. */
+  private onMeridian(data: Buffer): void {
+    const doc = this.options.doc
+    if (doc === undefined) return
+    const message = decodeMessage(data)
+    if (message.type === 'hello') {
+      this.helloSeen = true
+      this.digestAgreed = (message.features & FEATURE_DS_DIGEST) !== 0
+      const sv = this.heldStep1
+      this.heldStep1 = null
+      if (sv === null) return
+      if (!this.digestAgreed) {
+        this.send(this.frame(SYNC_STEP2, Y.encodeStateAsUpdate(doc, sv)))
+        return
+      }
+      const pendingDeletes = unionDeleteRanges((this.options.pending ?? []).map(deleteRangesOfUpdate))
+      this.send(this.frame(SYNC_STEP2, encodeUpdateWithoutOldDeletes(doc, sv, pendingDeletes)))
+      const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(doc)), decodeBounds(sv))
+      this.digestBounds = bounds
+      this.send(encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(doc, bounds) }))
+    } else if (message.type === 'ds-reply') {
+      const bounds = this.digestBounds
+      if (bounds === null) return
+      this.digestBounds = null
+      if (message.update !== null) {
+        Y.applyUpdate(doc, message.update, this)
+        const missing = subtractDeleteRanges(clipDeleteRanges(deleteRangesOf(doc), bounds, true), deleteRangesOfUpdate(message.update))
+        if (missing.size > 0) this.sendUpdate(deleteOnlyUpdate(missing))
+      }
+      this.markSynced()
     }
   }
 

@@ -1,3 +1,5 @@
+import { deleteRangesOfUpdate, unionDeleteRanges, type DeleteRanges } from '@meridian/protocol'
+
 /**
  * Local updates the relay has not acknowledged. Entries are numbered locally
  * (`seq`); the store key arrives later, once the IndexedDB write commits —
@@ -17,6 +19,8 @@ export class Outbox {
   private entries: OutboxEntry[] = []
   private nextSeq = 1
   private bytes = 0
+  /** Each entry's deletes, decoded once (on the first reconnect that needs them). */
+  private readonly deletes = new WeakMap<OutboxEntry, DeleteRanges>()
 
   get size(): number {
     return this.entries.length
@@ -40,6 +44,28 @@ export class Outbox {
     this.entries.push(entry)
     this.bytes += data.byteLength
     return entry
+  }
+
+  /**
+   * Every delete in the unacknowledged entries: on reconnect they go with our
+   * step 2, so the relay's copy matches ours before the digests are compared.
+   */
+  deleteRanges(): DeleteRanges {
+    const sets: DeleteRanges[] = []
+    for (const entry of this.entries) {
+      let ranges = this.deletes.get(entry)
+      if (ranges === undefined) {
+        try {
+          ranges = deleteRangesOfUpdate(entry.data)
+        } catch {
+          // Not decodable (a corrupt stored entry): its deletes are left to the digest check.
+          ranges = new Map()
+        }
+        this.deletes.set(entry, ranges)
+      }
+      if (ranges.size > 0) sets.push(ranges)
+    }
+    return unionDeleteRanges(sets)
   }
 
   /** Removes and returns every entry with `seq <= upToSeq`. */

@@ -426,6 +426,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
       isReadOnly: () => !this.guarantees.isWritable,
+      pendingDeletes: () => this.outbox.deleteRanges(),
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
         onOpen: () => this.onLinkOpen(link),

@@ -1,6 +1,28 @@
 import type { Clock, ClockTimer } from '@meridian/policy'
 import * as Y from 'yjs'
-import { FEATURE_ACKS, FEATURE_REPLICATION, FEATURE_STATUS, PROTOCOL_VERSION, encodeMessage, tryDecodeMessage, type Message, type StatusFields } from '@meridian/protocol'
+import {
+  FEATURE_ACKS,
+  FEATURE_DS_DIGEST,
+  FEATURE_REPLICATION,
+  FEATURE_STATUS,
+  PROTOCOL_VERSION,
+  clipDeleteRanges,
+  decodeBounds,
+  deleteDigestBelow,
+  deleteOnlyUpdate,
+  deleteRangesOf,
+  deleteRangesOfUpdate,
+  encodeBounds,
+  encodeMessage,
+  encodeUpdateWithoutOldDeletes,
+  minBounds,
+  subtractDeleteRanges,
+  tryDecodeMessage,
+  type ClockBounds,
+  type DeleteRanges,
+  type Message,
+  type StatusFields
+} from '@meridian/protocol'
 import { MeridianError } from './errors.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
 
@@ -41,6 +63,8 @@ export interface RelayLinkOptions {
   /** Highest outbox seq so far: what an update sent now covers. */
   outboxHighWaterMark: () => number
   localAwareness: () => Uint8Array | null
+  /** Deletes in local updates the relay has not acknowledged (sent with our step 2: see FEATURE_DS_DIGEST). */
+  pendingDeletes: () => DeleteRanges
   /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
   isReadOnly: () => boolean
   handlers: RelayLinkHandlers
@@ -51,7 +75,7 @@ const OPEN = 1
 const MAX_MARKS = 4096
 /** How long to hold the relay's step 1 waiting for its hello (a plain y-websocket server never sends one). */
 const HELLO_WAIT_MS = 1_000
-const FEATURES = FEATURE_ACKS | FEATURE_STATUS | FEATURE_REPLICATION
+const FEATURES = FEATURE_ACKS | FEATURE_STATUS | FEATURE_REPLICATION | FEATURE_DS_DIGEST
 
 /**
  * One WebSocket connection attempt to one relay. Counts the update-bearing
@@ -73,6 +97,8 @@ export class RelayLink {
   private relayHello = false
   private statusReceived = false
   private step2Sent = false
+  /** Bounds of the ds-digest we sent, until the relay's ds-reply. */
+  private digestBounds: ClockBounds | null = null
   private features = 0
   private opened = false
   private closed = false
@@ -162,7 +188,11 @@ export class RelayLink {
         return
       case 'sync-step2':
         this.handlers.onRemoteUpdate(message.update)
-        this.handlers.onSynced()
+        // With the digest exchange, the round ends with the relay's ds-reply (its step 2 left deletes out).
+        if ((this.features & FEATURE_DS_DIGEST) === 0) this.handlers.onSynced()
+        return
+      case 'ds-reply':
+        this.onDeleteReply(message.update)
         return
       case 'sync-update':
         this.handlers.onRemoteUpdate(message.update)
@@ -223,11 +253,45 @@ export class RelayLink {
   }
 
   private answerStep1(stateVector: Uint8Array): void {
-    if (this.options.isReadOnly()) return
-    // Everything the relay lacks, which covers every outbox entry so far.
-    const update = Y.encodeStateAsUpdate(this.options.doc, stateVector)
-    this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
-    this.step2Sent = true
+    const doc = this.options.doc
+    const digest = (this.features & FEATURE_DS_DIGEST) !== 0
+    if (!this.options.isReadOnly()) {
+      // Everything the relay lacks, which covers every outbox entry so far. With the digest
+      // exchange, deletes of structs the relay holds travel only if they are our pending edits'.
+      const update = digest
+        ? encodeUpdateWithoutOldDeletes(doc, stateVector, this.options.pendingDeletes())
+        : Y.encodeStateAsUpdate(doc, stateVector)
+      this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
+      this.step2Sent = true
+    }
+    if (digest) {
+      // Below both state vectors both sides hold every struct: there, compare deletes by digest.
+      const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(doc)), decodeBounds(stateVector))
+      this.digestBounds = bounds
+      this.send(encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(doc, bounds) }))
+    }
+  }
+
+  /**
+   * The relay's answer to our digest: null, our deletes matched; else its
+   * deletes below the bounds. Then we send what it lacks of ours, and the
+   * sync round is complete.
+   */
+  private onDeleteReply(update: Uint8Array | null): void {
+    const bounds = this.digestBounds
+    if (bounds === null) return
+    this.digestBounds = null
+    if (update !== null) {
+      this.handlers.onRemoteUpdate(update)
+      if (!this.options.isReadOnly()) {
+        const ours = clipDeleteRanges(deleteRangesOf(this.options.doc), bounds, true)
+        const missing = subtractDeleteRanges(ours, deleteRangesOfUpdate(update))
+        if (missing.size > 0) {
+          this.sendCounted(encodeMessage({ type: 'sync-update', update: deleteOnlyUpdate(missing) }), this.options.outboxHighWaterMark())
+        }
+      }
+    }
+    this.handlers.onSynced()
   }
 
   /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. Marks are kept sorted. */

@@ -39,7 +39,10 @@ const arbitraries = {
   }).map((h): Message => ({ type: 'hello', ...h })),
   ack: varUint.map((upTo): Message => ({ type: 'ack', upTo })),
   error: fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e })),
-  'auth-token': str.map((token): Message => ({ type: 'auth-token', token }))
+  'auth-token': str.map((token): Message => ({ type: 'auth-token', token })),
+  'ds-digest': fc.record({ bounds: bytes, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) })
+    .map((d): Message => ({ type: 'ds-digest', ...d })),
+  'ds-reply': fc.option(bytes, { nil: null }).map((update): Message => ({ type: 'ds-reply', update }))
 } satisfies Record<Message['type'], fc.Arbitrary<Message>>
 
 describe('round trip', () => {

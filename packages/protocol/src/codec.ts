@@ -16,6 +16,7 @@ import { readMeridianMessage, writeAck, writeAuthToken, writeError, writeHello }
 import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
 import { writeReplicated, writeStatus } from './status.js'
+import { writeDsDigest, writeDsReply } from './ds-digest.js'
 
 /** Writes one complete message. Throws TypeError/RangeError on invalid fields (a caller bug). */
 export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
@@ -32,6 +33,8 @@ export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
     case 'auth-token': return writeAuthToken(encoder, msg.token)
     case 'status': return writeStatus(encoder, msg)
     case 'replicated': return writeReplicated(encoder, msg.regions, msg.upTo)
+    case 'ds-digest': return writeDsDigest(encoder, msg)
+    case 'ds-reply': return writeDsReply(encoder, msg)
     default: {
       const unknown: never = msg
       throw new TypeError(`unknown message type ${String((unknown as { type?: unknown }).type)}`)

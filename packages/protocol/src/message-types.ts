@@ -30,6 +30,10 @@ export const MERIDIAN_AUTH = 3
 export const MERIDIAN_STATUS = 4
 /** Relay → client: how many other regions hold the connection's writes. See status.ts. */
 export const MERIDIAN_REPLICATED = 5
+/** Client → relay: a digest of the client's deletes of structs both sides hold. See ds-digest.ts. */
+export const MERIDIAN_DS_DIGEST = 6
+/** Relay → client: whether the digests matched and, if not, the relay's deletes. See ds-digest.ts. */
+export const MERIDIAN_DS_REPLY = 7
 
 /** Version of the Meridian extension announced in HELLO. */
 export const PROTOCOL_VERSION = 1
@@ -43,3 +47,8 @@ export const FEATURE_ACKS = 1
 export const FEATURE_STATUS = 2
 /** The relay sends `replicated` as other regions commit this connection's writes. */
 export const FEATURE_REPLICATION = 4
+/**
+ * Step 2 in both directions leaves out the deletes of structs the peer already
+ * holds; one `ds-digest` / `ds-reply` exchange checks them instead.
+ */
+export const FEATURE_DS_DIGEST = 8

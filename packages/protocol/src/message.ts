@@ -1,3 +1,4 @@
+import type { DsDigestMessage, DsReplyMessage } from './ds-digest.js'
 import type { ReplicatedMessage, StatusMessage } from './status.js'
 /**
  * Decoded messages as one discriminated union, so handlers can `switch` on
@@ -55,6 +56,8 @@ export type Message =
   | AuthTokenMessage
   | StatusMessage
   | ReplicatedMessage
+  | DsDigestMessage
+  | DsReplyMessage
 
 export type MessageType = Message['type']
 

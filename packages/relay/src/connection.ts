@@ -4,7 +4,10 @@ import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import {
   FEATURE_ACKS,
+  FEATURE_DS_DIGEST,
   PROTOCOL_VERSION,
+  answerDeleteDigest,
+  encodeUpdateWithoutOldDeletes,
   encodeMessage,
   isProtocolError,
   tryDecodeMessage,
@@ -23,6 +26,7 @@ import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown 
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 
 const BINARY = { binary: true } as const
+const isEmptyStateVector = (sv: Uint8Array): boolean => sv.length === 1 && sv[0] === 0
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
 
@@ -97,6 +101,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private received = 0
   private committed = 0
   private ackScheduled = false
+  /** ds-digests this connection may still send: one per sync-step1 (each costs a pass over the document). */
+  private digestsAllowed = 0
   private closed = false
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
@@ -248,7 +254,12 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
-        const update = this.room.diffFor(message.stateVector)
+        // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
+        // (its ds-digest follows); a joiner with nothing holds no such struct.
+        this.digestsAllowed = Math.min(this.digestsAllowed + 1, 2)
+        const update = (this.features & FEATURE_DS_DIGEST) !== 0 && !isEmptyStateVector(message.stateVector)
+          ? encodeUpdateWithoutOldDeletes(this.room.doc, message.stateVector)
+          : this.room.diffFor(message.stateVector)
         this.send(encodeMessage({ type: 'sync-step2', update }))
         // Every sync round ends with a status report: the client's staleness bound starts here.
         this.sendStatus()
@@ -311,6 +322,20 @@ export class Connection implements RoomPeer, GuaranteedConnection {
       case 'auth-token':
         this.options.onAuthToken?.(message.token)
         return
+      case 'ds-digest': {
+        // Not agreed: the client did not ask for it, and its step 2 had every delete anyway.
+        if ((this.features & FEATURE_DS_DIGEST) === 0 || this.digestsAllowed === 0) return
+        this.digestsAllowed--
+        let update: Uint8Array | null
+        try {
+          update = answerDeleteDigest(this.room.doc, message.bounds, message.digest)
+        } catch (err) {
+          this.reject(new RelayError('ERR_PROTOCOL', 'malformed ds-digest bounds', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
+          return
+        }
+        this.send(encodeMessage({ type: 'ds-reply', update }))
+        return
+      }
       case 'query-awareness': {
         const awareness = this.room.encodeAwarenessState()
         if (awareness !== null) this.send(awareness)
@@ -328,7 +353,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           role: 'relay',
           nodeId: this.options.nodeId,
           region: this.options.region,
-          features: (this.features = message.features & (FEATURE_ACKS | (this.options.guarantees?.features ?? 0)))
+          features: (this.features = message.features & (FEATURE_ACKS | FEATURE_DS_DIGEST | (this.options.guarantees?.features ?? 0)))
         }))
         if ((this.features & (FEATURE_STATUS | FEATURE_REPLICATION)) !== 0 && this.options.guarantees !== undefined && !this.attached) {
           this.attached = true
@@ -340,6 +365,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
       case 'auth-denied':
       case 'ack':
       case 'error':
+      case 'ds-reply':
         // Meaningless from a client; ignored rather than fatal, as y-websocket does.
         return
     }

@@ -12,7 +12,7 @@ import type { StorageAdapter } from '@meridian/storage'
 /** Message kinds as metric labels (the wire type names, with `_`). */
 export type MessageLabel =
   | 'sync_step1' | 'sync_step2' | 'sync_update' | 'awareness' | 'auth_denied' | 'query_awareness'
-  | 'hello' | 'ack' | 'error' | 'auth_token' | 'invalid' | 'other'
+  | 'hello' | 'ack' | 'error' | 'auth_token' | 'ds_digest' | 'ds_reply' | 'invalid' | 'other'
 
 /** Why a message was refused (`meridian_relay_rejected_messages_total{reason}`). */
 export type RejectReason =
@@ -137,11 +137,16 @@ const LABELS: Record<string, MessageLabel> = {
   hello: 'hello',
   ack: 'ack',
   error: 'error',
-  'auth-token': 'auth_token'
+  'auth-token': 'auth_token',
+  'ds-digest': 'ds_digest',
+  'ds-reply': 'ds_reply'
 }
 
 /** Label of a decoded message type. */
 export const labelOf = (type: string): MessageLabel => LABELS[type] ?? 'other'
+
+/** Labels of type-100 subtypes, by subtype number. */
+const MERIDIAN_LABELS: readonly MessageLabel[] = ['hello', 'ack', 'error', 'auth_token', 'other', 'other', 'ds_digest', 'ds_reply']
 
 /** Label of an encoded message, from its first two bytes (every type and subtype in use is below 128). */
 export function labelOfEncoded(bytes: Uint8Array): MessageLabel {
@@ -152,7 +157,7 @@ export function labelOfEncoded(bytes: Uint8Array): MessageLabel {
     case 1: return 'awareness'
     case 2: return 'auth_denied'
     case 3: return 'query_awareness'
-    case 100: return sub === 0 ? 'hello' : sub === 1 ? 'ack' : sub === 2 ? 'error' : sub === 3 ? 'auth_token' : 'other'
+    case 100: return MERIDIAN_LABELS[sub ?? -1] ?? 'other'
     default: return 'other'
   }
 }

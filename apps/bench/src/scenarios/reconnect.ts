@@ -50,7 +50,8 @@ export async function runReconnect(ctx: RunContext, params: Params): Promise<Met
 
   const before = sampleProcess(server.pid)
   const started = performance.now()
-  const second = new RawClient({ url: server.url, docName, flavor: server.flavor, doc })
+  // Its offline edits are unacknowledged local updates, as in an SDK's outbox.
+  const second = new RawClient({ url: server.url, docName, flavor: server.flavor, doc, pending: changes })
   await second.connect()
   await second.whenSynced(60_000)
   if (edits > 0) await waitForObserver(seen + 1, 'the server did not apply the offline edits')

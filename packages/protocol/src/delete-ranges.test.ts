@@ -1,0 +1,216 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { decodeMessage, encodeMessage, tryDecodeMessage } from './codec.js'
+import {
+  answerDeleteDigest,
+  clipDeleteRanges,
+  decodeBounds,
+  deleteDigestBelow,
+  deleteOnlyUpdate,
+  deleteRangesOf,
+  deleteRangesOfUpdate,
+  encodeBounds,
+  encodeUpdateWithoutOldDeletes,
+  minBounds,
+  subtractDeleteRanges,
+  unionDeleteRanges,
+  type DeleteRanges
+} from './delete-ranges.js'
+
+/** Ranges as the set of deleted "client:clock" ids: the model the range algebra must agree with. */
+const asSet = (ranges: DeleteRanges): Set<string> => {
+  const out = new Set<string>()
+  for (const [client, list] of ranges) for (const [clock, len] of list) for (let c = clock; c < clock + len; c++) out.add(`${client}:${c}`)
+  return out
+}
+const normalised = (ranges: DeleteRanges): boolean => {
+  for (const list of ranges.values()) {
+    if (list.length === 0) return false
+    for (let i = 0; i < list.length; i++) {
+      const [clock, len] = list[i] as [number, number]
+      if (len <= 0 || clock < 0) return false
+      const prev = list[i - 1]
+      if (prev !== undefined && prev[0] + prev[1] >= clock) return false
+    }
+  }
+  return true
+}
+const arbRanges = fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.nat(60), fc.integer({ min: 1, max: 8 })), { maxLength: 12 })
+  .map((triples) => unionDeleteRanges([new Map(triples.map(([client, clock, len]) => [client, [[clock, len] as [number, number]]]))].concat(
+    triples.map(([client, clock, len]) => new Map([[client, [[clock, len] as [number, number]]]]))
+  )))
+const arbBounds = fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.nat(70)), { maxLength: 3 }).map((pairs) => new Map(pairs))
+
+describe('delete range algebra', () => {
+  it('union, subtract and clip agree with sets of deleted ids, and stay normalised', () => {
+    fc.assert(fc.property(arbRanges, arbRanges, arbBounds, (a, b, bounds) => {
+      const union = unionDeleteRanges([a, b])
+      expect(asSet(union)).toStrictEqual(new Set([...asSet(a), ...asSet(b)]))
+      const diff = subtractDeleteRanges(a, b)
+      const sb = asSet(b)
+      expect(asSet(diff)).toStrictEqual(new Set([...asSet(a)].filter((id) => !sb.has(id))))
+      const below = clipDeleteRanges(a, bounds, true)
+      const from = clipDeleteRanges(a, bounds, false)
+      const isBelow = (id: string): boolean => {
+        const [client, clock] = id.split(':').map(Number) as [number, number]
+        return clock < (bounds.get(client) ?? 0)
+      }
+      expect(asSet(below)).toStrictEqual(new Set([...asSet(a)].filter(isBelow)))
+      expect(asSet(from)).toStrictEqual(new Set([...asSet(a)].filter((id) => !isBelow(id))))
+      for (const r of [union, diff, below, from]) expect(normalised(r)).toBe(true)
+    }), { numRuns: 500 })
+  })
+
+  it('deleteOnlyUpdate round-trips through Yjs', () => {
+    fc.assert(fc.property(arbRanges, (ranges) => {
+      expect(asSet(deleteRangesOfUpdate(deleteOnlyUpdate(ranges)))).toStrictEqual(asSet(ranges))
+    }), { numRuns: 200 })
+  })
+
+  it('bounds encode as a Yjs state vector', () => {
+    const bounds = new Map([[5, 10], [300, 2]])
+    expect(Y.decodeStateVector(encodeBounds(bounds))).toStrictEqual(bounds)
+    expect(decodeBounds(encodeBounds(bounds))).toStrictEqual(bounds)
+    expect(minBounds(new Map([[1, 5], [2, 9]]), new Map([[2, 4], [3, 7]]))).toStrictEqual(new Map([[2, 4]]))
+    expect(() => decodeBounds(new Uint8Array([5]))).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL_MALFORMED' }))
+  })
+})
+
+describe('ds-digest and ds-reply messages', () => {
+  it('round-trip and reject bad fields with typed errors', () => {
+    const digest = { type: 'ds-digest' as const, bounds: new Uint8Array([1, 5, 9]), digest: new Uint8Array(16).fill(7) }
+    expect(decodeMessage(encodeMessage(digest))).toStrictEqual(digest)
+    for (const update of [null, new Uint8Array([0, 0])]) {
+      expect(decodeMessage(encodeMessage({ type: 'ds-reply', update }))).toStrictEqual({ type: 'ds-reply', update })
+    }
+    const shortDigest = new Uint8Array([100, 6, 1, 0, 3, 1, 2, 3])
+    expect(tryDecodeMessage(shortDigest)).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
+    expect(tryDecodeMessage(new Uint8Array([100, 7, 2]))).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
+    expect(tryDecodeMessage(new Uint8Array([100, 7, 1, 5, 0]))).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_TRUNCATED' } })
+    expect(() => encodeMessage({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(3) })).toThrow(RangeError)
+  })
+})
+
+// ---- the exchange, as relay-link.ts and the relay's connection.ts run it ----
+
+const seeded = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Random inserts and deletes, one transaction each; returns the updates they produced. */
+const edit = (doc: Y.Doc, count: number, random: () => number): Uint8Array[] => {
+  const updates: Uint8Array[] = []
+  const capture = (u: Uint8Array): void => { updates.push(u) }
+  doc.on('update', capture)
+  const text = doc.getText('t')
+  for (let i = 0; i < count; i++) {
+    doc.transact(() => {
+      if (text.length > 4 && random() < 0.4) text.delete(Math.floor(random() * (text.length - 2)), 1 + Math.floor(random() * 2))
+      else text.insert(Math.floor(random() * (text.length + 1)), 'abc'.slice(0, 1 + Math.floor(random() * 3)))
+    })
+  }
+  doc.off('update', capture)
+  return updates
+}
+
+/**
+ * One reconnect between a client and a relay, both directions, with the
+ * client's unacknowledged updates as `pending`. Returns the bytes each way.
+ */
+const reconnect = (client: Y.Doc, relay: Y.Doc, pending: Uint8Array[]): { up: number, down: number } => {
+  let up = 0
+  let down = 0
+  const relaySv = Y.encodeStateVector(relay)
+  const clientSv = Y.encodeStateVector(client)
+  up += clientSv.length
+  down += relaySv.length
+  // Client: step 2 without old deletes, plus those of its pending updates; then the digest.
+  const step2Up = encodeUpdateWithoutOldDeletes(client, relaySv, unionDeleteRanges(pending.map(deleteRangesOfUpdate)))
+  up += step2Up.length
+  const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(client)), Y.decodeStateVector(relaySv))
+  const digest = encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(client, bounds) })
+  up += digest.length
+  // Relay: answers the client's step 1, applies the client's step 2, answers the digest.
+  const step2Down = encodeUpdateWithoutOldDeletes(relay, clientSv)
+  down += step2Down.length
+  Y.applyUpdate(relay, step2Up)
+  Y.applyUpdate(client, step2Down)
+  const reply = answerDeleteDigest(relay, encodeBounds(bounds), deleteDigestBelow(client, bounds))
+  down += 2 + (reply?.length ?? 0)
+  if (reply !== null) {
+    Y.applyUpdate(client, reply)
+    const missing = subtractDeleteRanges(clipDeleteRanges(deleteRangesOf(client), bounds, true), deleteRangesOfUpdate(reply))
+    if (missing.size > 0) {
+      const extra = deleteOnlyUpdate(missing)
+      up += extra.length
+      Y.applyUpdate(relay, extra)
+    }
+  }
+  return { up, down }
+}
+
+const expectSame = (a: Y.Doc, b: Y.Doc, seed: number): void => {
+  const why = `seed ${seed}`
+  expect(a.getText('t').toString(), why).toBe(b.getText('t').toString())
+  expect(asSet(deleteRangesOf(a)), why).toStrictEqual(asSet(deleteRangesOf(b)))
+  expect(Y.encodeStateVector(a), why).toStrictEqual(Y.encodeStateVector(b))
+}
+
+describe('delete-set digest exchange', () => {
+  const fresh = Math.floor(Math.random() * 2 ** 31)
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, fresh]) {
+    it(`client and relay converge after both edited apart (seed ${seed})`, () => {
+      const random = seeded(seed)
+      const relay = new Y.Doc()
+      const writer = new Y.Doc()
+      edit(writer, 200, random)
+      Y.applyUpdate(relay, Y.encodeStateAsUpdate(writer))
+      const client = new Y.Doc()
+      Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
+      // Apart: the client edits offline (its updates unacknowledged), others edit through the relay,
+      // and — in some seeds — the client also holds deletes that are in no pending update
+      // (a tab's edits it was handed, or a relay that lost writes).
+      const pending = edit(client, Math.floor(random() * 40), random)
+      const others = edit(writer, Math.floor(random() * 40), random)
+      for (const u of others) Y.applyUpdate(relay, u)
+      if (random() < 0.3) edit(client, 5, random)
+      reconnect(client, relay, pending)
+      expectSame(client, relay, seed)
+    })
+  }
+
+  it('an unchanged reconnect costs a few dozen bytes however large the delete set', () => {
+    const random = seeded(42)
+    const relay = new Y.Doc()
+    edit(relay, 3000, random)
+    const client = new Y.Doc()
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
+    const plainStep2 = Y.encodeStateAsUpdate(relay, Y.encodeStateVector(client)).length
+    const { up, down } = reconnect(client, relay, [])
+    expect(plainStep2).toBeGreaterThan(1000)
+    expect(up).toBeLessThan(80)
+    expect(down).toBeLessThan(80)
+  })
+
+  it('offline edits cost about what they are, not the delete set', () => {
+    const random = seeded(43)
+    const relay = new Y.Doc()
+    edit(relay, 3000, random)
+    const client = new Y.Doc()
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
+    const pending = edit(client, 50, random)
+    const changed = Y.mergeUpdates(pending).length
+    const { up, down } = reconnect(client, relay, pending)
+    expectSame(client, relay, 43)
+    expect(up).toBeLessThan(changed * 1.2)
+    expect(down).toBeLessThan(80)
+  })
+})
