@@ -26,7 +26,7 @@ export type ClockBounds = Map<number, number>
 /** Bytes of a delete-set digest. 128 bits: a collision would silently hide a delete. */
 export const DS_DIGEST_BYTES = 16
 
-interface CachedRanges { ranges: DeleteRanges; encoded: Uint8Array | null }
+interface CachedRanges { ranges: DeleteRanges; encoded: Uint8Array | null; digest: Uint8Array | null }
 
 /**
  * Per document, its delete ranges until a transaction deletes something: a
@@ -51,7 +51,7 @@ const cachedRanges = (doc: Y.Doc): CachedRanges => {
     // Yjs merges runs of deleted structs, so these are already maximal runs.
     ranges.set(client, items.map((item): [number, number] => [item.clock, item.len]))
   }
-  entry = { ranges, encoded: null }
+  entry = { ranges, encoded: null, digest: null }
   cache.set(doc, entry)
   return entry
 }
@@ -204,8 +204,12 @@ export const digestDeleteRanges = (ranges: DeleteRanges): Uint8Array =>
   sha256(encodeDeleteRanges(ranges)).slice(0, DS_DIGEST_BYTES)
 
 /** The digest of the document's deletes below the bounds. */
-export const deleteDigestBelow = (doc: Y.Doc, bounds: ClockBounds): Uint8Array =>
-  digestDeleteRanges(clipDeleteRanges(deleteRangesOf(doc), bounds, true))
+export const deleteDigestBelow = (doc: Y.Doc, bounds: ClockBounds): Uint8Array => {
+  if (!holdsEveryStruct(doc, bounds)) return digestDeleteRanges(clipDeleteRanges(deleteRangesOf(doc), bounds, true))
+  // Bounds past every struct clip nothing: the whole set's digest, cached until a delete.
+  const cached = cachedRanges(doc)
+  return (cached.digest ??= digestDeleteRanges(cached.ranges))
+}
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
@@ -285,6 +289,7 @@ export const encodeUpdateWithoutOldDeletes = (
  * Throws ProtocolError on malformed bounds.
  */
 export const answerDeleteDigest = (doc: Y.Doc, bounds: Uint8Array, digest: Uint8Array): Uint8Array | null => {
-  const mine = clipDeleteRanges(deleteRangesOf(doc), decodeBounds(bounds), true)
-  return equalBytes(digestDeleteRanges(mine), digest) ? null : deleteOnlyUpdate(mine)
+  const decoded = decodeBounds(bounds)
+  if (equalBytes(deleteDigestBelow(doc, decoded), digest)) return null
+  return deleteOnlyUpdate(clipDeleteRanges(deleteRangesOf(doc), decoded, true))
 }

@@ -12,69 +12,25 @@ import {
   isProtocolError,
   tryDecodeMessage,
   validateStateVector,
-  type DecodeLimits,
   type Message
 } from '@meridian/protocol'
-import { CLOSE_CODES, RelayError, isRelayError, type RelayErrorCode } from './errors.js'
+import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
 import type { Room, RoomPeer } from './room.js'
 import type { Access } from './auth.js'
-import type { DocSizeGuard } from './limits.js'
-import type { GuaranteedConnection, RelayGuarantees } from './guarantees.js'
+import type { GuaranteedConnection } from './guarantees.js'
 import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
-import { labelOf, type CloseReason, type RejectReason, type RelayMetrics } from './metrics.js'
+import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
 import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
+import { ReplicationProgress } from './replication-progress.js'
+import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
+
+export type { ConnectionOptions } from './connection-options.js'
 
 const BINARY = { binary: true } as const
 const isEmptyStateVector = (sv: Uint8Array): boolean => sv.length === 1 && sv[0] === 0
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
-
-export interface ConnectionOptions {
-  id: string
-  socket: RelaySocket
-  room: Room
-  logger: Logger
-  /** Bindings of this connection's log lines besides `conn` (its logger is made on the first line: most connections log nothing). */
-  logBindings?: Record<string, unknown>
-  nodeId: string
-  region: string
-  limits: DecodeLimits
-  /** Past this many bytes queued for a socket, the peer is too slow: disconnect it (it resyncs on return). */
-  maxBufferedBytes: number
-  onClose: (connection: Connection) => void
-  /**
-   * 'read': update-bearing messages are never applied or broadcast (those that
-   * would change something are refused, see PROTOCOL.md "Read-only
-   * connections"), and awareness is limited to one client id of its own.
-   * Default 'write'.
-   */
-  access?: Access
-  metrics?: RelayMetrics
-  /** Refuses client writes that would make the document too large (4413). */
-  docSize?: DocSizeGuard
-  /** Document modes, status reports and replication progress (the policy layer); absent: none. */
-  guarantees?: RelayGuarantees
-  /** A token arrived on the live connection (a refresh); absent: ignored. */
-  onAuthToken?: (token: string) => void
-}
-
-/** Which `connections_closed_total` reason a relay error ends a connection with. */
-const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
-  ERR_PROTOCOL: 'protocol',
-  ERR_AWARENESS_INVALID: 'protocol',
-  ERR_UPDATE_INVALID: 'invalid_update',
-  ERR_UPDATE_MISSING_DEPS: 'invalid_update',
-  ERR_STORAGE_WRITE: 'storage',
-  ERR_DOC_TOO_LARGE: 'doc_too_large',
-  ERR_AUTH_EXPIRED: 'expired',
-  ERR_AUTH_REVOKED: 'revoked',
-  ERR_AUTH_FORBIDDEN: 'revoked',
-  ERR_RATE_LIMITED: 'rate_limited',
-  ERR_SLOW_CONSUMER: 'slow_consumer',
-  ERR_IDLE_TIMEOUT: 'idle',
-  ERR_RELAY_CLOSED: 'shutdown'
-}
 
 /**
  * One client socket in one room. Speaks y-websocket to everyone; after a
@@ -90,13 +46,10 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private logger: Logger | null = null
   private readonly options: ConnectionOptions
   private meridian = false
-  private progressScheduled = false
   /** Features agreed in HELLO. */
   private features = 0
-  /** [message number, tracked write] for this connection's writes, until every region holds them. */
-  private readonly trackedWrites: [number, number][] = []
-  /** Per region count k: the highest message number reported as held by k other regions (made on the first report). */
-  private replicatedUpTo: Map<number, number> | null = null
+  /** With FEATURE_REPLICATION agreed: what other regions hold of this connection's writes. */
+  private replication: ReplicationProgress | null = null
   private attached = false
   private received = 0
   private committed = 0
@@ -359,6 +312,13 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.attached = true
           this.options.guarantees.attach(this)
         }
+        this.replication = (this.features & FEATURE_REPLICATION) === 0 || this.options.guarantees === undefined
+          ? null
+          : this.replication ?? new ReplicationProgress({
+            guarantees: this.options.guarantees,
+            committed: () => this.committed,
+            report: (regions, upTo) => this.send(encodeMessage({ type: 'replicated', regions, upTo }))
+          })
         this.sendStatus()
         if (this.committed > 0) this.scheduleAck()
         return
@@ -383,59 +343,12 @@ export class Connection implements RoomPeer, GuaranteedConnection {
 
   /** Called by the mesh (this connection is the origin of the room change) with the tracked write's number. */
   noteTrackedWrite(trackedSeq: number): void {
-    if ((this.features & FEATURE_REPLICATION) !== 0) this.trackedWrites.push([this.received, trackedSeq])
+    this.replication?.note(this.received, trackedSeq)
   }
 
-  /**
-   * For each k, the longest prefix of this connection's committed messages
-   * whose writes are held by at least k other regions; reports each advance.
-   */
-  /** Coalesced: commits and confirmations arrive in bursts, one scan per burst is enough. */
+  /** Commits here or confirmations from other regions may have advanced what `replicated` can report. */
   replicationProgress(): void {
-    if (this.progressScheduled) return
-    this.progressScheduled = true
-    queueMicrotask(() => {
-      this.progressScheduled = false
-      this.reportReplication()
-    })
-  }
-
-  /**
-   * For each k, `replicated(k, n)`: the first n messages are held by at least
-   * k other regions. Held counts only grow, so each level resumes where it was
-   * last reported (a partition that piles writes up costs one look per level).
-   */
-  private reportReplication(): void {
-    const g = this.options.guarantees
-    if (g === undefined || (this.features & FEATURE_REPLICATION) === 0) return
-    const writes = this.trackedWrites
-    const last = writes[writes.length - 1]
-    if (last === undefined) return
-    const levels = g.heldBy(last[1]).total
-    for (let k = 1; k <= levels; k++) {
-      const reported = this.replicatedUpTo?.get(k) ?? 0
-      let i = firstAfter(writes, reported)
-      let upTo = reported
-      for (; i < writes.length; i++) {
-        const [msg, tracked] = writes[i] as [number, number]
-        // Only what is committed here can be reported as held elsewhere.
-        if (msg > this.committed || g.heldBy(tracked).held < k) break
-        upTo = msg
-      }
-      if (upTo > reported) {
-        (this.replicatedUpTo ??= new Map()).set(k, upTo)
-        this.send(encodeMessage({ type: 'replicated', regions: k, upTo }))
-      }
-      // Level k+1 cannot get further than level k.
-      if (upTo === 0) break
-    }
-    // Forget writes every region holds, except the last (it anchors the prefix).
-    while (this.trackedWrites.length > 1) {
-      const first = this.trackedWrites[0] as [number, number]
-      const h = g.heldBy(first[1])
-      if (h.held < h.total || first[0] > this.committed) break
-      this.trackedWrites.shift()
-    }
+    this.replication?.schedule()
   }
 
   /**
@@ -491,7 +404,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     if (this.refusedAt !== null && seq >= this.refusedAt) return
     this.committed = seq
     // Other regions may have acknowledged before this commit landed: report what is now reportable.
-    if ((this.features & FEATURE_REPLICATION) !== 0) this.replicationProgress()
+    this.replication?.schedule()
     if (this.arrivals.length > 0) {
       const now = performance.now()
       while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {
@@ -532,16 +445,4 @@ function toUint8Array(data: RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-}
-
-/** Index of the first entry whose message number is above `msg` (entries sorted by it). */
-function firstAfter(writes: readonly [number, number][], msg: number): number {
-  let lo = 0
-  let hi = writes.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if ((writes[mid] as [number, number])[0] <= msg) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

@@ -1,0 +1,57 @@
+/** What a Connection is given, and how relay errors map to close reasons. */
+import type { Logger } from 'pino'
+import type { DecodeLimits } from '@meridian/protocol'
+import type { RelaySocket } from './transport.js'
+import type { RelayErrorCode } from './errors.js'
+import type { Room } from './room.js'
+import type { Access } from './auth.js'
+import type { DocSizeGuard } from './limits.js'
+import type { RelayGuarantees } from './guarantees.js'
+import type { CloseReason, RelayMetrics } from './metrics.js'
+import type { Connection } from './connection.js'
+
+export interface ConnectionOptions {
+  id: string
+  socket: RelaySocket
+  room: Room
+  logger: Logger
+  /** Bindings of this connection's log lines besides `conn` (its logger is made on the first line: most connections log nothing). */
+  logBindings?: Record<string, unknown>
+  nodeId: string
+  region: string
+  limits: DecodeLimits
+  /** Past this many bytes queued for a socket, the peer is too slow: disconnect it (it resyncs on return). */
+  maxBufferedBytes: number
+  onClose: (connection: Connection) => void
+  /**
+   * 'read': update-bearing messages are never applied or broadcast (those that
+   * would change something are refused, see PROTOCOL.md "Read-only
+   * connections"), and awareness is limited to one client id of its own.
+   * Default 'write'.
+   */
+  access?: Access
+  metrics?: RelayMetrics
+  /** Refuses client writes that would make the document too large (4413). */
+  docSize?: DocSizeGuard
+  /** Document modes, status reports and replication progress (the policy layer); absent: none. */
+  guarantees?: RelayGuarantees
+  /** A token arrived on the live connection (a refresh); absent: ignored. */
+  onAuthToken?: (token: string) => void
+}
+
+/** Which `connections_closed_total` reason a relay error ends a connection with. */
+export const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
+  ERR_PROTOCOL: 'protocol',
+  ERR_AWARENESS_INVALID: 'protocol',
+  ERR_UPDATE_INVALID: 'invalid_update',
+  ERR_UPDATE_MISSING_DEPS: 'invalid_update',
+  ERR_STORAGE_WRITE: 'storage',
+  ERR_DOC_TOO_LARGE: 'doc_too_large',
+  ERR_AUTH_EXPIRED: 'expired',
+  ERR_AUTH_REVOKED: 'revoked',
+  ERR_AUTH_FORBIDDEN: 'revoked',
+  ERR_RATE_LIMITED: 'rate_limited',
+  ERR_SLOW_CONSUMER: 'slow_consumer',
+  ERR_IDLE_TIMEOUT: 'idle',
+  ERR_RELAY_CLOSED: 'shutdown'
+}
