@@ -3,22 +3,14 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import {
+  DeleteSync,
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
-  clipDeleteRanges,
-  decodeBounds,
   decodeMessage,
-  deleteDigestBelow,
-  deleteOnlyUpdate,
-  deleteRangesOf,
   deleteRangesOfUpdate,
-  encodeBounds,
   encodeMessage,
   encodeUpdateWithoutOldDeletes,
-  minBounds,
-  subtractDeleteRanges,
-  unionDeleteRanges,
-  type ClockBounds
+  unionDeleteRanges
 } from '@meridian/protocol'
 
 /**
@@ -86,7 +78,7 @@ export class RawClient {
   /** Meridian with a doc: the server's step 1, held until its HELLO says which features it agreed. */
   private heldStep1: Uint8Array | null = null
   private helloSeen = false
-  private digestBounds: ClockBounds | null = null
+  private readonly deleteSync = new DeleteSync()
   private digestAgreed = false
 
   constructor(options: RawClientOptions) {
@@ -260,19 +252,14 @@ export class RawClient {
       }
       const pendingDeletes = unionDeleteRanges((this.options.pending ?? []).map(deleteRangesOfUpdate))
       this.send(this.frame(SYNC_STEP2, encodeUpdateWithoutOldDeletes(doc, sv, pendingDeletes)))
-      const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(doc)), decodeBounds(sv))
-      this.digestBounds = bounds
-      this.send(encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(doc, bounds) }))
+      this.send(encodeMessage(this.deleteSync.begin(doc, sv)))
     } else if (message.type === 'ds-reply') {
-      const bounds = this.digestBounds
-      if (bounds === null) return
-      this.digestBounds = null
-      if (message.update !== null) {
-        Y.applyUpdate(doc, message.update, this)
-        const missing = subtractDeleteRanges(clipDeleteRanges(deleteRangesOf(doc), bounds, true), deleteRangesOfUpdate(message.update))
-        if (missing.size > 0) this.sendUpdate(deleteOnlyUpdate(missing))
-      }
-      this.markSynced()
+      if (!this.deleteSync.pending) return
+      const step = this.deleteSync.onReply(doc, message, true)
+      if (step.apply !== null) Y.applyUpdate(doc, step.apply, this)
+      if (step.update !== null) this.sendUpdate(step.update)
+      if (step.ranges !== null) this.send(encodeMessage(step.ranges))
+      if (step.done) this.markSynced()
     }
   }
 

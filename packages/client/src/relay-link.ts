@@ -6,20 +6,12 @@ import {
   FEATURE_REPLICATION,
   FEATURE_STATUS,
   PROTOCOL_VERSION,
-  clipDeleteRanges,
-  decodeBounds,
-  deleteDigestBelow,
-  deleteOnlyUpdate,
-  deleteRangesOf,
-  deleteRangesOfUpdate,
-  encodeBounds,
   encodeMessage,
   encodeUpdateWithoutOldDeletes,
-  minBounds,
-  subtractDeleteRanges,
   tryDecodeMessage,
-  type ClockBounds,
+  DeleteSync,
   type DeleteRanges,
+  type DsReplyMessage,
   type Message,
   type StatusFields
 } from '@meridian/protocol'
@@ -97,8 +89,8 @@ export class RelayLink {
   private relayHello = false
   private statusReceived = false
   private step2Sent = false
-  /** Bounds of the ds-digest we sent, until the relay's ds-reply. */
-  private digestBounds: ClockBounds | null = null
+  /** The delete-set digest exchange (FEATURE_DS_DIGEST), made on first use. */
+  private deleteSync: DeleteSync | null = null
   private features = 0
   private opened = false
   private closed = false
@@ -192,7 +184,7 @@ export class RelayLink {
         if ((this.features & FEATURE_DS_DIGEST) === 0) this.handlers.onSynced()
         return
       case 'ds-reply':
-        this.onDeleteReply(message.update)
+        this.onDeleteReply(message)
         return
       case 'sync-update':
         this.handlers.onRemoteUpdate(message.update)
@@ -264,34 +256,18 @@ export class RelayLink {
       this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
       this.step2Sent = true
     }
-    if (digest) {
-      // Below both state vectors both sides hold every struct: there, compare deletes by digest.
-      const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(doc)), decodeBounds(stateVector))
-      this.digestBounds = bounds
-      this.send(encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(doc, bounds) }))
-    }
+    if (digest) this.send(encodeMessage((this.deleteSync ??= new DeleteSync()).begin(doc, stateVector)))
   }
 
-  /**
-   * The relay's answer to our digest: null, our deletes matched; else its
-   * deletes below the bounds. Then we send what it lacks of ours, and the
-   * sync round is complete.
-   */
-  private onDeleteReply(update: Uint8Array | null): void {
-    const bounds = this.digestBounds
-    if (bounds === null) return
-    this.digestBounds = null
-    if (update !== null) {
-      this.handlers.onRemoteUpdate(update)
-      if (!this.options.isReadOnly()) {
-        const ours = clipDeleteRanges(deleteRangesOf(this.options.doc), bounds, true)
-        const missing = subtractDeleteRanges(ours, deleteRangesOfUpdate(update))
-        if (missing.size > 0) {
-          this.sendCounted(encodeMessage({ type: 'sync-update', update: deleteOnlyUpdate(missing) }), this.options.outboxHighWaterMark())
-        }
-      }
-    }
-    this.handlers.onSynced()
+  /** The relay's answer in the digest exchange: apply, send what it asks for; the round ends with the last reply. */
+  private onDeleteReply(reply: DsReplyMessage): void {
+    const sync = this.deleteSync
+    if (sync === null || !sync.pending) return
+    const step = sync.onReply(this.options.doc, reply, !this.options.isReadOnly())
+    if (step.apply !== null) this.handlers.onRemoteUpdate(step.apply)
+    if (step.update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update: step.update }), this.options.outboxHighWaterMark())
+    if (step.ranges !== null) this.send(encodeMessage(step.ranges))
+    if (step.done) this.handlers.onSynced()
   }
 
   /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. Marks are kept sorted. */

@@ -42,7 +42,14 @@ const arbitraries = {
   'auth-token': str.map((token): Message => ({ type: 'auth-token', token })),
   'ds-digest': fc.record({ bounds: bytes, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) })
     .map((d): Message => ({ type: 'ds-digest', ...d })),
-  'ds-reply': fc.option(bytes, { nil: null }).map((update): Message => ({ type: 'ds-reply', update }))
+  'ds-reply': fc.oneof(
+    fc.constant<Message>({ type: 'ds-reply', kind: 'match' }),
+    bytes.map((update): Message => ({ type: 'ds-reply', kind: 'deletes', update })),
+    fc.record({ widthClocks: fc.integer({ min: 1, max: 2 ** 40 }), n: fc.nat(20) })
+      .map(({ widthClocks, n }): Message => ({ type: 'ds-reply', kind: 'buckets', widthClocks, hashes: new Uint8Array(n * 8).fill(n) }))
+  ),
+  'ds-ranges': fc.record({ bounds: bytes, widthClocks: fc.integer({ min: 1, max: 2 ** 40 }), buckets: fc.uniqueArray(fc.nat(4095), { maxLength: 30 }) })
+    .map((r): Message => ({ type: 'ds-ranges', ...r, buckets: [...r.buckets].sort((a, b) => a - b) }))
 } satisfies Record<Message['type'], fc.Arbitrary<Message>>
 
 describe('round trip', () => {

@@ -16,7 +16,7 @@ import { readMeridianMessage, writeAck, writeAuthToken, writeError, writeHello }
 import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
 import { writeReplicated, writeStatus } from './status.js'
-import { writeDsDigest, writeDsReply } from './ds-digest.js'
+import { writeDsDigest, writeDsRanges, writeDsReply } from './ds-digest.js'
 
 /** Writes one complete message. Throws TypeError/RangeError on invalid fields (a caller bug). */
 export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
@@ -35,6 +35,7 @@ export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
     case 'replicated': return writeReplicated(encoder, msg.regions, msg.upTo)
     case 'ds-digest': return writeDsDigest(encoder, msg)
     case 'ds-reply': return writeDsReply(encoder, msg)
+    case 'ds-ranges': return writeDsRanges(encoder, msg)
     default: {
       const unknown: never = msg
       throw new TypeError(`unknown message type ${String((unknown as { type?: unknown }).type)}`)

@@ -2,8 +2,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { decodeMessage, encodeMessage, tryDecodeMessage } from './codec.js'
+import { answerDeleteDigest, answerDeleteRanges, DS_DIRECT_RANGES } from './delete-buckets.js'
+import { DeleteSync } from './delete-sync.js'
 import {
-  answerDeleteDigest,
   clipDeleteRanges,
   decodeBounds,
   deleteDigestBelow,
@@ -77,18 +78,29 @@ describe('delete range algebra', () => {
   })
 })
 
-describe('ds-digest and ds-reply messages', () => {
+describe('ds-digest, ds-reply and ds-ranges messages', () => {
   it('round-trip and reject bad fields with typed errors', () => {
     const digest = { type: 'ds-digest' as const, bounds: new Uint8Array([1, 5, 9]), digest: new Uint8Array(16).fill(7) }
     expect(decodeMessage(encodeMessage(digest))).toStrictEqual(digest)
-    for (const update of [null, new Uint8Array([0, 0])]) {
-      expect(decodeMessage(encodeMessage({ type: 'ds-reply', update }))).toStrictEqual({ type: 'ds-reply', update })
-    }
-    const shortDigest = new Uint8Array([100, 6, 1, 0, 3, 1, 2, 3])
-    expect(tryDecodeMessage(shortDigest)).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
-    expect(tryDecodeMessage(new Uint8Array([100, 7, 2]))).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
+    const replies = [
+      { type: 'ds-reply' as const, kind: 'match' as const },
+      { type: 'ds-reply' as const, kind: 'deletes' as const, update: new Uint8Array([0, 0]) },
+      { type: 'ds-reply' as const, kind: 'buckets' as const, widthClocks: 300, hashes: new Uint8Array(16).fill(1) }
+    ]
+    for (const reply of replies) expect(decodeMessage(encodeMessage(reply))).toStrictEqual(reply)
+    const ranges = { type: 'ds-ranges' as const, bounds: new Uint8Array([1, 5, 9]), widthClocks: 4, buckets: [0, 1, 7, 4095] }
+    expect(decodeMessage(encodeMessage(ranges))).toStrictEqual(ranges)
+    const malformed = [
+      new Uint8Array([100, 6, 1, 0, 3, 1, 2, 3]), // digest of 3 bytes
+      new Uint8Array([100, 7, 3]), // unknown reply kind
+      new Uint8Array([100, 7, 2, 0, 0]), // bucket width 0
+      new Uint8Array([100, 7, 2, 1, 3, 1, 2, 3]), // hashes not a multiple of 8 bytes
+      new Uint8Array([100, 8, 1, 0, 1, 2, 0xff, 0x1f, 1]) // bucket index past 4095
+    ]
+    for (const bytes of malformed) expect(tryDecodeMessage(bytes)).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
     expect(tryDecodeMessage(new Uint8Array([100, 7, 1, 5, 0]))).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_TRUNCATED' } })
     expect(() => encodeMessage({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(3) })).toThrow(RangeError)
+    expect(() => encodeMessage({ type: 'ds-ranges', bounds: new Uint8Array([0]), widthClocks: 1, buckets: [2, 1] })).toThrow(RangeError)
   })
 })
 
@@ -122,39 +134,50 @@ const edit = (doc: Y.Doc, count: number, random: () => number): Uint8Array[] => 
 }
 
 /**
- * One reconnect between a client and a relay, both directions, with the
- * client's unacknowledged updates as `pending`. Returns the bytes each way.
+ * One reconnect between a client and a relay, both directions, as relay-link.ts
+ * and the relay's connection.ts run it, with the client's unacknowledged
+ * updates as `pending`. Returns the bytes each way (message payloads).
  */
-const reconnect = (client: Y.Doc, relay: Y.Doc, pending: Uint8Array[]): { up: number, down: number } => {
+const reconnect = (client: Y.Doc, relay: Y.Doc, pending: Uint8Array[]): { up: number, down: number, rounds: number } => {
   let up = 0
   let down = 0
+  let rounds = 0
   const relaySv = Y.encodeStateVector(relay)
   const clientSv = Y.encodeStateVector(client)
-  up += clientSv.length
-  down += relaySv.length
+  up += encodeMessage({ type: 'sync-step1', stateVector: clientSv }).length
+  down += encodeMessage({ type: 'sync-step1', stateVector: relaySv }).length
   // Client: step 2 without old deletes, plus those of its pending updates; then the digest.
   const step2Up = encodeUpdateWithoutOldDeletes(client, relaySv, unionDeleteRanges(pending.map(deleteRangesOfUpdate)))
-  up += step2Up.length
-  const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(client)), Y.decodeStateVector(relaySv))
-  const digest = encodeMessage({ type: 'ds-digest', bounds: encodeBounds(bounds), digest: deleteDigestBelow(client, bounds) })
-  up += digest.length
+  up += encodeMessage({ type: 'sync-step2', update: step2Up }).length
+  const sync = new DeleteSync()
+  const digest = sync.begin(client, relaySv)
+  up += encodeMessage(digest).length
   // Relay: answers the client's step 1, applies the client's step 2, answers the digest.
   const step2Down = encodeUpdateWithoutOldDeletes(relay, clientSv)
-  down += step2Down.length
+  down += encodeMessage({ type: 'sync-step2', update: step2Down }).length
   Y.applyUpdate(relay, step2Up)
   Y.applyUpdate(client, step2Down)
-  const reply = answerDeleteDigest(relay, encodeBounds(bounds), deleteDigestBelow(client, bounds))
-  down += 2 + (reply?.length ?? 0)
-  if (reply !== null) {
-    Y.applyUpdate(client, reply)
-    const missing = subtractDeleteRanges(clipDeleteRanges(deleteRangesOf(client), bounds, true), deleteRangesOfUpdate(reply))
-    if (missing.size > 0) {
-      const extra = deleteOnlyUpdate(missing)
-      up += extra.length
-      Y.applyUpdate(relay, extra)
+  let reply = answerDeleteDigest(relay, digest.bounds, digest.digest)
+  for (;;) {
+    rounds++
+    const message = encodeMessage({ type: 'ds-reply', ...reply })
+    down += message.length
+    const decoded = decodeMessage(message)
+    if (decoded.type !== 'ds-reply') throw new Error('not a ds-reply')
+    const step = sync.onReply(client, decoded, true)
+    if (step.apply !== null) Y.applyUpdate(client, step.apply)
+    if (step.update !== null) {
+      up += encodeMessage({ type: 'sync-update', update: step.update }).length
+      Y.applyUpdate(relay, step.update)
     }
+    if (step.ranges !== null) {
+      up += encodeMessage(step.ranges).length
+      reply = answerDeleteRanges(relay, step.ranges.bounds, step.ranges.widthClocks, step.ranges.buckets)
+      continue
+    }
+    expect(step.done).toBe(true)
+    return { up, down, rounds }
   }
-  return { up, down }
 }
 
 const expectSame = (a: Y.Doc, b: Y.Doc, seed: number): void => {
@@ -171,7 +194,8 @@ describe('delete-set digest exchange', () => {
       const random = seeded(seed)
       const relay = new Y.Doc()
       const writer = new Y.Doc()
-      edit(writer, 200, random)
+      // Even seeds: enough deletes that the relay answers with bucket hashes (a second round).
+      edit(writer, seed % 2 === 0 ? 2_000 : 200, random)
       Y.applyUpdate(relay, Y.encodeStateAsUpdate(writer))
       const client = new Y.Doc()
       Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
@@ -194,8 +218,9 @@ describe('delete-set digest exchange', () => {
     const client = new Y.Doc()
     Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
     const plainStep2 = Y.encodeStateAsUpdate(relay, Y.encodeStateVector(client)).length
-    const { up, down } = reconnect(client, relay, [])
+    const { up, down, rounds } = reconnect(client, relay, [])
     expect(plainStep2).toBeGreaterThan(1000)
+    expect(rounds).toBe(1)
     expect(up).toBeLessThan(80)
     expect(down).toBeLessThan(80)
   })
@@ -208,9 +233,40 @@ describe('delete-set digest exchange', () => {
     Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
     const pending = edit(client, 50, random)
     const changed = Y.mergeUpdates(pending).length
-    const { up, down } = reconnect(client, relay, pending)
+    const { up, down, rounds } = reconnect(client, relay, pending)
     expectSame(client, relay, 43)
+    expect(rounds).toBe(1)
     expect(up).toBeLessThan(changed * 1.2)
     expect(down).toBeLessThan(80)
+  })
+
+  it('a paragraph someone else deleted meanwhile costs about its buckets, not the delete set', () => {
+    // Typed as people type: paragraph after paragraph, each with typos fixed on the spot.
+    const relay = new Y.Doc()
+    const text = relay.getText('t')
+    for (let p = 0; p < 160; p++) {
+      for (let c = 0; c < 60; c++) {
+        text.insert(text.length, 'x')
+        if (c % 8 === 7) text.delete(text.length - 1, 1)
+      }
+      text.insert(text.length, '\n')
+    }
+    const client = new Y.Doc()
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
+    expect(deleteRangesOf(relay).get(relay.clientID)?.length ?? 0).toBeGreaterThan(DS_DIRECT_RANGES)
+    const plainStep2 = Y.encodeStateAsUpdate(relay, Y.encodeStateVector(client)).length
+    // Another writer deletes paragraph 40 while the client is away.
+    const other = new Y.Doc()
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(relay))
+    const captured: Uint8Array[] = []
+    other.on('update', (u: Uint8Array) => captured.push(u))
+    other.getText('t').delete(40 * 54, 54)
+    for (const u of captured) Y.applyUpdate(relay, u)
+    const { up, down, rounds } = reconnect(client, relay, [])
+    expectSame(client, relay, 0)
+    expect(rounds).toBe(2)
+    // 40 bucket hashes (320 B) and the relay's deletes in the one or two buckets that differ.
+    expect(down).toBeLessThan(plainStep2 / 4)
+    expect(up).toBeLessThan(150)
   })
 })

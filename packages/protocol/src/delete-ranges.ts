@@ -282,14 +282,3 @@ export const encodeUpdateWithoutOldDeletes = (
   out.set(deletes, head)
   return out
 }
-
-/**
- * The relay's side of a `ds-digest`: null when its deletes below `bounds`
- * hash to `digest`, else those deletes as an update with no structs.
- * Throws ProtocolError on malformed bounds.
- */
-export const answerDeleteDigest = (doc: Y.Doc, bounds: Uint8Array, digest: Uint8Array): Uint8Array | null => {
-  const decoded = decodeBounds(bounds)
-  if (equalBytes(deleteDigestBelow(doc, decoded), digest)) return null
-  return deleteOnlyUpdate(clipDeleteRanges(deleteRangesOf(doc), decoded, true))
-}

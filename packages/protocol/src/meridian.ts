@@ -14,8 +14,8 @@ import type { Decoder } from 'lib0/decoding'
 import { ProtocolError, isProtocolError } from './errors.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
 import { readReplicated, readStatus, type ReplicatedMessage, type StatusMessage } from './status.js'
-import { MERIDIAN_DS_DIGEST, MERIDIAN_DS_REPLY, MERIDIAN_REPLICATED, MERIDIAN_STATUS } from './message-types.js'
-import { readDsDigest, readDsReply, type DsDigestMessage, type DsReplyMessage } from './ds-digest.js'
+import { MERIDIAN_DS_DIGEST, MERIDIAN_DS_RANGES, MERIDIAN_DS_REPLY, MERIDIAN_REPLICATED, MERIDIAN_STATUS } from './message-types.js'
+import { readDsDigest, readDsRanges, readDsReply, type DsDigestMessage, type DsRangesMessage, type DsReplyMessage } from './ds-digest.js'
 import type { AckMessage, AuthTokenMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
 import { MERIDIAN_ACK, MERIDIAN_AUTH, MERIDIAN_ERROR, MERIDIAN_HELLO, MESSAGE_MERIDIAN } from './message-types.js'
 import { readVarStringSafe, readVarUintSafe } from './safe-decoding.js'
@@ -119,7 +119,7 @@ export const readAuthToken = (decoder: Decoder, limits: DecodeLimits = DEFAULT_D
 export const readMeridianMessage = (
   decoder: Decoder,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS
-): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage | StatusMessage | ReplicatedMessage | DsDigestMessage | DsReplyMessage => {
+): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage | StatusMessage | ReplicatedMessage | DsDigestMessage | DsReplyMessage | DsRangesMessage => {
   const at = decoder.pos
   const subtype = readVarUintSafe(decoder)
   switch (subtype) {
@@ -131,6 +131,7 @@ export const readMeridianMessage = (
     case MERIDIAN_REPLICATED: return readReplicated(decoder)
     case MERIDIAN_DS_DIGEST: return readDsDigest(decoder, limits)
     case MERIDIAN_DS_REPLY: return readDsReply(decoder, limits)
+    case MERIDIAN_DS_RANGES: return readDsRanges(decoder, limits)
     default:
       throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_TYPE', `unknown meridian subtype ${subtype} at byte ${at}`)
   }

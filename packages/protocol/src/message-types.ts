@@ -34,6 +34,8 @@ export const MERIDIAN_REPLICATED = 5
 export const MERIDIAN_DS_DIGEST = 6
 /** Relay → client: whether the digests matched and, if not, the relay's deletes. See ds-digest.ts. */
 export const MERIDIAN_DS_REPLY = 7
+/** Client → relay: which delete buckets differ (the second round). See ds-digest.ts. */
+export const MERIDIAN_DS_RANGES = 8
 
 /** Version of the Meridian extension announced in HELLO. */
 export const PROTOCOL_VERSION = 1

@@ -1,4 +1,4 @@
-import type { DsDigestMessage, DsReplyMessage } from './ds-digest.js'
+import type { DsDigestMessage, DsRangesMessage, DsReplyMessage } from './ds-digest.js'
 import type { ReplicatedMessage, StatusMessage } from './status.js'
 /**
  * Decoded messages as one discriminated union, so handlers can `switch` on
@@ -58,6 +58,7 @@ export type Message =
   | ReplicatedMessage
   | DsDigestMessage
   | DsReplyMessage
+  | DsRangesMessage
 
 export type MessageType = Message['type']
 

@@ -6,12 +6,12 @@ import {
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
   PROTOCOL_VERSION,
-  answerDeleteDigest,
   encodeUpdateWithoutOldDeletes,
   encodeMessage,
   isProtocolError,
   tryDecodeMessage,
   validateStateVector,
+  type DsReplyFields,
   type Message
 } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
@@ -23,6 +23,7 @@ import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
 import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 import { ReplicationProgress } from './replication-progress.js'
+import { DeleteExchange } from './delete-exchange.js'
 import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
 
 export type { ConnectionOptions } from './connection-options.js'
@@ -54,8 +55,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private received = 0
   private committed = 0
   private ackScheduled = false
-  /** ds-digests this connection may still send: one per sync-step1 (each costs a pass over the document). */
-  private digestsAllowed = 0
+  /** With FEATURE_DS_DIGEST agreed: the delete-set digest exchange. */
+  private deletes: DeleteExchange | null = null
   private closed = false
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
@@ -209,7 +210,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         }
         // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
         // (its ds-digest follows); a joiner with nothing holds no such struct.
-        this.digestsAllowed = Math.min(this.digestsAllowed + 1, 2)
+        this.deletes?.onStep1()
         const update = (this.features & FEATURE_DS_DIGEST) !== 0 && !isEmptyStateVector(message.stateVector)
           ? encodeUpdateWithoutOldDeletes(this.room.doc, message.stateVector)
           : this.room.diffFor(message.stateVector)
@@ -275,18 +276,17 @@ export class Connection implements RoomPeer, GuaranteedConnection {
       case 'auth-token':
         this.options.onAuthToken?.(message.token)
         return
-      case 'ds-digest': {
-        // Not agreed: the client did not ask for it, and its step 2 had every delete anyway.
-        if ((this.features & FEATURE_DS_DIGEST) === 0 || this.digestsAllowed === 0) return
-        this.digestsAllowed--
-        let update: Uint8Array | null
+      case 'ds-digest':
+      case 'ds-ranges': {
+        // Not agreed: ignored (the client's step 2 had every delete anyway).
+        let reply: DsReplyFields | null = null
         try {
-          update = answerDeleteDigest(this.room.doc, message.bounds, message.digest)
+          reply = this.deletes?.answer(this.room.doc, message) ?? null
         } catch (err) {
-          this.reject(new RelayError('ERR_PROTOCOL', 'malformed ds-digest bounds', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
+          this.reject(new RelayError('ERR_PROTOCOL', `malformed ${message.type}`, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
-        this.send(encodeMessage({ type: 'ds-reply', update }))
+        if (reply !== null) this.send(encodeMessage({ type: 'ds-reply', ...reply }))
         return
       }
       case 'query-awareness': {
@@ -312,6 +312,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.attached = true
           this.options.guarantees.attach(this)
         }
+        this.deletes = (this.features & FEATURE_DS_DIGEST) === 0 ? null : this.deletes ?? new DeleteExchange()
         this.replication = (this.features & FEATURE_REPLICATION) === 0 || this.options.guarantees === undefined
           ? null
           : this.replication ?? new ReplicationProgress({

@@ -12,7 +12,7 @@ import type { StorageAdapter } from '@meridian/storage'
 /** Message kinds as metric labels (the wire type names, with `_`). */
 export type MessageLabel =
   | 'sync_step1' | 'sync_step2' | 'sync_update' | 'awareness' | 'auth_denied' | 'query_awareness'
-  | 'hello' | 'ack' | 'error' | 'auth_token' | 'ds_digest' | 'ds_reply' | 'invalid' | 'other'
+  | 'hello' | 'ack' | 'error' | 'auth_token' | 'ds_digest' | 'ds_reply' | 'ds_ranges' | 'invalid' | 'other'
 
 /** Why a message was refused (`meridian_relay_rejected_messages_total{reason}`). */
 export type RejectReason =
@@ -139,14 +139,15 @@ const LABELS: Record<string, MessageLabel> = {
   error: 'error',
   'auth-token': 'auth_token',
   'ds-digest': 'ds_digest',
-  'ds-reply': 'ds_reply'
+  'ds-reply': 'ds_reply',
+  'ds-ranges': 'ds_ranges'
 }
 
 /** Label of a decoded message type. */
 export const labelOf = (type: string): MessageLabel => LABELS[type] ?? 'other'
 
 /** Labels of type-100 subtypes, by subtype number. */
-const MERIDIAN_LABELS: readonly MessageLabel[] = ['hello', 'ack', 'error', 'auth_token', 'other', 'other', 'ds_digest', 'ds_reply']
+const MERIDIAN_LABELS: readonly MessageLabel[] = ['hello', 'ack', 'error', 'auth_token', 'other', 'other', 'ds_digest', 'ds_reply', 'ds_ranges']
 
 /** Label of an encoded message, from its first two bytes (every type and subtype in use is below 128). */
 export function labelOfEncoded(bytes: Uint8Array): MessageLabel {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
   DS_DIGEST_BYTES,
+  DeleteSync,
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
   deleteDigestBelow,
@@ -48,7 +49,7 @@ describe('ds-digest on the relay', () => {
     const step2 = await c.next('sync-step2')
     expect(deleteRangesOfUpdate(step2.update).size).toBe(0)
     c.send({ type: 'ds-digest', ...digestFor(doc, step1.stateVector) })
-    expect((await c.next('ds-reply')).update).toBeNull()
+    expect(await c.next('ds-reply')).toStrictEqual({ type: 'ds-reply', kind: 'match' })
   })
 
   it('a digest that differs gets the relay\'s deletes; a client that did not agree the feature gets the whole delete set in step 2', async () => {
@@ -69,8 +70,8 @@ describe('ds-digest on the relay', () => {
     await c.next('sync-step2')
     c.send({ type: 'ds-digest', ...digestFor(stale, step1.stateVector) })
     const reply = await c.next('ds-reply')
-    expect(reply.update).not.toBeNull()
-    Y.applyUpdate(stale, reply.update as Uint8Array)
+    if (reply.kind !== 'deletes') throw new Error(`expected the relay's deletes, got ${reply.kind}`)
+    Y.applyUpdate(stale, reply.update)
     expect(stale.getText('t').toString()).toBe(doc.getText('t').toString())
 
     const plain = await RawClient.connect(url, 'dig2')
@@ -83,6 +84,49 @@ describe('ds-digest on the relay', () => {
     plain.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(stale) })
     await plain.next('sync-step2', () => plain.received.filter((m) => m.type === 'sync-step2').length >= 2)
     expect(plain.received.some((m) => m.type === 'ds-reply')).toBe(false)
+  })
+
+  it('answers a bucket reply\'s ds-ranges once, with its deletes in those buckets', async () => {
+    const { url } = await pool.start()
+    // Enough deletes (over DS_DIRECT_RANGES) that a differing digest gets bucket hashes.
+    const doc = new Y.Doc()
+    const text = doc.getText('t')
+    for (let i = 0; i < 600; i++) {
+      text.insert(text.length, 'abcd')
+      text.delete(text.length - 2, 1)
+    }
+    const writer = await RawClient.connect(url, 'dig4')
+    writer.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc) })
+    await writer.next('ack', (m) => m.upTo >= 1)
+    const stale = new Y.Doc()
+    Y.applyUpdate(stale, Y.encodeStateAsUpdate(doc))
+    const sv = Y.encodeStateVector(doc)
+    doc.getText('t').delete(10, 20)
+    writer.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc, sv) })
+    await writer.next('ack', (m) => m.upTo >= 2)
+
+    const c = await RawClient.connect(url, 'dig4', { features: FEATURE_ACKS | FEATURE_DS_DIGEST })
+    const step1 = await c.next('sync-step1')
+    c.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(stale) })
+    await c.next('sync-step2')
+    const sync = new DeleteSync()
+    c.send(sync.begin(stale, step1.stateVector))
+    const buckets = await c.next('ds-reply')
+    expect(buckets.kind).toBe('buckets')
+    const step = sync.onReply(stale, buckets, true)
+    if (step.ranges === null) throw new Error('expected a ds-ranges')
+    expect(step.ranges.buckets.length).toBeLessThanOrEqual(2)
+    c.send(step.ranges)
+    c.send(step.ranges)
+    const deletes = await c.next('ds-reply', (m) => m.kind === 'deletes')
+    const last = sync.onReply(stale, deletes, true)
+    if (last.apply !== null) Y.applyUpdate(stale, last.apply)
+    expect(last).toMatchObject({ done: true, update: null })
+    expect(stale.getText('t').toString()).toBe(doc.getText('t').toString())
+    // The second ds-ranges was not answered (one per bucket reply).
+    c.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(stale) })
+    await c.next('sync-step2', () => c.received.filter((m) => m.type === 'sync-step2').length >= 2)
+    expect(c.received.filter((m) => m.type === 'ds-reply')).toHaveLength(2)
   })
 
   it('answers one digest per sync-step1, and closes on malformed bounds', async () => {
