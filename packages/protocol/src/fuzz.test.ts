@@ -52,7 +52,14 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ version: varUint, role: fc.constantFrom('client' as const, 'relay' as const), nodeId: str, region: str, features: varUint })
     .map((h): Message => ({ type: 'hello', ...h })),
   varUint.map((upTo): Message => ({ type: 'ack', upTo })),
-  fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e }))
+  fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e })),
+  fc.record({ bounds: payload, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) }).map((d): Message => ({ type: 'ds-digest', ...d })),
+  fc.constant<Message>({ type: 'ds-reply', kind: 'match' }),
+  payload.map((update): Message => ({ type: 'ds-reply', kind: 'deletes', update })),
+  fc.record({ widthClocks: fc.integer({ min: 1, max: 5000 }), n: fc.nat(4) })
+    .map(({ widthClocks, n }): Message => ({ type: 'ds-reply', kind: 'buckets', widthClocks, hashes: new Uint8Array(8 * n) })),
+  fc.record({ bounds: payload, widthClocks: fc.integer({ min: 1, max: 5000 }), buckets: fc.uniqueArray(fc.nat(4095), { maxLength: 6 }) })
+    .map((r): Message => ({ type: 'ds-ranges', ...r, buckets: [...r.buckets].sort((a, b) => a - b) }))
 )
 const valid = message.map(encodeMessage)
 
