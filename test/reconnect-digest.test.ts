@@ -111,4 +111,36 @@ describe('reconnect with the delete-set digest', () => {
     await c.expectConverged()
     expect(a.doc.getText('t').toString()).toBe(b.doc.getText('t').toString())
   })
+
+  it('a paragraph deleted by someone else while away costs its buckets, not the delete set (second round)', async () => {
+    const c = (cluster = await createMemoryCluster({
+      seed,
+      trace: true,
+      regions: ['eu'],
+      clients: [{ id: 'typist', docName: 'd' }, { id: 'reader', docName: 'd' }]
+    }))
+    const typist = c.client('typist')
+    const reader = c.client('reader')
+    // Typed as people type: paragraph after paragraph, typos fixed on the spot (many small delete ranges).
+    const text = typist.doc.getText('t')
+    for (let p = 0; p < 80; p++) {
+      typist.doc.transact(() => {
+        for (let k = 0; k < 60; k++) {
+          text.insert(text.length, 'x')
+          if (k % 8 === 7) text.delete(text.length - 1, 1)
+        }
+        text.insert(text.length, '\n')
+      })
+    }
+    await c.settle()
+    const fullDeleteSet = Y.encodeStateAsUpdate(reader.doc, Y.encodeStateVector(reader.doc)).length
+    reader.provider.disconnect()
+    await c.run(100)
+    text.delete(20 * 54, 54)
+    await c.until(() => typist.provider.pendingCount === 0, 'the relay has the deletion')
+    const { up, down } = await reconnect(c, reader)
+    await c.expectConverged()
+    expect(down).toBeLessThan(fullDeleteSet / 2)
+    expect(up).toBeLessThan(200)
+  })
 })
