@@ -177,6 +177,24 @@ export function evaluateTargets(runs: RunRecord[]): TargetResult[] {
     })
   }
 
+  {
+    // Another client's edits while this one was away: nothing changed on our side (≤ 1 KB up), theirs come down.
+    const up = lookup(runs, 'reconnect', 'remote-100', 'meridian', 'bytesUp')
+    const down = lookup(runs, 'reconnect', 'remote-100', 'meridian', 'bytesDown')
+    const changed = lookup(runs, 'reconnect', 'remote-100', 'meridian', 'changedBytes')
+    const target = 'reconnect, another client made 100 edits meanwhile: down ≤ 1.2× what changed, up ≤ 1 KB'
+    if (up === undefined || down === undefined || changed === undefined || changed === 0) {
+      results.push({ id: 'reconnect-remote-100', target, figure: 'not measured', met: null })
+    } else {
+      results.push({
+        id: 'reconnect-remote-100',
+        target,
+        figure: `up ${formatNumber(up)} B, down ${formatNumber(down)} B vs ${formatNumber(changed)} B changed (${formatRatio(down / changed)} down)`,
+        met: up <= 1024 && down <= 1.2 * changed
+      })
+    }
+  }
+
   for (const [metric, label] of [
     ['busyMs', 'closed right after editing'],
     ['settledMs', 'after compaction']

@@ -44,7 +44,24 @@ export async function runReconnect(ctx: RunContext, params: Params): Promise<Met
   await sleep(300)
 
   const changes = offlineEdits(doc, edits, 5 + edits)
-  const changedBytes = changes.length > 0 ? Y.mergeUpdates(changes).length : 0
+  let changedBytes = changes.length > 0 ? Y.mergeUpdates(changes).length : 0
+  const remoteEdits = params.remoteEdits ?? 0
+  if (remoteEdits > 0) {
+    // Someone else edits meanwhile (deleting too), through the server.
+    const otherDoc = new Y.Doc()
+    otherDoc.clientID = RECONNECTING_CLIENT + 1
+    Y.applyUpdate(otherDoc, state)
+    const other = new RawClient({ url: server.url, docName, flavor: server.flavor, doc: otherDoc })
+    await other.connect()
+    await other.whenSynced(60_000)
+    const seenBefore = observer.updates
+    const remote = offlineEdits(otherDoc, remoteEdits, 11 + remoteEdits)
+    for (const update of remote) other.sendUpdate(update)
+    changedBytes = Y.mergeUpdates(remote).length
+    await waitForObserver(seenBefore + remote.length, 'the server did not take the other client\'s edits')
+    await other.close()
+    otherDoc.destroy()
+  }
   const seen = observer.updates
   await sleep(100)
 
@@ -80,12 +97,14 @@ export const reconnect: Scenario = {
   method:
     'A client holding the 100k-operation document (already synced with the server) disconnects, makes 0, 100 or 10,000 edits offline (one transaction each) and reconnects. ' +
     'Bytes = WebSocket payload bytes the client sent (up) and received (down) on the new connection, handshake included; changed = the offline edits merged into one update (Y.mergeUpdates), ' +
-    'the size of what actually changed. Time = from connect until the client has the server\'s step 2 and the server has applied the edits (an observer client received them).',
+    'the size of what actually changed. Time = from connect until the client has the server\'s step 2 and the server has applied the edits (an observer client received them). ' +
+    'In the last configuration the reconnecting client made no edits; another client made 100 edits (10 % of them deletions at random places of the text) through the server meanwhile, and changed = those edits merged.',
   subjects: ['meridian', 'y-websocket', 'hocuspocus'],
   configs: [
     { id: '0', label: '0 offline edits', params: { edits: 0 } },
     { id: '100', label: '100 offline edits', params: { edits: 100 } },
-    { id: '10000', label: '10,000 offline edits', params: { edits: 10000 } }
+    { id: '10000', label: '10,000 offline edits', params: { edits: 10000 } },
+    { id: 'remote-100', label: 'another client made 100 edits meanwhile', params: { edits: 0, remoteEdits: 100 } }
   ],
   metrics: [
     { key: 'bytesUp', label: 'bytes up', unit: 'B', better: 'lower', digits: 0, shown: true },
