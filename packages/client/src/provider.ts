@@ -11,48 +11,13 @@ import type { ClientStore } from './store/types.js'
 import { MemoryClientStore } from './store/memory-store.js'
 import { openIdbClientStore } from './store/idb-store.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
-import { systemClock, type Clock, type ClockTimer, type DecisionDiff, type PolicyDecision } from '@meridian/policy'
+import { systemClock, type Clock, type ClockTimer, type PolicyDecision } from '@meridian/policy'
 import { Guarantees } from './guarantees.js'
 import type { DurabilityLevel } from './durability.js'
+import { AUTH_REFUSALS, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
+import { Waiters } from './waiters.js'
 
-export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
-
-/** Close codes after which reconnecting with the same credentials cannot succeed (see PROTOCOL.md). */
-const AUTH_REFUSALS: Readonly<Record<number, string>> = {
-  4403: 'ERR_AUTH_FORBIDDEN',
-  4410: 'ERR_AUTH_INVALID',
-  4411: 'ERR_AUTH_EXPIRED',
-  4412: 'ERR_AUTH_REVOKED',
-  4415: 'ERR_ORIGIN'
-}
-
-/**
- * Where local edits go: `ok` — into the local store (IndexedDB), so they
- * survive a reload; `memory-only` — the store failed (quota, closed by another
- * tab's upgrade, unavailable): the document keeps working, edits live in memory
- * and in the outbox until the relay acknowledges them, and a reload is needed
- * to use the store again. `error` is the failure that caused the switch.
- */
-export type PersistenceState = 'ok' | 'memory-only'
-
-export interface MeridianProviderEvents {
-  /** The local store has been read into the doc (or failed to: see `error`). */
-  loaded: () => void
-  /** The policy decision changed (mode, a capability on or shed, writability). */
-  policy: (decision: PolicyDecision, diff: DecisionDiff) => void
-  /** Back to healthy with nothing pending after a degraded, read-only or offline spell. */
-  converged: (decision: PolicyDecision) => void
-  status: (event: { status: ConnectionStatus; url: string | null }) => void
-  /** True once a sync round with the relay completed on the current connection. */
-  synced: (synced: boolean) => void
-  /** Number of local updates the relay has not acknowledged yet. */
-  pending: (count: number) => void
-  /** The relay identified itself (Meridian relays only). */
-  relay: (info: RelayInfo) => void
-  /** The local store stopped working (`memory-only`); emitted once, after the `error` event that explains it. */
-  persistence: (event: { state: PersistenceState; error: MeridianError | null }) => void
-  error: (error: MeridianError) => void
-}
+export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
 
 /** Origin of transactions replaying the local store. */
 const STORE_ORIGIN = Symbol('meridian-store')
@@ -96,7 +61,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private _synced = false
   private _loaded = false
   private _relay: RelayInfo | null = null
-  private readonly waiters = new Set<{ check: () => boolean; resolve: () => void; reject: (e: MeridianError) => void }>()
+  private readonly waiters: Waiters
 
   constructor(options: MeridianProviderOptions) {
     super()
@@ -107,6 +72,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.docName = options.docName
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     this.clock = options.clock ?? systemClock
+    this.waiters = new Waiters(this.clock)
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random)
     this.guarantees = new Guarantees({
       policy: options.policy,
@@ -268,8 +234,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     browserEvents()?.removeEventListener('offline', this.onBrowserOffline)
     browserEvents()?.removeEventListener('online', this.onBrowserOnline)
     if (this.ownsAwareness) this.awareness.destroy()
-    for (const w of this.waiters) w.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
-    this.waiters.clear()
+    this.waiters.rejectAll(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     await this.whenLoaded
     await this.local?.close(this.ownsStore)
     super.destroy()
@@ -497,7 +462,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
     this.local?.acknowledge(keys)
     this.notePending()
-    this.checkWaiters()
+    this.waiters.check()
   }
 
   private encodeLocalAwareness(): Uint8Array | null {
@@ -516,7 +481,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this._synced === synced) return
     this._synced = synced
     this.emit('synced', [synced])
-    this.checkWaiters()
+    this.waiters.check()
   }
 
   private emitError(error: MeridianError): void {
@@ -526,37 +491,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private waitFor(check: () => boolean, what: string, timeoutMs: number | undefined): Promise<void> {
     if (this.destroyed) return Promise.reject(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
-    if (check()) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      let timer: ClockTimer | null = null
-      const waiter = {
-        check,
-        resolve: () => {
-          if (timer !== null) this.clock.clearTimeout(timer)
-          resolve()
-        },
-        reject: (e: MeridianError) => {
-          if (timer !== null) this.clock.clearTimeout(timer)
-          reject(e)
-        }
-      }
-      this.waiters.add(waiter)
-      if (timeoutMs !== undefined) {
-        timer = this.clock.setTimeout(() => {
-          this.waiters.delete(waiter)
-          reject(new MeridianError('ERR_TIMEOUT', `not ${what} within ${timeoutMs} ms`))
-        }, timeoutMs)
-      }
-    })
-  }
-
-  private checkWaiters(): void {
-    for (const w of [...this.waiters]) {
-      if (w.check()) {
-        this.waiters.delete(w)
-        w.resolve()
-      }
-    }
+    return this.waiters.waitFor(check, what, timeoutMs)
   }
 
   private clearTimers(): void {
