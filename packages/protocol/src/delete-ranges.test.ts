@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { decodeMessage, encodeMessage, tryDecodeMessage } from './codec.js'
@@ -106,15 +107,10 @@ describe('ds-digest, ds-reply and ds-ranges messages', () => {
 
 // ---- the exchange, as relay-link.ts and the relay's connection.ts run it ----
 
+/** A seeded source of numbers in [0, 1) (lib0's PRNG: no copy of our own). */
 const seeded = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const gen = prng.create(seed)
+  return () => prng.real53(gen)
 }
 
 /** Random inserts and deletes, one transaction each; returns the updates they produced. */
