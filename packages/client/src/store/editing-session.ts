@@ -1,3 +1,4 @@
+import * as prng from 'lib0/prng'
 import * as Y from 'yjs'
 import type { ClientAppendEntry } from './types.js'
 
@@ -22,16 +23,10 @@ export interface EditingSession {
   destroy(): void
 }
 
-/** Deterministic PRNG (mulberry32): same seed, same session. */
+/** Deterministic numbers in [0, 1) (lib0's PRNG): same seed, same session. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const gen = prng.create(seed)
+  return () => prng.real53(gen)
 }
 
 const REMOTE = Symbol('remote')
