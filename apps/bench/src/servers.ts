@@ -58,6 +58,16 @@ function findBenchRoot(): string {
 
 export const RELAY_CLI = join(REPO_ROOT, 'apps', 'relay', 'dist', 'main.js')
 
+/**
+ * The node flags the `meridian-relay` command runs with, from its shebang
+ * (`#!/usr/bin/env -S node <flags>`): the relay is measured as it ships.
+ */
+export function relayNodeArgs(cli = RELAY_CLI): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? ''
+  const match = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(first)
+  return (match?.[1] ?? '').split(/\s+/).filter((a) => a.length > 0)
+}
+
 let relayHelp: string | undefined
 /**
  * Flags for the relay CLI, each passed only where this build knows it: auth
@@ -94,7 +104,8 @@ export async function startServer(name: ServerName, options: { startTimeoutMs?: 
   }
   // For profiling a server: e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (never set for published runs).
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: BENCH_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const ownArgs = name === 'meridian' || name === 'meridian-tmpfs' ? relayNodeArgs() : []
+  const child = spawn(process.execPath, [...ownArgs, ...nodeArgs, ...args], { cwd: BENCH_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const stderr: string[] = []
   child.stderr?.setEncoding('utf8')
   child.stderr?.on('data', (chunk: string) => {

@@ -24,13 +24,12 @@ import { parseDocName } from './doc-name.js'
 import { Authenticator, RevocationList, accessFor, type Access, type TokenClaims, type VerifyResult } from './auth.js'
 import { matchGlob } from './glob.js'
 import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
+import { Deadlines, type Scheduled } from './deadlines.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
 import type { RelayGuarantees } from './guarantees.js'
 
 /** Messages a socket may send while its document is still loading. */
 const MAX_QUEUED_BEFORE_LOAD = 256
-/** setTimeout's largest delay; longer waits re-arm. */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** What the upgrade found out, before the socket exists. */
 interface Admission {
@@ -77,6 +76,8 @@ export class DocSockets {
   private readonly admissions = new WeakMap<IncomingMessage, Admission>()
   private readonly urlTokens = new WeakMap<IncomingMessage, string>()
   private heartbeat: ClockTimer | null = null
+  /** Every session's idle, token-expiry and pre-auth deadline, on one clock timer (see deadlines.ts). */
+  readonly deadlines: Deadlines<DocSession>
 
   constructor(deps: DocSocketsDeps) {
     this.d = deps
@@ -85,6 +86,7 @@ export class DocSockets {
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
     this.decodeLimits = { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 }
+    this.deadlines = new Deadlines<DocSession>(options.clock, (session) => session.deadlinePassed())
     if (options.pingIntervalMs > 0) {
       this.heartbeat = options.clock.setInterval(() => this.beat(), options.pingIntervalMs)
     }
@@ -178,6 +180,7 @@ export class DocSockets {
   stop(): void {
     if (this.heartbeat !== null) this.d.options.clock.clearInterval(this.heartbeat)
     this.heartbeat = null
+    this.deadlines.stop()
     for (const s of this.sessions) s.clearTimers()
   }
 
@@ -189,8 +192,11 @@ export class DocSockets {
 
 type Phase = 'pre-auth' | 'loading' | 'live' | 'closed'
 
-class DocSession {
+class DocSession implements Scheduled {
   readonly id = flatUuid()
+  /** Owned by the relay's Deadlines. */
+  deadlineIndex = -1
+  deadlineAt = 0
   claims: TokenClaims | null = null
   access: Access | null = null
   private phase: Phase = 'pre-auth'
@@ -209,10 +215,14 @@ class DocSession {
   private alive = true
   private lastActivity: number
   private readonly rate: ConnectionRateLimiter
+  /** Rate-limit pause (rare: a timer of its own). */
   private resumeTimer: ClockTimer | null = null
-  private idleTimer: ClockTimer | null = null
-  private expiryTimer: ClockTimer | null = null
-  private preAuthTimer: ClockTimer | null = null
+  /** Whether the idle timeout applies (it starts once the document name and Origin passed). */
+  private idleArmed = false
+  /** When the token (with the clock tolerance) expires; null: no expiry. */
+  private expiresAt: number | null = null
+  /** When the pre-auth phase runs out; null: not in it. */
+  private preAuthEndsAt: number | null = null
   private released = false
   private readonly clock: Clock
 
@@ -271,7 +281,10 @@ class DocSession {
       this.refuse('ERR_ORIGIN', CLOSE_CODES.ORIGIN_NOT_ALLOWED, 'origin')
       return
     }
-    if (options.idleTimeoutMs > 0) this.armIdle(options.idleTimeoutMs)
+    if (options.idleTimeoutMs > 0) {
+      this.idleArmed = true
+      this.schedule()
+    }
     if (this.owner.authenticator === null) {
       this.admitted('write', null)
       return
@@ -281,9 +294,52 @@ class DocSession {
       return
     }
     // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
-    this.preAuthTimer = this.clock.setTimeout(() => {
-      if (this.phase === 'pre-auth') this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout')
-    }, options.preAuth.timeoutMs)
+    this.preAuthEndsAt = this.clock.now() + options.preAuth.timeoutMs
+    this.schedule()
+  }
+
+  /** The earliest of the session's deadlines, or null if none applies. */
+  private nextDeadline(): number | null {
+    let at = this.idleArmed ? this.lastActivity + this.d.options.idleTimeoutMs : Number.POSITIVE_INFINITY
+    if (this.expiresAt !== null && this.expiresAt < at) at = this.expiresAt
+    if (this.preAuthEndsAt !== null && this.preAuthEndsAt < at) at = this.preAuthEndsAt
+    return at === Number.POSITIVE_INFINITY ? null : at
+  }
+
+  /**
+   * Puts the session in the relay's deadlines at its earliest one. Activity
+   * does not move it (that would be heap work per message): when an idle
+   * deadline comes due the session checks, and is scheduled again if it was active since.
+   */
+  private schedule(): void {
+    const at = this.phase === 'closed' ? null : this.nextDeadline()
+    if (at === null) this.owner.deadlines.delete(this)
+    else this.owner.deadlines.set(this, at)
+  }
+
+  /** Called by the relay's Deadlines when this session's deadline came (it is no longer scheduled). */
+  deadlinePassed(): void {
+    if (this.phase === 'closed') return
+    const now = this.clock.now()
+    if (this.preAuthEndsAt !== null && now >= this.preAuthEndsAt) {
+      this.preAuthEndsAt = null
+      if (this.phase === 'pre-auth') {
+        this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout')
+        return
+      }
+    }
+    if (this.expiresAt !== null && now >= this.expiresAt) {
+      this.expiresAt = null
+      this.log.info('token expired: closing')
+      this.end('ERR_AUTH_EXPIRED', CLOSE_CODES.TOKEN_EXPIRED, 'expired')
+      return
+    }
+    if (this.idleArmed && now >= this.lastActivity + this.d.options.idleTimeoutMs) {
+      this.log.info('idle: closing')
+      this.end('ERR_IDLE_TIMEOUT', CLOSE_CODES.IDLE_TIMEOUT, 'idle')
+      return
+    }
+    this.schedule()
   }
 
   /**
@@ -319,11 +375,16 @@ class DocSession {
     }
   }
 
-  /** Stops every timer; a socket paused by the rate limiter reads again, so its close handshake can complete. */
+  /** Stops every timer and deadline; a socket paused by the rate limiter reads again, so its close handshake can complete. */
   clearTimers(): void {
-    for (const t of [this.resumeTimer, this.idleTimer, this.expiryTimer, this.preAuthTimer]) if (t !== null) this.clock.clearTimeout(t)
-    if (this.resumeTimer !== null) this.socket.resume()
-    this.resumeTimer = this.idleTimer = this.expiryTimer = this.preAuthTimer = null
+    this.owner.deadlines.delete(this)
+    this.idleArmed = false
+    this.expiresAt = this.preAuthEndsAt = null
+    if (this.resumeTimer !== null) {
+      this.clock.clearTimeout(this.resumeTimer)
+      this.socket.resume()
+    }
+    this.resumeTimer = null
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -441,12 +502,13 @@ class DocSession {
   }
 
   private admitted(access: Access, claims: TokenClaims | null): void {
-    if (this.preAuthTimer !== null) this.clock.clearTimeout(this.preAuthTimer)
-    this.preAuthTimer = null
+    this.preAuthEndsAt = null
     this.access = access
     this.claims = claims
-    if (claims !== null) this.armExpiry(claims)
     this.phase = 'loading'
+    if (claims !== null) this.armExpiry(claims)
+    else this.schedule()
+    if (this.phase !== 'loading') return // expired on arrival
     const { rooms, options, metrics, connections } = this.d
     const logBindings = { doc: this.docName, access, ...(claims?.sub !== undefined ? { sub: claims.sub } : {}) }
     rooms.acquire(this.docName).then(
@@ -547,37 +609,17 @@ class DocSession {
     })
   }
 
+  /** Sets the session's expiry from the token (replacing the previous one); an already expired token ends it now. */
   private armExpiry(claims: TokenClaims): void {
-    if (this.expiryTimer !== null) this.clock.clearTimeout(this.expiryTimer)
-    this.expiryTimer = null
-    if (claims.exp === undefined || this.owner.authenticator === null) return
-    const deadline = claims.exp * 1000 + this.owner.authenticator.config.clockToleranceMs
-    const check = (): void => {
-      this.expiryTimer = null
-      const left = deadline - this.clock.now()
-      if (left > 0) {
-        this.expiryTimer = this.clock.setTimeout(check, Math.min(left, MAX_TIMER_MS))
-        return
-      }
-      this.log.info('token expired: closing')
-      this.end('ERR_AUTH_EXPIRED', CLOSE_CODES.TOKEN_EXPIRED, 'expired')
+    this.expiresAt = claims.exp === undefined || this.owner.authenticator === null
+      ? null
+      : claims.exp * 1000 + this.owner.authenticator.config.clockToleranceMs
+    if (this.expiresAt !== null && this.expiresAt <= this.clock.now()) {
+      this.owner.deadlines.delete(this)
+      this.deadlinePassed()
+      return
     }
-    check()
-  }
-
-  private armIdle(idleMs: number): void {
-    const check = (): void => {
-      this.idleTimer = null
-      if (this.phase === 'closed') return
-      const left = this.lastActivity + idleMs - this.clock.now()
-      if (left > 0) {
-        this.idleTimer = this.clock.setTimeout(check, left)
-        return
-      }
-      this.log.info('idle: closing')
-      this.end('ERR_IDLE_TIMEOUT', CLOSE_CODES.IDLE_TIMEOUT, 'idle')
-    }
-    this.idleTimer = this.clock.setTimeout(check, idleMs)
+    this.schedule()
   }
 
   /** Refused before it joined its document: counted, logged, closed with the documented code. */
