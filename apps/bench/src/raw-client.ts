@@ -52,6 +52,8 @@ export interface RawClientOptions {
    * the SDK does with its outbox.
    */
   pending?: readonly Uint8Array[] | undefined
+  /** Meridian: the id in HELLO, the same on every connection of one client (as the SDK's provider does). Default ''. */
+  nodeId?: string | undefined
   /** Called for every `sync-update` received, after `updates` was incremented. */
   onUpdate?: ((client: RawClient) => void) | undefined
 }
@@ -176,7 +178,7 @@ export class RawClient {
       // HELLO: version 1, role "client", empty node id and region, FEATURE_ACKS (and, holding a
       // document, FEATURE_DS_DIGEST).
       const features = FEATURE_ACKS | (doc !== undefined ? FEATURE_DS_DIGEST : 0)
-      this.send(encodeMessage({ type: 'hello', version: 1, role: 'client', nodeId: '', region: '', features }))
+      this.send(encodeMessage({ type: 'hello', version: 1, role: 'client', nodeId: this.options.nodeId ?? '', region: '', features }))
     } else if (flavor === 'hocuspocus') {
       // Auth first (token message, empty token); the server queues what follows until it is done.
       const e = encoding.createEncoder()

@@ -61,7 +61,7 @@ export interface MeridianProviderOptions {
   crossTab?: boolean
   /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
   clock?: Clock
-  /** Random numbers in [0, 1) for reconnect jitter; default Math.random. */
+  /** Random numbers in [0, 1) for reconnect jitter and the provider's HELLO id; default Math.random. */
   random?: () => number
 }
 

@@ -62,6 +62,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private _loaded = false
   private _relay: RelayInfo | null = null
   private readonly waiters: Waiters
+  /** Sent in HELLO on every connection of this provider (see RelayLinkOptions.nodeId). */
+  private readonly nodeId: string
 
   constructor(options: MeridianProviderOptions) {
     super()
@@ -74,6 +76,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.clock = options.clock ?? systemClock
     this.waiters = new Waiters(this.clock)
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random)
+    // Random per provider instance, from the injected source (the testing kit replays it from a seed).
+    const random = options.random ?? Math.random
+    this.nodeId = Array.from({ length: 4 }, () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0')).join('')
     this.guarantees = new Guarantees({
       policy: options.policy,
       clock: this.clock,
@@ -392,6 +397,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       outboxHighWaterMark: () => this.outbox.highWaterMark,
       isReadOnly: () => !this.guarantees.isWritable,
       pendingDeletes: () => this.outbox.deleteRanges(),
+      nodeId: this.nodeId,
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
         onOpen: () => this.onLinkOpen(link),

@@ -55,6 +55,11 @@ export interface RelayLinkOptions {
   /** Highest outbox seq so far: what an update sent now covers. */
   outboxHighWaterMark: () => number
   localAwareness: () => Uint8Array | null
+  /**
+   * This provider's id in HELLO (random, per provider instance): a relay that
+   * saw it leave can tell what it missed since (see FEATURE_DS_DIGEST).
+   */
+  nodeId: string
   /** Deletes in local updates the relay has not acknowledged (sent with our step 2: see FEATURE_DS_DIGEST). */
   pendingDeletes: () => DeleteRanges
   /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
@@ -139,7 +144,7 @@ export class RelayLink {
     this.opened = true
     if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer)
     this.connectTimer = null
-    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: '', region: '', features: FEATURES }))
+    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: this.options.nodeId, region: '', features: FEATURES }))
     this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))
     const awareness = this.options.localAwareness()
     if (awareness !== null) this.sendAwareness(awareness)

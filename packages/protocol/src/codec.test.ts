@@ -40,11 +40,12 @@ const arbitraries = {
   ack: varUint.map((upTo): Message => ({ type: 'ack', upTo })),
   error: fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e })),
   'auth-token': str.map((token): Message => ({ type: 'auth-token', token })),
-  'ds-digest': fc.record({ bounds: bytes, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) })
+  'ds-digest': fc.record({ bounds: bytes, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }), deletedClocks: varUint })
     .map((d): Message => ({ type: 'ds-digest', ...d })),
   'ds-reply': fc.oneof(
     fc.constant<Message>({ type: 'ds-reply', kind: 'match' }),
     bytes.map((update): Message => ({ type: 'ds-reply', kind: 'deletes', update })),
+    bytes.map((update): Message => ({ type: 'ds-reply', kind: 'recent', update })),
     fc.record({ widthClocks: fc.integer({ min: 1, max: 2 ** 40 }), n: fc.nat(20) })
       .map(({ widthClocks, n }): Message => ({ type: 'ds-reply', kind: 'buckets', widthClocks, hashes: new Uint8Array(n * 8).fill(n) }))
   ),

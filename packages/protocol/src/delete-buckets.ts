@@ -16,14 +16,16 @@ import type * as Y from 'yjs'
 import {
   clipDeleteRanges,
   decodeBounds,
-  deleteDigestBelow,
   deleteOnlyUpdate,
   deleteRangesOf,
+  deleteSummaryBelow,
+  digestDeleteRanges,
   equalBytes,
+  subtractDeleteRanges,
   type ClockBounds,
   type DeleteRanges
 } from './delete-ranges.js'
-import { DS_BUCKET_HASH_BYTES, MAX_DS_BUCKETS, type DsReplyFields } from './ds-digest.js'
+import { DS_BUCKET_HASH_BYTES, MAX_DS_BUCKETS, type DsDigestMessage, type DsReplyFields } from './ds-digest.js'
 import { ProtocolError } from './errors.js'
 
 /** With at most this many delete ranges below the bounds (under 1 KB), the relay sends them outright: buckets would save little. */
@@ -119,23 +121,40 @@ const countRanges = (ranges: DeleteRanges): number => {
   return n
 }
 
+/** A guess at exactly the deletes a client lacks below the bounds (see the relay's delete log). */
+export interface DeleteGuess { ranges: DeleteRanges; clocks: number }
+
 /**
- * The relay's answer to a `ds-digest`: a match; its deletes below the bounds
- * (when few, or when the bounds would need too many buckets); or bucket hashes.
- * Throws ProtocolError on malformed bounds.
+ * The relay's answer to a `ds-digest`: a match; exactly the deletes the
+ * client lacks, when one of `guesses` makes the digests match (kind
+ * `recent`); its deletes below the bounds (when few, or when the bounds would
+ * need too many buckets); or bucket hashes. Throws ProtocolError on
+ * malformed bounds.
  */
-export const answerDeleteDigest = (doc: Y.Doc, bounds: Uint8Array, digest: Uint8Array): DsReplyFields => {
-  const decoded = decodeBounds(bounds)
-  if (equalBytes(deleteDigestBelow(doc, decoded), digest)) return { kind: 'match' }
-  const mine = clipDeleteRanges(deleteRangesOf(doc), decoded, true)
-  const ranges = countRanges(mine)
+export const answerDeleteDigest = (
+  doc: Y.Doc,
+  message: Pick<DsDigestMessage, 'bounds' | 'digest' | 'deletedClocks'>,
+  guesses: (bounds: ClockBounds) => Iterable<DeleteGuess> = () => []
+): DsReplyFields => {
+  const decoded = decodeBounds(message.bounds)
+  const mine = deleteSummaryBelow(doc, decoded)
+  if (equalBytes(mine.digest, message.digest)) return { kind: 'match' }
+  const below = clipDeleteRanges(deleteRangesOf(doc), decoded, true)
+  for (const guess of guesses(decoded)) {
+    // The counts first (free), the digest only for a guess that fits them.
+    if (mine.deletedClocks - guess.clocks !== message.deletedClocks) continue
+    if (equalBytes(digestDeleteRanges(subtractDeleteRanges(below, guess.ranges)), message.digest)) {
+      return { kind: 'recent', update: deleteOnlyUpdate(guess.ranges) }
+    }
+  }
+  const ranges = countRanges(below)
   let clocks = 0
   for (const b of decoded.values()) clocks += b
   const target = Math.min(DS_MAX_BUCKETS, Math.max(DS_MIN_BUCKETS, Math.ceil(ranges / DS_RANGES_PER_BUCKET)))
   const widthClocks = Math.max(1, Math.ceil(clocks / target))
   const buckets = ranges <= DS_DIRECT_RANGES ? null : bucketsOf(decoded, widthClocks)
-  if (buckets === null) return { kind: 'deletes', update: deleteOnlyUpdate(mine) }
-  return { kind: 'buckets', widthClocks, hashes: bucketHashes(mine, buckets) }
+  if (buckets === null) return { kind: 'deletes', update: deleteOnlyUpdate(below) }
+  return { kind: 'buckets', widthClocks, hashes: bucketHashes(below, buckets) }
 }
 
 /**

@@ -3,7 +3,7 @@ import * as prng from 'lib0/prng'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { decodeMessage, encodeMessage, tryDecodeMessage } from './codec.js'
-import { answerDeleteDigest, answerDeleteRanges, DS_DIRECT_RANGES } from './delete-buckets.js'
+import { answerDeleteDigest, answerDeleteRanges, DS_DIRECT_RANGES, type DeleteGuess } from './delete-buckets.js'
 import { DeleteSync } from './delete-sync.js'
 import {
   clipDeleteRanges,
@@ -17,6 +17,8 @@ import {
   minBounds,
   subtractDeleteRanges,
   unionDeleteRanges,
+  countDeletedClocks,
+  type ClockBounds,
   type DeleteRanges
 } from './delete-ranges.js'
 
@@ -81,26 +83,27 @@ describe('delete range algebra', () => {
 
 describe('ds-digest, ds-reply and ds-ranges messages', () => {
   it('round-trip and reject bad fields with typed errors', () => {
-    const digest = { type: 'ds-digest' as const, bounds: new Uint8Array([1, 5, 9]), digest: new Uint8Array(16).fill(7) }
+    const digest = { type: 'ds-digest' as const, bounds: new Uint8Array([1, 5, 9]), digest: new Uint8Array(16).fill(7), deletedClocks: 300 }
     expect(decodeMessage(encodeMessage(digest))).toStrictEqual(digest)
     const replies = [
       { type: 'ds-reply' as const, kind: 'match' as const },
       { type: 'ds-reply' as const, kind: 'deletes' as const, update: new Uint8Array([0, 0]) },
-      { type: 'ds-reply' as const, kind: 'buckets' as const, widthClocks: 300, hashes: new Uint8Array(16).fill(1) }
+      { type: 'ds-reply' as const, kind: 'buckets' as const, widthClocks: 300, hashes: new Uint8Array(16).fill(1) },
+      { type: 'ds-reply' as const, kind: 'recent' as const, update: new Uint8Array([0, 0]) }
     ]
     for (const reply of replies) expect(decodeMessage(encodeMessage(reply))).toStrictEqual(reply)
     const ranges = { type: 'ds-ranges' as const, bounds: new Uint8Array([1, 5, 9]), widthClocks: 4, buckets: [0, 1, 7, 4095] }
     expect(decodeMessage(encodeMessage(ranges))).toStrictEqual(ranges)
     const malformed = [
-      new Uint8Array([100, 6, 1, 0, 3, 1, 2, 3]), // digest of 3 bytes
-      new Uint8Array([100, 7, 3]), // unknown reply kind
+      new Uint8Array([100, 6, 1, 0, 3, 1, 2, 3, 0]), // digest of 3 bytes
+      new Uint8Array([100, 7, 4]), // unknown reply kind
       new Uint8Array([100, 7, 2, 0, 0]), // bucket width 0
       new Uint8Array([100, 7, 2, 1, 3, 1, 2, 3]), // hashes not a multiple of 8 bytes
       new Uint8Array([100, 8, 1, 0, 1, 2, 0xff, 0x1f, 1]) // bucket index past 4095
     ]
     for (const bytes of malformed) expect(tryDecodeMessage(bytes)).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_MALFORMED' } })
     expect(tryDecodeMessage(new Uint8Array([100, 7, 1, 5, 0]))).toMatchObject({ ok: false, error: { code: 'ERR_PROTOCOL_TRUNCATED' } })
-    expect(() => encodeMessage({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(3) })).toThrow(RangeError)
+    expect(() => encodeMessage({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(3), deletedClocks: 0 })).toThrow(RangeError)
     expect(() => encodeMessage({ type: 'ds-ranges', bounds: new Uint8Array([0]), widthClocks: 1, buckets: [2, 1] })).toThrow(RangeError)
   })
 })
@@ -134,7 +137,12 @@ const edit = (doc: Y.Doc, count: number, random: () => number): Uint8Array[] => 
  * and the relay's connection.ts run it, with the client's unacknowledged
  * updates as `pending`. Returns the bytes each way (message payloads).
  */
-const reconnect = (client: Y.Doc, relay: Y.Doc, pending: Uint8Array[]): { up: number, down: number, rounds: number } => {
+const reconnect = (
+  client: Y.Doc,
+  relay: Y.Doc,
+  pending: Uint8Array[],
+  guesses?: (bounds: ClockBounds) => Iterable<DeleteGuess>
+): { up: number, down: number, rounds: number } => {
   let up = 0
   let down = 0
   let rounds = 0
@@ -153,7 +161,7 @@ const reconnect = (client: Y.Doc, relay: Y.Doc, pending: Uint8Array[]): { up: nu
   down += encodeMessage({ type: 'sync-step2', update: step2Down }).length
   Y.applyUpdate(relay, step2Up)
   Y.applyUpdate(client, step2Down)
-  let reply = answerDeleteDigest(relay, digest.bounds, digest.digest)
+  let reply = answerDeleteDigest(relay, digest, guesses)
   for (;;) {
     rounds++
     const message = encodeMessage({ type: 'ds-reply', ...reply })
@@ -264,5 +272,28 @@ describe('delete-set digest exchange', () => {
     // 40 bucket hashes (320 B) and the relay's deletes in the one or two buckets that differ.
     expect(down).toBeLessThan(plainStep2 / 4)
     expect(up).toBeLessThan(150)
+  })
+
+  it('a right guess at what the client lacks is answered with exactly that (kind recent); a wrong one changes nothing', () => {
+    const random = seeded(45)
+    const relay = new Y.Doc()
+    edit(relay, 3000, random)
+    const client = new Y.Doc()
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(relay))
+    const plainStep2 = Y.encodeStateAsUpdate(relay, Y.encodeStateVector(client)).length
+    const before = deleteRangesOf(relay)
+    const sv = Y.encodeStateVector(relay)
+    edit(relay, 40, random)
+    const missed = subtractDeleteRanges(deleteRangesOf(relay), before)
+    const asGuess = (r: DeleteRanges, bounds: ClockBounds): DeleteGuess => {
+      const ranges = clipDeleteRanges(r, bounds, true)
+      return { ranges, clocks: countDeletedClocks(ranges) }
+    }
+    const right = reconnect(client, relay, [], (bounds) => [asGuess(new Map([[99, [[0, 1]]]]), bounds), asGuess(missed, bounds)])
+    expectSame(client, relay, 45)
+    expect(right.rounds).toBe(1)
+    // What changed (the edits since, as one update) plus the handshake.
+    expect(right.down).toBeLessThan(Y.encodeStateAsUpdate(relay, sv).length + 150)
+    expect(right.down).toBeLessThan(plainStep2)
   })
 })

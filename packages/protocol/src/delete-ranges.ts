@@ -26,7 +26,7 @@ export type ClockBounds = Map<number, number>
 /** Bytes of a delete-set digest. 128 bits: a collision would silently hide a delete. */
 export const DS_DIGEST_BYTES = 16
 
-interface CachedRanges { ranges: DeleteRanges; encoded: Uint8Array | null; digest: Uint8Array | null }
+interface CachedRanges { ranges: DeleteRanges; encoded: Uint8Array | null; digest: Uint8Array | null; clocks: number | null }
 
 /**
  * Per document, its delete ranges until a transaction deletes something: a
@@ -51,7 +51,7 @@ const cachedRanges = (doc: Y.Doc): CachedRanges => {
     // Yjs merges runs of deleted structs, so these are already maximal runs.
     ranges.set(client, items.map((item): [number, number] => [item.clock, item.len]))
   }
-  entry = { ranges, encoded: null, digest: null }
+  entry = { ranges, encoded: null, digest: null, clocks: null }
   cache.set(doc, entry)
   return entry
 }
@@ -281,4 +281,23 @@ export const encodeUpdateWithoutOldDeletes = (
   out.set(full.subarray(0, head))
   out.set(deletes, head)
   return out
+}
+
+/** How many clocks the ranges cover. */
+export const countDeletedClocks = (ranges: DeleteRanges): number => {
+  let n = 0
+  for (const list of ranges.values()) for (const [, len] of list) n += len
+  return n
+}
+
+/** The document's deletes below the bounds: their digest and how many clocks they cover. */
+export const deleteSummaryBelow = (doc: Y.Doc, bounds: ClockBounds): { digest: Uint8Array; deletedClocks: number } => {
+  if (!holdsEveryStruct(doc, bounds)) {
+    const below = clipDeleteRanges(deleteRangesOf(doc), bounds, true)
+    return { digest: digestDeleteRanges(below), deletedClocks: countDeletedClocks(below) }
+  }
+  const cached = cachedRanges(doc)
+  cached.digest ??= digestDeleteRanges(cached.ranges)
+  cached.clocks ??= countDeletedClocks(cached.ranges)
+  return { digest: cached.digest, deletedClocks: cached.clocks }
 }

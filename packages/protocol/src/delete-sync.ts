@@ -10,7 +10,7 @@ import { compareDeleteBuckets } from './delete-buckets.js'
 import {
   clipDeleteRanges,
   decodeBounds,
-  deleteDigestBelow,
+  deleteSummaryBelow,
   deleteOnlyUpdate,
   deleteRangesOf,
   deleteRangesOfUpdate,
@@ -47,7 +47,7 @@ export class DeleteSync {
     this.bounds = bounds
     this.boundsBytes = encodeBounds(bounds)
     this.phase = 'digest'
-    return { type: 'ds-digest', bounds: this.boundsBytes, digest: deleteDigestBelow(doc, bounds) }
+    return { type: 'ds-digest', bounds: this.boundsBytes, ...deleteSummaryBelow(doc, bounds) }
   }
 
   /** True between `begin` and the reply that ends the exchange. */
@@ -76,6 +76,11 @@ export class DeleteSync {
     if (reply.kind === 'match' && this.phase === 'digest') {
       this.reset()
       return { ...none, done: true }
+    }
+    if (reply.kind === 'recent') {
+      // Exactly what we lacked (the relay checked that with it the digests match): nothing to send back.
+      this.reset()
+      return { ...none, apply: reply.update, done: true }
     }
     // What we hold where the relay answered: below the bounds, or in the buckets we asked about.
     const ours = this.phase === 'digest' ? clipDeleteRanges(deleteRangesOf(doc), bounds, true) : this.ours

@@ -1,14 +1,17 @@
 /**
  * FEATURE_DS_DIGEST messages (PROTOCOL.md, "Delete-set digest"):
  *
- *   ds-digest  varUint(100) varUint(6) varUint8Array(bounds) varUint8Array(digest)
+ *   ds-digest  varUint(100) varUint(6) varUint8Array(bounds) varUint8Array(digest) varUint(deletedClocks)
  *              bounds: a state vector; per client the clock below which the
  *              digest covers the sender's deletes (the smaller of the two
  *              sides' state vectors). digest: 16 bytes, see delete-ranges.ts.
+ *              deletedClocks: how many clocks those deletes cover.
  *   ds-reply   varUint(100) varUint(7) varUint(0)                          match
  *              varUint(100) varUint(7) varUint(1) varUint8Array(update)    the relay's deletes (an update with no structs)
  *              varUint(100) varUint(7) varUint(2) varUint(width) varUint8Array(hashes)
  *                                                                          bucket hashes, 8 bytes per bucket
+ *              varUint(100) varUint(7) varUint(3) varUint8Array(update)    exactly the deletes the client lacks
+ *                                                                          (the relay checked: with them the digests match)
  *   ds-ranges  varUint(100) varUint(8) varUint8Array(bounds) varUint(width) varUint(n) n × varUint(gap)
  *              the buckets that differ: the first gap is the first index,
  *              each next one the distance to the previous index minus one
@@ -28,13 +31,14 @@ export const MAX_DS_BUCKETS = 4096
 export const DS_BUCKET_HASH_BYTES = 8
 
 /** Client → relay: "below `bounds`, my deletes hash to `digest`". */
-export interface DsDigestMessage { type: 'ds-digest'; bounds: Uint8Array; digest: Uint8Array }
+export interface DsDigestMessage { type: 'ds-digest'; bounds: Uint8Array; digest: Uint8Array; deletedClocks: number }
 
 /** Relay → client: the digests matched; or the relay's deletes below the bounds; or its bucket hashes. */
 export type DsReplyFields =
   | { kind: 'match' }
   | { kind: 'deletes'; update: Uint8Array }
   | { kind: 'buckets'; widthClocks: number; hashes: Uint8Array }
+  | { kind: 'recent'; update: Uint8Array }
 export type DsReplyMessage = { type: 'ds-reply' } & DsReplyFields
 
 /** Client → relay: which buckets differ; the relay answers with its deletes in them. */
@@ -50,8 +54,10 @@ export const writeDsDigest = (encoder: encoding.Encoder, msg: Omit<DsDigestMessa
   checkBytes(msg.digest, 'digest')
   if (msg.digest.length !== DS_DIGEST_BYTES) throw new RangeError(`digest must have ${DS_DIGEST_BYTES} bytes, got ${msg.digest.length}`)
   writeHeader(encoder, MERIDIAN_DS_DIGEST)
+  checkVarUint(msg.deletedClocks, 'deletedClocks')
   encoding.writeVarUint8Array(encoder, msg.bounds)
   encoding.writeVarUint8Array(encoder, msg.digest)
+  encoding.writeVarUint(encoder, msg.deletedClocks)
 }
 
 /** Reads the body after the type and subtype bytes. The bounds are not interpreted here (see decodeBounds). */
@@ -62,7 +68,7 @@ export const readDsDigest = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DE
   if (digest.length !== DS_DIGEST_BYTES) {
     throw new ProtocolError('ERR_PROTOCOL_MALFORMED', `digest at byte ${at} must have ${DS_DIGEST_BYTES} bytes, got ${digest.length}`)
   }
-  return { type: 'ds-digest', bounds, digest }
+  return { type: 'ds-digest', bounds, digest, deletedClocks: readVarUintSafe(decoder) }
 }
 
 const checkWidth = (width: number): void => {
@@ -79,6 +85,11 @@ export const writeDsReply = (encoder: encoding.Encoder, msg: DsReplyFields): voi
     case 'deletes':
       checkBytes(msg.update, 'update')
       encoding.writeVarUint(encoder, 1)
+      encoding.writeVarUint8Array(encoder, msg.update)
+      return
+    case 'recent':
+      checkBytes(msg.update, 'update')
+      encoding.writeVarUint(encoder, 3)
       encoding.writeVarUint8Array(encoder, msg.update)
       return
     case 'buckets':
@@ -116,8 +127,9 @@ export const readDsReply = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DEC
       }
       return { type: 'ds-reply', kind: 'buckets', widthClocks, hashes }
     }
+    case 3: return { type: 'ds-reply', kind: 'recent', update: readVarUint8ArraySafe(decoder, limits.maxMessageBytes) }
     default:
-      throw new ProtocolError('ERR_PROTOCOL_MALFORMED', `ds-reply kind at byte ${at} must be 0, 1 or 2, got ${kind}`)
+      throw new ProtocolError('ERR_PROTOCOL_MALFORMED', `ds-reply kind at byte ${at} must be 0 to 3, got ${kind}`)
   }
 }
 

@@ -53,7 +53,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     .map((h): Message => ({ type: 'hello', ...h })),
   varUint.map((upTo): Message => ({ type: 'ack', upTo })),
   fc.record({ code: str, message: str, fatal: fc.boolean() }).map((e): Message => ({ type: 'error', ...e })),
-  fc.record({ bounds: payload, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }) }).map((d): Message => ({ type: 'ds-digest', ...d })),
+  fc.record({ bounds: payload, digest: fc.uint8Array({ minLength: 16, maxLength: 16 }), deletedClocks: varUint }).map((d): Message => ({ type: 'ds-digest', ...d })),
+  payload.map((update): Message => ({ type: 'ds-reply', kind: 'recent', update })),
   fc.constant<Message>({ type: 'ds-reply', kind: 'match' }),
   payload.map((update): Message => ({ type: 'ds-reply', kind: 'deletes', update })),
   fc.record({ widthClocks: fc.integer({ min: 1, max: 5000 }), n: fc.nat(4) })

@@ -186,6 +186,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   dispose(): void {
     if (this.closed) return
     this.closed = true
+    this.deletes?.close()
     if (this.attached) this.options.guarantees?.detach(this)
     this.room.removePeer(this)
     this.options.onClose(this)
@@ -312,7 +313,13 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.attached = true
           this.options.guarantees.attach(this)
         }
-        this.deletes = (this.features & FEATURE_DS_DIGEST) === 0 ? null : this.deletes ?? new DeleteExchange()
+        if ((this.features & FEATURE_DS_DIGEST) === 0) {
+          this.deletes?.close()
+          this.deletes = null
+        } else if (this.deletes === null) {
+          // Bounded like any string field, and only a client's own: the delete log keys departures by it.
+          this.deletes = new DeleteExchange(this.room.doc, message.nodeId.slice(0, 128))
+        }
         this.replication = (this.features & FEATURE_REPLICATION) === 0 || this.options.guarantees === undefined
           ? null
           : this.replication ?? new ReplicationProgress({
@@ -330,6 +337,11 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         // Meaningless from a client; ignored rather than fatal, as y-websocket does.
         return
     }
+  }
+
+  /** The node id the client gave in HELLO when it agreed the digest exchange (the delete log tells its writes by it). */
+  get clientNodeId(): string | null {
+    return this.deletes === null || this.deletes.nodeId === '' ? null : this.deletes.nodeId
   }
 
   get docName(): string {

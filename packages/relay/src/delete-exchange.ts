@@ -3,14 +3,40 @@
  * PROTOCOL.md "Delete-set digest"). Each answer costs a pass over the
  * document's deletes, so a client gets at most one `ds-digest` answered per
  * `sync-step1` it sent, and one `ds-ranges` per bucket reply; extra ones are
- * ignored (a well-behaved client never sends them).
+ * ignored (a well-behaved client never sends them). With the node id of its
+ * HELLO, a client that comes back is first offered the deletions since it
+ * left (the room's delete log).
  */
 import type * as Y from 'yjs'
 import { answerDeleteDigest, answerDeleteRanges, type DsDigestMessage, type DsRangesMessage, type DsReplyFields } from '@meridian/protocol'
+import { DeleteLog } from './delete-log.js'
+
+/** What a transaction origin must offer for the delete log to tell whose write it was. */
+export interface DeleteOrigin { readonly clientNodeId: string | null }
+
+const logs = new WeakMap<Y.Doc, DeleteLog>()
+
+const originOf = (origin: unknown): string | null =>
+  typeof origin === 'object' && origin !== null && 'clientNodeId' in origin ? (origin as DeleteOrigin).clientNodeId : null
+
+/** The room document's delete log, started by its first digest-capable connection. */
+const logOf = (doc: Y.Doc): DeleteLog => {
+  let log = logs.get(doc)
+  if (log === undefined) logs.set(doc, (log = new DeleteLog(doc, originOf)))
+  return log
+}
 
 export class DeleteExchange {
   private digestsAllowed = 0
   private rangesAllowed = 0
+  private readonly log: DeleteLog | null
+  private closed = false
+
+  /** `nodeId`: the client's HELLO node id ('' — none: no delete log for it). */
+  constructor(doc: Y.Doc, readonly nodeId: string) {
+    this.log = nodeId === '' ? null : logOf(doc)
+    this.log?.connected(nodeId)
+  }
 
   /** The client asked for a sync round: one digest may follow. */
   onStep1(): void {
@@ -22,12 +48,20 @@ export class DeleteExchange {
     if (message.type === 'ds-digest') {
       if (this.digestsAllowed === 0) return null
       this.digestsAllowed--
-      const reply = answerDeleteDigest(doc, message.bounds, message.digest)
+      const log = this.log
+      const reply = answerDeleteDigest(doc, message, log === null ? undefined : (bounds) => log.candidates(this.nodeId, bounds))
       if (reply.kind === 'buckets') this.rangesAllowed = 1
       return reply
     }
     if (this.rangesAllowed === 0) return null
     this.rangesAllowed--
     return answerDeleteRanges(doc, message.bounds, message.widthClocks, message.buckets)
+  }
+
+  /** The connection ended. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.log?.disconnected(this.nodeId)
   }
 }

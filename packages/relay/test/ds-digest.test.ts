@@ -5,10 +5,12 @@ import {
   DeleteSync,
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
-  deleteDigestBelow,
+  deleteSummaryBelow,
   deleteRangesOfUpdate,
   encodeBounds,
-  minBounds
+  minBounds,
+  countDeletedClocks,
+  type Message
 } from '@meridian/protocol'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
@@ -32,9 +34,9 @@ async function seed(url: string, name: string): Promise<Y.Doc> {
   return doc
 }
 
-const digestFor = (doc: Y.Doc, relaySv: Uint8Array): { bounds: Uint8Array; digest: Uint8Array } => {
+const digestFor = (doc: Y.Doc, relaySv: Uint8Array): { bounds: Uint8Array; digest: Uint8Array; deletedClocks: number } => {
   const bounds = minBounds(Y.decodeStateVector(Y.encodeStateVector(doc)), Y.decodeStateVector(relaySv))
-  return { bounds: encodeBounds(bounds), digest: deleteDigestBelow(doc, bounds) }
+  return { bounds: encodeBounds(bounds), ...deleteSummaryBelow(doc, bounds) }
 }
 
 describe('ds-digest on the relay', () => {
@@ -80,7 +82,7 @@ describe('ds-digest on the relay', () => {
     const full = await plain.next('sync-step2')
     expect(deleteRangesOfUpdate(full.update).size).toBeGreaterThan(0)
     // Not agreed: a digest is ignored (no reply), the connection stays up.
-    plain.send({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(DS_DIGEST_BYTES) })
+    plain.send({ type: 'ds-digest', bounds: new Uint8Array([0]), digest: new Uint8Array(DS_DIGEST_BYTES), deletedClocks: 0 })
     plain.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(stale) })
     await plain.next('sync-step2', () => plain.received.filter((m) => m.type === 'sync-step2').length >= 2)
     expect(plain.received.some((m) => m.type === 'ds-reply')).toBe(false)
@@ -144,7 +146,50 @@ describe('ds-digest on the relay', () => {
     await c.next('sync-step2', () => c.received.filter((m) => m.type === 'sync-step2').length >= 2)
     expect(c.received.filter((m) => m.type === 'ds-reply')).toHaveLength(1)
 
-    c.send({ type: 'ds-digest', bounds: new Uint8Array([7]), digest: new Uint8Array(DS_DIGEST_BYTES) })
+    c.send({ type: 'ds-digest', bounds: new Uint8Array([7]), digest: new Uint8Array(DS_DIGEST_BYTES), deletedClocks: 0 })
     expect(await c.closed()).toMatchObject({ code: CLOSE_CODES.INVALID_MESSAGE })
+  })
+
+  it('a client that left and comes back (same HELLO node id) gets exactly the deletes made since (kind recent)', async () => {
+    const { url } = await pool.start()
+    const doc = await seed(url, 'dig5')
+    const features = FEATURE_ACKS | FEATURE_DS_DIGEST
+    const hello = (nodeId: string) => ({ type: 'hello' as const, version: 1, role: 'client' as const, nodeId, region: '', features })
+    const sync = async (c: RawClient, copy: Y.Doc): Promise<Extract<Message, { type: 'ds-reply' }>> => {
+      const step1 = await c.next('sync-step1')
+      c.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(copy) })
+      await c.next('sync-step2')
+      c.send({ type: 'ds-digest', ...digestFor(copy, step1.stateVector) })
+      return c.next('ds-reply')
+    }
+    const mine = new Y.Doc()
+    Y.applyUpdate(mine, Y.encodeStateAsUpdate(doc))
+    const first = await RawClient.connect(url, 'dig5', { hello: false })
+    first.send(hello('tab-1'))
+    expect(await sync(first, mine)).toMatchObject({ kind: 'match' })
+    first.close()
+    await first.closed()
+
+    // Someone else deletes while tab-1 is away.
+    const stale = new Y.Doc()
+    Y.applyUpdate(stale, Y.encodeStateAsUpdate(mine))
+    const sv = Y.encodeStateVector(doc)
+    doc.getText('t').delete(2, 5)
+    const w = await RawClient.connect(url, 'dig5')
+    w.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc, sv) })
+    await w.next('ack', (m) => m.upTo >= 1)
+
+    const again = await RawClient.connect(url, 'dig5', { hello: false })
+    again.send(hello('tab-1'))
+    const reply = await sync(again, mine)
+    if (reply.kind !== 'recent') throw new Error(`expected kind recent, got ${reply.kind}`)
+    expect(countDeletedClocks(deleteRangesOfUpdate(reply.update))).toBe(5)
+    Y.applyUpdate(mine, reply.update)
+    expect(mine.getText('t').toString()).toBe(doc.getText('t').toString())
+
+    // Another node id, as stale as tab-1 was: the relay has no departure for it, so no guess.
+    const fresh = await RawClient.connect(url, 'dig5', { hello: false })
+    fresh.send(hello('tab-2'))
+    expect((await sync(fresh, stale)).kind).toBe('deletes')
   })
 })

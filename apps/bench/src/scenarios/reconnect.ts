@@ -36,7 +36,9 @@ export async function runReconnect(ctx: RunContext, params: Params): Promise<Met
       what
     )
 
-  const first = new RawClient({ url: server.url, docName, flavor: server.flavor, doc })
+  // One client across both connections: the same HELLO node id, as an SDK provider keeps.
+  const nodeId = `bench-${edits}-${params.remoteEdits ?? 0}`
+  const first = new RawClient({ url: server.url, docName, flavor: server.flavor, doc, nodeId })
   await first.connect()
   await first.whenSynced(60_000)
   await waitForObserver(1, 'the server did not take the document')
@@ -68,7 +70,7 @@ export async function runReconnect(ctx: RunContext, params: Params): Promise<Met
   const before = sampleProcess(server.pid)
   const started = performance.now()
   // Its offline edits are unacknowledged local updates, as in an SDK's outbox.
-  const second = new RawClient({ url: server.url, docName, flavor: server.flavor, doc, pending: changes })
+  const second = new RawClient({ url: server.url, docName, flavor: server.flavor, doc, pending: changes, nodeId })
   await second.connect()
   await second.whenSynced(60_000)
   if (edits > 0) await waitForObserver(seen + 1, 'the server did not apply the offline edits')
