@@ -8,7 +8,7 @@
  * match costs nothing but a hash: the exchange goes on as without the log.
  *
  * Bounded: at most DELETE_LOG_MAX_RANGES ranges (oldest entries go first) and
- * DELETE_LOG_MAX_CLIENTS remembered departures per room.
+ * DELETE_LOG_MAX_CLIENTS remembered departures per room (the oldest go first).
  */
 import type * as Y from 'yjs'
 import { clipDeleteRanges, unionDeleteRanges, type ClockBounds, type DeleteRanges } from '@meridian/protocol'
@@ -38,16 +38,31 @@ const clocksIn = (ranges: DeleteRanges): number => {
   return n
 }
 
+export interface DeleteLogLimits {
+  /** Most ranges kept (the oldest entries go first). */
+  maxRanges: number
+  /** Most departures remembered. */
+  maxClients: number
+}
+
 export class DeleteLog {
+  /** Entries oldest first, from `head` on (dropped ones before it, cleared now and then). */
   private entries: Entry[] = []
+  private head = 0
   private ranges = 0
+  private readonly limits: DeleteLogLimits
   private seq = 0
   /** Seq of the last entry dropped (anything at or before it is gone). */
   private droppedUpTo = 0
   private readonly left = new Map<string, number>()
   private readonly live = new Map<string, number>()
 
-  constructor(doc: Y.Doc, originOf: (origin: unknown) => string | null) {
+  constructor(
+    doc: Y.Doc,
+    originOf: (origin: unknown) => string | null,
+    limits: DeleteLogLimits = { maxRanges: DELETE_LOG_MAX_RANGES, maxClients: DELETE_LOG_MAX_CLIENTS }
+  ) {
+    this.limits = limits
     doc.on('afterTransaction', (tr: Y.Transaction) => {
       if (tr.deleteSet.clients.size === 0) return
       const raw: DeleteRanges = new Map()
@@ -60,10 +75,14 @@ export class DeleteLog {
     const count = countRanges(ranges)
     this.entries.push({ seq: ++this.seq, origin, ranges, count })
     this.ranges += count
-    while (this.ranges > DELETE_LOG_MAX_RANGES && this.entries.length > 0) {
-      const first = this.entries.shift() as Entry
+    while (this.ranges > this.limits.maxRanges && this.head < this.entries.length) {
+      const first = this.entries[this.head++] as Entry
       this.ranges -= first.count
       this.droppedUpTo = first.seq
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head)
+      this.head = 0
     }
   }
 
@@ -79,7 +98,7 @@ export class DeleteLog {
     else this.live.delete(nodeId)
     this.left.delete(nodeId)
     this.left.set(nodeId, this.seq)
-    if (this.left.size > DELETE_LOG_MAX_CLIENTS) this.left.delete(this.left.keys().next().value as string)
+    if (this.left.size > this.limits.maxClients) this.left.delete(this.left.keys().next().value as string)
   }
 
   /**
@@ -96,7 +115,11 @@ export class DeleteLog {
     const oldest = Math.max(this.droppedUpTo, departed - DELETE_LOG_LOOKBACK)
     if (from < this.droppedUpTo) return
     for (; from >= oldest; from--) {
-      const since = this.entries.filter((e) => e.seq > from && e.origin !== nodeId).map((e) => e.ranges)
+      const since: DeleteRanges[] = []
+      for (let i = this.head; i < this.entries.length; i++) {
+        const e = this.entries[i] as Entry
+        if (e.seq > from && e.origin !== nodeId) since.push(e.ranges)
+      }
       const ranges = clipDeleteRanges(unionDeleteRanges(since), bounds, true)
       if (ranges.size === 0) continue
       yield { ranges, clocks: clocksIn(ranges) }
