@@ -13,8 +13,14 @@
 import type * as Y from 'yjs'
 import { clipDeleteRanges, unionDeleteRanges, type ClockBounds, type DeleteRanges } from '@meridian/protocol'
 
-export const DELETE_LOG_MAX_RANGES = 16_384
-export const DELETE_LOG_MAX_CLIENTS = 4_096
+/**
+ * Per room: a typical delete is one range, so this is about the last thousand
+ * deletions — up to roughly 200 KB for a room whose clients delete a lot
+ * (nothing for one without deletions; it goes when the room unloads). A client
+ * away for longer falls back to the bucket round.
+ */
+export const DELETE_LOG_MAX_RANGES = 1_024
+export const DELETE_LOG_MAX_CLIENTS = 1_024
 /** How many entries before a client's departure are tried (it may have missed the last few broadcasts). */
 export const DELETE_LOG_LOOKBACK = 16
 
