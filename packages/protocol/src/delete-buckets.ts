@@ -15,6 +15,7 @@ import { digest as sha256 } from 'lib0/hash/sha256'
 import type * as Y from 'yjs'
 import {
   clipDeleteRanges,
+  countDeleteRanges,
   decodeBounds,
   deleteOnlyUpdate,
   deleteRangesOf,
@@ -115,12 +116,6 @@ const inBuckets = (ranges: DeleteRanges, buckets: readonly Bucket[], indices: re
   return out
 }
 
-const countRanges = (ranges: DeleteRanges): number => {
-  let n = 0
-  for (const list of ranges.values()) n += list.length
-  return n
-}
-
 /** A guess at exactly the deletes a client lacks below the bounds (see the relay's delete log). */
 export interface DeleteGuess { ranges: DeleteRanges; clocks: number }
 
@@ -147,7 +142,7 @@ export const answerDeleteDigest = (
       return { kind: 'recent', update: deleteOnlyUpdate(guess.ranges) }
     }
   }
-  const ranges = countRanges(below)
+  const ranges = countDeleteRanges(below)
   let clocks = 0
   for (const b of decoded.values()) clocks += b
   const target = Math.min(DS_MAX_BUCKETS, Math.max(DS_MIN_BUCKETS, Math.ceil(ranges / DS_RANGES_PER_BUCKET)))

@@ -8,7 +8,6 @@ import { DeleteSync } from './delete-sync.js'
 import {
   clipDeleteRanges,
   decodeBounds,
-  deleteDigestBelow,
   deleteOnlyUpdate,
   deleteRangesOf,
   deleteRangesOfUpdate,

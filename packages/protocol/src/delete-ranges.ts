@@ -196,20 +196,9 @@ export const deleteOnlyUpdate = (ranges: DeleteRanges): Uint8Array => {
   return encoding.toUint8Array(encoder)
 }
 
-/** True when the ranges hold no delete. */
-export const isEmptyDeleteRanges = (ranges: DeleteRanges): boolean => ranges.size === 0
-
 /** 128-bit digest (SHA-256, truncated) of the normalised ranges' canonical encoding. */
 export const digestDeleteRanges = (ranges: DeleteRanges): Uint8Array =>
   sha256(encodeDeleteRanges(ranges)).slice(0, DS_DIGEST_BYTES)
-
-/** The digest of the document's deletes below the bounds. */
-export const deleteDigestBelow = (doc: Y.Doc, bounds: ClockBounds): Uint8Array => {
-  if (!holdsEveryStruct(doc, bounds)) return digestDeleteRanges(clipDeleteRanges(deleteRangesOf(doc), bounds, true))
-  // Bounds past every struct clip nothing: the whole set's digest, cached until a delete.
-  const cached = cachedRanges(doc)
-  return (cached.digest ??= digestDeleteRanges(cached.ranges))
-}
 
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
@@ -283,6 +272,13 @@ export const encodeUpdateWithoutOldDeletes = (
   return out
 }
 
+/** How many ranges there are. */
+export const countDeleteRanges = (ranges: DeleteRanges): number => {
+  let n = 0
+  for (const list of ranges.values()) n += list.length
+  return n
+}
+
 /** How many clocks the ranges cover. */
 export const countDeletedClocks = (ranges: DeleteRanges): number => {
   let n = 0
@@ -296,6 +292,7 @@ export const deleteSummaryBelow = (doc: Y.Doc, bounds: ClockBounds): { digest: U
     const below = clipDeleteRanges(deleteRangesOf(doc), bounds, true)
     return { digest: digestDeleteRanges(below), deletedClocks: countDeletedClocks(below) }
   }
+  // Bounds past every struct clip nothing: the whole set's figures, cached until a delete.
   const cached = cachedRanges(doc)
   cached.digest ??= digestDeleteRanges(cached.ranges)
   cached.clocks ??= countDeletedClocks(cached.ranges)

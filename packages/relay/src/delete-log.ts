@@ -11,7 +11,14 @@
  * DELETE_LOG_MAX_CLIENTS remembered departures per room (the oldest go first).
  */
 import type * as Y from 'yjs'
-import { clipDeleteRanges, unionDeleteRanges, type ClockBounds, type DeleteRanges } from '@meridian/protocol'
+import {
+  clipDeleteRanges,
+  countDeleteRanges,
+  countDeletedClocks,
+  unionDeleteRanges,
+  type ClockBounds,
+  type DeleteRanges
+} from '@meridian/protocol'
 
 /**
  * Per room: a typical delete is one range, so this is about the last thousand
@@ -30,18 +37,6 @@ interface Entry {
   origin: string | null
   ranges: DeleteRanges
   count: number
-}
-
-const countRanges = (ranges: DeleteRanges): number => {
-  let n = 0
-  for (const list of ranges.values()) n += list.length
-  return n
-}
-
-const clocksIn = (ranges: DeleteRanges): number => {
-  let n = 0
-  for (const list of ranges.values()) for (const [, len] of list) n += len
-  return n
 }
 
 export interface DeleteLogLimits {
@@ -78,7 +73,7 @@ export class DeleteLog {
   }
 
   private add(ranges: DeleteRanges, origin: string | null): void {
-    const count = countRanges(ranges)
+    const count = countDeleteRanges(ranges)
     this.entries.push({ seq: ++this.seq, origin, ranges, count })
     this.ranges += count
     while (this.ranges > this.limits.maxRanges && this.head < this.entries.length) {
@@ -128,7 +123,7 @@ export class DeleteLog {
       }
       const ranges = clipDeleteRanges(unionDeleteRanges(since), bounds, true)
       if (ranges.size === 0) continue
-      yield { ranges, clocks: clocksIn(ranges) }
+      yield { ranges, clocks: countDeletedClocks(ranges) }
     }
   }
 }
