@@ -63,7 +63,8 @@ describe('status and replicated messages', () => {
       readOnly: fc.boolean(),
       homeRegion: fc.option(fc.string({ minLength: 1, maxLength: 10 }), { nil: null }),
       homeRegionReachable: fc.option(fc.boolean(), { nil: null }),
-      regions: fc.dictionary(region, fc.option(fc.nat({ max: 2 ** 40 }), { nil: null }), { maxKeys: 5 })
+      regions: fc.dictionary(region, fc.option(fc.nat({ max: 2 ** 40 }), { nil: null }), { maxKeys: 5 }),
+      meshConfigured: fc.boolean()
     })
     fc.assert(fc.property(status, (s) => {
       const m = { type: 'status' as const, ...s }

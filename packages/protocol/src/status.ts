@@ -6,7 +6,9 @@
  *   status      varUint(100) varUint(4) varUint(flags) varString(homeRegion)
  *               varUint(n) n × (varString(region) varUint(stalenessMs + 1, 0 = never exchanged))
  *               flags: bit 0 read-only (the relay refuses writes to this document),
- *                      bit 1 home region known, bit 2 home region reachable
+ *                      bit 1 home region known, bit 2 home region reachable,
+ *                      bit 3 the relay has other regions configured (peers or a mesh), so an
+ *                      empty or partial region list never means "single region"
  *   replicated  varUint(100) varUint(5) varUint(regions) varUint(upTo)
  *               the first `upTo` update-bearing messages of this connection are
  *               held by at least `regions` other regions (committed there)
@@ -28,6 +30,12 @@ export interface StatusFields {
   homeRegionReachable: boolean | null
   /** Per other region: the relay's staleness towards it (design.md), null if never exchanged. */
   regions: Record<string, number | null>
+  /**
+   * The relay is part of a multi-region mesh. When true, a region the client has seen before but
+   * that the report omits counts as unbounded, and an empty `regions` is not "single region".
+   * Relays that predate the flag never set it.
+   */
+  meshConfigured: boolean
 }
 
 export interface StatusMessage extends StatusFields { type: 'status' }
@@ -40,7 +48,7 @@ export const writeStatus = (encoder: encoding.Encoder, s: StatusFields): void =>
   const entries = Object.entries(s.regions)
   if (entries.length > MAX_STATUS_REGIONS) throw new RangeError(`at most ${MAX_STATUS_REGIONS} regions`)
   if (s.homeRegion !== null) checkString(s.homeRegion, 'homeRegion')
-  const flags = (s.readOnly ? 1 : 0) | (s.homeRegionReachable !== null ? 2 : 0) | (s.homeRegionReachable === true ? 4 : 0)
+  const flags = (s.readOnly ? 1 : 0) | (s.homeRegionReachable !== null ? 2 : 0) | (s.homeRegionReachable === true ? 4 : 0) | (s.meshConfigured ? 8 : 0)
   encoding.writeVarUint(encoder, MESSAGE_MERIDIAN)
   encoding.writeVarUint(encoder, MERIDIAN_STATUS)
   encoding.writeVarUint(encoder, flags)
@@ -57,7 +65,7 @@ export const writeStatus = (encoder: encoding.Encoder, s: StatusFields): void =>
 export const readStatus = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): StatusMessage => {
   const at = decoder.pos
   const flags = readVarUintSafe(decoder)
-  if (flags > 7 || ((flags & 4) !== 0 && (flags & 2) === 0)) throw new ProtocolError('ERR_PROTOCOL_MALFORMED', `status flags ${flags} at byte ${at}`)
+  if (flags > 15 || ((flags & 4) !== 0 && (flags & 2) === 0)) throw new ProtocolError('ERR_PROTOCOL_MALFORMED', `status flags ${flags} at byte ${at}`)
   const home = readVarStringSafe(decoder, limits.maxStringBytes)
   const n = readVarUintSafe(decoder)
   if (n > MAX_STATUS_REGIONS) throw new ProtocolError('ERR_PROTOCOL_OVERSIZED', `status lists ${n} regions`)
@@ -77,7 +85,8 @@ export const readStatus = (decoder: Decoder, limits: DecodeLimits = DEFAULT_DECO
     readOnly: (flags & 1) !== 0,
     homeRegion: home === '' ? null : home,
     homeRegionReachable: (flags & 2) === 0 ? null : (flags & 4) !== 0,
-    regions
+    regions,
+    meshConfigured: (flags & 8) !== 0
   }
 }
 

@@ -71,7 +71,7 @@ export class RelayGuarantees {
     const mode = this.modes.get(docName, this.o.clock.now())
     const regions: Record<string, number | null> = {}
     for (const [region, s] of Object.entries(this.o.mesh?.status().regions ?? {})) regions[region] = s.stalenessMs === null ? null : Math.max(0, Math.round(s.stalenessMs))
-    return { readOnly: mode.readOnly, homeRegion: mode.homeRegion, homeRegionReachable: mode.homeRegionReachable, regions }
+    return { readOnly: mode.readOnly, homeRegion: mode.homeRegion, homeRegionReachable: mode.homeRegionReachable, regions, meshConfigured: this.o.mesh !== null }
   }
 
   /** For a tracked write: how many other regions hold it, out of how many. Untracked: all of them. */
