@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // The node flags above are part of the command: a 2 MiB young generation (semi-space) instead of V8's 16 MiB
 // keeps a relay's RSS near its live heap (README, "Memory"). `npm start` and the benchmarks pass the same flags.
+import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
-import { attachBus, buildRelay, isBusOrigin } from '@meridian/relay'
+import { buildRelay } from '@meridian/relay'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import { openPostgresStorage, redactConnectionString } from '@meridian/storage-postgres'
 import { openRedisBus, redactRedisUrl } from '@meridian/bus-redis'
@@ -42,13 +43,20 @@ async function main(): Promise<void> {
         onError: (err) => logger.warn({ err }, 'PostgreSQL connection error (the pool reconnects)')
       })
     : openSqliteStorage({ dataDir: config.dataDir })
+  // The bus names its messages by the relay's node id, so both get the same one.
+  const nodeId = config.nodeId ?? randomUUID()
+  // --bus: fan-out between the relays of the region (Redis Streams); it connects in the background.
+  const bus = config.bus === undefined
+    ? undefined
+    : openRedisBus({ url: config.bus, nodeId, keyPrefix: new URL(config.bus).searchParams.get('prefix') ?? defaultBusPrefix(config.region) })
   const relay = await buildRelay({
     storage,
+    ...(bus !== undefined ? { bus } : {}),
+    nodeId,
     logger,
     region: config.region,
     ...config.hardening.options,
     documentPolicies: config.homeRegions,
-    ...(config.nodeId !== undefined ? { nodeId: config.nodeId } : {}),
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
       ? {
@@ -56,9 +64,7 @@ async function main(): Promise<void> {
             clusterSecret: config.clusterSecret,
             peers: config.peers,
             ...config.meshTiming,
-            ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {}),
-            // With a region bus, changes from the bus were pushed by the relay that accepted them.
-            ...(config.bus !== undefined ? { isRegionLocalOrigin: isBusOrigin } : {})
+            ...(config.advertiseUrl !== undefined ? { advertiseUrl: config.advertiseUrl } : {})
           }
         }
       : {})
@@ -66,12 +72,6 @@ async function main(): Promise<void> {
 
   // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
   if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
-
-  // --bus: fan-out between the relays of the region (Redis Streams); it connects in the background.
-  const bus = config.bus === undefined
-    ? null
-    : openRedisBus({ url: config.bus, nodeId: relay.options.nodeId, keyPrefix: new URL(config.bus).searchParams.get('prefix') ?? defaultBusPrefix(config.region) })
-  const bridge = bus === null ? null : attachBus(relay, bus)
 
   let stopping = false
   const shutdown = (signal: string): void => {
@@ -83,7 +83,6 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: closing connections and flushing storage')
     relay
       .close()
-      .then(() => bridge?.close())
       .then(() => bus?.close())
       .then(() => storage.close())
       .then(

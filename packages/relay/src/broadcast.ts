@@ -15,7 +15,8 @@ import type { RelaySocket } from './transport.js'
 /** One broadcast message: to every peer of the room but `except` (its origin), if set. */
 export interface BroadcastEntry {
   readonly message: Uint8Array
-  readonly except: unknown
+  /** The peer that sent it (a room peer), or null. */
+  readonly except: object | null
 }
 
 /**
@@ -36,7 +37,7 @@ export class Broadcast {
     const excepts = new Set<unknown>()
     for (const e of entries) {
       bytes += e.message.length
-      if (e.except !== null && e.except !== undefined) excepts.add(e.except)
+      if (e.except !== null) excepts.add(e.except)
     }
     this.bytes = bytes
     this.excepts = excepts

@@ -20,29 +20,14 @@
  *   client never came back to resend.
  */
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
-import { Counter, Gauge } from 'prom-client'
 import type { Logger } from 'pino'
 import type { BusMessage, BusResyncEvent, BusStatus, ReceivedBusMessage, RelayBus } from '@meridian/bus-redis'
 import { isRelayError } from './errors.js'
+import { createBusMetrics } from './metrics.js'
+import { hasPending } from './yjs-internals.js'
+import { BUS_CATCH_UP_SOURCE, BUS_MERGE_SOURCE, BUS_SOURCE, isPublishedOnBus } from './change-source.js'
 import type { Room } from './room.js'
 import type { Relay } from './server.js'
-
-/** Origin of updates applied from the bus (in memory only; never published again). */
-export const BUS_ORIGIN = Symbol.for('meridian.bus')
-/** Origin of updates applied from storage when catching up (in memory only; never published). */
-export const BUS_CATCHUP_ORIGIN = Symbol.for('meridian.bus.catch-up')
-/**
- * Origin of bus or catch-up updates that were stored and are published anyway,
- * because the room held structs waiting for a dependency that this update may
- * have supplied (so the transaction can carry a client's content).
- */
-export const BUS_MERGE_ORIGIN = Symbol.for('meridian.bus.merge')
-
-/** True for changes that came from the region (bus or shared storage) and are already durable there. */
-export function isBusOrigin(origin: unknown): boolean {
-  return origin === BUS_ORIGIN || origin === BUS_CATCHUP_ORIGIN
-}
 
 export interface BusBridgeOptions {
   /** Catch every loaded document up from storage this often (a backstop; see above). 0 disables. Default 60000. */
@@ -87,7 +72,6 @@ interface Attached {
   detached: boolean
 }
 
-const hasPendingStructs = (doc: Y.Doc): boolean => doc.store.pendingStructs !== null || doc.store.pendingDs !== null
 const ERROR_LOG_INTERVAL_MS = 5_000
 
 /**
@@ -103,9 +87,11 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
   const log = (options.logger ?? relay.options.logger).child({ component: 'bus', busNode: bus.nodeId })
   if (bus.nodeId !== relay.options.nodeId) log.warn({ relayNode: relay.options.nodeId }, 'the bus node id differs from the relay node id')
   const storage = relay.options.storage
+  // Timers and timestamps on the relay's clock (simulated in the testing kit's memory mode).
+  const clock = relay.options.clock
   const attached = new Map<string, Attached>()
   const stats: BusBridgeStats = { published: 0, publishFailures: 0, received: 0, catchUps: 0, catchUpFailures: 0, resyncs: 0 }
-  const metrics = createMetrics(relay)
+  const metrics = createBusMetrics(relay.metrics.registry)
   let closed = false
 
   // A small semaphore: a resync of every loaded document must not load them all at once.
@@ -124,7 +110,7 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
 
   let lastErrorLogAt = 0
   const offError = bus.on('error', (err) => {
-    const now = Date.now()
+    const now = clock.now()
     if (now - lastErrorLogAt < ERROR_LOG_INTERVAL_MS) return log.debug({ err }, 'bus error')
     lastErrorLogAt = now
     log.warn({ err }, 'bus error (further ones within 5 s are logged at debug)')
@@ -167,14 +153,14 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
     stats.received++
     metrics.received.inc({ kind: message.kind })
     if (message.kind === 'update') {
-      const merge = hasPendingStructs(room.doc)
-      room.applyUpdate(message.data, merge ? BUS_MERGE_ORIGIN : BUS_ORIGIN, { persist: merge }).catch((err: unknown) => {
+      const merge = hasPending(room.doc)
+      room.applyUpdate(message.data, merge ? BUS_MERGE_SOURCE : BUS_SOURCE).catch((err: unknown) => {
         if (isRelayError(err) && err.code === 'ERR_RELAY_CLOSED') return
         log.warn({ err, doc: room.name, from: message.origin }, 'update from the bus could not be applied')
       })
     } else {
       try {
-        room.applyAwareness(message.data, BUS_ORIGIN)
+        room.applyAwareness(message.data, { kind: 'bus' })
       } catch (err) {
         log.debug({ err, doc: room.name, from: message.origin }, 'awareness from the bus could not be applied')
       }
@@ -195,8 +181,8 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
       })
       const missing = Y.encodeStateAsUpdate(fromStorage, Y.encodeStateVector(room.doc))
       if (entry.detached) return
-      const merge = hasPendingStructs(room.doc)
-      await room.applyUpdate(missing, merge ? BUS_MERGE_ORIGIN : BUS_CATCHUP_ORIGIN, { persist: merge })
+      const merge = hasPending(room.doc)
+      await room.applyUpdate(missing, merge ? BUS_MERGE_SOURCE : BUS_CATCH_UP_SOURCE)
     } finally {
       fromStorage.destroy()
     }
@@ -226,7 +212,7 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
         entry.failures++
         const delay = Math.min(250 * 2 ** Math.min(entry.failures, 7), 30_000)
         log.warn({ err, doc: entry.room.name, retryInMs: delay }, 'catch-up from storage failed; retrying')
-        setTimeout(() => void catchUp(entry), delay).unref()
+        clock.setTimeout(() => void catchUp(entry), delay)
       })
       .finally(() => {
         entry.catchUpRunning = null
@@ -251,8 +237,8 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
     attached.set(room.name, entry)
 
     entry.detachers.push(
-      room.onChange(({ update, origin, committed }) => {
-        if (isBusOrigin(origin)) return
+      room.onChange(({ update, source, committed }) => {
+        if (!isPublishedOnBus(source)) return
         // Publish only what is durable: other relays treat bus messages as already stored.
         committed.then(
           () => {
@@ -262,17 +248,19 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
         )
       })
     )
-    const onAwareness = (
-      { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-      origin: unknown
-    ): void => {
-      if (origin === BUS_ORIGIN || entry.detached) return
-      const changed = [...added, ...updated, ...removed]
-      if (changed.length === 0) return
-      publish(room.name, { kind: 'awareness', data: awarenessProtocol.encodeAwarenessUpdate(room.awareness, changed) })
-    }
-    room.awareness.on('update', onAwareness)
-    entry.detachers.push(() => room.awareness.off('update', onAwareness))
+    entry.detachers.push(
+      room.onAwarenessChange(({ update, source }) => {
+        if (entry.detached) return
+        switch (source.kind) {
+          case 'bus':
+            return // from another relay of the region: it published it
+          case 'client':
+          case 'timeout':
+          case 'peer-left':
+            publish(room.name, { kind: 'awareness', data: update })
+        }
+      })
+    )
 
     entry.unsubscribe = bus.subscribe(room.name, (message) => onMessage(entry, message)).then(
       (unsubscribe) => {
@@ -307,11 +295,10 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
   })
 
   const timer = catchUpIntervalMs > 0
-    ? setInterval(() => {
+    ? clock.setInterval(() => {
         for (const entry of attached.values()) void catchUp(entry)
       }, catchUpIntervalMs)
     : null
-  timer?.unref()
 
   let unregisterStatus: (() => void) | null = null
   try {
@@ -335,7 +322,7 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
     async close(): Promise<void> {
       if (closed) return
       closed = true
-      if (timer !== null) clearInterval(timer)
+      if (timer !== null) clock.clearInterval(timer)
       offLoaded()
       offEvicted()
       offError()
@@ -346,24 +333,5 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
       for (const entry of entries) detach(entry.room)
       await Promise.all(entries.map((e) => e.unsubscribe.then((u) => u?.()).catch(() => undefined)))
     }
-  }
-}
-
-function createMetrics(relay: Relay) {
-  const registers = [relay.metrics.registry]
-  const existing = relay.metrics.registry.getSingleMetric('meridian_relay_bus_connected')
-  if (existing !== undefined) relay.metrics.registry.removeSingleMetric('meridian_relay_bus_connected')
-  for (const name of ['published', 'publish_failures', 'received', 'resyncs', 'catch_ups']) {
-    if (relay.metrics.registry.getSingleMetric(`meridian_relay_bus_${name}_total`) !== undefined) {
-      relay.metrics.registry.removeSingleMetric(`meridian_relay_bus_${name}_total`)
-    }
-  }
-  return {
-    connected: new Gauge({ name: 'meridian_relay_bus_connected', help: '1 while the region bus is connected.', registers }),
-    published: new Counter({ name: 'meridian_relay_bus_published_total', help: 'Messages published on the region bus, by kind.', labelNames: ['kind'], registers }),
-    publishFailures: new Counter({ name: 'meridian_relay_bus_publish_failures_total', help: 'Publishes the region bus refused, by kind.', labelNames: ['kind'], registers }),
-    received: new Counter({ name: 'meridian_relay_bus_received_total', help: 'Messages from other relays of the region, by kind.', labelNames: ['kind'], registers }),
-    resyncs: new Counter({ name: 'meridian_relay_bus_resyncs_total', help: 'Resync signals from the bus, by reason.', labelNames: ['reason'], registers }),
-    catchUps: new Counter({ name: 'meridian_relay_bus_catch_ups_total', help: 'Document catch-ups from storage, by result.', labelNames: ['result'], registers })
   }
 }

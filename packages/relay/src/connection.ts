@@ -20,7 +20,8 @@ import type { Access } from './auth.js'
 import type { GuaranteedConnection } from './guarantees.js'
 import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
 import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
-import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
+import { filterAwareness, updateIsKnown } from './hostile.js'
+import { leftPending, pendingOf, restorePending } from './yjs-internals.js'
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 import { ReplicationProgress } from './replication-progress.js'
 import { DeleteExchange } from './delete-exchange.js'
@@ -239,7 +240,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           return
         }
         const pendingBefore = pendingOf(this.room.doc)
-        const applied = this.room.applyUpdate(message.update, this)
+        const applied = this.room.applyUpdate(message.update, { kind: 'client', peer: this, nodeId: this.clientNodeId, tracked: this.noteTrackedWrite })
         if (leftPending(this.room.doc, pendingBefore)) {
           // Whatever integrated is valid and already queued for storage; the rest would live
           // in memory only, acknowledged yet lost on restart. Drop it; the client resends it.
@@ -267,7 +268,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
             if (filtered.update === null || filtered.ids.length > 1) this.count('awareness_not_own')
             update = filtered.update
           }
-          if (update !== null) this.room.applyAwareness(update, this)
+          if (update !== null) this.room.applyAwareness(update, { kind: 'client', peer: this })
         } catch (err) {
           this.count('invalid_awareness')
           this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID', undefined, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
@@ -318,7 +319,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.deletes = null
         } else if (this.deletes === null) {
           // Bounded like any string field, and only a client's own: the delete log keys departures by it.
-          this.deletes = new DeleteExchange(this.room.doc, message.nodeId.slice(0, 128))
+          this.deletes = new DeleteExchange(() => this.room.deleteLog(), message.nodeId.slice(0, 128))
         }
         this.replication = (this.features & FEATURE_REPLICATION) === 0 || this.options.guarantees === undefined
           ? null
@@ -354,8 +355,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.send(encodeMessage({ type: 'status', ...g.status(this.room.name) }))
   }
 
-  /** Called by the mesh (this connection is the origin of the room change) with the tracked write's number. */
-  noteTrackedWrite(trackedSeq: number): void {
+  /** The mesh numbered this connection's latest write for replication tracking (through its change source). */
+  private readonly noteTrackedWrite = (trackedSeq: number): void => {
     this.replication?.note(this.received, trackedSeq)
   }
 

@@ -9,22 +9,7 @@
  */
 import type * as Y from 'yjs'
 import { answerDeleteDigest, answerDeleteRanges, type DsDigestMessage, type DsRangesMessage, type DsReplyFields } from '@meridian/protocol'
-import { DeleteLog } from './delete-log.js'
-
-/** What a transaction origin must offer for the delete log to tell whose write it was. */
-export interface DeleteOrigin { readonly clientNodeId: string | null }
-
-const logs = new WeakMap<Y.Doc, DeleteLog>()
-
-const originOf = (origin: unknown): string | null =>
-  typeof origin === 'object' && origin !== null && 'clientNodeId' in origin ? (origin as DeleteOrigin).clientNodeId : null
-
-/** The room document's delete log, started by its first digest-capable connection. */
-const logOf = (doc: Y.Doc): DeleteLog => {
-  let log = logs.get(doc)
-  if (log === undefined) logs.set(doc, (log = new DeleteLog(doc, originOf)))
-  return log
-}
+import type { DeleteLog } from './delete-log.js'
 
 export class DeleteExchange {
   private digestsAllowed = 0
@@ -32,9 +17,9 @@ export class DeleteExchange {
   private readonly log: DeleteLog | null
   private closed = false
 
-  /** `nodeId`: the client's HELLO node id ('' — none: no delete log for it). */
-  constructor(doc: Y.Doc, readonly nodeId: string) {
-    this.log = nodeId === '' ? null : logOf(doc)
+  /** `nodeId`: the client's HELLO node id ('' — none: no delete log for it); `logOf` gives the room's log. */
+  constructor(logOf: () => DeleteLog, readonly nodeId: string) {
+    this.log = nodeId === '' ? null : logOf()
     this.log?.connected(nodeId)
   }
 

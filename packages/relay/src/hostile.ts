@@ -8,43 +8,6 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
-type StructStoreInternals = {
-  pendingStructs: unknown
-  pendingDs: unknown
-  clients: Map<number, { id: { clock: number }; length: number; deleted: boolean }[]>
-}
-
-const storeOf = (doc: Y.Doc): StructStoreInternals => doc.store as unknown as StructStoreInternals
-
-/** What Yjs keeps aside when an update refers to changes the document does not have. */
-export interface PendingSnapshot {
-  structs: unknown
-  ds: unknown
-}
-
-export const pendingOf = (doc: Y.Doc): PendingSnapshot => {
-  const store = storeOf(doc)
-  return { structs: store.pendingStructs, ds: store.pendingDs }
-}
-
-/**
- * After applying an update: true if the update left something pending (it
- * depends on changes the document lacks). Only judged when nothing was pending
- * before — otherwise the pending state cannot be attributed to this update.
- */
-export const leftPending = (doc: Y.Doc, before: PendingSnapshot): boolean => {
-  if (before.structs !== null || before.ds !== null) return false
-  const store = storeOf(doc)
-  return store.pendingStructs !== null || store.pendingDs !== null
-}
-
-/** Drops what an update left pending, restoring the state from before it. */
-export const restorePending = (doc: Y.Doc, before: PendingSnapshot): void => {
-  const store = storeOf(doc)
-  store.pendingStructs = before.structs
-  store.pendingDs = before.ds
-}
-
 /**
  * True if the document already contains everything `update` carries: every
  * struct is within the document's state vector and every deletion is already
@@ -57,14 +20,14 @@ export function updateIsKnown(doc: Y.Doc, update: Uint8Array): boolean {
     if (struct instanceof Y.Skip) continue
     if (struct.id.clock + struct.length > Y.getState(doc.store, struct.id.client)) return false
   }
-  const clients = storeOf(doc).clients
+  const clients = doc.store.clients
   for (const [client, ranges] of ds.clients) {
     const docStructs = clients.get(client)
     for (const range of ranges) {
       if (range.len <= 0) continue
       const end = range.clock + range.len
       if (docStructs === undefined || end > Y.getState(doc.store, client)) return false
-      let i = Y.findIndexSS(docStructs as never, range.clock)
+      let i = Y.findIndexSS(docStructs, range.clock)
       for (; i < docStructs.length; i++) {
         const s = docStructs[i]
         if (s === undefined || s.id.clock >= end) break

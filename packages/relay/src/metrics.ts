@@ -205,3 +205,22 @@ export function instrumentStorage(storage: StorageAdapter, metrics: RelayMetrics
     }
   })
 }
+
+/**
+ * The region bus bridge's series (bus-bridge.ts). Made again when a bridge is
+ * attached again to the same relay (a test re-attaching): the old series go.
+ */
+export function createBusMetrics(registry: Registry) {
+  const registers = [registry]
+  for (const name of ['meridian_relay_bus_connected', ...['published', 'publish_failures', 'received', 'resyncs', 'catch_ups'].map((n) => `meridian_relay_bus_${n}_total`)]) {
+    if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name)
+  }
+  return {
+    connected: new Gauge({ name: 'meridian_relay_bus_connected', help: '1 while the region bus is connected.', registers }),
+    published: new Counter({ name: 'meridian_relay_bus_published_total', help: 'Messages published on the region bus, by kind.', labelNames: ['kind'], registers }),
+    publishFailures: new Counter({ name: 'meridian_relay_bus_publish_failures_total', help: 'Publishes the region bus refused, by kind.', labelNames: ['kind'], registers }),
+    received: new Counter({ name: 'meridian_relay_bus_received_total', help: 'Messages from other relays of the region, by kind.', labelNames: ['kind'], registers }),
+    resyncs: new Counter({ name: 'meridian_relay_bus_resyncs_total', help: 'Resync signals from the bus, by reason.', labelNames: ['reason'], registers }),
+    catchUps: new Counter({ name: 'meridian_relay_bus_catch_ups_total', help: 'Document catch-ups from storage, by result.', labelNames: ['result'], registers })
+  }
+}

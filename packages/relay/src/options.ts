@@ -4,7 +4,9 @@ import { pino } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import { createSystemClock, type Clock } from '@meridian/policy'
 import { RelayError } from './errors.js'
+import type { RelayBus } from '@meridian/bus-redis'
 import type { MeshOptions } from './mesh/options.js'
+import type { BusBridgeOptions } from './bus-bridge.js'
 import type { DocumentPolicy } from './doc-modes.js'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
@@ -30,6 +32,17 @@ export interface RelayOptions extends HardeningOptions {
   compactAfterUpdates?: number
   /** Join a multi-region mesh (see mesh/options.ts). Without it the relay stands alone. */
   mesh?: MeshOptions
+  /**
+   * The region's bus (e.g. `openRedisBus` of @meridian/bus-redis), for several
+   * relays sharing the region's storage: the relay publishes the changes it
+   * commits, applies the others', and catches up from storage (bus-bridge.ts).
+   * It also tells the mesh that this region's relays need no pushes among
+   * themselves. Like `storage`, the caller opens it and closes it after
+   * `relay.close()`.
+   */
+  bus?: RelayBus
+  /** Catch-up timing of the bus bridge. */
+  busBridge?: BusBridgeOptions
   /** Documents with a home region; those whose writes need it are read-only where it is unreachable. */
   documentPolicies?: readonly DocumentPolicy[]
   /** Clients that agreed FEATURE_STATUS get a status report at least this often (a sync point for their staleness bound). */
@@ -49,6 +62,8 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   evictIdleAfterMs: number
   compactAfterUpdates: number
   mesh: MeshOptions | undefined
+  bus: RelayBus | undefined
+  busBridge: BusBridgeOptions
   documentPolicies: readonly DocumentPolicy[]
   statusIntervalMs: number
   readOnlyRecoveryHoldMs: number
@@ -95,6 +110,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     evictIdleAfterMs: positiveInt('evictIdleAfterMs', options.evictIdleAfterMs ?? DEFAULT_RELAY_OPTIONS.evictIdleAfterMs, 0),
     compactAfterUpdates: positiveInt('compactAfterUpdates', options.compactAfterUpdates ?? DEFAULT_RELAY_OPTIONS.compactAfterUpdates, 1),
     mesh: options.mesh,
+    bus: options.bus,
+    busBridge: options.busBridge ?? {},
     documentPolicies: options.documentPolicies ?? [],
     statusIntervalMs: positiveInt('statusIntervalMs', options.statusIntervalMs ?? 1_000, 10),
     readOnlyRecoveryHoldMs: positiveInt('readOnlyRecoveryHoldMs', options.readOnlyRecoveryHoldMs ?? 2_000, 0),

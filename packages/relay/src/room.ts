@@ -1,12 +1,17 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
-import { createSystemClock, type Clock, type ClockTimer } from '@meridian/policy'
+import { createSystemClock, type Clock } from '@meridian/policy'
 import { encodeMessage } from '@meridian/protocol'
 import { RelayError } from './errors.js'
 import { Broadcast, type BroadcastEntry } from './broadcast.js'
 import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
+import { broadcastExcept, isStoredHere, type ChangeSource } from './change-source.js'
+import { DeleteLog } from './delete-log.js'
+import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
+import { WriteQueue } from './room-writes.js'
+import { hasPending } from './yjs-internals.js'
+import { compactFromStorage } from './room-compaction.js'
 
 /** A connection as a room sees it. */
 export interface RoomPeer {
@@ -23,49 +28,15 @@ export interface RoomPeer {
   fail(error: RelayError): void
 }
 
-/** y-protocols' outdated timeout: a presence state not renewed for this long is removed. */
-const AWARENESS_TIMEOUT_MS = 30_000
 const ROOM_CLOCK = createSystemClock({ unref: true })
-
-/**
- * The awareness sweep of every room on one clock that has presence states:
- * one interval for all of them (a timer per room is memory most rooms never
- * use), running only while some room has states.
- */
-class AwarenessSweeper {
-  private readonly rooms = new Set<Room>()
-  private timer: ClockTimer | null = null
-
-  constructor(private readonly clock: Clock) {}
-
-  add(room: Room): void {
-    this.rooms.add(room)
-    this.timer ??= this.clock.setInterval(() => {
-      for (const r of [...this.rooms]) r.sweepAwareness()
-    }, AWARENESS_TIMEOUT_MS / 10)
-  }
-
-  delete(room: Room): void {
-    this.rooms.delete(room)
-    if (this.rooms.size > 0 || this.timer === null) return
-    this.clock.clearInterval(this.timer)
-    this.timer = null
-  }
-}
-
-const SWEEPERS = new WeakMap<Clock, AwarenessSweeper>()
-
-function sweeperFor(clock: Clock): AwarenessSweeper {
-  let sweeper = SWEEPERS.get(clock)
-  if (sweeper === undefined) SWEEPERS.set(clock, (sweeper = new AwarenessSweeper(clock)))
-  return sweeper
-}
 
 export interface RoomOptions {
   storage: StorageAdapter
   logger: Logger
   /** Drives the awareness timeout sweep; default the system clock. */
   clock?: Clock
+  /** One awareness sweep for every room of a relay (the room manager's); default one of the room's own. */
+  sweeper?: AwarenessSweeper
   compactAfterUpdates: number
   /** Broadcasts are counted here (once per broadcast, not per socket). */
   metrics?: RelayMetrics
@@ -78,64 +49,45 @@ export interface RoomOptions {
 }
 
 /**
- * Told about every change to a room's document (not the replay from storage),
- * after the change was queued for storage: `committed` resolves once it is
- * durable. `origin` is what was passed to `applyUpdate` (a peer, a mesh link, a
- * bus…), so a listener can skip its own changes and never echo them back.
+ * One change to a room's document (not the replay from storage), told to
+ * `onChange` listeners after it was queued for storage: `committed` resolves
+ * once it is durable. `source` says who made it; listeners decide what to do
+ * with it by `switch (source.kind)` (change-source.ts).
  */
-export type RoomChangeListener = (change: { update: Uint8Array; origin: unknown; committed: Promise<void> }) => void
+export interface RoomChange {
+  readonly update: Uint8Array
+  readonly source: ChangeSource
+  readonly committed: Promise<void>
+}
 
-/** Origin of transactions that replay storage: they must not be persisted again. */
+export type RoomChangeListener = (change: RoomChange) => void
+
+/** Origin of transactions that replay storage: they are not changes (stored already, nobody to tell). */
 const LOAD_ORIGIN = Symbol('meridian-load')
 
-interface Deferred {
-  promise: Promise<void>
-  resolve: () => void
-  reject: (error: unknown) => void
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  // Failures reach callers through applyUpdate(); the promise itself must not be an unhandled rejection.
-  promise.catch(() => undefined)
-  return { promise, resolve, reject }
-}
-
 /**
- * One document in memory: its Y.Doc, awareness, the peers connected to it and
- * an ordered write queue to storage. Every change to the doc — whatever its
- * origin — is broadcast once-encoded to every peer but the one it came from,
- * and appended to storage in order.
+ * One document in memory: its Y.Doc, presence, the peers connected to it and
+ * an ordered write queue to storage. `applyUpdate(update, source)` is the one
+ * way in: what the document gained is one change of that source, stored
+ * unless the source already stored it (change-source.ts), broadcast
+ * once-encoded to every peer but the one it came from, and told to `onChange`
+ * listeners (the mesh, the region bus) with a promise of its commit.
  *
- * Both happen at the end of the event-loop turn (a microtask: no timer, so a
- * simulated clock sees the same thing): the turn's broadcast goes out first,
- * framed once for all sockets (broadcast.ts), then the turn's changes are
- * committed together (group commit: `appendMany` when the adapter has it,
- * each change still its own stored update). While a commit is in flight the
- * next turns' changes wait and go in the following one. A change resolves
+ * Broadcast and commit happen at the end of the event-loop turn (a microtask:
+ * no timer, so a simulated clock sees the same thing): the turn's broadcast
+ * goes out first, framed once for all sockets (broadcast.ts), then the turn's
+ * changes are committed together (room-writes.ts). A change resolves
  * (`applyUpdate`, `committed`) when the commit that covers it is durable.
  */
 export class Room {
   readonly name: string
   readonly doc: Y.Doc
-  readonly awareness: awarenessProtocol.Awareness
   private readonly options: RoomOptions
   /** Made on the first log line (see `log`). */
   private logger: Logger | null = null
   private readonly peers = new Set<RoomPeer>()
-  /** Awareness client ids each peer controls, removed when it leaves. */
-  private awarenessIds: Map<RoomPeer, Set<number>> | null = null
-  /** Settles once every change queued so far is committed. */
-  private writeTail: Promise<void> = Promise.resolve()
-  /** Changes waiting for the next commit, and the promise that commit settles. */
-  private queued: Uint8Array[] = []
-  private queuedCommit: Deferred | null = null
-  private writing = false
+  private readonly presence: RoomPresence<RoomPeer>
+  private readonly writes: WriteQueue
   /** Messages to broadcast at the end of this turn. */
   private outbox: BroadcastEntry[] = []
   private turnScheduled = false
@@ -150,6 +102,7 @@ export class Room {
   private coveredSeq: number
   private compaction: Promise<void> | null = null
   private changeListeners: Set<RoomChangeListener> | null = null
+  private awarenessListeners: Set<(change: AwarenessChange<RoomPeer>) => void> | null = null
   /**
    * Bytes of every change to the document so far (the updates `onChange`
    * listeners get), for size estimates that need no listener: see DocSizeGuard.
@@ -159,13 +112,12 @@ export class Room {
   private fullState: Uint8Array | null = null
   private holds = 0
   private destroyed = false
-  private readonly clock: Clock
-  /** When each present awareness client was last renewed (made with the first one). */
-  private awarenessSeen: Map<number, number> | null = null
-  /** Set while this room is in its clock's awareness sweep (it has presence states). */
-  private sweeper: AwarenessSweeper | null = null
-  /** Set during an `applyUpdate(..., { persist: false })`. */
-  private inMemoryOnly = false
+  /** What Yjs emitted during the `applyUpdate` running now: its source's change(s). */
+  private produced: Uint8Array[] = []
+  /** The source of the `applyUpdate` running now (Yjs emits synchronously); null outside it. */
+  private current: ChangeSource | null = null
+  /** Recent deletions, for the digest exchange's `recent` replies; started by the first client that can use it. */
+  private deletes: DeleteLog | null = null
   /** A write failed: this room's memory may hold changes storage does not. */
   storageFailed = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
@@ -177,17 +129,10 @@ export class Room {
     this.options = options
     this.storedUpdates = storedUpdates
     this.coveredSeq = coveredSeq
-    this.awareness = new awarenessProtocol.Awareness(doc)
-    // Awareness times states out on a real interval of its own: replaced by a sweep on the relay's clock
-    // (a simulated clock must drive it too, and a room that is never destroyed must not keep a process alive).
-    const own = this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> | null }
-    clearInterval(own._checkInterval ?? undefined)
-    own._checkInterval = null
-    this.clock = options.clock ?? ROOM_CLOCK
-    // The relay itself has no presence.
-    this.awareness.setLocalState(null)
+    const clock = options.clock ?? ROOM_CLOCK
+    this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
+    this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
     doc.on('update', this.onDocUpdate)
-    this.awareness.on('update', this.onAwarenessUpdate)
   }
 
   /** The room's logger, made when it first logs (most rooms never do). */
@@ -195,12 +140,9 @@ export class Room {
     return (this.logger ??= this.options.logger.child({ doc: this.name }))
   }
 
-  /** Removes presence states not renewed for AWARENESS_TIMEOUT_MS (clients renew every 15 s), as y-protocols would. */
-  sweepAwareness(): void {
-    const now = this.clock.now()
-    if (this.awarenessSeen === null || this.awarenessSeen.size === 0) return
-    const stale = [...this.awarenessSeen].filter(([, at]) => now - at >= AWARENESS_TIMEOUT_MS).map(([id]) => id)
-    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout')
+  /** Presence (y-protocols awareness); change it through `applyAwareness`. */
+  get awareness(): RoomPresence<RoomPeer>['awareness'] {
+    return this.presence.awareness
   }
 
   /**
@@ -230,10 +172,6 @@ export class Room {
     return new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
   }
 
-  get peerCount(): number {
-    return this.peers.size
-  }
-
   get isIdle(): boolean {
     return this.holds === 0 && this.peers.size === 0
   }
@@ -252,33 +190,34 @@ export class Room {
 
   removePeer(peer: RoomPeer): void {
     this.peers.delete(peer)
-    const ids = this.awarenessIds?.get(peer)
-    this.awarenessIds?.delete(peer)
-    if (ids !== undefined && ids.size > 0 && !this.destroyed) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
-    }
+    if (!this.destroyed) this.presence.peerLeft(peer)
   }
 
   /**
-   * Applies an update from a peer. Resolves once everything it changed is
-   * committed to storage (the moment a Meridian client may be acknowledged);
-   * rejects with ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
+   * Applies an update from `source`. Whatever the document gained is one change
+   * of that source: stored unless the source already stored it (the region's
+   * shared storage), broadcast to every peer but the one it came from, and told
+   * to `onChange` listeners. Resolves once it is committed to storage (the
+   * moment a Meridian client may be acknowledged); rejects with
+   * ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
    */
-  applyUpdate(update: Uint8Array, origin: unknown, options?: { persist?: boolean }): Promise<void> {
+  applyUpdate(update: Uint8Array, source: ChangeSource): Promise<void> {
     if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
-    // persist: false — the update is already in (shared) storage, e.g. from the region bus:
-    // apply and broadcast it, but do not append it again.
-    this.inMemoryOnly = options?.persist === false
+    let failure: RelayError | null = null
+    this.current = source
     try {
-      Y.applyUpdate(this.doc, update, origin)
+      Y.applyUpdate(this.doc, update)
     } catch (cause) {
       // Yjs reads all structs before integrating; whatever it did integrate was
-      // emitted as a re-encoded update and is persisted like any other change.
-      return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }))
+      // emitted as a re-encoded update and is kept like any other change.
+      failure = new RelayError('ERR_UPDATE_INVALID', undefined, { cause })
     } finally {
-      this.inMemoryOnly = false
+      this.current = null
     }
-    return this.writeTail
+    const produced = this.produced
+    this.produced = []
+    for (const change of produced) this.accept(change, source)
+    return failure !== null ? Promise.reject(failure) : this.writes.committed
   }
 
   /**
@@ -294,6 +233,17 @@ export class Room {
     return Y.encodeStateAsUpdate(this.doc, stateVector)
   }
 
+  /** The room's log of recent deletions (made on first use: only digest-capable clients need it). */
+  deleteLog(): DeleteLog {
+    return (this.deletes ??= new DeleteLog(this.doc, () => this.writerNodeId()))
+  }
+
+  /** The HELLO node id of the client whose update is being applied, if any (the delete log's "whose write"). */
+  private writerNodeId(): string | null {
+    const source = this.current
+    return source !== null && source.kind === 'client' ? source.nodeId : null
+  }
+
   /** Subscribes to changes of this room's document; returns the unsubscribe function. */
   onChange(listener: RoomChangeListener): () => void {
     const listeners = (this.changeListeners ??= new Set())
@@ -301,25 +251,32 @@ export class Room {
     return () => listeners.delete(listener)
   }
 
-  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
-  applyAwareness(update: Uint8Array, origin: unknown): void {
-    try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
-    } catch (cause) {
-      throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
-    }
+  /** Subscribes to presence changes (with their source); returns the unsubscribe function. */
+  onAwarenessChange(listener: (change: AwarenessChange<RoomPeer>) => void): () => void {
+    const listeners = (this.awarenessListeners ??= new Set())
+    listeners.add(listener)
+    return () => listeners.delete(listener)
   }
 
-  /** The full awareness state, or null when nobody is present. */
+  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
+  applyAwareness(update: Uint8Array, source: AwarenessSource<RoomPeer>): void {
+    this.presence.apply(update, source)
+  }
+
+  /** Removes presence states not renewed in time (the relay-wide sweep calls it; tests may too). */
+  sweepAwareness(): void {
+    this.presence.sweep()
+  }
+
+  /** The full awareness state as a message, or null when nobody is present. */
   encodeAwarenessState(): Uint8Array | null {
-    const clients = [...this.awareness.getStates().keys()]
-    if (clients.length === 0) return null
-    return encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients) })
+    const update = this.presence.encodeAll()
+    return update === null ? null : encodeMessage({ type: 'awareness', update })
   }
 
   /** Resolves when every change made so far is committed (failures included: they are reported to peers). */
   flush(): Promise<void> {
-    return this.writeTail.catch(() => undefined).then(() => this.compaction ?? undefined)
+    return this.writes.committed.catch(() => undefined).then(() => this.compaction ?? undefined)
   }
 
   /**
@@ -344,8 +301,7 @@ export class Room {
 
   /** False when memory cannot stand for storage (unknown seqs, or structs waiting for dependencies). */
   private async compactFromMemory(): Promise<boolean> {
-    const store = this.doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
-    if (this.coveredSeq < 0 || this.destroyed || store.pendingStructs !== null || store.pendingDs !== null) return false
+    if (this.coveredSeq < 0 || this.destroyed || hasPending(this.doc)) return false
     const throughSeq = this.coveredSeq
     const folded = this.storedUpdates
     if (throughSeq === 0 || folded === 0) return true
@@ -358,30 +314,9 @@ export class Room {
   }
 
   private async compactFromStorage(): Promise<void> {
-    const { storage } = this.options
-    await this.writeTail.catch(() => undefined)
-    const stored = await storage.load(this.name)
-    if (stored === null || stored.updates.length === 0) return
-    const doc = new Y.Doc({ gc: true })
-    try {
-      doc.transact(() => {
-        if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-        for (const u of stored.updates) Y.applyUpdate(doc, u.data)
-      })
-      const last = stored.updates[stored.updates.length - 1]
-      if (last === undefined) return
-      // A snapshot encodes integrated content only: stored updates that still wait for a
-      // missing dependency would be lost by folding them, so they stay as they are.
-      const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
-      if (store.pendingStructs !== null || store.pendingDs !== null) {
-        this.log.warn('stored updates have missing dependencies; not compacting')
-        return
-      }
-      await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
-      this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
-    } finally {
-      doc.destroy()
-    }
+    await this.writes.committed.catch(() => undefined)
+    const folded = await compactFromStorage(this.options.storage, this.name, this.log)
+    this.storedUpdates = Math.max(0, this.storedUpdates - folded)
   }
 
   /** Stored updates not yet folded into a snapshot (as far as this relay knows). */
@@ -393,10 +328,7 @@ export class Room {
     if (this.destroyed) return
     this.destroyed = true
     this.doc.off('update', this.onDocUpdate)
-    this.awareness.off('update', this.onAwarenessUpdate)
-    this.sweeper?.delete(this)
-    this.sweeper = null
-    this.awareness.destroy()
+    this.presence.destroy()
     this.doc.destroy()
     this.peers.clear()
   }
@@ -404,35 +336,48 @@ export class Room {
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.fullState = null
     if (origin === LOAD_ORIGIN) return
-    if (!this.inMemoryOnly) this.persist(update)
-    if (this.peers.size > 0) this.broadcast(encodeMessage({ type: 'sync-update', update }), origin)
+    if (this.current !== null) {
+      this.produced.push(update)
+      return
+    }
+    // Only applyUpdate may change the document; a change from anywhere else has no source to
+    // decide by. Kept (stored and sent, never lost) as the relay's own, and reported as a bug.
+    this.log.error('document changed outside applyUpdate; stored as a server change')
+    this.accept(update, { kind: 'server', actor: 'unattributed' })
+  }
+
+  /** One change of `source`: stored (unless already in storage), broadcast, told to listeners. */
+  private accept(update: Uint8Array, source: ChangeSource): void {
+    if (isStoredHere(source)) this.writes.add(update)
+    if (this.peers.size > 0) this.outbox.push({ message: encodeMessage({ type: 'sync-update', update }), except: broadcastExcept(source) })
+    this.endOfTurn()
     this.changedBytes += update.length
-    if (this.changeListeners !== null && this.changeListeners.size > 0) {
-      const committed = this.writeTail
-      for (const listener of this.changeListeners) {
-        try {
-          listener({ update, origin, committed })
-        } catch (err) {
-          this.log.error({ err }, 'room change listener threw')
-        }
+    if (this.changeListeners === null || this.changeListeners.size === 0) return
+    const change: RoomChange = { update, source, committed: this.writes.committed }
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.log.error({ err }, 'room change listener threw')
       }
     }
   }
 
-  /** Queues `message` for this turn's broadcast, to every peer but `origin`. */
-  private broadcast(message: Uint8Array, origin: unknown): void {
-    this.outbox.push({ message, except: origin })
-    this.endOfTurn()
-  }
-
-  /** Queues a change for the next commit; `writeTail` settles once it is durable. */
-  private persist(update: Uint8Array): void {
-    this.queued.push(update)
-    if (this.queuedCommit === null) {
-      this.queuedCommit = deferred()
-      this.writeTail = this.queuedCommit.promise
+  /** Every presence change goes to every peer (its sender too, as y-websocket does) and to listeners. */
+  private readonly onPresenceChange = (change: AwarenessChange<RoomPeer>): void => {
+    if (this.peers.size > 0) {
+      // In the turn's broadcast, so it keeps its place among the document updates.
+      this.outbox.push({ message: encodeMessage({ type: 'awareness', update: change.update }), except: null })
+      this.endOfTurn()
     }
-    this.endOfTurn()
+    if (this.awarenessListeners === null) return
+    for (const listener of this.awarenessListeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.log.error({ err }, 'room awareness listener threw')
+      }
+    }
   }
 
   private endOfTurn(): void {
@@ -449,7 +394,7 @@ export class Room {
     } catch (err) {
       this.log.error({ err }, 'broadcast failed')
     }
-    this.startWrite()
+    this.writes.commit()
   }
 
   private flushBroadcast(): void {
@@ -459,7 +404,7 @@ export class Room {
     if (this.peers.size === 0) return
     const broadcast = new Broadcast(entries)
     let recipients = 0
-    let partial: Set<RoomPeer> | null = null
+    let partial: Set<object> | null = null
     for (const peer of [...this.peers]) {
       let took: boolean
       if (peer.deliver !== undefined) {
@@ -478,7 +423,7 @@ export class Room {
     // Counted once per broadcast: per message type, how many sockets got it.
     const counts = new Map<MessageLabel, { messages: number; bytes: number }>()
     for (const e of entries) {
-      const n = partial !== null && partial.has(e.except as RoomPeer) ? recipients - 1 : recipients
+      const n = e.except !== null && partial !== null && partial.has(e.except) ? recipients - 1 : recipients
       if (n === 0) continue
       const label = labelOfEncoded(e.message)
       let c = counts.get(label)
@@ -489,83 +434,24 @@ export class Room {
     for (const [type, c] of counts) metrics.messagesOut(type, c.messages, c.bytes)
   }
 
-  /** Commits everything queued, unless a commit is in flight (its completion starts the next). */
-  private startWrite(): void {
-    if (this.writing || this.queued.length === 0) return
-    const batch = this.queued
-    const commit = this.queuedCommit as Deferred
-    this.queued = []
-    this.queuedCommit = null
-    this.writing = true
-    this.appendAll(batch).then(
-      (seqs) => {
-        this.writing = false
-        this.noteStored(seqs)
-        this.storedUpdates += batch.length
-        commit.resolve()
-        if (this.storedUpdates >= this.options.compactAfterUpdates) void this.compact()
-        this.startWrite()
-      },
-      (cause: unknown) => {
-        this.writing = false
-        const error = new RelayError('ERR_STORAGE_WRITE', this.name, { cause })
-        this.log.error({ err: cause }, 'storage append failed; disconnecting peers so they resync')
-        // Memory now holds a change storage does not: drop every peer, whose
-        // clients keep the change unacknowledged and resend it on reconnect.
-        for (const peer of [...this.peers]) peer.fail(error)
-        this.storageFailed = true
-        this.options.onStorageFailure?.(this)
-        commit.reject(error)
-        this.startWrite()
-      }
-    )
-  }
-
-  /** One commit for the batch: `appendMany` if the adapter has it, else appends one after the other. */
-  private async appendAll(batch: readonly Uint8Array[]): Promise<number[]> {
-    const { storage } = this.options
-    if (batch.length === 1) return [await storage.append(this.name, batch[0] as Uint8Array)]
-    if (typeof storage.appendMany === 'function') return storage.appendMany(this.name, batch)
-    const seqs: number[] = []
-    for (const update of batch) seqs.push(await storage.append(this.name, update))
-    return seqs
-  }
-
-  /** Memory covers storage up to our last seq only while our seqs follow on from each other. */
-  private noteStored(seqs: readonly number[]): void {
+  private readonly onCommitted = (seqs: readonly number[]): void => {
+    // Memory covers storage up to our last seq only while our seqs follow on from each other.
     for (const seq of seqs) {
-      if (this.coveredSeq < 0) return
+      if (this.coveredSeq < 0) break
       this.coveredSeq = seq === this.coveredSeq + 1 ? seq : -1
     }
+    this.storedUpdates += seqs.length
+    if (this.storedUpdates >= this.options.compactAfterUpdates) void this.compact()
   }
 
-  private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown
-  ): void => {
-    const changed = [...added, ...updated, ...removed]
-    if (changed.length === 0) return
-    const now = this.clock.now()
-    const seen = (this.awarenessSeen ??= new Map())
-    for (const id of added) seen.set(id, now)
-    for (const id of updated) seen.set(id, now)
-    for (const id of removed) seen.delete(id)
-    if (seen.size > 0 && this.sweeper === null && !this.destroyed) (this.sweeper = sweeperFor(this.clock)).add(this)
-    else if (seen.size === 0 && this.sweeper !== null) {
-      this.sweeper.delete(this)
-      this.sweeper = null
-    }
-    if (origin !== null && typeof origin === 'object' && this.peers.has(origin as RoomPeer)) {
-      const peer = origin as RoomPeer
-      const byPeer = (this.awarenessIds ??= new Map())
-      let ids = byPeer.get(peer)
-      if (ids === undefined) byPeer.set(peer, (ids = new Set()))
-      for (const id of added) ids.add(id)
-      for (const id of updated) ids.add(id)
-      for (const id of removed) ids.delete(id)
-    }
-    if (this.peers.size === 0) return
-    // In the turn's broadcast, so it keeps its place among the document updates.
-    this.broadcast(encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed) }), null)
+  private readonly onWriteFailed = (cause: unknown): RelayError => {
+    const error = new RelayError('ERR_STORAGE_WRITE', this.name, { cause })
+    this.log.error({ err: cause }, 'storage append failed; disconnecting peers so they resync')
+    // Memory now holds a change storage does not: drop every peer, whose
+    // clients keep the change unacknowledged and resend it on reconnect.
+    for (const peer of [...this.peers]) peer.fail(error)
+    this.storageFailed = true
+    this.options.onStorageFailure?.(this)
+    return error
   }
 }

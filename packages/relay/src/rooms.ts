@@ -3,6 +3,7 @@ import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import { Room, type RoomOptions } from './room.js'
+import { AwarenessSweeper } from './room-presence.js'
 import type { RelayMetrics } from './metrics.js'
 
 export interface RoomManagerOptions {
@@ -43,6 +44,7 @@ export class RoomManager {
       storage,
       logger,
       clock,
+      sweeper: new AwarenessSweeper(clock),
       compactAfterUpdates,
       ...(metrics !== undefined ? { metrics } : {}),
       onStorageFailure: (room) => this.discard(room)

@@ -14,6 +14,7 @@ import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
+import { attachBus, type BusBridge } from './bus-bridge.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -21,6 +22,8 @@ export interface Relay {
   readonly rooms: RoomManager
   /** The multi-region mesh, when `options.mesh` was given. */
   readonly mesh: Mesh | null
+  /** The region bus bridge, when `options.bus` was given. */
+  readonly bus: BusBridge | null
   /** Prometheus metrics (`GET /metrics`); the mesh and the policy layer add their series here. */
   readonly metrics: RelayMetrics
   /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
@@ -41,7 +44,11 @@ export interface Relay {
    * document checks (Origin, token, limits). Rejects only if the relay is closing.
    */
   acceptSocket(socket: RelaySocket, upgrade: UpgradeInfo): Promise<void>
-  /** Stops accepting, closes client sockets, flushes every document. Does not close the storage it was given. */
+  /**
+   * Stops accepting, closes client sockets, stops the mesh, flushes every
+   * document, then detaches the bus. Does not close the storage or the bus it
+   * was given.
+   */
   close(): Promise<void>
 }
 
@@ -87,7 +94,11 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const mesh = options.mesh === undefined
     ? null
-    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, clock: options.clock, random: options.random }, options.mesh)
+    : new Mesh(
+      { rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, clock: options.clock, random: options.random },
+      // With a region bus, changes from the bus were pushed on by the relay that accepted them.
+      { ...options.mesh, regionShared: options.bus !== undefined }
+    )
   mesh?.register(app)
   const guarantees = new RelayGuarantees({
     clock: options.clock,
@@ -130,6 +141,8 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       await mesh?.stop()
       await app.close()
       await rooms.close()
+      // After the flush: what it committed is published before the bridge lets go.
+      await bridge?.close()
     })()
     return closing
   }
@@ -162,11 +175,15 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     await sockets.acceptUpgrade(socket, upgrade)
   }
 
-  return {
+  let bridge: BusBridge | null = null
+  const relay: Relay = {
     app,
     options,
     rooms,
     mesh,
+    get bus() {
+      return bridge
+    },
     metrics,
     registerStatusSection: (name, provider) => status.register(name, provider),
     revokeTokens: (match) => sockets.revoke(match),
@@ -175,6 +192,8 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     acceptSocket,
     close
   }
+  if (options.bus !== undefined) bridge = attachBus(relay, options.bus, options.busBridge)
+  return relay
 }
 
 /**

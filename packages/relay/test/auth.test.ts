@@ -2,17 +2,8 @@ import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { SignJWT } from 'jose'
-import {
-  Authenticator,
-  RevocationList,
-  accessFor,
-  compileGlob,
-  globMatches,
-  matchGlob,
-  mintToken,
-  resolveAuthOptions,
-  type ResolvedRelayOptions
-} from '@meridian/relay'
+import { accessFor, mintToken, resolveAuthOptions, type ResolvedRelayOptions } from '@meridian/relay'
+import { Authenticator, RevocationList, compileGlob, globMatches, matchGlob } from '@meridian/relay/internal'
 import { SECRET } from './helpers.js'
 
 type Jwt = Extract<ResolvedRelayOptions['auth'], { mode: 'jwt' }>

@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { MemoryStorageAdapter, type StorageAdapter } from '@meridian/storage'
 import { MemoryBusHub, type MemoryBus } from '@meridian/bus-redis'
-import { attachBus, buildRelay, type BusBridge, type Relay } from '@meridian/relay'
+import { buildRelay, type BusBridge, type Relay } from '@meridian/relay'
 import { RawClient, waitUntil } from '@meridian/testing'
 
 const cleanups: (() => Promise<unknown> | void)[] = []
@@ -44,13 +44,12 @@ async function region(count: number, extra: Partial<Parameters<typeof buildRelay
   for (let i = 0; i < count; i++) {
     const nodeId = `r${i}`
     const storage = countingStorage(shared)
-    const relay = await buildRelay({ storage, nodeId, region: 'eu', ...extra })
     const bus = hub.bus(nodeId)
-    const bridge = attachBus(relay, bus, { catchUpIntervalMs: 0 })
+    const relay = await buildRelay({ storage, nodeId, region: 'eu', bus, busBridge: { catchUpIntervalMs: 0 }, ...extra })
+    const bridge = relay.bus as BusBridge
     const url = await relay.listen({ port: 0, host: '127.0.0.1' })
     cleanups.push(async () => {
       await relay.close()
-      await bridge.close()
       await bus.close()
     })
     relays.push({ relay, url, bus, bridge, storage })
@@ -164,7 +163,7 @@ describe('attachBus: relays of one region on shared storage', () => {
     const [first, second] = updates as [Uint8Array, Uint8Array]
     const roomB = b.relay.rooms.getLoaded('doc')
     if (roomB === undefined) throw new Error('doc not loaded on b')
-    await roomB.applyUpdate(second, 'another-region')
+    await roomB.applyUpdate(second, { kind: 'mesh', region: 'another-region', nodeId: 'x-1' })
     expect(roomB.doc.store.pendingStructs).not.toBeNull()
     expect(b.storage.appends).toBe(0) // nothing integrated, nothing stored yet
     Y.applyUpdate(ca.doc, first) // ca is the author of 'a' here

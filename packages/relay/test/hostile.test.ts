@@ -3,7 +3,8 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
-import { CLOSE_CODES, Room } from '@meridian/relay'
+import { CLOSE_CODES } from '@meridian/relay'
+import { Room } from '@meridian/relay/internal'
 import { filterAwareness, updateIsKnown } from '../src/hostile.js'
 import { RawClient } from '@meridian/testing'
 import { metric, relayPool, scrape } from './helpers.js'
@@ -69,7 +70,7 @@ describe('updates with missing dependencies', () => {
     expect(stored?.snapshot ?? null).toBeNull()
     expect(stored?.updates).toHaveLength(1)
     // Once the dependency arrives, everything integrates and compaction may proceed.
-    await room.applyUpdate(first, null)
+    await room.applyUpdate(first, { kind: 'server', actor: 'test' })
     expect(room.doc.getText('t').toString()).toBe('base more')
     room.destroy()
   })

@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { Room } from '../src/room.js'
+import { AwarenessSweeper } from '../src/room-presence.js'
 import { DocSizeGuard } from '../src/limits.js'
 
 /** A clock moved by hand; counts its live intervals. */
@@ -62,14 +63,16 @@ function presence(clientId: number, clock = 1): Uint8Array {
 describe('room memory', () => {
   it('times presence out on one shared sweep, which runs only while some room has presence', async () => {
     const clock = manualClock()
-    const a = await Room.load('a', options(clock))
-    const b = await Room.load('b', options(clock))
+    // One sweeper per relay (the room manager's), shared by its rooms.
+    const sweeper = new AwarenessSweeper(clock)
+    const a = await Room.load('a', { ...options(clock), sweeper })
+    const b = await Room.load('b', { ...options(clock), sweeper })
     expect(clock.intervals).toBe(0)
-    a.applyAwareness(presence(11), null)
-    b.applyAwareness(presence(22), null)
+    a.applyAwareness(presence(11), { kind: 'bus' })
+    b.applyAwareness(presence(22), { kind: 'bus' })
     expect(clock.intervals).toBe(1)
     clock.advance(20_000)
-    b.applyAwareness(presence(22, 2), null) // renewed
+    b.applyAwareness(presence(22, 2), { kind: 'bus' }) // renewed
     clock.advance(14_000)
     expect(a.awareness.getStates().has(11)).toBe(false)
     expect(b.awareness.getStates().has(22)).toBe(true)
@@ -77,7 +80,7 @@ describe('room memory', () => {
     clock.advance(20_000)
     expect(b.awareness.getStates().has(22)).toBe(false)
     expect(clock.intervals).toBe(0)
-    b.applyAwareness(presence(22, 3), null)
+    b.applyAwareness(presence(22, 3), { kind: 'bus' })
     expect(clock.intervals).toBe(1)
     b.destroy()
     a.destroy()
@@ -94,7 +97,7 @@ describe('room memory', () => {
     const source = new Y.Doc()
     source.getText('t').insert(0, 'hello')
     const update = Y.encodeStateAsUpdate(source)
-    await room.applyUpdate(update, null)
+    await room.applyUpdate(update, { kind: 'server', actor: 'test' })
     expect(guard.estimate(room)).toBeGreaterThanOrEqual(measured + update.length)
     const exact = Y.encodeStateAsUpdate(room.doc).length
     expect(new DocSizeGuard(exact).wouldExceed(room, 1)).toBe(true)

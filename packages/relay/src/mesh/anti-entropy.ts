@@ -8,9 +8,6 @@ import { DigestIndex, docDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
 import type { ReplicationTracker } from './replication.js'
 
-/** Origin of changes pulled by anti-entropy: not pushed on (every relay pulls for itself). */
-export const AE_ORIGIN = Symbol('meridian-anti-entropy')
-
 /** Entries per AE_DOCS page, so a listing of many documents is never one giant frame. */
 const DOCS_PER_PAGE = 1_000
 /** Documents requested at once per round. */
@@ -253,7 +250,7 @@ export class AntiEntropy {
     try {
       const room = await this.o.rooms.acquire(m.docName)
       try {
-        await room.applyUpdate(new Uint8Array(update.buffer, update.byteOffset, update.byteLength), AE_ORIGIN)
+        await room.applyUpdate(new Uint8Array(update.buffer, update.byteOffset, update.byteLength), { kind: 'anti-entropy', region: round.link.remote?.region ?? '' })
         round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
       } finally {
         this.o.rooms.release(room)

@@ -6,10 +6,10 @@ import type { DialSocket, RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
 import type { MeshMember, MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
-import type { Room } from '../room.js'
+import type { Room, RoomChange } from '../room.js'
 import type { RoomManager } from '../rooms.js'
 import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
-import { AntiEntropy, AE_ORIGIN } from './anti-entropy.js'
+import { AntiEntropy } from './anti-entropy.js'
 import { DigestIndex, docDigest } from './digest-index.js'
 import { MeshLink } from './link.js'
 import { meshAuthHeaders, verifyMeshAuth } from './link-auth.js'
@@ -294,7 +294,7 @@ export class Mesh {
       case 'mesh-pong':
         return
       case 'mesh-update':
-        void this.receivePush(link, m.id, m.docName, m.update)
+        void this.receivePush(link, remote, m.id, m.docName, m.update)
         return
       case 'mesh-update-ack': {
         const key = `${link.id}:${m.id}`
@@ -308,7 +308,7 @@ export class Mesh {
     }
   }
 
-  private async receivePush(link: MeshLink, id: number, docName: string, update: Uint8Array): Promise<void> {
+  private async receivePush(link: MeshLink, remote: MeshMember, id: number, docName: string, update: Uint8Array): Promise<void> {
     if (docName.length === 0 || Buffer.byteLength(docName) > MAX_DOC_NAME_BYTES) {
       this.log.warn({ peer: link.remote?.nodeId }, 'mesh push with an invalid document name ignored')
       return
@@ -321,7 +321,7 @@ export class Mesh {
       return
     }
     try {
-      await room.applyUpdate(update, link)
+      await room.applyUpdate(update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId })
       link.send({ type: 'mesh-update-ack', id, docName, stateVector: Y.encodeStateVector(room.doc) })
     } catch (err) {
       this.log.warn({ err, doc: docName, peer: link.remote?.nodeId }, 'mesh push not applied')
@@ -332,36 +332,49 @@ export class Mesh {
 
   private watchRoom(room: Room): void {
     this.digests.markDirty(room.name)
-    room.onChange(({ update, origin }) => this.onRoomChange(room, update, origin))
+    room.onChange((change) => this.onRoomChange(room, change))
   }
 
-  private onRoomChange(room: Room, update: Uint8Array, origin: unknown): void {
+  /** Which relays a change goes to, by who made it. */
+  private onRoomChange(room: Room, { update, source }: RoomChange): void {
     this.digests.markDirty(room.name)
-    if (this.stopped || origin === AE_ORIGIN) return
+    if (this.stopped) return
     const own = this.d.region
-    if (origin instanceof MeshLink) {
-      // From another region: fan out inside this one (unless the region's bus does). From this region: the sender already did.
-      if (origin.remote !== null && origin.remote.region !== own && !this.regionShared) this.push(room.name, update, this.regionLinks(own, origin), null)
-      return
+    switch (source.kind) {
+      case 'anti-entropy':
+        // Pulled from a relay that has it; the other relays of this region pull it in their own rounds.
+        return
+      case 'mesh':
+        // From another region: fan out inside this one (unless the region's bus does). From this region: the sender already did.
+        if (source.region !== own && !this.regionShared) this.push(room.name, update, this.regionLinks(own, source.nodeId), null)
+        return
+      case 'bus':
+      case 'bus-catch-up':
+        // Another relay of this region accepted it and pushes it to the other regions.
+        return
+      case 'client':
+      case 'bus-merge':
+      case 'server': {
+        const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), this.d.clock.now())
+        // The connection that sent it maps its own message numbers to tracked writes (replication reports).
+        if (source.kind === 'client') source.tracked(seq)
+        // Relays sharing the region's storage and bus already have it: only other regions need a push.
+        const targets = this.regionShared ? [] : [...this.regionLinks(own, null)]
+        for (const region of this.foreignRegions()) {
+          const target = this.regionLinks(region, null)[0]
+          if (target !== undefined) targets.push(target)
+        }
+        this.push(room.name, update, targets, seq)
+        return
+      }
     }
-    if (this.options.isRegionLocalOrigin?.(origin) === true) return
-    const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), this.d.clock.now())
-    // The connection that sent it maps its own message numbers to tracked writes (replication reports).
-    ;(origin as { noteTrackedWrite?: (seq: number) => void } | null)?.noteTrackedWrite?.(seq)
-    // Relays sharing the region's storage and bus already have it: only other regions need a push.
-    const targets = this.regionShared ? [] : [...this.regionLinks(own, null)]
-    for (const region of this.foreignRegions()) {
-      const target = this.regionLinks(region, null)[0]
-      if (target !== undefined) targets.push(target)
-    }
-    this.push(room.name, update, targets, seq)
   }
 
   /** Open links to relays of `region`, alive first, then by node id (a stable choice of "the" relay of a region). */
-  private regionLinks(region: string, except: MeshLink | null): MeshLink[] {
+  private regionLinks(region: string, exceptNodeId: string | null): MeshLink[] {
     const rank = (l: MeshLink): number => (this.membership?.get(l.remote?.nodeId ?? '')?.state === 'alive' ? 0 : 1)
     return [...this.links.values()]
-      .filter((l) => l !== except && l.isOpen && l.remote?.region === region)
+      .filter((l) => l.isOpen && l.remote !== null && l.remote.nodeId !== exceptNodeId && l.remote.region === region)
       .sort((a, b) => rank(a) - rank(b) || ((a.remote?.nodeId ?? '') < (b.remote?.nodeId ?? '') ? -1 : 1))
   }
 
@@ -437,7 +450,7 @@ export class Mesh {
 
   /** The relays of this region share storage and a bus: nothing to gossip among them. */
   private get regionShared(): boolean {
-    return this.options.isRegionLocalOrigin !== undefined
+    return this.options.regionShared
   }
 
   private antiEntropyTick(): void {

@@ -28,16 +28,16 @@ export interface MeshOptions {
   /** Increases on every start; default the start time in ms. */
   incarnation?: number
   /**
-   * Origins of changes that other relays of this region already have (e.g. a
-   * bus between relays sharing storage): such changes are not pushed on.
+   * The relays of this region share storage and a bus (set by the relay when it
+   * has a bus): they are not linked to each other by the mesh, and a change one
+   * of them accepted reaches the others through the bus, not by a push.
    */
-  isRegionLocalOrigin?: (origin: unknown) => boolean
+  regionShared?: boolean
   /** Opens a link to another relay; default a `ws` WebSocket. Tests pass a simulated network's. */
   dial?: DialSocket
 }
 
-export type ResolvedMeshOptions = Required<Omit<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin' | 'dial'>> &
-  Pick<MeshOptions, 'advertiseUrl' | 'isRegionLocalOrigin' | 'dial'>
+export type ResolvedMeshOptions = Required<Omit<MeshOptions, 'advertiseUrl' | 'dial'>> & Pick<MeshOptions, 'advertiseUrl' | 'dial'>
 
 export const DEFAULT_MESH_OPTIONS = {
   peers: [] as readonly string[],
@@ -49,7 +49,8 @@ export const DEFAULT_MESH_OPTIONS = {
   chunkBytes: 256 * 1024,
   maxLinkBufferedBytes: 64 * 1024 * 1024,
   redialInitialDelayMs: 200,
-  redialMaxDelayMs: 10_000
+  redialMaxDelayMs: 10_000,
+  regionShared: false
 } as const
 
 /** `nowMs`: the default incarnation (the start time). */

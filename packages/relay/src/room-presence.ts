@@ -1,0 +1,173 @@
+/**
+ * A room's presence (y-protocols awareness): who set which awareness client
+ * ids, the timeout sweep on the relay's clock, and one typed source per change
+ * so that the room's broadcast and the region bus decide by `switch`, not by
+ * comparing transaction origins.
+ */
+import * as awarenessProtocol from 'y-protocols/awareness'
+import type * as Y from 'yjs'
+import type { Clock, ClockTimer } from '@meridian/policy'
+import { RelayError } from './errors.js'
+import { clearAwarenessCheckTimer } from './yjs-internals.js'
+
+/** y-protocols' outdated timeout: a presence state not renewed for this long is removed. */
+export const AWARENESS_TIMEOUT_MS = 30_000
+
+/** Who changed presence. `P` is the room's peer type (a connection). */
+export type AwarenessSource<P> =
+  | { readonly kind: 'client'; readonly peer: P }
+  | { readonly kind: 'bus' }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'peer-left'; readonly peer: P }
+
+export interface AwarenessChange<P> {
+  /** The changed clients' states, encoded as an awareness update. */
+  readonly update: Uint8Array
+  readonly source: AwarenessSource<P>
+}
+
+/**
+ * The awareness sweep of every room on one clock that has presence states:
+ * one interval for all of them (a timer per room is memory most rooms never
+ * use), running only while some room has states. The room manager owns one.
+ */
+export class AwarenessSweeper {
+  private readonly presences = new Set<{ sweep(): void }>()
+  private timer: ClockTimer | null = null
+
+  constructor(private readonly clock: Clock) {}
+
+  add(presence: { sweep(): void }): void {
+    this.presences.add(presence)
+    this.timer ??= this.clock.setInterval(() => {
+      for (const p of [...this.presences]) p.sweep()
+    }, AWARENESS_TIMEOUT_MS / 10)
+  }
+
+  delete(presence: { sweep(): void }): void {
+    this.presences.delete(presence)
+    if (this.presences.size > 0 || this.timer === null) return
+    this.clock.clearInterval(this.timer)
+    this.timer = null
+  }
+}
+
+export class RoomPresence<P> {
+  readonly awareness: awarenessProtocol.Awareness
+  /** Awareness client ids each peer set, removed when it leaves. */
+  private byPeer: Map<P, Set<number>> | null = null
+  /** When each present awareness client was last renewed (made with the first one). */
+  private seen: Map<number, number> | null = null
+  private inSweep = false
+  /** The source of the change being applied now (y-protocols emits synchronously). */
+  private current: AwarenessSource<P> | null = null
+  private destroyed = false
+
+  constructor(
+    doc: Y.Doc,
+    private readonly clock: Clock,
+    private readonly sweeper: AwarenessSweeper,
+    private readonly onChange: (change: AwarenessChange<P>) => void
+  ) {
+    this.awareness = new awarenessProtocol.Awareness(doc)
+    // Awareness times states out on a real interval of its own: replaced by the sweep on the relay's clock
+    // (a simulated clock must drive it too, and a room that is never destroyed must not keep a process alive).
+    clearAwarenessCheckTimer(this.awareness)
+    // The relay itself has no presence.
+    this.awareness.setLocalState(null)
+    this.awareness.on('update', this.onUpdate)
+  }
+
+  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
+  apply(update: Uint8Array, source: AwarenessSource<P>): void {
+    this.current = source
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, null)
+    } catch (cause) {
+      throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
+    } finally {
+      this.current = null
+    }
+  }
+
+  /** The awareness ids `peer` set (and still holds). */
+  idsOf(peer: P): ReadonlySet<number> {
+    return this.byPeer?.get(peer) ?? new Set()
+  }
+
+  /** Removes the states `peer` set. */
+  peerLeft(peer: P): void {
+    const ids = this.byPeer?.get(peer)
+    this.byPeer?.delete(peer)
+    if (ids === undefined || ids.size === 0 || this.destroyed) return
+    this.remove([...ids], { kind: 'peer-left', peer })
+  }
+
+  /** Removes presence states not renewed for AWARENESS_TIMEOUT_MS (clients renew every 15 s), as y-protocols would. */
+  sweep(): void {
+    const now = this.clock.now()
+    if (this.seen === null || this.seen.size === 0) return
+    const stale = [...this.seen].filter(([, at]) => now - at >= AWARENESS_TIMEOUT_MS).map(([id]) => id)
+    if (stale.length > 0) this.remove(stale, { kind: 'timeout' })
+  }
+
+  /** Every present client's state as one awareness update, or null when nobody is present. */
+  encodeAll(): Uint8Array | null {
+    const clients = [...this.awareness.getStates().keys()]
+    return clients.length === 0 ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.awareness.off('update', this.onUpdate)
+    this.leaveSweep()
+    this.awareness.destroy()
+  }
+
+  private remove(ids: number[], source: AwarenessSource<P>): void {
+    this.current = source
+    try {
+      awarenessProtocol.removeAwarenessStates(this.awareness, ids, null)
+    } finally {
+      this.current = null
+    }
+  }
+
+  private readonly onUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {
+    const changed = [...added, ...updated, ...removed]
+    const source = this.current
+    if (changed.length === 0 || source === null) return
+    const now = this.clock.now()
+    const seen = (this.seen ??= new Map())
+    for (const id of added) seen.set(id, now)
+    for (const id of updated) seen.set(id, now)
+    for (const id of removed) seen.delete(id)
+    if (seen.size > 0 && !this.inSweep && !this.destroyed) {
+      this.inSweep = true
+      this.sweeper.add(this)
+    } else if (seen.size === 0) this.leaveSweep()
+    switch (source.kind) {
+      case 'client': {
+        const byPeer = (this.byPeer ??= new Map())
+        let ids = byPeer.get(source.peer)
+        if (ids === undefined) byPeer.set(source.peer, (ids = new Set()))
+        for (const id of added) ids.add(id)
+        for (const id of updated) ids.add(id)
+        for (const id of removed) ids.delete(id)
+        break
+      }
+      case 'bus':
+      case 'timeout':
+      case 'peer-left':
+        break
+    }
+    this.onChange({ update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed), source })
+  }
+
+  private leaveSweep(): void {
+    if (!this.inSweep) return
+    this.inSweep = false
+    this.sweeper.delete(this)
+  }
+}
