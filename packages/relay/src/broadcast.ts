@@ -10,7 +10,6 @@
  * Other socket implementations (the simulated network of @meridian/testing)
  * get each message through `send`, in the same order.
  */
-import type { RelaySocket } from './transport.js'
 
 /** One broadcast message: to every peer of the room but `except` (its origin), if set. */
 export interface BroadcastEntry {
@@ -91,33 +90,4 @@ export function frameBinaryMessages(messages: readonly Uint8Array[]): Buffer {
 
 function headerLength(n: number): number {
   return n < 126 ? 2 : n < 0x10000 ? 4 : 10
-}
-
-/** The parts of a `ws` (8.x) WebSocket the fast path relies on. */
-interface WsInternals {
-  _socket?: unknown
-  _sender?: { _queue?: unknown; _state?: unknown; _bufferedBytes?: unknown } | null
-  _extensions?: unknown
-}
-
-/** A TCP (or TLS) stream frames can be written to directly. */
-export interface FrameStream {
-  write(chunk: Buffer): boolean
-}
-
-/**
- * For a `ws` WebSocket without extensions (no permessage-deflate: frames go
- * out as they are), a function returning its stream when pre-framed bytes can
- * be written to it now, keeping the order of everything sent through `ws`
- * (its sender has nothing queued), or null. Null for any other socket.
- */
-export function frameWriterOf(socket: RelaySocket): (() => FrameStream | null) | null {
-  const ws = socket as unknown as WsInternals
-  const stream = ws._socket as { write?: unknown } | null | undefined
-  const sender = ws._sender
-  if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') return null
-  if (sender === null || typeof sender !== 'object' || !Array.isArray(sender._queue)) return null
-  if (ws._extensions === null || typeof ws._extensions !== 'object' || Object.keys(ws._extensions).length > 0) return null
-  const writable = stream as FrameStream
-  return () => ((sender._queue as unknown[]).length === 0 && (sender._state ?? 0) === 0 ? writable : null)
 }

@@ -15,6 +15,7 @@ import { registerAdminRoutes } from './admin-routes.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 import { attachBus, type BusBridge } from './bus-bridge.js'
+import { releaseUpgrade } from './ws-internals.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -194,26 +195,4 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   }
   if (options.bus !== undefined) bridge = attachBus(relay, options.bus, options.busBridge)
   return relay
-}
-
-/**
- * Lets go of the HTTP upgrade once the socket is a WebSocket. @fastify/websocket
- * leaves the upgrade's response assigned to the TCP socket and routes socket
- * errors through a listener that holds the fastify request and reply: together
- * about 2 KB per connection (request, response, headers, a child logger) kept
- * for the socket's life and never used again. The response is detached, and
- * that listener replaced by one doing the same (`onError`) without them.
- */
-function releaseUpgrade(
-  socket: WebSocket,
-  raw: IncomingMessage,
-  response: ServerResponse | undefined,
-  onError: (this: WebSocket, error: Error) => void
-): void {
-  if (response !== undefined && response.socket !== null && response.socket === raw.socket) response.detachSocket(raw.socket)
-  const listeners = socket.listeners('error')
-  if (listeners.length !== 1) return // not @fastify/websocket's layout as known: leave it be
-  // Added before the other is removed, so the socket is never without an error listener.
-  socket.on('error', onError)
-  socket.off('error', listeners[0] as (error: Error) => void)
 }
