@@ -8,7 +8,7 @@ import { createPolicyEngine, type PolicyConfig, type PolicyDecision, type Policy
  * policy) is computed in the page and labelled so.
  */
 
-/** Durability of the last local write: design.md's levels as far as they exist today. */
+/** Durability of the last local write: the levels of docs/architecture.md as far as the page shows them. */
 export type Durability =
   | 'none' // no local write in this page yet
   | 'memory' // applied, not yet committed to IndexedDB (or the store failed: memory-only)
@@ -43,7 +43,7 @@ export interface DemoState {
   homeRegion: string
 }
 
-/** The demo's app capabilities: the example from design.md. */
+/** The demo's app capabilities: the example of docs/architecture.md, "Modes and capabilities". */
 export function demoPolicyConfig(homeRegion: string): Partial<PolicyConfig> {
   return {
     maxStalenessMs: 10_000,

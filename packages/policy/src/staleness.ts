@@ -51,7 +51,7 @@ export function stalenessReferenceAtMs(signals: PolicySignals): number | null {
 }
 
 /**
- * The client's staleness bound (design.md, "Staleness, defined without trusting
+ * The client's staleness bound (docs/architecture.md, "Staleness, defined without trusting
  * clocks"): the time since it last completed a sync round with its relay, plus the
  * relay's worst staleness towards any region as reported then. `null` means
  * unbounded: never synced, or the relay never exchanged with some region. Both

@@ -28,7 +28,7 @@ export interface StatusFields {
   homeRegion: string | null
   /** Null when unknown (no home region). */
   homeRegionReachable: boolean | null
-  /** Per other region: the relay's staleness towards it (design.md), null if never exchanged. */
+  /** Per other region: the relay's staleness towards it (docs/architecture.md, "Staleness"), null if never exchanged. */
   regions: Record<string, number | null>
   /**
    * The relay is part of a multi-region mesh. When true, a region the client has seen before but

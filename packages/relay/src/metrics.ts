@@ -52,7 +52,7 @@ export class RelayMetrics {
   readonly storageWriteSeconds: Histogram<'op'>
   readonly storageErrors: Counter<'op'>
   readonly ackLatencySeconds: Histogram
-  /** For the mesh: design.md's `now - s_Q`, per foreign region (seconds). */
+  /** For the mesh: `now - s_Q` (docs/architecture.md, "Staleness"), per foreign region (seconds). */
   readonly replicationLagSeconds: Gauge<'region'>
   /** For the policy layer: document mode transitions. */
   readonly modeTransitions: Counter<'from' | 'to'>

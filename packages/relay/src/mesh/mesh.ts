@@ -22,7 +22,7 @@ export const MESH_PATH = '/_meridian/mesh'
 const dialWs: DialSocket = (url, o) => new WebSocket(url, { headers: o.headers, handshakeTimeout: o.handshakeTimeoutMs, maxPayload: o.maxPayload, perMessageDeflate: false })
 
 export interface RegionStatus extends RegionBacklog {
-  /** Local time the last completed anti-entropy exchange with that region started (design.md's s_Q). */
+  /** Local time the last completed anti-entropy exchange with that region started (s_Q in docs/architecture.md, "Staleness"). */
   lastExchangeStartedAtMs: number | null
   /** now - s_Q: everything that region had accepted before then is here. Null: never exchanged. */
   stalenessMs: number | null
