@@ -1,5 +1,6 @@
 /** The provider's public state and event types. */
 import type { DecisionDiff, PolicyDecision } from '@meridian/policy'
+import { FATAL_CLOSE_CODES } from '@meridian/protocol'
 import type { MeridianError } from './errors.js'
 import type { RelayInfo } from './relay-link.js'
 
@@ -34,10 +35,4 @@ export interface MeridianProviderEvents {
 }
 
 /** Close codes after which reconnecting with the same credentials cannot succeed (see PROTOCOL.md). */
-export const AUTH_REFUSALS: Readonly<Record<number, string>> = {
-  4403: 'ERR_AUTH_FORBIDDEN',
-  4410: 'ERR_AUTH_INVALID',
-  4411: 'ERR_AUTH_EXPIRED',
-  4412: 'ERR_AUTH_REVOKED',
-  4415: 'ERR_ORIGIN'
-}
+export const AUTH_REFUSALS: Readonly<Record<number, string>> = FATAL_CLOSE_CODES

@@ -16,6 +16,7 @@ import { Guarantees } from './guarantees.js'
 import type { DurabilityLevel } from './durability.js'
 import { AUTH_REFUSALS, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
+import { CLOSE_CODES } from '@meridian/protocol'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
 
@@ -331,7 +332,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly onBrowserOffline = (): void => {
     // Browsers keep a WebSocket "open" for a while after the network is gone; close it now.
     // Reconnection then follows the usual backoff (a relay on localhost stays reachable).
-    this.link?.close(4000, 'browser offline')
+    this.link?.close(CLOSE_CODES.CLIENT_RECONNECT, 'browser offline')
   }
 
   private readonly onBrowserOnline = (): void => {

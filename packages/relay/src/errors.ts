@@ -45,39 +45,5 @@ export class RelayError extends Error {
 
 export const isRelayError = (e: unknown): e is RelayError => e instanceof RelayError
 
-/**
- * WebSocket close codes the relay uses. 4000-4999 are application codes;
- * clients treat 4400-4499 as "do not retry this request unchanged".
- */
-export const CLOSE_CODES = {
-  NORMAL: 1000,
-  GOING_AWAY: 1001,
-  PROTOCOL_ERROR: 1002,
-  UNSUPPORTED_DATA: 1003,
-  MESSAGE_TOO_BIG: 1009,
-  INTERNAL_ERROR: 1011,
-  TRY_AGAIN_LATER: 1013,
-  DOC_LOAD_FAILED: 4500,
-  INVALID_UPDATE: 4400,
-  INVALID_MESSAGE: 4401,
-  /** No message (not even a pong counts) for `idleTimeoutMs`; reconnecting is fine. */
-  IDLE_TIMEOUT: 4008,
-  /** The token is valid but grants nothing on this document. */
-  FORBIDDEN: 4403,
-  /** Pre-auth budget (frames, bytes or seconds) spent without a valid auth message. */
-  AUTH_TIMEOUT: 4408,
-  /** No token, or one that does not verify (signature, format, algorithm, issuer, audience, not-before). */
-  UNAUTHENTICATED: 4410,
-  /** The token expired (at connect, or while connected). */
-  TOKEN_EXPIRED: 4411,
-  /** The token was revoked (at connect, or while connected). */
-  TOKEN_REVOKED: 4412,
-  /** A write would make the document exceed `maxDocumentBytes`; nothing of it was applied. */
-  DOC_TOO_LARGE: 4413,
-  /** The browser Origin is not in `allowedOrigins`. */
-  ORIGIN_NOT_ALLOWED: 4415,
-  /** Message or byte rate far over the token bucket (more than a whole burst in debt). */
-  RATE_LIMITED: 4429,
-  /** The document's home region is unreachable from this relay: writes refused until it is back. */
-  DOC_READ_ONLY: 4423
-} as const
+/** The close codes live with the wire format (PROTOCOL.md, "Close codes"). */
+export { CLOSE_CODES } from '@meridian/protocol'

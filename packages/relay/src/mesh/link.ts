@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { RawData } from 'ws'
 import type { Clock } from '@meridian/policy'
 import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket } from '../transport.js'
-import { decodeMeshMessage, encodeMeshMessage, type MeshMember, type MeshMessage } from '@meridian/protocol'
+import { MESH_CLOSE_CODES, decodeMeshMessage, encodeMeshMessage, type MeshMember, type MeshMessage } from '@meridian/protocol'
 
 export interface LinkHandlers {
   onHello(link: MeshLink, remote: MeshMember): void
@@ -118,7 +118,7 @@ export class MeshLink {
       message = decodeMeshMessage(bytes, { maxMessageBytes: this.maxMessageBytes })
     } catch (err) {
       this.log.warn({ err, peer: this.remote?.nodeId }, 'undecodable mesh message: closing link')
-      this.close(4401, 'undecodable mesh message')
+      this.close(MESH_CLOSE_CODES.INVALID_MESSAGE, 'undecodable mesh message')
       return
     }
     this.lastReceivedMs = this.clock.now()
@@ -133,7 +133,7 @@ export class MeshLink {
       return
     }
     if (this.remote === null) {
-      this.close(4401, 'hello first')
+      this.close(MESH_CLOSE_CODES.INVALID_MESSAGE, 'hello first')
       return
     }
     this.handlers.onMessage(this, message)

@@ -4,7 +4,7 @@ import WebSocket from 'ws'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import type { DialSocket, RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
-import type { MeshMember, MeshMessage } from '@meridian/protocol'
+import { MESH_CLOSE_CODES, type MeshMember, type MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Room, RoomChange } from '../room.js'
 import type { RoomManager } from '../rooms.js'
@@ -139,7 +139,7 @@ export class Mesh {
     const auth = verifyMeshAuth(this.options.clusterSecret, headers, this.d.clock.now())
     if (!auth.ok) {
       this.log.warn({ reason: auth.reason, ip }, 'mesh link refused')
-      socket.close(4401, 'ERR_MESH_AUTH')
+      socket.close(MESH_CLOSE_CODES.AUTH_FAILED, 'ERR_MESH_AUTH')
       return
     }
     this.adopt(socket, 'accepted', null)
@@ -241,7 +241,7 @@ export class Mesh {
     const self = this.self as MeshMember
     if (remote.nodeId === self.nodeId) {
       if (link.url !== null) this.seedOwners.set(link.url, self.nodeId)
-      link.close(4409, 'dialed itself')
+      link.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'dialed itself')
       return
     }
     if (link.url !== null) {
@@ -254,11 +254,11 @@ export class Mesh {
       const keepNew = (link.direction === 'dialed') === (self.nodeId < remote.nodeId)
       const loser = keepNew ? existing : link
       if (!keepNew) {
-        link.close(4409, 'duplicate link')
+        link.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'duplicate link')
         return
       }
       this.links.set(remote.nodeId, link)
-      loser.close(4409, 'duplicate link')
+      loser.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'duplicate link')
     } else {
       this.links.set(remote.nodeId, link)
     }
@@ -395,7 +395,7 @@ export class Mesh {
     const gossip = this.membersChanged || this.ticks % 10 === 0
     for (const link of this.links.values()) {
       if (now - link.lastReceivedMs > this.options.suspectAfterMs) {
-        link.close(4408, 'silent')
+        link.close(MESH_CLOSE_CODES.SILENT, 'silent')
         continue
       }
       link.send({ type: 'mesh-ping', nonce: ++this.nonce })

@@ -1,0 +1,73 @@
+/**
+ * Every WebSocket close code Meridian uses, in one table (PROTOCOL.md, "Close
+ * codes", gives each one's meaning). 1000-1015 are the standard codes;
+ * 4000-4999 are application codes: 4000-4099 mean "reconnecting is fine",
+ * 4400-4499 "do not retry this request unchanged", 4500-4599 a relay-side
+ * failure, 4600-4699 the relay-to-relay mesh.
+ */
+export const CLOSE_CODES = {
+  NORMAL: 1000,
+  /** The relay is shutting down. */
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  /** A text frame: the protocol is binary only. */
+  UNSUPPORTED_DATA: 1003,
+  /** A frame larger than the relay's frame limit; nothing of it is applied. */
+  MESSAGE_TOO_BIG: 1009,
+  /** The relay failed to commit an update to storage (the client resends it). */
+  INTERNAL_ERROR: 1011,
+  /** Too many connections, or too many messages before the document loaded: retry later. */
+  TRY_AGAIN_LATER: 1013,
+  /** Closed by the client to reconnect (connect timeout, send failure, the browser went offline). */
+  CLIENT_RECONNECT: 4000,
+  /** No message (not even a pong counts) for `idleTimeoutMs`; reconnecting is fine. */
+  IDLE_TIMEOUT: 4008,
+  /** An update Yjs could not apply, or one that depends on changes the relay does not have. */
+  INVALID_UPDATE: 4400,
+  /** An undecodable message, a malformed state vector, or an invalid document name. */
+  INVALID_MESSAGE: 4401,
+  /** The token is valid but grants nothing on this document. */
+  FORBIDDEN: 4403,
+  /** Pre-auth budget (frames, bytes or seconds) spent without a valid auth message. */
+  AUTH_TIMEOUT: 4408,
+  /** No token, or one that does not verify (signature, format, algorithm, issuer, audience, not-before). */
+  UNAUTHENTICATED: 4410,
+  /** The token expired (at connect, or while connected). */
+  TOKEN_EXPIRED: 4411,
+  /** The token was revoked (at connect, or while connected). */
+  TOKEN_REVOKED: 4412,
+  /** A write would make the document exceed `maxDocumentBytes`; nothing of it was applied. */
+  DOC_TOO_LARGE: 4413,
+  /** The browser Origin is not in `allowedOrigins`. */
+  ORIGIN_NOT_ALLOWED: 4415,
+  /** The document's home region is unreachable from this relay: writes refused until it is back. */
+  DOC_READ_ONLY: 4423,
+  /** Message or byte rate far over the token bucket (more than a whole burst in debt). */
+  RATE_LIMITED: 4429,
+  /** The document could not be loaded from storage. */
+  DOC_LOAD_FAILED: 4500
+} as const
+
+/** Close codes of relay-to-relay links (the mesh endpoint only). */
+export const MESH_CLOSE_CODES = {
+  /** An undecodable mesh message, or something other than the handshake first. */
+  INVALID_MESSAGE: 4601,
+  /** The link did not prove knowledge of the cluster secret. */
+  AUTH_FAILED: 4603,
+  /** Nothing received for the failure detector's `downAfterMs`. */
+  SILENT: 4608,
+  /** A second link to the same relay (the older one is kept), or a relay that dialed itself. */
+  DUPLICATE_LINK: 4609
+} as const
+
+/**
+ * Refusals a client cannot fix by reconnecting with the same credentials: it
+ * stops reconnecting and reports the relay's error code (PROTOCOL.md).
+ */
+export const FATAL_CLOSE_CODES: Readonly<Record<number, string>> = {
+  [CLOSE_CODES.FORBIDDEN]: 'ERR_AUTH_FORBIDDEN',
+  [CLOSE_CODES.UNAUTHENTICATED]: 'ERR_AUTH_INVALID',
+  [CLOSE_CODES.TOKEN_EXPIRED]: 'ERR_AUTH_EXPIRED',
+  [CLOSE_CODES.TOKEN_REVOKED]: 'ERR_AUTH_REVOKED',
+  [CLOSE_CODES.ORIGIN_NOT_ALLOWED]: 'ERR_ORIGIN'
+}
