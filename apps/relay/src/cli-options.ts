@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
+import { CliError } from './cli-error.js'
 import { HARDENING_PARSE_OPTIONS, HARDENING_USAGE, parseHardening, type HardeningConfig } from './hardening-cli.js'
 import { REGION_PARSE_OPTIONS, REGION_USAGE, parseRegion, type RegionConfig } from './region-cli.js'
 
@@ -58,9 +59,7 @@ ${HARDENING_USAGE}${REGION_USAGE}
   meridian-relay mint-token --help   mint a token for local use
 `
 
-export class CliError extends Error {
-  readonly code = 'ERR_CLI_USAGE'
-}
+export { CliError }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { DEFAULT_RELAY_OPTIONS, type AuthOptions, type HardeningOptions } from '@meridian/relay'
-import { CliError } from './cli-options.js'
+import { CliError } from './cli-error.js'
 
 /** Merged into the CLI's parseArgs options. */
 export const HARDENING_PARSE_OPTIONS = {

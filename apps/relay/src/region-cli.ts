@@ -3,7 +3,7 @@
  * and `--bus redis://...` (MERIDIAN_STORAGE, MERIDIAN_BUS). Flags win over
  * environment variables; the default is SQLite in --data-dir and no bus.
  */
-import { CliError } from './cli-options.js'
+import { CliError } from './cli-error.js'
 
 /** Merged into the CLI's parseArgs options. */
 export const REGION_PARSE_OPTIONS = {

@@ -1,5 +1,4 @@
-import type { Clock } from '@meridian/policy'
-import type { DecisionDiff, PolicyConfig, PolicyDecision } from '@meridian/policy'
+import type { Clock, DecisionDiff, PolicyConfig, PolicyDecision } from '@meridian/policy'
 import type { StatusFields } from '@meridian/protocol'
 import { DurabilityTracker, type DurabilityLevel } from './durability.js'
 import { PolicyMonitor } from './policy-monitor.js'

@@ -46,11 +46,6 @@ export class LocalPersistence {
     this.onError = options.onError
   }
 
-  /** True once the store failed for good: writes are no longer attempted. */
-  get memoryOnly(): boolean {
-    return this._memoryOnly
-  }
-
   /**
    * Stops using the store (it failed, or was closed under us). Idempotent;
    * reports `error` as fatal only the first time. Returns whether this call

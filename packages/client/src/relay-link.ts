@@ -231,6 +231,11 @@ export class RelayLink {
       case 'auth-denied':
         this.handlers.onError(new MeridianError('ERR_RELAY', `permission denied: ${message.reason}`, { relayCode: 'ERR_AUTH' }))
         return
+      case 'auth-token':
+      case 'ds-digest':
+      case 'ds-ranges':
+        // Client-to-relay messages: meaningless from a relay, ignored as y-websocket ignores unknown ones.
+        return
     }
   }
 

@@ -14,10 +14,20 @@ import type { Decoder } from 'lib0/decoding'
 import { ProtocolError, isProtocolError } from './errors.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
 import { readReplicated, readStatus, type ReplicatedMessage, type StatusMessage } from './status.js'
-import { MERIDIAN_DS_DIGEST, MERIDIAN_DS_RANGES, MERIDIAN_DS_REPLY, MERIDIAN_REPLICATED, MERIDIAN_STATUS } from './message-types.js'
 import { readDsDigest, readDsRanges, readDsReply, type DsDigestMessage, type DsRangesMessage, type DsReplyMessage } from './ds-digest.js'
 import type { AckMessage, AuthTokenMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
-import { MERIDIAN_ACK, MERIDIAN_AUTH, MERIDIAN_ERROR, MERIDIAN_HELLO, MESSAGE_MERIDIAN } from './message-types.js'
+import {
+  MERIDIAN_ACK,
+  MERIDIAN_AUTH,
+  MERIDIAN_DS_DIGEST,
+  MERIDIAN_DS_RANGES,
+  MERIDIAN_DS_REPLY,
+  MERIDIAN_ERROR,
+  MERIDIAN_HELLO,
+  MERIDIAN_REPLICATED,
+  MERIDIAN_STATUS,
+  MESSAGE_MERIDIAN
+} from './message-types.js'
 import { readVarStringSafe, readVarUintSafe } from './safe-decoding.js'
 import { checkString, checkVarUint } from './write-checks.js'
 

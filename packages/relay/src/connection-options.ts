@@ -8,7 +8,6 @@ import type { Access } from './auth.js'
 import type { DocSizeGuard } from './limits.js'
 import type { RelayGuarantees } from './guarantees.js'
 import type { CloseReason, RelayMetrics } from './metrics.js'
-import type { Connection } from './connection.js'
 
 export interface ConnectionOptions {
   id: string
@@ -22,7 +21,8 @@ export interface ConnectionOptions {
   limits: DecodeLimits
   /** Past this many bytes queued for a socket, the peer is too slow: disconnect it (it resyncs on return). */
   maxBufferedBytes: number
-  onClose: (connection: Connection) => void
+  /** The connection closed (by either side); its owner reads `endReason` from the connection it holds. */
+  onClose: () => void
   /**
    * 'read': update-bearing messages are never applied or broadcast (those that
    * would change something are refused, see PROTOCOL.md "Read-only

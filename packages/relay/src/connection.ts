@@ -5,6 +5,8 @@ import * as Y from 'yjs'
 import {
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
+  FEATURE_REPLICATION,
+  FEATURE_STATUS,
   PROTOCOL_VERSION,
   encodeUpdateWithoutOldDeletes,
   encodeMessage,
@@ -18,7 +20,6 @@ import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
 import type { Room, RoomPeer } from './room.js'
 import type { Access } from './auth.js'
 import type { GuaranteedConnection } from './guarantees.js'
-import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
 import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
 import { filterAwareness, updateIsKnown } from './hostile.js'
 import { leftPending, pendingOf, restorePending } from './yjs-internals.js'
@@ -191,7 +192,7 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.deletes?.close()
     if (this.attached) this.options.guarantees?.detach(this)
     this.room.removePeer(this)
-    this.options.onClose(this)
+    this.options.onClose()
   }
 
   close(code: number, reason: string, why?: CloseReason): void {
@@ -336,6 +337,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
       case 'ack':
       case 'error':
       case 'ds-reply':
+      case 'status':
+      case 'replicated':
         // Meaningless from a client; ignored rather than fatal, as y-websocket does.
         return
     }

@@ -69,10 +69,6 @@ export class DocumentModes {
     })
   }
 
-  get hasPolicies(): boolean {
-    return this.compiled.length > 0
-  }
-
   /** The document's current state (evaluated on first use). */
   get(docName: string, nowMs: number): DocumentModeState {
     return this.states.get(docName)?.current ?? this.evaluate(docName, nowMs)
@@ -118,12 +114,5 @@ export class DocumentModes {
   /** Stops tracking a document (evicted). */
   forget(docName: string): void {
     this.states.delete(docName)
-  }
-
-  /** Parses `pattern=region` (CLI form). */
-  static parse(spec: string): DocumentPolicy {
-    const at = spec.lastIndexOf('=')
-    if (at <= 0 || at === spec.length - 1) throw new RelayError('ERR_RELAY_OPTIONS', `document policy must look like "pattern=region", got ${JSON.stringify(spec)}`)
-    return { pattern: spec.slice(0, at), homeRegion: spec.slice(at + 1), writesRequireHomeRegion: true }
   }
 }

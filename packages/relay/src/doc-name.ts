@@ -21,7 +21,6 @@ export function parseDocName(url: string): DocNameResult {
   if (name.length === 0) return { ok: false, reason: 'ERR_DOC_NAME: empty' }
   if (Buffer.byteLength(name, 'utf8') > MAX_DOC_NAME_BYTES) return { ok: false, reason: 'ERR_DOC_NAME: too long' }
   if (RESERVED.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: reserved path' }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: control characters' }
   return { ok: true, docName: name }
 }

@@ -166,10 +166,6 @@ export class DocSockets {
     return closed
   }
 
-  get openSessions(): number {
-    return this.sessions.size
-  }
-
   /** Counts connections by access, for status. */
   accessCounts(): Record<Access, number> {
     const counts: Record<Access, number> = { read: 0, write: 0 }
@@ -427,6 +423,8 @@ class DocSession implements Scheduled {
       case 'live':
         this.connection?.handleRaw(data, isBinary)
         return
+      case 'closed':
+        return // a frame that raced the close
     }
   }
 
@@ -564,7 +562,9 @@ class DocSession implements Scheduled {
   }
 
   /** The live connection ended (by either side): it leaves its room. */
-  private readonly onConnectionClosed = (c: Connection): void => {
+  private readonly onConnectionClosed = (): void => {
+    const c = this.connection
+    if (c === null) return
     const { connections, rooms, metrics } = this.d
     this.phase = 'closed'
     this.clearTimers()

@@ -106,13 +106,6 @@ export class ReplicationTracker {
     return w === undefined ? null : { held: w.total - w.missing.size, total: w.total }
   }
 
-  /** Regions known to hold a write with these end clocks. */
-  regionsHolding(docName: string, to: Map<number, number>): string[] {
-    const byRegion = this.known.get(docName)
-    if (byRegion === undefined) return []
-    return [...byRegion.entries()].filter(([, sv]) => this.covers(sv, to)).map(([region]) => region)
-  }
-
   backlog(region: string, nowMs: number): RegionBacklog {
     const list = this.pending.get(region) ?? []
     const first = list[0]

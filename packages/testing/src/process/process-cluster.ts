@@ -113,6 +113,7 @@ export class ProcessCluster extends ClusterBase {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unused-private-class-members -- called from the static start()
   private async startRelays(): Promise<void> {
     for (const region of this.o.regions) {
       for (let index = 0; index < this.o.relaysPerRegion; index++) {
