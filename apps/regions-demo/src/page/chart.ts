@@ -49,7 +49,7 @@ export function axisMaxMs(series: readonly ChartSeries[], fromMs: number, thresh
 export function drawChart(svg: SVGSVGElement, series: readonly ChartSeries[], nowMs: number, o: ChartOptions): void {
   const fromMs = nowMs - o.windowMs
   const stripsTop = o.height - PAD.bottom - series.length * (STRIP_HEIGHT + 3)
-  const plotBottom = stripsTop - 8
+  const plotBottom = stripsTop - 16
   const plotW = o.width - PAD.left - PAD.right
   const plotH = plotBottom - PAD.top
   const maxMs = axisMaxMs(series, fromMs, o.thresholdMs)

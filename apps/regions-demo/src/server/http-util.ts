@@ -53,8 +53,10 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > maxBytes) {
+        // Answer the 400 and drain the rest instead of cutting the socket under the client.
         reject(new Error(`body larger than ${maxBytes} bytes`))
-        req.destroy()
+        req.removeAllListeners('data')
+        req.resume()
         return
       }
       chunks.push(chunk)
