@@ -63,7 +63,8 @@ export function drawChart(svg: SVGSVGElement, series: readonly ChartSeries[], no
     nodes.push(el('line', { x1: PAD.left, x2: o.width - PAD.right, y1: y(v), y2: y(v), class: 'grid' }))
     nodes.push(el('text', { x: PAD.left - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, `${v / 1_000} s`))
   }
-  for (let s = 0; s <= o.windowMs / 1_000; s += 10) {
+  const labelEveryS = o.windowMs <= 30_000 ? 5 : 10
+  for (let s = 0; s <= o.windowMs / 1_000; s += labelEveryS) {
     const t = nowMs - s * 1_000
     nodes.push(el('text', { x: x(t), y: o.height - 6, class: 'tick', 'text-anchor': 'middle' }, s === 0 ? 'now' : `−${s} s`))
   }

@@ -15,6 +15,7 @@ import './style.css'
 
 const REGION_COLORS = ['#1c7ed6', '#d6336c', '#0ca678', '#f59f00', '#7048e8', '#495057']
 const CHART_WINDOW_MS = 60_000
+const CHART_MIN_WINDOW_MS = 20_000
 const SAMPLE_EVERY_MS = 250
 const POLL_EVERY_MS = 1_000
 
@@ -169,14 +170,18 @@ function renderEditor(client: RegionClient, latest: Sample): void {
   )
 }
 
+const openedAtMs = systemClock.now()
+
 function tick(): void {
   const now = systemClock.now()
   for (const client of clients.values()) renderEditor(client, client.sample())
+  // Fill the width from the start: the window grows with the page's age up to CHART_WINDOW_MS.
+  const windowMs = Math.min(CHART_WINDOW_MS, Math.max(CHART_MIN_WINDOW_MS, Math.ceil((now - openedAtMs) / 5_000) * 5_000))
   drawChart(
     $<SVGSVGElement>('#chart'),
     [...clients.values()].map((c) => ({ region: c.region, color: colors[c.region] ?? '#333', samples: c.samples })),
     now,
-    { windowMs: CHART_WINDOW_MS, thresholdMs: MAX_STALENESS_MS, width: 760, height: 300 }
+    { windowMs, thresholdMs: MAX_STALENESS_MS, width: 760, height: 300 }
   )
 }
 

@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   console.log(`regions demo: ${demo.url}  (Ctrl-C stops everything)`)
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      console.log(`${signal}: stopping relays and proxies…`)
+      console.log(`${signal}: stopping relays and proxies… (again to force)`)
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
       resolve()
