@@ -48,6 +48,21 @@ interface PageApi {
 }
 declare const window: { __regions?: PageApi }
 
+/**
+ * Read from the drawn chart (the SVG, not the samples behind it): whether a
+ * region's line ends above the dashed T line, and the mode its strip ends with.
+ */
+const CHART_NOW = `window.chartNow = (region) => {
+  const path = document.querySelector('#chart path.series[data-region="' + region + '"]')
+  const threshold = document.querySelector('#chart line.threshold')
+  const strips = document.querySelectorAll('#chart rect[data-region="' + region + '"]')
+  if (path === null || threshold === null || strips.length === 0) return null
+  const points = path.getAttribute('d').split(/[ML]/).filter((p) => p !== '')
+  const lastY = Number(points[points.length - 1].split(',')[1])
+  return { aboveT: lastY < Number(threshold.getAttribute('y1')), mode: strips[strips.length - 1].getAttribute('data-mode') }
+}`
+declare function chartNow(region: string): { aboveT: boolean; mode: Mode } | null
+
 let dist: string
 let demo: RegionsDemo
 let browser: Browser
@@ -73,6 +88,7 @@ describe.skipIf(!chromiumPresent)('the regions demo in Chromium', () => {
   async function openDemo(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
     const page = await context.newPage()
+    await page.addInitScript(CHART_NOW)
     page.on('pageerror', (error) => console.error(`[page error] ${error.message}`))
     await page.goto(demo.url)
     await page.waitForFunction(() => window.__regions?.regions.length === 3, null, WAIT)
@@ -122,9 +138,9 @@ describe.skipIf(!chromiumPresent)('the regions demo in Chromium', () => {
     expect(us?.boundMs === null || (us?.boundMs ?? 0) > T).toBe(true)
     // ap still exchanges with both: its bound stays within T.
     expect(await modeOf(page, 'ap')).toBe('healthy')
-    // The chart shows it: us's line above the T line, and a degraded stretch in the mode strips.
-    await page.waitForSelector('#chart rect[data-mode="degraded"]', WAIT)
-    expect(await page.locator('#chart path.series[data-region="us"]').count()).toBe(1)
+    // The chart shows it: us's line ends above the T line, and its mode strip ends degraded.
+    await page.waitForFunction(() => chartNow('us')?.aboveT === true && chartNow('us')?.mode === 'degraded', null, WAIT)
+    expect(await page.evaluate(() => chartNow('ap'))).toEqual({ aboveT: false, mode: 'healthy' })
 
     // Editing goes on during the partition (degraded is writable).
     await typeIn(page, 'us', 'us writes during the cut. ')
@@ -138,6 +154,7 @@ describe.skipIf(!chromiumPresent)('the regions demo in Chromium', () => {
     expect(await linkState(page, 'eu', 'us')).not.toBe('cut')
     await page.waitForFunction(() => document.querySelector('#topology line[data-from="eu"][data-to="us"]')?.getAttribute('data-state') === 'ok', null, WAIT)
     await whenTextEverywhere(page, 'us writes during the cut.')
+    await page.waitForFunction(() => chartNow('us')?.aboveT === false && chartNow('us')?.mode === 'healthy', null, WAIT)
     const texts = await page.evaluate(() => window.__regions?.regions.map((r) => window.__regions?.text(r)))
     expect(new Set(texts).size).toBe(1)
 
@@ -146,7 +163,8 @@ describe.skipIf(!chromiumPresent)('the regions demo in Chromium', () => {
     const modes = usSince.map((s) => s.mode).filter((m, i, all) => i === 0 || all[i - 1] !== m)
     expect(modes).toEqual(['healthy', 'degraded', 'healthy'])
     expect(Math.max(...usSince.map((s) => s.boundMs ?? Infinity))).toBeGreaterThan(3 * T)
-    expect(usSince.at(-1)?.boundMs ?? Infinity).toBeLessThanOrEqual(T)
+    const lastDegraded = usSince.map((s) => s.mode).lastIndexOf('degraded')
+    expect(Math.min(...usSince.slice(lastDegraded + 1).map((s) => s.boundMs ?? Infinity))).toBeLessThanOrEqual(T)
     await page.context().close()
   })
 

@@ -95,7 +95,7 @@ export function drawChart(svg: SVGSVGElement, series: readonly ChartSeries[], no
       const end = visible[k]
       const x1 = x(Math.max(p.atMs, fromMs))
       const x2 = end === undefined ? x(nowMs) : x(end.atMs)
-      if (x2 > x1) nodes.push(el('rect', { x: x1, y: top, width: x2 - x1 + 0.5, height: STRIP_HEIGHT, fill: MODE_COLORS[p.mode], 'data-mode': p.mode }))
+      if (x2 > x1) nodes.push(el('rect', { x: x1, y: top, width: x2 - x1 + 0.5, height: STRIP_HEIGHT, fill: MODE_COLORS[p.mode], 'data-mode': p.mode, 'data-region': s.region }))
       j = k
     }
   })
