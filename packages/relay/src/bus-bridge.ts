@@ -25,6 +25,7 @@ import type { BusMessage, BusResyncEvent, BusStatus, ReceivedBusMessage, RelayBu
 import { isRelayError } from './errors.js'
 import { createBusMetrics } from './metrics.js'
 import { hasPending } from './yjs-internals.js'
+import { docFromStored } from '@meridian/storage'
 import { BUS_CATCH_UP_SOURCE, BUS_MERGE_SOURCE, BUS_SOURCE, isPublishedOnBus } from './change-source.js'
 import type { Room } from './room.js'
 import type { Relay } from './server.js'
@@ -173,12 +174,8 @@ export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions
     const { room } = entry
     const stored = await storage.load(room.name)
     if (stored === null || entry.detached) return
-    const fromStorage = new Y.Doc({ gc: true })
+    const fromStorage = docFromStored(stored)
     try {
-      fromStorage.transact(() => {
-        if (stored.snapshot !== null) Y.applyUpdate(fromStorage, stored.snapshot)
-        for (const u of stored.updates) Y.applyUpdate(fromStorage, u.data)
-      })
       const missing = Y.encodeStateAsUpdate(fromStorage, Y.encodeStateVector(room.doc))
       if (entry.detached) return
       const merge = hasPending(room.doc)

@@ -5,19 +5,15 @@
  */
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { StorageAdapter } from '@meridian/storage'
+import { docFromStored, type StorageAdapter } from '@meridian/storage'
 import { hasPending } from './yjs-internals.js'
 
 /** Folds `docName`'s stored updates into a snapshot; returns how many updates were folded (0: none). */
 export async function compactFromStorage(storage: StorageAdapter, docName: string, log: Logger): Promise<number> {
   const stored = await storage.load(docName)
   if (stored === null || stored.updates.length === 0) return 0
-  const doc = new Y.Doc({ gc: true })
+  const doc = docFromStored(stored)
   try {
-    doc.transact(() => {
-      if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-      for (const u of stored.updates) Y.applyUpdate(doc, u.data)
-    })
     const last = stored.updates[stored.updates.length - 1]
     if (last === undefined) return 0
     // A snapshot encodes integrated content only: stored updates that still wait for a

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { StorageAdapter } from '@meridian/storage'
+import { applyStoredDocument, type StorageAdapter } from '@meridian/storage'
 import { createSystemClock, type Clock } from '@meridian/policy'
 import { encodeMessage } from '@meridian/protocol'
 import { RelayError } from './errors.js'
@@ -157,16 +157,11 @@ export class Room {
       throw new RelayError('ERR_DOC_LOAD', name, { cause })
     }
     const doc = new Y.Doc({ gc: true })
-    if (stored !== null) {
-      try {
-        doc.transact(() => {
-          if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot, LOAD_ORIGIN)
-          for (const u of stored.updates) Y.applyUpdate(doc, u.data, LOAD_ORIGIN)
-        }, LOAD_ORIGIN)
-      } catch (cause) {
-        doc.destroy()
-        throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
-      }
+    try {
+      applyStoredDocument(doc, stored, LOAD_ORIGIN)
+    } catch (cause) {
+      doc.destroy()
+      throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
     }
     const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
     return new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)

@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import { loadExisting } from './conformance-harness.js'
 import type { Harness } from './conformance-harness.js'
 import type { StoredDocument } from './types.js'
+import { docFromStored } from './stored-doc.js'
 
 /**
  * The end-to-end property the relay relies on: whatever mix of snapshot and
@@ -135,10 +136,7 @@ class EditSession {
 }
 
 function restore(stored: StoredDocument): Y.Doc {
-  const doc = new Y.Doc()
-  if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-  for (const update of stored.updates) Y.applyUpdate(doc, update.data)
-  return doc
+  return docFromStored(stored)
 }
 
 function expectSameDoc(actual: Y.Doc, expected: Y.Doc): void {

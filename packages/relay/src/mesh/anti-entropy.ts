@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import * as Y from 'yjs'
 import type { MeshMessage } from '@meridian/protocol'
-import type { StorageAdapter } from '@meridian/storage'
+import { docFromStored, type StorageAdapter } from '@meridian/storage'
 import type { RoomManager } from '../rooms.js'
 import { DigestIndex, docDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
@@ -277,10 +277,8 @@ export class AntiEntropy {
     if (room !== undefined) return docDigest(room.doc)
     const stored = await this.o.storage.load(docName)
     if (stored === null) return null
-    const doc = new Y.Doc()
+    const doc = docFromStored(stored)
     try {
-      if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-      for (const u of stored.updates) Y.applyUpdate(doc, u.data)
       return docDigest(doc)
     } finally {
       doc.destroy()
