@@ -2,10 +2,10 @@
  * Operator endpoints: `GET /metrics` (Prometheus text, open: no document
  * names or tokens in it), `GET /v1/status` (JSON) and `POST /v1/revocations`.
  * Everything under `/v1/` needs `Authorization: Bearer <adminToken>` whenever
- * auth is on or an admin token is configured.
+ * auth is on or an admin token is configured: see admin-auth.ts, which must be
+ * installed before these routes are registered.
  */
 import type { FastifyInstance } from 'fastify'
-import { secretEquals } from './auth.js'
 import type { DocSockets } from './doc-socket.js'
 import type { RelayMetrics } from './metrics.js'
 import type { ResolvedRelayOptions } from './options.js'
@@ -23,16 +23,6 @@ export interface AdminDeps {
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { options, metrics, status, sockets, rooms } = deps
   const startedAt = new Date()
-  const adminRequired = options.auth.mode === 'jwt' || options.adminToken !== undefined
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!adminRequired || !(request.url === '/v1' || request.url.startsWith('/v1/'))) return
-    const header = request.headers.authorization
-    const presented = header !== undefined && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : null
-    if (options.adminToken === undefined || presented === null || !secretEquals(presented, options.adminToken)) {
-      return reply.code(401).send({ code: 'ERR_ADMIN_AUTH', message: options.adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required' })
-    }
-  })
 
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.scrape()

@@ -12,6 +12,7 @@ import { DocSockets } from './doc-socket.js'
 import { RelayMetrics, instrumentStorage } from './metrics.js'
 import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
+import { guardAdminRoutes } from './admin-auth.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 
@@ -84,6 +85,9 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
     errorHandler: onSocketError
   })
+
+  // Before any route: the check attaches to each /v1/ route as it is registered (the mesh's too).
+  guardAdminRoutes(app, { adminToken: options.adminToken, required: options.auth.mode === 'jwt' || options.adminToken !== undefined })
 
   const mesh = options.mesh === undefined
     ? null
