@@ -52,6 +52,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     maxMessageBytes: options.maxMessageBytes,
     maxDocumentBytes: options.maxDocumentBytes,
     maxBufferedBytes: options.maxBufferedBytes,
+    updateLimits: options.updateLimits,
     idleTimeoutMs: options.idleTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
     rateLimit: options.rateLimit,

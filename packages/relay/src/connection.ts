@@ -23,6 +23,7 @@ import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
 import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 import { ReplicationProgress } from './replication-progress.js'
+import type { UpdateInspection } from './update-guard.js'
 import { DeleteExchange } from './delete-exchange.js'
 import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
 
@@ -233,13 +234,23 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.handleReadOnlyUpdate(seq, message.update, 'ERR_DOC_READ_ONLY')
           return
         }
-        if (this.options.docSize?.wouldExceed(this.room, message.update.length) === true) {
+        let inspection: UpdateInspection
+        try {
+          inspection = this.room.inspect(message.update)
+        } catch (err) {
+          const error = isRelayError(err) ? err : new RelayError('ERR_UPDATE_INVALID', undefined, { cause: err })
+          this.count(error.code === 'ERR_UPDATE_TOO_DEEP' ? 'too_deep' : error.code === 'ERR_UPDATE_TOO_COSTLY' ? 'too_costly' : 'invalid_update')
+          this.reject(error, CLOSE_CODES.INVALID_UPDATE)
+          return
+        }
+        // The size the document will have: a delete set cutting items adds an item per cut.
+        if (this.options.docSize?.wouldExceed(this.room, inspection.growthBytes) === true) {
           this.count('doc_too_large')
           this.reject(new RelayError('ERR_DOC_TOO_LARGE', `limit is ${this.options.docSize.maxBytes} bytes`), CLOSE_CODES.DOC_TOO_LARGE)
           return
         }
         const pendingBefore = pendingOf(this.room.doc)
-        const applied = this.room.applyUpdate(message.update, this)
+        const applied = this.room.applyUpdate(message.update, this, { inspection })
         if (leftPending(this.room.doc, pendingBefore)) {
           // Whatever integrated is valid and already queued for storage; the rest would live
           // in memory only, acknowledged yet lost on restart. Drop it; the client resends it.
@@ -253,8 +264,9 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           () => this.markCommitted(seq),
           (err: unknown) => {
             const error = isRelayError(err) ? err : new RelayError('ERR_STORAGE_WRITE', undefined, { cause: err })
-            if (error.code === 'ERR_UPDATE_INVALID') this.count('invalid_update')
-            this.reject(error, error.code === 'ERR_UPDATE_INVALID' ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
+            const refused = error.code === 'ERR_UPDATE_INVALID' || error.code === 'ERR_UPDATE_TOO_DEEP' || error.code === 'ERR_UPDATE_TOO_COSTLY'
+            if (refused) this.count('invalid_update')
+            this.reject(error, refused ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
           }
         )
         return

@@ -7,6 +7,7 @@
 import { RelayError } from './errors.js'
 import { resolveAuthOptions, type AuthOptions, type ResolvedAuth } from './auth.js'
 import { compileGlob, type CompiledGlob } from './glob.js'
+import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update-guard.js'
 
 export interface RateLimitOptions {
   /** Sustained messages per second per connection; 0: no message limit. */
@@ -47,6 +48,10 @@ export interface HardeningOptions {
   maxDocumentBytes?: number
   /** Bytes queued to a client that does not read before it is disconnected (1013); at least `maxMessageBytes`. */
   maxBufferedBytes?: number
+  /** Deepest nesting of shared types an update may create (deeper: refused, 4400); also checked on load. */
+  maxNestingDepth?: number
+  /** Most items one update's delete set may split (more: refused, 4400): bounds the work and growth of one message. */
+  maxDeleteSplits?: number
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
   /** Ping every connection this often; one that has not answered the previous ping is terminated. 0 disables. */
@@ -69,6 +74,7 @@ export interface ResolvedHardeningOptions {
   maxConnectionsPerIp: number
   maxDocumentBytes: number
   maxBufferedBytes: number
+  updateLimits: UpdateLimits
   idleTimeoutMs: number
   pingIntervalMs: number
   rateLimit: RateLimitOptions
@@ -86,6 +92,8 @@ export const DEFAULT_HARDENING_OPTIONS = {
   maxDocumentBytes: 8 * MiB,
   /** Or `2 × maxMessageBytes` if that is larger. */
   maxBufferedBytes: 64 * MiB,
+  maxNestingDepth: DEFAULT_UPDATE_LIMITS.maxNestingDepth,
+  maxDeleteSplits: DEFAULT_UPDATE_LIMITS.maxDeleteSplits,
   idleTimeoutMs: 600_000,
   pingIntervalMs: 30_000,
   rateLimit: {
@@ -151,6 +159,10 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     maxConnectionsPerIp: int('maxConnectionsPerIp', options.maxConnectionsPerIp ?? d.maxConnectionsPerIp, 1),
     maxDocumentBytes,
     maxBufferedBytes,
+    updateLimits: {
+      maxNestingDepth: int('maxNestingDepth', options.maxNestingDepth ?? d.maxNestingDepth, 1),
+      maxDeleteSplits: int('maxDeleteSplits', options.maxDeleteSplits ?? d.maxDeleteSplits, 1)
+    },
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,

@@ -7,25 +7,9 @@
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { hasPending, setPending, structsOf, type PendingSnapshot } from './yjs-internals.js'
 
-type StructStoreInternals = {
-  pendingStructs: unknown
-  pendingDs: unknown
-  clients: Map<number, { id: { clock: number }; length: number; deleted: boolean }[]>
-}
-
-const storeOf = (doc: Y.Doc): StructStoreInternals => doc.store as unknown as StructStoreInternals
-
-/** What Yjs keeps aside when an update refers to changes the document does not have. */
-export interface PendingSnapshot {
-  structs: unknown
-  ds: unknown
-}
-
-export const pendingOf = (doc: Y.Doc): PendingSnapshot => {
-  const store = storeOf(doc)
-  return { structs: store.pendingStructs, ds: store.pendingDs }
-}
+export { pendingOf, type PendingSnapshot } from './yjs-internals.js'
 
 /**
  * After applying an update: true if the update left something pending (it
@@ -34,15 +18,12 @@ export const pendingOf = (doc: Y.Doc): PendingSnapshot => {
  */
 export const leftPending = (doc: Y.Doc, before: PendingSnapshot): boolean => {
   if (before.structs !== null || before.ds !== null) return false
-  const store = storeOf(doc)
-  return store.pendingStructs !== null || store.pendingDs !== null
+  return hasPending(doc)
 }
 
 /** Drops what an update left pending, restoring the state from before it. */
 export const restorePending = (doc: Y.Doc, before: PendingSnapshot): void => {
-  const store = storeOf(doc)
-  store.pendingStructs = before.structs
-  store.pendingDs = before.ds
+  setPending(doc, before)
 }
 
 /**
@@ -57,9 +38,8 @@ export function updateIsKnown(doc: Y.Doc, update: Uint8Array): boolean {
     if (struct instanceof Y.Skip) continue
     if (struct.id.clock + struct.length > Y.getState(doc.store, struct.id.client)) return false
   }
-  const clients = storeOf(doc).clients
   for (const [client, ranges] of ds.clients) {
-    const docStructs = clients.get(client)
+    const docStructs = structsOf(doc, client)
     for (const range of ranges) {
       if (range.len <= 0) continue
       const end = range.clock + range.len

@@ -18,6 +18,7 @@ export type MessageLabel =
 export type RejectReason =
   | 'text_frame' | 'malformed' | 'oversized' | 'invalid_update' | 'missing_deps' | 'invalid_awareness'
   | 'awareness_not_own' | 'read_only' | 'doc_too_large' | 'rate_limited' | 'pre_auth_budget' | 'unexpected'
+  | 'too_deep' | 'too_costly'
 
 /** Why a connection was refused before it joined its document (`meridian_relay_connections_refused_total{reason}`). */
 export type RefuseReason =

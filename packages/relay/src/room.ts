@@ -7,6 +7,9 @@ import { encodeMessage } from '@meridian/protocol'
 import { RelayError } from './errors.js'
 import { Broadcast, type BroadcastEntry } from './broadcast.js'
 import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
+import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
+import { replayStored, verifySnapshot } from './stored-replay.js'
+import { hasPending, isWedged } from './yjs-internals.js'
 
 /** A connection as a room sees it. */
 export interface RoomPeer {
@@ -75,6 +78,14 @@ export interface RoomOptions {
    * resend what was lost, since their resend is a diff against the relay's state).
    */
   onStorageFailure?: (room: Room) => void
+  /** Nesting and delete-set limits every update is checked against (update-guard.ts); default DEFAULT_UPDATE_LIMITS. */
+  updateLimits?: UpdateLimits
+  /**
+   * Applying an update failed inside Yjs: the document in memory can no longer
+   * be trusted (it may hold changes never reported, or stop reporting any). The
+   * room's peers were failed; it must leave memory now, without being compacted.
+   */
+  onBroken?: (room: Room) => void
 }
 
 /**
@@ -168,6 +179,8 @@ export class Room {
   private inMemoryOnly = false
   /** A write failed: this room's memory may hold changes storage does not. */
   storageFailed = false
+  /** Applying an update failed inside Yjs: memory is not to be trusted, never compacted (see markBroken). */
+  broken = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
@@ -217,13 +230,10 @@ export class Room {
     const doc = new Y.Doc({ gc: true })
     if (stored !== null) {
       try {
-        doc.transact(() => {
-          if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot, LOAD_ORIGIN)
-          for (const u of stored.updates) Y.applyUpdate(doc, u.data, LOAD_ORIGIN)
-        }, LOAD_ORIGIN)
-      } catch (cause) {
+        replayStored(doc, stored, LOAD_ORIGIN, { name, limits: options.updateLimits ?? DEFAULT_UPDATE_LIMITS, logger: options.logger })
+      } catch (err) {
         doc.destroy()
-        throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
+        throw err
       }
     }
     const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
@@ -264,21 +274,50 @@ export class Room {
    * committed to storage (the moment a Meridian client may be acknowledged);
    * rejects with ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
    */
-  applyUpdate(update: Uint8Array, origin: unknown, options?: { persist?: boolean }): Promise<void> {
-    if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
+  applyUpdate(update: Uint8Array, origin: unknown, options?: { persist?: boolean; inspection?: UpdateInspection }): Promise<void> {
+    if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
+    if (options?.inspection === undefined) {
+      try {
+        this.inspect(update)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     // persist: false — the update is already in (shared) storage, e.g. from the region bus:
     // apply and broadcast it, but do not append it again.
     this.inMemoryOnly = options?.persist === false
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (cause) {
-      // Yjs reads all structs before integrating; whatever it did integrate was
-      // emitted as a re-encoded update and is persisted like any other change.
-      return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }))
+      // It decoded (inspect), so the failure is inside Yjs' integration or cleanup: the doc may
+      // hold changes never reported, or be wedged. Nothing of this update is acknowledged.
+      return Promise.reject(this.markBroken(cause))
     } finally {
       this.inMemoryOnly = false
     }
+    // A wedged doc applies later updates without reporting them: an ack now would be for a write never stored.
+    if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
     return this.writeTail
+  }
+
+  /** Checks an update against the room's limits before it is applied (see update-guard.ts); throws a RelayError. */
+  inspect(update: Uint8Array): UpdateInspection {
+    return inspectUpdate(this.doc, update, this.updateLimits)
+  }
+
+  get updateLimits(): UpdateLimits {
+    return this.options.updateLimits ?? DEFAULT_UPDATE_LIMITS
+  }
+
+  /** The room can no longer be trusted: its peers are failed and it leaves memory (reloaded from storage next time). */
+  private markBroken(cause: unknown): RelayError {
+    const error = new RelayError('ERR_DOC_BROKEN', this.name, { cause })
+    if (this.broken) return error
+    this.broken = true
+    this.log.error({ err: cause }, 'applying an update failed: dropping the document from memory')
+    for (const peer of [...this.peers]) peer.fail(error)
+    this.options.onBroken?.(this)
+    return error
   }
 
   /**
@@ -329,6 +368,7 @@ export class Room {
    * storage's own content.
    */
   compact(): Promise<void> {
+    if (this.broken) return Promise.resolve()
     if (this.compaction !== null) return this.compaction
     const run = async (): Promise<void> => {
       if (await this.compactFromMemory()) return
@@ -344,15 +384,16 @@ export class Room {
 
   /** False when memory cannot stand for storage (unknown seqs, or structs waiting for dependencies). */
   private async compactFromMemory(): Promise<boolean> {
-    const store = this.doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
-    if (this.coveredSeq < 0 || this.destroyed || store.pendingStructs !== null || store.pendingDs !== null) return false
+    if (this.coveredSeq < 0 || this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return false
     const throughSeq = this.coveredSeq
     const folded = this.storedUpdates
     if (throughSeq === 0 || folded === 0) return true
     // May hold more than the updates up to throughSeq (changes not committed yet): they are stored
     // again after it, and applying them twice changes nothing.
-    this.fullState ??= Y.encodeStateAsUpdate(this.doc)
-    await this.options.storage.compact(this.name, this.fullState, throughSeq)
+    const snapshot = (this.fullState ??= Y.encodeStateAsUpdate(this.doc))
+    // Nothing is deleted unless the snapshot loads back to this very state.
+    verifySnapshot(this.name, snapshot, Y.encodeStateVector(this.doc), this.updateLimits)
+    await this.options.storage.compact(this.name, snapshot, throughSeq)
     this.storedUpdates = Math.max(0, this.storedUpdates - folded)
     return true
   }
@@ -364,20 +405,18 @@ export class Room {
     if (stored === null || stored.updates.length === 0) return
     const doc = new Y.Doc({ gc: true })
     try {
-      doc.transact(() => {
-        if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-        for (const u of stored.updates) Y.applyUpdate(doc, u.data)
-      })
+      const skipped = replayStored(doc, stored, null, { name: this.name, limits: this.updateLimits, logger: this.options.logger })
       const last = stored.updates[stored.updates.length - 1]
       if (last === undefined) return
       // A snapshot encodes integrated content only: stored updates that still wait for a
-      // missing dependency would be lost by folding them, so they stay as they are.
-      const store = doc.store as unknown as { pendingStructs: unknown; pendingDs: unknown }
-      if (store.pendingStructs !== null || store.pendingDs !== null) {
+      // missing dependency (or were skipped) would be lost by folding them, so they stay as they are.
+      if (hasPending(doc) || skipped > 0) {
         this.log.warn('stored updates have missing dependencies; not compacting')
         return
       }
-      await storage.compact(this.name, Y.encodeStateAsUpdate(doc), last.seq)
+      const snapshot = Y.encodeStateAsUpdate(doc)
+      verifySnapshot(this.name, snapshot, Y.encodeStateVector(doc), this.updateLimits)
+      await storage.compact(this.name, snapshot, last.seq)
       this.storedUpdates = Math.max(0, this.storedUpdates - stored.updates.length)
     } finally {
       doc.destroy()

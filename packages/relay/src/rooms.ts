@@ -4,6 +4,7 @@ import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import { Room, type RoomOptions } from './room.js'
 import type { RelayMetrics } from './metrics.js'
+import type { UpdateLimits } from './update-guard.js'
 
 export interface RoomManagerOptions {
   storage: StorageAdapter
@@ -13,6 +14,8 @@ export interface RoomManagerOptions {
   clock: Clock
   /** Broadcasts are counted here. */
   metrics?: RelayMetrics
+  /** Nesting and delete-set limits for every update (update-guard.ts). */
+  updateLimits?: UpdateLimits
 }
 
 /** Compact on eviction only when enough updates piled up to be worth a write. */
@@ -45,7 +48,9 @@ export class RoomManager {
       clock,
       compactAfterUpdates,
       ...(metrics !== undefined ? { metrics } : {}),
-      onStorageFailure: (room) => this.discard(room)
+      onStorageFailure: (room) => this.discard(room, 'after a storage failure'),
+      onBroken: (room) => this.discard(room, 'after applying an update failed'),
+      ...(options.updateLimits !== undefined ? { updateLimits: options.updateLimits } : {})
     }
   }
 
@@ -157,7 +162,7 @@ export class RoomManager {
   }
 
   /** Drops a room whose memory no longer matches storage, at once (no flush: that is what failed). */
-  private discard(room: Room): void {
+  private discard(room: Room, why: string): void {
     if (room.evicting !== null) return
     this.cancelEviction(room.name)
     room.evicting = (async () => {
@@ -166,14 +171,14 @@ export class RoomManager {
       if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
       this.notify(this.evictedListeners, room)
       room.destroy()
-      this.options.logger.warn({ doc: room.name }, 'document dropped from memory after a storage failure; it reloads from storage')
+      this.options.logger.warn({ doc: room.name }, `document dropped from memory ${why}; it reloads from storage`)
     })()
   }
 
   private async evict(room: Room): Promise<void> {
     try {
       await room.flush()
-      if (room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
+      if (!room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
