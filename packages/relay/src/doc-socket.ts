@@ -25,6 +25,8 @@ import { Authenticator, RevocationList, accessFor, type Access, type TokenClaims
 import { matchGlob } from './glob.js'
 import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
 import { Deadlines, type Scheduled } from './deadlines.js'
+import { DEFAULT_CLOSE_GRACE_MS, closeThenTerminate } from './socket-close.js'
+import { WireBudget, type WireSocket } from './wire-budget.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
 import type { RelayGuarantees } from './guarantees.js'
 
@@ -115,7 +117,7 @@ export class DocSockets {
   /** The document route's handler. */
   accept(socket: RelaySocket, request: FastifyRequest): void {
     const admission = this.admissions.get(request.raw) ?? { originAllowed: true, verified: null }
-    this.startSession(socket, request.ip, request.url, admission)
+    this.startSession(socket, request.ip, request.url, admission, request.raw.socket)
   }
 
   /**
@@ -141,10 +143,11 @@ export class DocSockets {
     return { originAllowed, verified }
   }
 
-  private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission): void {
+  /** `wire`: the TCP socket under `socket`, when there is one (its bytes count against the pre-auth budget). */
+  private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission, wire: WireSocket | null = null): void {
     const session = new DocSession(this, this.d, socket, ip)
     this.sessions.add(session)
-    session.start(url, admission)
+    session.start(url, admission, wire)
   }
 
   /** The session's socket closed. */
@@ -225,6 +228,8 @@ class DocSession implements Scheduled {
   private preAuthEndsAt: number | null = null
   private released = false
   private readonly clock: Clock
+  /** While unauthenticated: the count of bytes read from the TCP socket. */
+  private wire: WireBudget | null = null
 
   constructor(
     private readonly owner: DocSockets,
@@ -247,7 +252,7 @@ class DocSession implements Scheduled {
     if (this.d.logger.isLevelEnabled('debug')) this.log.debug(obj, msg)
   }
 
-  start(url: string, admission: Admission): void {
+  start(url: string, admission: Admission, wire: WireSocket | null): void {
     const { options } = this.d
     const verdict = this.owner.limiter.tryAcquire(this.ip)
     if (verdict !== 'ok') {
@@ -296,7 +301,25 @@ class DocSession implements Scheduled {
     // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
     this.preAuthEndsAt = this.clock.now() + options.preAuth.timeoutMs
     this.schedule()
+    this.watchWire(wire)
   }
+
+  /** Bytes read from the TCP socket count against the pre-auth budget as they arrive (wire-budget.ts). */
+  private watchWire(wire: WireSocket | null): void {
+    if (wire === null) return
+    const { maxBytes, maxFrames } = this.d.options.preAuth
+    this.wire = new WireBudget(wire, WireBudget.allowance(maxBytes, maxFrames), () => {
+      if (this.phase !== 'pre-auth') return
+      this.count('pre_auth_budget')
+      this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout', 'pre-auth byte budget exceeded (partial frames included)')
+    })
+  }
+
+  private unwatchWire(): void {
+    this.wire?.stop()
+    this.wire = null
+  }
+
 
   /** The earliest of the session's deadlines, or null if none applies. */
   private nextDeadline(): number | null {
@@ -503,6 +526,7 @@ class DocSession implements Scheduled {
 
   private admitted(access: Access, claims: TokenClaims | null): void {
     this.preAuthEndsAt = null
+    this.unwatchWire()
     this.access = access
     this.claims = claims
     this.phase = 'loading'
@@ -634,16 +658,19 @@ class DocSession implements Scheduled {
     this.close(closeCode, code)
   }
 
+  /** A refused socket: its client gets the close frame, then a short grace, and nothing more is read from it. */
   private close(closeCode: number, reason: string): void {
     this.phase = 'closed'
     this.clearTimers()
+    this.unwatchWire()
     this.queue.length = 0
     if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
-      this.socket.close(closeCode, reason.slice(0, 120))
+      closeThenTerminate(this.socket, closeCode, reason, DEFAULT_CLOSE_GRACE_MS, this.clock)
     }
   }
 
   private onClose(): void {
+    this.unwatchWire()
     this.owner.ended(this)
     this.phase = 'closed'
     this.clearTimers()

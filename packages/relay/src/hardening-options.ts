@@ -54,6 +54,8 @@ export interface HardeningOptions {
   maxDeleteSplits?: number
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
+  /** A TCP connection whose HTTP request headers are not complete after this long is destroyed (slowloris). */
+  headerTimeoutMs?: number
   /** Ping every connection this often; one that has not answered the previous ping is terminated. 0 disables. */
   pingIntervalMs?: number
   /** Per-connection token buckets. */
@@ -76,6 +78,7 @@ export interface ResolvedHardeningOptions {
   maxBufferedBytes: number
   updateLimits: UpdateLimits
   idleTimeoutMs: number
+  headerTimeoutMs: number
   pingIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
@@ -95,6 +98,7 @@ export const DEFAULT_HARDENING_OPTIONS = {
   maxNestingDepth: DEFAULT_UPDATE_LIMITS.maxNestingDepth,
   maxDeleteSplits: DEFAULT_UPDATE_LIMITS.maxDeleteSplits,
   idleTimeoutMs: 600_000,
+  headerTimeoutMs: 10_000,
   pingIntervalMs: 30_000,
   rateLimit: {
     messagesPerSecond: 200,
@@ -164,6 +168,7 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
       maxDeleteSplits: int('maxDeleteSplits', options.maxDeleteSplits ?? d.maxDeleteSplits, 1)
     },
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
+    headerTimeoutMs: int('headerTimeoutMs', options.headerTimeoutMs ?? d.headerTimeoutMs, 1),
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,
     preAuth,

@@ -24,7 +24,7 @@ export type RejectReason =
 export type RefuseReason =
   | 'too_many_connections' | 'too_many_per_ip' | 'bad_doc_name' | 'origin' | 'no_token' | 'invalid_token'
   | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'shutting_down'
-  | 'queue_overflow' | 'idle' | 'rate_limited' | 'other'
+  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'other'
 
 /** Why a live connection ended (`meridian_relay_connections_closed_total{reason}`). */
 export type CloseReason =

@@ -13,6 +13,8 @@ import { RelayMetrics, instrumentStorage } from './metrics.js'
 import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { guardAdminRoutes } from './admin-auth.js'
+import { DEFAULT_CLOSE_GRACE_MS, terminateAfterGrace } from './socket-close.js'
+import { PendingConnections } from './pending-connections.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 
@@ -72,10 +74,12 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy
   })
-  // Socket errors (resets, oversized frames: ws has already sent 1009) are the peer's doing, not the relay's.
+  // Socket errors (resets, oversized frames) are the peer's doing, not the relay's. ws is already
+  // closing the socket (with 1009 for an oversized frame) and reads no more: the close frame gets a
+  // short grace to reach the client, which can then tell why, before the socket is destroyed.
   const onSocketError = (error: Error, socket: WebSocket): void => {
     logger.debug({ err: error }, 'websocket error')
-    socket.terminate()
+    terminateAfterGrace(socket, DEFAULT_CLOSE_GRACE_MS, options.clock)
   }
   // The same, as a listener on the socket (one function for every socket: see releaseUpgrade).
   const socketErrorListener = function (this: WebSocket, error: Error): void {
@@ -112,6 +116,15 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const sockets = new DocSockets({ options, logger, rooms, connections, metrics, guarantees })
   sockets.registerHooks(app)
+  // Connections still sending their request headers count against the connection caps (slowloris).
+  new PendingConnections({
+    maxConnections: options.maxConnections,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    headerTimeoutMs: options.headerTimeoutMs,
+    perIp: options.trustProxy === false,
+    clock: options.clock,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason })
+  }).attach(app.server)
   const status = new StatusRegistry()
   registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
 
