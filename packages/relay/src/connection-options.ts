@@ -9,6 +9,7 @@ import type { DocSizeGuard } from './limits.js'
 import type { RelayGuarantees } from './guarantees.js'
 import type { CloseReason, RelayMetrics } from './metrics.js'
 import type { Connection } from './connection.js'
+import type { AwarenessLimits } from './awareness-guard.js'
 
 export interface ConnectionOptions {
   id: string
@@ -35,6 +36,8 @@ export interface ConnectionOptions {
   docSize?: DocSizeGuard
   /** Document modes, status reports and replication progress (the policy layer); absent: none. */
   guarantees?: RelayGuarantees
+  /** Awareness ids per connection and state size (awareness-guard.ts); default DEFAULT_AWARENESS_LIMITS. */
+  awarenessLimits?: AwarenessLimits
   /** A token arrived on the live connection (a refresh); absent: ignored. */
   onAuthToken?: (token: string) => void
 }

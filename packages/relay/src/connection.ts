@@ -20,10 +20,11 @@ import type { Access } from './auth.js'
 import type { GuaranteedConnection } from './guarantees.js'
 import { FEATURE_REPLICATION, FEATURE_STATUS } from '@meridian/protocol'
 import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
-import { filterAwareness, leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
+import { leftPending, pendingOf, restorePending, updateIsKnown } from './hostile.js'
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 import { ReplicationProgress } from './replication-progress.js'
 import type { UpdateInspection } from './update-guard.js'
+import { DEFAULT_AWARENESS_LIMITS } from './awareness-guard.js'
 import { DeleteExchange } from './delete-exchange.js'
 import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
 
@@ -62,8 +63,6 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
   private refusedAt: number | null = null
-  /** The one awareness client id a read-only connection may speak for. */
-  private ownAwarenessId: number | null = null
   /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
   private arrivals: [seq: number, atMs: number][] = []
   /** Why the relay ended this connection (null: the client did, or not ended). */
@@ -272,14 +271,14 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         return
       }
       case 'awareness': {
-        let update: Uint8Array | null = message.update
         try {
-          if (this.accessLevel === 'read') {
-            const filtered = filterAwareness(message.update, (id) => this.mayUseAwarenessId(id))
-            if (filtered.update === null || filtered.ids.length > 1) this.count('awareness_not_own')
-            update = filtered.update
-          }
-          if (update !== null) this.room.applyAwareness(update, this)
+          // Only ids this connection introduced (one for a read-only one), relay clocks, capped states.
+          const limits = this.options.awarenessLimits ?? DEFAULT_AWARENESS_LIMITS
+          const dropped = this.room.applyPeerAwareness(message.update, this, {
+            maxIds: this.accessLevel === 'read' ? 1 : limits.maxIdsPerConnection,
+            maxStateBytes: limits.maxStateBytes
+          })
+          if (dropped > 0) this.count('awareness_not_own')
         } catch (err) {
           this.count('invalid_awareness')
           this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID', undefined, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
@@ -410,14 +409,6 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.send(encodeMessage(this.meridian
       ? { type: 'error', code: error.code, message: error.message, fatal: false }
       : { type: 'auth-denied', reason: 'read-only' }))
-  }
-
-  /** Read-only connections speak for one awareness client id: the first they use that nobody else holds. */
-  private mayUseAwarenessId(id: number): boolean {
-    if (this.ownAwarenessId !== null) return this.ownAwarenessId === id
-    if (this.room.awareness.getStates().has(id)) return false
-    this.ownAwarenessId = id
-    return true
   }
 
   private count(reason: RejectReason): void {

@@ -555,6 +555,7 @@ class DocSession implements Scheduled {
           access,
           metrics,
           docSize: this.owner.docSize,
+          awarenessLimits: options.awarenessLimits,
           ...(this.d.guarantees !== undefined ? { guarantees: this.d.guarantees } : {}),
           ...(this.owner.authenticator !== null ? { onAuthToken: this.authTokenHandler() } : {}),
           // Methods of the session rather than closures here, which would keep this scope for the connection's life.

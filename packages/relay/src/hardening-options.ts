@@ -8,6 +8,7 @@ import { RelayError } from './errors.js'
 import { resolveAuthOptions, type AuthOptions, type ResolvedAuth } from './auth.js'
 import { compileGlob, type CompiledGlob } from './glob.js'
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update-guard.js'
+import { DEFAULT_AWARENESS_LIMITS, type AwarenessLimits } from './awareness-guard.js'
 
 export interface RateLimitOptions {
   /** Sustained messages per second per connection; 0: no message limit. */
@@ -54,6 +55,10 @@ export interface HardeningOptions {
   maxDeleteSplits?: number
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
+  /** Awareness client ids one connection may set (a read-only one: 1). */
+  maxAwarenessIdsPerConnection?: number
+  /** Largest awareness state one client id may have, in bytes. */
+  maxAwarenessStateBytes?: number
   /** A TCP connection whose HTTP request headers are not complete after this long is destroyed (slowloris). */
   headerTimeoutMs?: number
   /** Ping every connection this often; one that has not answered the previous ping is terminated. 0 disables. */
@@ -79,6 +84,7 @@ export interface ResolvedHardeningOptions {
   updateLimits: UpdateLimits
   idleTimeoutMs: number
   headerTimeoutMs: number
+  awarenessLimits: AwarenessLimits
   pingIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
@@ -99,6 +105,8 @@ export const DEFAULT_HARDENING_OPTIONS = {
   maxDeleteSplits: DEFAULT_UPDATE_LIMITS.maxDeleteSplits,
   idleTimeoutMs: 600_000,
   headerTimeoutMs: 10_000,
+  maxAwarenessIdsPerConnection: DEFAULT_AWARENESS_LIMITS.maxIdsPerConnection,
+  maxAwarenessStateBytes: DEFAULT_AWARENESS_LIMITS.maxStateBytes,
   pingIntervalMs: 30_000,
   rateLimit: {
     messagesPerSecond: 200,
@@ -169,6 +177,10 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     },
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
     headerTimeoutMs: int('headerTimeoutMs', options.headerTimeoutMs ?? d.headerTimeoutMs, 1),
+    awarenessLimits: {
+      maxIdsPerConnection: int('maxAwarenessIdsPerConnection', options.maxAwarenessIdsPerConnection ?? d.maxAwarenessIdsPerConnection, 1),
+      maxStateBytes: int('maxAwarenessStateBytes', options.maxAwarenessStateBytes ?? d.maxAwarenessStateBytes, 2)
+    },
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,
     preAuth,

@@ -10,6 +10,7 @@ import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.
 import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
 import { replayStored, verifySnapshot } from './stored-replay.js'
 import { hasPending, isWedged } from './yjs-internals.js'
+import { AwarenessOwners } from './awareness-guard.js'
 
 /** A connection as a room sees it. */
 export interface RoomPeer {
@@ -139,8 +140,8 @@ export class Room {
   /** Made on the first log line (see `log`). */
   private logger: Logger | null = null
   private readonly peers = new Set<RoomPeer>()
-  /** Awareness client ids each peer controls, removed when it leaves. */
-  private awarenessIds: Map<RoomPeer, Set<number>> | null = null
+  /** Awareness client ids each peer owns (may set), removed when it leaves (awareness-guard.ts). */
+  readonly awarenessOwners = new AwarenessOwners<RoomPeer>()
   /** Settles once every change queued so far is committed. */
   private writeTail: Promise<void> = Promise.resolve()
   /** Changes waiting for the next commit, and the promise that commit settles. */
@@ -262,10 +263,9 @@ export class Room {
 
   removePeer(peer: RoomPeer): void {
     this.peers.delete(peer)
-    const ids = this.awarenessIds?.get(peer)
-    this.awarenessIds?.delete(peer)
-    if (ids !== undefined && ids.size > 0 && !this.destroyed) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...ids], null)
+    const ids = this.awarenessOwners.release(peer)
+    if (ids.length > 0 && !this.destroyed) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, ids, null)
     }
   }
 
@@ -340,7 +340,23 @@ export class Room {
     return () => listeners.delete(listener)
   }
 
-  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
+  /**
+   * Applies a peer's awareness update: only the ids it owns or may claim, with
+   * relay clocks, states within the size cap (awareness-guard.ts). Returns how
+   * many entries were dropped; throws ERR_AWARENESS_INVALID on garbage.
+   */
+  applyPeerAwareness(update: Uint8Array, peer: RoomPeer, limits: { maxIds: number; maxStateBytes: number }): number {
+    try {
+      const meta = this.awareness.meta
+      const filtered = this.awarenessOwners.filter(update, peer, limits.maxIds, limits.maxStateBytes, (id) => meta.get(id)?.clock ?? 0)
+      if (filtered.update !== null) awarenessProtocol.applyAwarenessUpdate(this.awareness, filtered.update, peer)
+      return filtered.dropped
+    } catch (cause) {
+      throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
+    }
+  }
+
+  /** Applies an awareness update as it is, from a trusted source (another relay of the region); throws ERR_AWARENESS_INVALID on garbage. */
   applyAwareness(update: Uint8Array, origin: unknown): void {
     try {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
@@ -579,8 +595,7 @@ export class Room {
   }
 
   private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }
   ): void => {
     const changed = [...added, ...updated, ...removed]
     if (changed.length === 0) return
@@ -593,15 +608,6 @@ export class Room {
     else if (seen.size === 0 && this.sweeper !== null) {
       this.sweeper.delete(this)
       this.sweeper = null
-    }
-    if (origin !== null && typeof origin === 'object' && this.peers.has(origin as RoomPeer)) {
-      const peer = origin as RoomPeer
-      const byPeer = (this.awarenessIds ??= new Map())
-      let ids = byPeer.get(peer)
-      if (ids === undefined) byPeer.set(peer, (ids = new Set()))
-      for (const id of added) ids.add(id)
-      for (const id of updated) ids.add(id)
-      for (const id of removed) ids.delete(id)
     }
     if (this.peers.size === 0) return
     // In the turn's broadcast, so it keeps its place among the document updates.
