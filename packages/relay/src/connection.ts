@@ -6,7 +6,6 @@ import {
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
   PROTOCOL_VERSION,
-  encodeUpdateWithoutOldDeletes,
   encodeMessage,
   isProtocolError,
   tryDecodeMessage,
@@ -24,6 +23,7 @@ import { leftPending, pendingOf, restorePending, updateIsKnown } from './hostile
 import { frameBinaryMessages, frameWriterOf, type Broadcast, type FrameStream } from './broadcast.js'
 import { ReplicationProgress } from './replication-progress.js'
 import type { UpdateInspection } from './update-guard.js'
+import { TokenBucket } from './limits.js'
 import { DEFAULT_AWARENESS_LIMITS } from './awareness-guard.js'
 import { DeleteExchange } from './delete-exchange.js'
 import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
@@ -31,7 +31,13 @@ import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
 export type { ConnectionOptions } from './connection-options.js'
 
 const BINARY = { binary: true } as const
-const isEmptyStateVector = (sv: Uint8Array): boolean => sv.length === 1 && sv[0] === 0
+
+/**
+ * sync-step1 messages per connection: a client sends one per connection (a
+ * y-websocket client with `resyncInterval` one per interval); more than the
+ * burst faster than the rate closes the connection (4429).
+ */
+export const SYNC_STEP1_RATE = { perSecond: 0.5, burst: 8 } as const
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
 
@@ -63,6 +69,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
   private refusedAt: number | null = null
+  /** sync-step1 messages this connection may still send (each answer may be the whole document). */
+  private readonly step1Budget = new TokenBucket(SYNC_STEP1_RATE.perSecond, SYNC_STEP1_RATE.burst, performance.now())
   /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
   private arrivals: [seq: number, atMs: number][] = []
   /** Why the relay ended this connection (null: the client did, or not ended). */
@@ -209,12 +217,16 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
+        // Each answer may be the whole document: a client asking over and over is cut off.
+        if (this.step1Budget.take(1, performance.now()) > 0) {
+          this.count('rate_limited')
+          this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 messages'), CLOSE_CODES.RATE_LIMITED)
+          return
+        }
         // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
         // (its ds-digest follows); a joiner with nothing holds no such struct.
         this.deletes?.onStep1()
-        const update = (this.features & FEATURE_DS_DIGEST) !== 0 && !isEmptyStateVector(message.stateVector)
-          ? encodeUpdateWithoutOldDeletes(this.room.doc, message.stateVector)
-          : this.room.diffFor(message.stateVector)
+        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
         this.send(encodeMessage({ type: 'sync-step2', update }))
         // Every sync round ends with a status report: the client's staleness bound starts here.
         this.sendStatus()

@@ -3,7 +3,8 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import { createSystemClock, type Clock, type ClockTimer } from '@meridian/policy'
-import { encodeMessage } from '@meridian/protocol'
+import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
+import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'
 import { Broadcast, type BroadcastEntry } from './broadcast.js'
 import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
@@ -169,6 +170,8 @@ export class Room {
   changedBytes = 0
   /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
   private fullState: Uint8Array | null = null
+  /** Diffs for recent non-empty state vectors; dropped on change. */
+  private readonly diffs = new EncodingCache()
   private holds = 0
   private destroyed = false
   private readonly clock: Clock
@@ -325,12 +328,20 @@ export class Room {
    * document gets the same bytes as every other such joiner, encoded once per
    * change rather than once per joiner.
    */
-  diffFor(stateVector: Uint8Array): Uint8Array {
+  diffFor(stateVector: Uint8Array, flavor: 'all-deletes' | 'new-deletes' = 'all-deletes'): Uint8Array {
     if (stateVector.length === 1 && stateVector[0] === 0) {
       this.fullState ??= Y.encodeStateAsUpdate(this.doc)
       return this.fullState
     }
-    return Y.encodeStateAsUpdate(this.doc, stateVector)
+    // Same version, same state vector: the same bytes (a client asking again costs no re-encoding).
+    return this.diffs.get(stateVectorKey(flavor, stateVector), () => flavor === 'new-deletes'
+      ? encodeUpdateWithoutOldDeletes(this.doc, stateVector)
+      : Y.encodeStateAsUpdate(this.doc, stateVector))
+  }
+
+  /** Bytes of encodings kept for joiners (the full state and recent diffs). */
+  get cachedBytes(): number {
+    return (this.fullState?.length ?? 0) + this.diffs.bytes
   }
 
   /** Subscribes to changes of this room's document; returns the unsubscribe function. */
@@ -458,6 +469,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.fullState = null
+    this.diffs.clear()
     if (origin === LOAD_ORIGIN) return
     if (!this.inMemoryOnly) this.persist(update)
     if (this.peers.size > 0) this.broadcast(encodeMessage({ type: 'sync-update', update }), origin)
