@@ -18,10 +18,12 @@ export interface AdminDeps {
   status: StatusRegistry
   sockets: DocSockets
   rooms: RoomManager
+  /** Revokes and stores; resolves with the connections closed once the revocation is durable. */
+  revoke: (match: { jti?: string; sub?: string }) => Promise<number>
 }
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const { options, metrics, status, sockets, rooms } = deps
+  const { options, metrics, status, sockets, rooms, revoke } = deps
   const startedAt = new Date()
 
   app.get('/metrics', async (_request, reply) => {
@@ -68,7 +70,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     if (jti === undefined && sub === undefined) {
       return reply.code(400).send({ code: 'ERR_BAD_REQUEST', message: 'give a jti and/or a sub' })
     }
-    const closed = sockets.revoke({ ...(jti !== undefined ? { jti } : {}), ...(sub !== undefined ? { sub } : {}) })
+    let closed: number
+    try {
+      closed = await revoke({ ...(jti !== undefined ? { jti } : {}), ...(sub !== undefined ? { sub } : {}) })
+    } catch (err) {
+      request.log.error({ err }, 'revocation not stored')
+      // Applied on this relay, but not durable: the operator must retry.
+      return reply.code(503).send({ code: 'ERR_STORAGE_WRITE', message: 'the revocation is in force here but could not be stored; retry' })
+    }
     return { revoked: { jti: jti ?? null, sub: sub ?? null }, closedConnections: closed }
   })
 }

@@ -67,7 +67,7 @@ export interface DocSocketsDeps {
 
 /** All document sockets of a relay. */
 export class DocSockets {
-  readonly revocations = new RevocationList()
+  readonly revocations: RevocationList
   readonly authenticator: Authenticator | null
   readonly limiter: ConnectionLimiter
   readonly docSize: DocSizeGuard
@@ -84,6 +84,7 @@ export class DocSockets {
   constructor(deps: DocSocketsDeps) {
     this.d = deps
     const { options } = deps
+    this.revocations = new RevocationList(100_000, options.auth.mode === 'jwt' ? options.auth.clockToleranceMs : 0)
     this.authenticator = options.auth.mode === 'jwt' ? new Authenticator(options.auth, this.revocations) : null
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
@@ -110,6 +111,8 @@ export class DocSockets {
 
   /** The document route's preValidation hook: Origin and token checks in the upgrade, before any document is touched. */
   readonly preValidation = async (request: FastifyRequest): Promise<void> => {
+    // A plain GET (no upgrade) is refused by the route anyway: no token is verified for it.
+    if (headerValue(request.headers.upgrade)?.toLowerCase() !== 'websocket') return
     const token = this.urlTokens.get(request.raw) ?? null
     this.admissions.set(request.raw, await this.admission(request.headers, token))
   }
@@ -138,7 +141,10 @@ export class DocSockets {
     let verified: VerifyResult | null = null
     if (originAllowed && this.authenticator !== null) {
       const token = urlToken ?? bearer(headerValue(headers.authorization))
-      if (token !== null) verified = await this.authenticator.verify(token)
+      if (token !== null) {
+        this.d.metrics.tokenVerifications.inc()
+        verified = await this.authenticator.verify(token)
+      }
     }
     return { originAllowed, verified }
   }
@@ -159,8 +165,8 @@ export class DocSockets {
    * Revokes tokens by `jti` and/or `sub` (see RevocationList), closing every
    * live connection that uses one of them (4412). Returns how many were closed.
    */
-  revoke(match: { jti?: string; sub?: string }): number {
-    this.revocations.revoke(match)
+  revoke(match: { jti?: string; sub?: string }, atMs?: number): number {
+    this.revocations.revoke(match, atMs)
     let closed = 0
     for (const session of this.sessions) {
       if (session.claims !== null && this.revocations.isRevoked(session.claims) &&
@@ -504,6 +510,7 @@ class DocSession implements Scheduled {
       return
     }
     this.verifying = true
+    this.d.metrics.tokenVerifications.inc()
     void this.owner.authenticator?.verify(message.token).then((result) => {
       this.verifying = false
       if (this.phase === 'pre-auth') this.admit(result)
@@ -609,6 +616,7 @@ class DocSession implements Scheduled {
   /** A new token on a live connection: it must verify and still grant this document; access follows it. */
   private refresh(token: string): void {
     const seq = ++this.refreshSeq
+    this.d.metrics.tokenVerifications.inc()
     void this.owner.authenticator?.verify(token).then((result) => {
       if (seq !== this.refreshSeq || this.phase === 'closed') return
       if (!result.ok) {

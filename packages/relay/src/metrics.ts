@@ -42,6 +42,7 @@ export class RelayMetrics {
   readonly connectionsClosed: Counter<'reason'>
   readonly documentsLoaded: Gauge
   readonly documentLoads: Counter<'result'>
+  readonly tokenVerifications: Counter
   readonly documentLoadSeconds: Histogram
   readonly documentEvictions: Counter
   readonly messagesReceived: Counter<'type'>
@@ -70,6 +71,7 @@ export class RelayMetrics {
     this.connectionsRefused = new Counter({ name: 'meridian_relay_connections_refused_total', help: 'Connections refused before joining a document, by reason.', labelNames: ['reason'], registers })
     this.connectionsClosed = new Counter({ name: 'meridian_relay_connections_closed_total', help: 'Document connections that ended, by reason.', labelNames: ['reason'], registers })
     this.documentsLoaded = new Gauge({ name: 'meridian_relay_documents_loaded', help: 'Documents in memory.', registers })
+    this.tokenVerifications = new Counter({ name: 'meridian_relay_token_verifications_total', help: 'JWT verifications run (upgrades, auth messages, refreshes).', registers })
     this.documentLoads = new Counter({ name: 'meridian_relay_document_loads_total', help: 'Document loads from storage, by result.', labelNames: ['result'], registers })
     this.documentLoadSeconds = new Histogram({ name: 'meridian_relay_document_load_seconds', help: 'Time of a storage load (documents, and reloads for compaction or the mesh).', buckets: LATENCY_BUCKETS, registers })
     this.documentEvictions = new Counter({ name: 'meridian_relay_document_evictions_total', help: 'Documents flushed and evicted from memory.', registers })

@@ -383,6 +383,16 @@ export class Room {
     return encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients) })
   }
 
+  /** Resolves when every change made so far is durable; rejects (ERR_STORAGE_WRITE) if one could not be stored. */
+  whenCommitted(): Promise<void> {
+    return this.writeTail
+  }
+
+  /** False once the room left memory (evicted, discarded after a failure, relay closed). */
+  get live(): boolean {
+    return !this.destroyed && !this.broken && !this.storageFailed
+  }
+
   /** Resolves when every change made so far is committed (failures included: they are reported to peers). */
   flush(): Promise<void> {
     return this.writeTail.catch(() => undefined).then(() => this.compaction ?? undefined)

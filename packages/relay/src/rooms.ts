@@ -18,6 +18,9 @@ export interface RoomManagerOptions {
   updateLimits?: UpdateLimits
 }
 
+/** The relay's own documents (no client may open them: see doc-name.ts). */
+export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/')
+
 /** Compact on eviction only when enough updates piled up to be worth a write. */
 const COMPACT_ON_EVICT_MIN_UPDATES = 16
 
@@ -54,8 +57,11 @@ export class RoomManager {
     }
   }
 
+  /** Client documents in memory (the relay's own, such as its revocations, are not counted). */
   get loadedCount(): number {
-    return this.rooms.size
+    let n = 0
+    for (const name of this.rooms.keys()) if (!isSystemDocument(name)) n++
+    return n
   }
 
   /** Called once per room, right after it loaded (before any peer joins it). Returns the unsubscribe function. */

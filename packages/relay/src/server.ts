@@ -15,6 +15,7 @@ import { registerAdminRoutes } from './admin-routes.js'
 import { guardAdminRoutes } from './admin-auth.js'
 import { DEFAULT_CLOSE_GRACE_MS, terminateAfterGrace } from './socket-close.js'
 import { PendingConnections } from './pending-connections.js'
+import { RevocationStore } from './revocation-store.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 
@@ -28,8 +29,10 @@ export interface Relay {
   readonly metrics: RelayMetrics
   /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
   registerStatusSection(name: string, provider: StatusProvider): () => void
-  /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. */
+  /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. Stored in the background. */
   revokeTokens(match: { jti?: string; sub?: string }): number
+  /** The same, resolving once the revocation is stored (it then survives restarts and reaches the relays sharing the storage). */
+  revokeTokensDurably(match: { jti?: string; sub?: string }): Promise<number>
   /** Starts listening; resolves with the bound address as `ws://host:port`. */
   listen(opts: { port: number; host: string }): Promise<string>
   /**
@@ -125,8 +128,18 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     clock: options.clock,
     onRefused: (reason) => metrics.connectionsRefused.inc({ reason })
   }).attach(app.server)
+  // Revocations live in storage (revocation-store.ts): loaded now, so none is forgotten across a restart.
+  const revocationStore = options.auth.mode === 'jwt'
+    ? await RevocationStore.open({ rooms, apply: (kind, key, atMs) => sockets.revoke({ [kind]: key }, atMs) })
+    : null
+  const revoke = async (match: { jti?: string; sub?: string }): Promise<number> => {
+    const atMs = Date.now()
+    const closed = sockets.revoke(match, atMs)
+    await revocationStore?.record(match, atMs)
+    return closed
+  }
   const status = new StatusRegistry()
-  registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
+  registerAdminRoutes(app, { options, metrics, status, sockets, rooms, revoke })
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
   const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
@@ -146,6 +159,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.
       await mesh?.stop()
       await app.close()
+      revocationStore?.close()
       await rooms.close()
     })()
     return closing
@@ -186,7 +200,13 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     mesh,
     metrics,
     registerStatusSection: (name, provider) => status.register(name, provider),
-    revokeTokens: (match) => sockets.revoke(match),
+    revokeTokens: (match) => {
+      const atMs = Date.now()
+      const closed = sockets.revoke(match, atMs)
+      revocationStore?.record(match, atMs).catch((err: unknown) => logger.error({ err }, 'a revocation could not be stored'))
+      return closed
+    },
+    revokeTokensDurably: revoke,
     listen,
     startDetached,
     acceptSocket,
