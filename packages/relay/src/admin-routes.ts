@@ -49,12 +49,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     max: options.maxConnections,
     maxPerIp: options.maxConnectionsPerIp
   }))
-  status.register('documents', () => ({ loaded: rooms.loadedCount }))
+  status.register('documents', () => ({ loaded: rooms.loadedCount, memoryBytes: rooms.memoryBytes, memoryBudgetBytes: rooms.memory.options.maxBytes }))
   status.register('limits', () => ({
     maxMessageBytes: options.maxMessageBytes,
     maxDocumentBytes: options.maxDocumentBytes,
     maxBufferedBytes: options.maxBufferedBytes,
     updateLimits: options.updateLimits,
+    memoryBudget: options.memoryBudget,
     idleTimeoutMs: options.idleTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
     rateLimit: options.rateLimit,

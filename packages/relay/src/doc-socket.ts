@@ -582,6 +582,11 @@ class DocSession implements Scheduled {
       },
       (err: unknown) => {
         const closing = err instanceof RelayError && err.code === 'ERR_RELAY_CLOSED'
+        if (err instanceof RelayError && err.code === 'ERR_MEMORY_BUDGET') {
+          // Retryable: documents leave memory as they go idle.
+          this.refuse('ERR_MEMORY_BUDGET', CLOSE_CODES.TRY_AGAIN_LATER, 'memory_budget')
+          return
+        }
         if (!closing) {
           metrics.documentLoads.inc({ result: 'error' })
           this.log.error({ err }, 'document load failed')

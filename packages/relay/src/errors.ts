@@ -31,7 +31,8 @@ export const RELAY_ERROR_CODES = {
   ERR_TOO_MANY_CONNECTIONS: 'the relay or this address has too many connections',
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
   ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
-  ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded'
+  ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded',
+  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later'
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES

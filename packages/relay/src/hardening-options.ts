@@ -9,6 +9,7 @@ import { resolveAuthOptions, type AuthOptions, type ResolvedAuth } from './auth.
 import { compileGlob, type CompiledGlob } from './glob.js'
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update-guard.js'
 import { DEFAULT_AWARENESS_LIMITS, type AwarenessLimits } from './awareness-guard.js'
+import { DEFAULT_MEMORY_BUDGET, type MemoryBudgetOptions } from './memory-budget.js'
 
 export interface RateLimitOptions {
   /** Sustained messages per second per connection; 0: no message limit. */
@@ -55,6 +56,8 @@ export interface HardeningOptions {
   maxDeleteSplits?: number
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
+  /** Estimated memory all loaded documents may take (idle ones are evicted first; then loads are refused, 1013). */
+  maxDocumentMemoryBytes?: number
   /** Awareness client ids one connection may set (a read-only one: 1). */
   maxAwarenessIdsPerConnection?: number
   /** Largest awareness state one client id may have, in bytes. */
@@ -85,6 +88,7 @@ export interface ResolvedHardeningOptions {
   idleTimeoutMs: number
   headerTimeoutMs: number
   awarenessLimits: AwarenessLimits
+  memoryBudget: MemoryBudgetOptions
   pingIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
@@ -105,6 +109,7 @@ export const DEFAULT_HARDENING_OPTIONS = {
   maxDeleteSplits: DEFAULT_UPDATE_LIMITS.maxDeleteSplits,
   idleTimeoutMs: 600_000,
   headerTimeoutMs: 10_000,
+  maxDocumentMemoryBytes: DEFAULT_MEMORY_BUDGET.maxBytes,
   maxAwarenessIdsPerConnection: DEFAULT_AWARENESS_LIMITS.maxIdsPerConnection,
   maxAwarenessStateBytes: DEFAULT_AWARENESS_LIMITS.maxStateBytes,
   pingIntervalMs: 30_000,
@@ -177,6 +182,10 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     },
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
     headerTimeoutMs: int('headerTimeoutMs', options.headerTimeoutMs ?? d.headerTimeoutMs, 1),
+    memoryBudget: {
+      maxBytes: int('maxDocumentMemoryBytes', options.maxDocumentMemoryBytes ?? d.maxDocumentMemoryBytes, 1),
+      bytesPerEncodedByte: DEFAULT_MEMORY_BUDGET.bytesPerEncodedByte
+    },
     awarenessLimits: {
       maxIdsPerConnection: int('maxAwarenessIdsPerConnection', options.maxAwarenessIdsPerConnection ?? d.maxAwarenessIdsPerConnection, 1),
       maxStateBytes: int('maxAwarenessStateBytes', options.maxAwarenessStateBytes ?? d.maxAwarenessStateBytes, 2)

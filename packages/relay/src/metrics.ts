@@ -24,7 +24,7 @@ export type RejectReason =
 export type RefuseReason =
   | 'too_many_connections' | 'too_many_per_ip' | 'bad_doc_name' | 'origin' | 'no_token' | 'invalid_token'
   | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'shutting_down'
-  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'other'
+  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'memory_budget' | 'other'
 
 /** Why a live connection ended (`meridian_relay_connections_closed_total{reason}`). */
 export type CloseReason =
@@ -59,6 +59,19 @@ export class RelayMetrics {
   /** For the policy layer: document mode transitions. */
   readonly modeTransitions: Counter<'from' | 'to'>
   private readonly collectors = new Set<() => void>()
+
+  /** Exposes the loaded documents' estimated memory (read at each scrape) and its budget. */
+  trackDocumentMemory(read: () => number, budgetBytes: number): void {
+    new Gauge({
+      name: 'meridian_relay_document_memory_bytes',
+      help: 'Estimated memory of the documents in memory (encoded size times a factor, plus cached encodings).',
+      registers: [this.registry],
+      collect() {
+        this.set(read())
+      }
+    })
+    new Gauge({ name: 'meridian_relay_document_memory_budget_bytes', help: 'The budget for documents in memory.', registers: [this.registry] }).set(budgetBytes)
+  }
 
   constructor(options: { nodeId: string; region: string; processMetrics?: boolean }) {
     const registers = [this.registry]

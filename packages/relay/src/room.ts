@@ -168,6 +168,8 @@ export class Room {
    * listeners get), for size estimates that need no listener: see DocSizeGuard.
    */
   changedBytes = 0
+  /** Bytes loaded from storage (snapshot and updates): with `changedBytes`, the memory budget's measure (memory-budget.ts). */
+  loadedBytes = 0
   /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
   private fullState: Uint8Array | null = null
   /** Diffs for recent non-empty state vectors; dropped on change. */
@@ -241,7 +243,9 @@ export class Room {
       }
     }
     const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
-    return new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
+    const room = new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
+    if (stored !== null) room.loadedBytes = stored.updates.reduce((n, u) => n + u.data.length, stored.snapshot?.length ?? 0)
+    return room
   }
 
   get peerCount(): number {

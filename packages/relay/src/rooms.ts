@@ -5,6 +5,7 @@ import { RelayError } from './errors.js'
 import { Room, type RoomOptions } from './room.js'
 import type { RelayMetrics } from './metrics.js'
 import type { UpdateLimits } from './update-guard.js'
+import { DEFAULT_MEMORY_BUDGET, DocumentMemoryBudget, type MemoryBudgetOptions } from './memory-budget.js'
 
 export interface RoomManagerOptions {
   storage: StorageAdapter
@@ -16,6 +17,8 @@ export interface RoomManagerOptions {
   metrics?: RelayMetrics
   /** Nesting and delete-set limits for every update (update-guard.ts). */
   updateLimits?: UpdateLimits
+  /** The budget for documents in memory (memory-budget.ts); default DEFAULT_MEMORY_BUDGET. */
+  memoryBudget?: MemoryBudgetOptions
 }
 
 /** The relay's own documents (no client may open them: see doc-name.ts). */
@@ -41,9 +44,11 @@ export class RoomManager {
 
   /** What every room is built with: one object for all of them (each room keeps it). */
   private readonly roomOptions: RoomOptions
+  readonly memory: DocumentMemoryBudget
 
   constructor(options: RoomManagerOptions) {
     this.options = options
+    this.memory = new DocumentMemoryBudget(options.memoryBudget ?? DEFAULT_MEMORY_BUDGET)
     const { storage, logger, clock, compactAfterUpdates, metrics } = options
     this.roomOptions = {
       storage,
@@ -83,6 +88,10 @@ export class RoomManager {
       if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
       let pending = this.rooms.get(name)
       if (pending === undefined) {
+        if (!isSystemDocument(name)) await this.makeRoom()
+        pending = this.rooms.get(name) // another acquire may have started it meanwhile
+      }
+      if (pending === undefined) {
         pending = Room.load(name, this.roomOptions).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
@@ -104,6 +113,32 @@ export class RoomManager {
       return room
     }
     throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  /** Estimated memory of the loaded documents (memory-budget.ts). */
+  get memoryBytes(): number {
+    return this.memory.total(this.loaded.values())
+  }
+
+  /**
+   * Before a load: if the budget is spent, evicts idle documents (idle
+   * longest first) until it is not; if it still is, refuses (ERR_MEMORY_BUDGET,
+   * a retryable close for the client).
+   */
+  private async makeRoom(): Promise<void> {
+    let total = this.memoryBytes
+    if (!this.memory.full(total)) return
+    // The idle timers' insertion order is the order rooms went idle.
+    for (const name of [...this.idleTimers.keys()]) {
+      if (!this.memory.full(total)) break
+      const room = this.loaded.get(name)
+      if (room === undefined || !room.isIdle || room.evicting !== null) continue
+      this.cancelEviction(name)
+      total -= this.memory.estimate(room)
+      room.evicting = this.evict(room)
+      await room.evicting
+    }
+    if (this.memory.full(this.memoryBytes)) throw new RelayError('ERR_MEMORY_BUDGET')
   }
 
   /** The room if it is in memory and not being evicted. */

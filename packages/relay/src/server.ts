@@ -62,6 +62,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   const options: ResolvedRelayOptions = { ...resolved, storage: instrumentStorage(resolved.storage, metrics) }
   const { logger } = options
   const rooms = new RoomManager({ ...options, metrics })
+  metrics.trackDocumentMemory(() => rooms.memoryBytes, rooms.memory.options.maxBytes)
   rooms.onRoomLoaded(() => metrics.documentsLoaded.inc())
   rooms.onRoomEvicted(() => {
     metrics.documentsLoaded.dec()
