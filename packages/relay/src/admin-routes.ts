@@ -2,10 +2,10 @@
  * Operator endpoints: `GET /metrics` (Prometheus text, open: no document
  * names or tokens in it), `GET /v1/status` (JSON) and `POST /v1/revocations`.
  * Everything under `/v1/` needs `Authorization: Bearer <adminToken>` whenever
- * auth is on or an admin token is configured.
+ * auth is on or an admin token is configured: see admin-auth.ts, which must be
+ * installed before these routes are registered.
  */
 import type { FastifyInstance } from 'fastify'
-import { secretEquals } from './auth.js'
 import type { DocSockets } from './doc-socket.js'
 import type { RelayMetrics } from './metrics.js'
 import type { ResolvedRelayOptions } from './options.js'
@@ -18,21 +18,13 @@ export interface AdminDeps {
   status: StatusRegistry
   sockets: DocSockets
   rooms: RoomManager
+  /** Revokes and stores; resolves with the connections closed once the revocation is durable. */
+  revoke: (match: { jti?: string; sub?: string }) => Promise<number>
 }
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const { options, metrics, status, sockets, rooms } = deps
+  const { options, metrics, status, sockets, rooms, revoke } = deps
   const startedAt = new Date()
-  const adminRequired = options.auth.mode === 'jwt' || options.adminToken !== undefined
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!adminRequired || !(request.url === '/v1' || request.url.startsWith('/v1/'))) return
-    const header = request.headers.authorization
-    const presented = header !== undefined && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : null
-    if (options.adminToken === undefined || presented === null || !secretEquals(presented, options.adminToken)) {
-      return reply.code(401).send({ code: 'ERR_ADMIN_AUTH', message: options.adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required' })
-    }
-  })
 
   app.get('/metrics', async (_request, reply) => {
     const text = await metrics.scrape()
@@ -57,11 +49,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     max: options.maxConnections,
     maxPerIp: options.maxConnectionsPerIp
   }))
-  status.register('documents', () => ({ loaded: rooms.loadedCount }))
+  status.register('documents', () => ({ loaded: rooms.loadedCount, memoryBytes: rooms.memoryBytes, memoryBudgetBytes: rooms.memory.options.maxBytes }))
   status.register('limits', () => ({
     maxMessageBytes: options.maxMessageBytes,
     maxDocumentBytes: options.maxDocumentBytes,
     maxBufferedBytes: options.maxBufferedBytes,
+    updateLimits: options.updateLimits,
+    memoryBudget: options.memoryBudget,
     idleTimeoutMs: options.idleTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
     rateLimit: options.rateLimit,
@@ -77,7 +71,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     if (jti === undefined && sub === undefined) {
       return reply.code(400).send({ code: 'ERR_BAD_REQUEST', message: 'give a jti and/or a sub' })
     }
-    const closed = sockets.revoke({ ...(jti !== undefined ? { jti } : {}), ...(sub !== undefined ? { sub } : {}) })
+    let closed: number
+    try {
+      closed = await revoke({ ...(jti !== undefined ? { jti } : {}), ...(sub !== undefined ? { sub } : {}) })
+    } catch (err) {
+      request.log.error({ err }, 'revocation not stored')
+      // Applied on this relay, but not durable: the operator must retry.
+      return reply.code(503).send({ code: 'ERR_STORAGE_WRITE', message: 'the revocation is in force here but could not be stored; retry' })
+    }
     return { revoked: { jti: jti ?? null, sub: sub ?? null }, closedConnections: closed }
   })
 }

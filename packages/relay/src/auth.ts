@@ -146,13 +146,16 @@ export interface CompiledGrant { glob: CompiledGlob; access: Access }
 
 /**
  * Revoked tokens, in memory: by `jti` (that one token), or by `sub` (every
- * token of that subject issued at or before the revocation; tokens minted
- * afterwards work). Bounded: past `capacity` entries the oldest are dropped.
+ * token of that subject issued up to the revocation plus the clock tolerance,
+ * so a token dated a little ahead does not slip past it; tokens minted later
+ * work, and tokens dated further ahead are refused by the Authenticator).
+ * Bounded: past `capacity` entries the oldest are dropped. Persisted and
+ * shared by revocation-store.ts.
  */
 export class RevocationList {
   private readonly byJti = new Map<string, number>()
   private readonly bySub = new Map<string, number>()
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly capacity = 100_000, private readonly toleranceMs = DEFAULT_CLOCK_TOLERANCE_MS) {}
 
   revoke(match: { jti?: string; sub?: string }, atMs = Date.now()): void {
     if (match.jti !== undefined) this.add(this.byJti, match.jti, atMs)
@@ -163,7 +166,12 @@ export class RevocationList {
     if (claims.jti !== undefined && this.byJti.has(claims.jti)) return true
     if (claims.sub === undefined) return false
     const at = this.bySub.get(claims.sub)
-    return at !== undefined && (claims.iat === undefined || claims.iat * 1000 <= at)
+    return at !== undefined && (claims.iat === undefined || claims.iat * 1000 <= at + this.toleranceMs)
+  }
+
+  /** When `jti` / `sub` was revoked (ms since the epoch), if it was. */
+  revokedAt(kind: 'jti' | 'sub', key: string): number | undefined {
+    return (kind === 'jti' ? this.byJti : this.bySub).get(key)
   }
 
   get size(): number {
@@ -171,8 +179,10 @@ export class RevocationList {
   }
 
   private add(map: Map<string, number>, key: string, atMs: number): void {
+    // The later revocation wins (the same one may arrive again from storage or another relay).
+    const previous = map.get(key)
     map.delete(key)
-    map.set(key, atMs)
+    map.set(key, previous === undefined ? atMs : Math.max(previous, atMs))
     while (map.size > this.capacity) {
       const oldest = map.keys().next()
       if (oldest.done === true) break
@@ -225,6 +235,11 @@ export class Authenticator {
           ...(this.config.issuer !== undefined ? { issuer: this.config.issuer } : {}),
           ...(this.config.audience !== undefined ? { audience: this.config.audience } : {})
         })
+        // jose checks `iat` only for a maximum age: a token dated ahead of now would be issued
+        // "after" any revocation by subject. Such a token is refused until its time comes.
+        if (typeof payload.iat === 'number' && payload.iat * 1000 > Date.now() + this.config.clockToleranceMs) {
+          return { ok: false, code: 'ERR_AUTH_INVALID', detail: 'iat is in the future' }
+        }
         const parsed = parseGrants(payload)
         if (parsed === null) return { ok: false, code: 'ERR_AUTH_INVALID', detail: 'malformed docs claim' }
         const claims: TokenClaims = {

@@ -11,6 +11,20 @@
  * get each message through `send`, in the same order.
  */
 
+import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
+
+/** A receiver of a room's broadcasts. */
+export interface BroadcastPeer {
+  send(message: Uint8Array): void
+  /**
+   * The room's broadcast of one event-loop turn: every entry but those whose
+   * `except` is this peer, in order. Returns whether the peer took it (false:
+   * it is gone, or was dropped as a slow consumer). Without it, the room sends
+   * the messages one by one.
+   */
+  deliver?(broadcast: Broadcast): boolean
+}
+
 /** One broadcast message: to every peer of the room but `except` (its origin), if set. */
 export interface BroadcastEntry {
   readonly message: Uint8Array
@@ -90,4 +104,40 @@ export function frameBinaryMessages(messages: readonly Uint8Array[]): Buffer {
 
 function headerLength(n: number): number {
   return n < 126 ? 2 : n < 0x10000 ? 4 : 10
+}
+
+/**
+ * Sends one turn's messages to `peers` (each gets every entry it did not
+ * originate, framed once for all that get all of them), and counts them once
+ * per broadcast: per message type, how many sockets got it.
+ */
+export function sendTurn(entries: readonly BroadcastEntry[], peers: readonly BroadcastPeer[], metrics: RelayMetrics | undefined): void {
+  const broadcast = new Broadcast(entries)
+  let recipients = 0
+  let partial: Set<object> | null = null
+  for (const peer of peers) {
+    let took: boolean
+    if (peer.deliver !== undefined) {
+      took = peer.deliver(broadcast)
+    } else {
+      const messages = broadcast.messagesFor(peer)
+      for (const m of messages) peer.send(m)
+      took = messages.length > 0
+    }
+    if (!took) continue
+    recipients++
+    if (!broadcast.getsAll(peer)) (partial ??= new Set()).add(peer)
+  }
+  if (metrics === undefined || recipients === 0) return
+  const counts = new Map<MessageLabel, { messages: number; bytes: number }>()
+  for (const e of entries) {
+    const n = e.except !== null && partial !== null && partial.has(e.except) ? recipients - 1 : recipients
+    if (n === 0) continue
+    const label = labelOfEncoded(e.message)
+    let c = counts.get(label)
+    if (c === undefined) counts.set(label, (c = { messages: 0, bytes: 0 }))
+    c.messages += n
+    c.bytes += n * e.message.length
+  }
+  for (const [type, c] of counts) metrics.messagesOut(type, c.messages, c.bytes)
 }

@@ -8,6 +8,7 @@ import type { Access } from './auth.js'
 import type { DocSizeGuard } from './limits.js'
 import type { RelayGuarantees } from './guarantees.js'
 import type { CloseReason, RelayMetrics } from './metrics.js'
+import type { AwarenessLimits } from './awareness-guard.js'
 
 export interface ConnectionOptions {
   id: string
@@ -35,6 +36,8 @@ export interface ConnectionOptions {
   docSize?: DocSizeGuard
   /** Document modes, status reports and replication progress (the policy layer); absent: none. */
   guarantees?: RelayGuarantees
+  /** Awareness ids per connection and state size (awareness-guard.ts); default DEFAULT_AWARENESS_LIMITS. */
+  awarenessLimits?: AwarenessLimits
   /** A token arrived on the live connection (a refresh); absent: ignored. */
   onAuthToken?: (token: string) => void
 }
@@ -45,6 +48,9 @@ export const CLOSE_REASONS: Partial<Record<RelayErrorCode, CloseReason>> = {
   ERR_AWARENESS_INVALID: 'protocol',
   ERR_UPDATE_INVALID: 'invalid_update',
   ERR_UPDATE_MISSING_DEPS: 'invalid_update',
+  ERR_UPDATE_TOO_DEEP: 'invalid_update',
+  ERR_UPDATE_TOO_COSTLY: 'invalid_update',
+  ERR_DOC_BROKEN: 'other',
   ERR_STORAGE_WRITE: 'storage',
   ERR_DOC_TOO_LARGE: 'doc_too_large',
   ERR_AUTH_EXPIRED: 'expired',

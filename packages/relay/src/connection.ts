@@ -8,7 +8,6 @@ import {
   FEATURE_REPLICATION,
   FEATURE_STATUS,
   PROTOCOL_VERSION,
-  encodeUpdateWithoutOldDeletes,
   encodeMessage,
   isProtocolError,
   tryDecodeMessage,
@@ -21,18 +20,27 @@ import type { Room, RoomPeer } from './room.js'
 import type { Access } from './auth.js'
 import type { GuaranteedConnection } from './guarantees.js'
 import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
-import { filterAwareness, updateIsKnown } from './hostile.js'
+import { updateIsKnown } from './hostile.js'
 import { leftPending, pendingOf, restorePending } from './yjs-internals.js'
 import { frameBinaryMessages, type Broadcast } from './broadcast.js'
 import { frameWriterOf, type FrameStream } from './ws-internals.js'
 import { ReplicationProgress } from './replication-progress.js'
+import type { UpdateInspection } from './update-guard.js'
+import { TokenBucket } from './limits.js'
+import { DEFAULT_AWARENESS_LIMITS } from './awareness-guard.js'
 import { DeleteExchange } from './delete-exchange.js'
 import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
 
 export type { ConnectionOptions } from './connection-options.js'
 
 const BINARY = { binary: true } as const
-const isEmptyStateVector = (sv: Uint8Array): boolean => sv.length === 1 && sv[0] === 0
+
+/**
+ * sync-step1 messages per connection: a client sends one per connection (a
+ * y-websocket client with `resyncInterval` one per interval); more than the
+ * burst faster than the rate closes the connection (4429).
+ */
+export const SYNC_STEP1_RATE = { perSecond: 0.5, burst: 8 } as const
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
 
@@ -64,8 +72,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
   private refusedAt: number | null = null
-  /** The one awareness client id a read-only connection may speak for. */
-  private ownAwarenessId: number | null = null
+  /** sync-step1 messages this connection may still send (each answer may be the whole document). */
+  private readonly step1Budget = new TokenBucket(SYNC_STEP1_RATE.perSecond, SYNC_STEP1_RATE.burst, performance.now())
   /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
   private arrivals: [seq: number, atMs: number][] = []
   /** Why the relay ended this connection (null: the client did, or not ended). */
@@ -212,12 +220,16 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
+        // Each answer may be the whole document: a client asking over and over is cut off.
+        if (this.step1Budget.take(1, performance.now()) > 0) {
+          this.count('rate_limited')
+          this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 messages'), CLOSE_CODES.RATE_LIMITED)
+          return
+        }
         // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
         // (its ds-digest follows); a joiner with nothing holds no such struct.
         this.deletes?.onStep1()
-        const update = (this.features & FEATURE_DS_DIGEST) !== 0 && !isEmptyStateVector(message.stateVector)
-          ? encodeUpdateWithoutOldDeletes(this.room.doc, message.stateVector)
-          : this.room.diffFor(message.stateVector)
+        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
         this.send(encodeMessage({ type: 'sync-step2', update }))
         // Every sync round ends with a status report: the client's staleness bound starts here.
         this.sendStatus()
@@ -236,13 +248,23 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.handleReadOnlyUpdate(seq, message.update, 'ERR_DOC_READ_ONLY')
           return
         }
-        if (this.options.docSize?.wouldExceed(this.room, message.update.length) === true) {
+        let inspection: UpdateInspection
+        try {
+          inspection = this.room.inspect(message.update)
+        } catch (err) {
+          const error = isRelayError(err) ? err : new RelayError('ERR_UPDATE_INVALID', undefined, { cause: err })
+          this.count(error.code === 'ERR_UPDATE_TOO_DEEP' ? 'too_deep' : error.code === 'ERR_UPDATE_TOO_COSTLY' ? 'too_costly' : 'invalid_update')
+          this.reject(error, CLOSE_CODES.INVALID_UPDATE)
+          return
+        }
+        // The size the document will have: a delete set cutting items adds an item per cut.
+        if (this.options.docSize?.wouldExceed(this.room, inspection.growthBytes) === true) {
           this.count('doc_too_large')
           this.reject(new RelayError('ERR_DOC_TOO_LARGE', `limit is ${this.options.docSize.maxBytes} bytes`), CLOSE_CODES.DOC_TOO_LARGE)
           return
         }
         const pendingBefore = pendingOf(this.room.doc)
-        const applied = this.room.applyUpdate(message.update, { kind: 'client', peer: this, nodeId: this.clientNodeId, tracked: this.noteTrackedWrite })
+        const applied = this.room.applyUpdate(message.update, { kind: 'client', peer: this, nodeId: this.clientNodeId, tracked: this.noteTrackedWrite }, { inspection })
         if (leftPending(this.room.doc, pendingBefore)) {
           // Whatever integrated is valid and already queued for storage; the rest would live
           // in memory only, acknowledged yet lost on restart. Drop it; the client resends it.
@@ -256,21 +278,22 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           () => this.markCommitted(seq),
           (err: unknown) => {
             const error = isRelayError(err) ? err : new RelayError('ERR_STORAGE_WRITE', undefined, { cause: err })
-            if (error.code === 'ERR_UPDATE_INVALID') this.count('invalid_update')
-            this.reject(error, error.code === 'ERR_UPDATE_INVALID' ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
+            const refused = error.code === 'ERR_UPDATE_INVALID' || error.code === 'ERR_UPDATE_TOO_DEEP' || error.code === 'ERR_UPDATE_TOO_COSTLY'
+            if (refused) this.count('invalid_update')
+            this.reject(error, refused ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
           }
         )
         return
       }
       case 'awareness': {
-        let update: Uint8Array | null = message.update
         try {
-          if (this.accessLevel === 'read') {
-            const filtered = filterAwareness(message.update, (id) => this.mayUseAwarenessId(id))
-            if (filtered.update === null || filtered.ids.length > 1) this.count('awareness_not_own')
-            update = filtered.update
-          }
-          if (update !== null) this.room.applyAwareness(update, { kind: 'client', peer: this })
+          // Only ids this connection introduced (one for a read-only one), relay clocks, capped states.
+          const limits = this.options.awarenessLimits ?? DEFAULT_AWARENESS_LIMITS
+          const dropped = this.room.applyPeerAwareness(message.update, this, {
+            maxIds: this.accessLevel === 'read' ? 1 : limits.maxIdsPerConnection,
+            maxStateBytes: limits.maxStateBytes
+          })
+          if (dropped > 0) this.count('awareness_not_own')
         } catch (err) {
           this.count('invalid_awareness')
           this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID', undefined, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
@@ -403,14 +426,6 @@ export class Connection implements RoomPeer, GuaranteedConnection {
     this.send(encodeMessage(this.meridian
       ? { type: 'error', code: error.code, message: error.message, fatal: false }
       : { type: 'auth-denied', reason: 'read-only' }))
-  }
-
-  /** Read-only connections speak for one awareness client id: the first they use that nobody else holds. */
-  private mayUseAwarenessId(id: number): boolean {
-    if (this.ownAwarenessId !== null) return this.ownAwarenessId === id
-    if (this.room.awareness.getStates().has(id)) return false
-    this.ownAwarenessId = id
-    return true
   }
 
   private count(reason: RejectReason): void {

@@ -25,6 +25,8 @@ import { Authenticator, RevocationList, accessFor, type Access, type TokenClaims
 import { matchGlob } from './glob.js'
 import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
 import { Deadlines, type Scheduled } from './deadlines.js'
+import { DEFAULT_CLOSE_GRACE_MS, closeThenTerminate } from './socket-close.js'
+import { WireBudget, type WireSocket } from './wire-budget.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
 import type { RelayGuarantees } from './guarantees.js'
 
@@ -65,7 +67,7 @@ export interface DocSocketsDeps {
 
 /** All document sockets of a relay. */
 export class DocSockets {
-  readonly revocations = new RevocationList()
+  readonly revocations: RevocationList
   readonly authenticator: Authenticator | null
   readonly limiter: ConnectionLimiter
   readonly docSize: DocSizeGuard
@@ -82,6 +84,7 @@ export class DocSockets {
   constructor(deps: DocSocketsDeps) {
     this.d = deps
     const { options } = deps
+    this.revocations = new RevocationList(100_000, options.auth.mode === 'jwt' ? options.auth.clockToleranceMs : 0)
     this.authenticator = options.auth.mode === 'jwt' ? new Authenticator(options.auth, this.revocations) : null
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
@@ -108,6 +111,8 @@ export class DocSockets {
 
   /** The document route's preValidation hook: Origin and token checks in the upgrade, before any document is touched. */
   readonly preValidation = async (request: FastifyRequest): Promise<void> => {
+    // A plain GET (no upgrade) is refused by the route anyway: no token is verified for it.
+    if (headerValue(request.headers.upgrade)?.toLowerCase() !== 'websocket') return
     const token = this.urlTokens.get(request.raw) ?? null
     this.admissions.set(request.raw, await this.admission(request.headers, token))
   }
@@ -115,7 +120,7 @@ export class DocSockets {
   /** The document route's handler. */
   accept(socket: RelaySocket, request: FastifyRequest): void {
     const admission = this.admissions.get(request.raw) ?? { originAllowed: true, verified: null }
-    this.startSession(socket, request.ip, request.url, admission)
+    this.startSession(socket, request.ip, request.url, admission, request.raw.socket)
   }
 
   /**
@@ -136,15 +141,19 @@ export class DocSockets {
     let verified: VerifyResult | null = null
     if (originAllowed && this.authenticator !== null) {
       const token = urlToken ?? bearer(headerValue(headers.authorization))
-      if (token !== null) verified = await this.authenticator.verify(token)
+      if (token !== null) {
+        this.d.metrics.tokenVerifications.inc()
+        verified = await this.authenticator.verify(token)
+      }
     }
     return { originAllowed, verified }
   }
 
-  private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission): void {
+  /** `wire`: the TCP socket under `socket`, when there is one (its bytes count against the pre-auth budget). */
+  private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission, wire: WireSocket | null = null): void {
     const session = new DocSession(this, this.d, socket, ip)
     this.sessions.add(session)
-    session.start(url, admission)
+    session.start(url, admission, wire)
   }
 
   /** The session's socket closed. */
@@ -156,8 +165,8 @@ export class DocSockets {
    * Revokes tokens by `jti` and/or `sub` (see RevocationList), closing every
    * live connection that uses one of them (4412). Returns how many were closed.
    */
-  revoke(match: { jti?: string; sub?: string }): number {
-    this.revocations.revoke(match)
+  revoke(match: { jti?: string; sub?: string }, atMs?: number): number {
+    this.revocations.revoke(match, atMs)
     let closed = 0
     for (const session of this.sessions) {
       if (session.claims !== null && this.revocations.isRevoked(session.claims) &&
@@ -221,6 +230,8 @@ class DocSession implements Scheduled {
   private preAuthEndsAt: number | null = null
   private released = false
   private readonly clock: Clock
+  /** While unauthenticated: the count of bytes read from the TCP socket. */
+  private wire: WireBudget | null = null
 
   constructor(
     private readonly owner: DocSockets,
@@ -243,7 +254,7 @@ class DocSession implements Scheduled {
     if (this.d.logger.isLevelEnabled('debug')) this.log.debug(obj, msg)
   }
 
-  start(url: string, admission: Admission): void {
+  start(url: string, admission: Admission, wire: WireSocket | null): void {
     const { options } = this.d
     const verdict = this.owner.limiter.tryAcquire(this.ip)
     if (verdict !== 'ok') {
@@ -292,7 +303,25 @@ class DocSession implements Scheduled {
     // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
     this.preAuthEndsAt = this.clock.now() + options.preAuth.timeoutMs
     this.schedule()
+    this.watchWire(wire)
   }
+
+  /** Bytes read from the TCP socket count against the pre-auth budget as they arrive (wire-budget.ts). */
+  private watchWire(wire: WireSocket | null): void {
+    if (wire === null) return
+    const { maxBytes, maxFrames } = this.d.options.preAuth
+    this.wire = new WireBudget(wire, WireBudget.allowance(maxBytes, maxFrames), () => {
+      if (this.phase !== 'pre-auth') return
+      this.count('pre_auth_budget')
+      this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout', 'pre-auth byte budget exceeded (partial frames included)')
+    })
+  }
+
+  private unwatchWire(): void {
+    this.wire?.stop()
+    this.wire = null
+  }
+
 
   /** The earliest of the session's deadlines, or null if none applies. */
   private nextDeadline(): number | null {
@@ -479,6 +508,7 @@ class DocSession implements Scheduled {
       return
     }
     this.verifying = true
+    this.d.metrics.tokenVerifications.inc()
     void this.owner.authenticator?.verify(message.token).then((result) => {
       this.verifying = false
       if (this.phase === 'pre-auth') this.admit(result)
@@ -501,6 +531,7 @@ class DocSession implements Scheduled {
 
   private admitted(access: Access, claims: TokenClaims | null): void {
     this.preAuthEndsAt = null
+    this.unwatchWire()
     this.access = access
     this.claims = claims
     this.phase = 'loading'
@@ -529,6 +560,7 @@ class DocSession implements Scheduled {
           access,
           metrics,
           docSize: this.owner.docSize,
+          awarenessLimits: options.awarenessLimits,
           ...(this.d.guarantees !== undefined ? { guarantees: this.d.guarantees } : {}),
           ...(this.owner.authenticator !== null ? { onAuthToken: this.authTokenHandler() } : {}),
           // Methods of the session rather than closures here, which would keep this scope for the connection's life.
@@ -548,6 +580,11 @@ class DocSession implements Scheduled {
       },
       (err: unknown) => {
         const closing = err instanceof RelayError && err.code === 'ERR_RELAY_CLOSED'
+        if (err instanceof RelayError && err.code === 'ERR_MEMORY_BUDGET') {
+          // Retryable: documents leave memory as they go idle.
+          this.refuse('ERR_MEMORY_BUDGET', CLOSE_CODES.TRY_AGAIN_LATER, 'memory_budget')
+          return
+        }
         if (!closing) {
           metrics.documentLoads.inc({ result: 'error' })
           this.log.error({ err }, 'document load failed')
@@ -584,6 +621,7 @@ class DocSession implements Scheduled {
   /** A new token on a live connection: it must verify and still grant this document; access follows it. */
   private refresh(token: string): void {
     const seq = ++this.refreshSeq
+    this.d.metrics.tokenVerifications.inc()
     void this.owner.authenticator?.verify(token).then((result) => {
       if (seq !== this.refreshSeq || this.phase === 'closed') return
       if (!result.ok) {
@@ -634,16 +672,19 @@ class DocSession implements Scheduled {
     this.close(closeCode, code)
   }
 
+  /** A refused socket: its client gets the close frame, then a short grace, and nothing more is read from it. */
   private close(closeCode: number, reason: string): void {
     this.phase = 'closed'
     this.clearTimers()
+    this.unwatchWire()
     this.queue.length = 0
     if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
-      this.socket.close(closeCode, reason.slice(0, 120))
+      closeThenTerminate(this.socket, closeCode, reason, DEFAULT_CLOSE_GRACE_MS, this.clock)
     }
   }
 
   private onClose(): void {
+    this.unwatchWire()
     this.owner.ended(this)
     this.phase = 'closed'
     this.clearTimers()

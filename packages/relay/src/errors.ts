@@ -10,6 +10,9 @@ export const RELAY_ERROR_CODES = {
   ERR_DOC_LOAD: 'the document could not be loaded from storage',
   ERR_DOC_CORRUPT: 'a stored update of the document could not be applied',
   ERR_UPDATE_INVALID: 'the update could not be applied',
+  ERR_UPDATE_TOO_DEEP: 'the update nests shared types deeper than the relay allows',
+  ERR_UPDATE_TOO_COSTLY: 'the update would split more items than the relay allows in one message',
+  ERR_DOC_BROKEN: 'applying an update failed; the document was dropped from memory and reloads from storage',
   ERR_STORAGE_WRITE: 'the update could not be committed to storage',
   ERR_PROTOCOL: 'the message could not be decoded',
   ERR_AWARENESS_INVALID: 'the awareness update could not be applied',
@@ -28,7 +31,8 @@ export const RELAY_ERROR_CODES = {
   ERR_TOO_MANY_CONNECTIONS: 'the relay or this address has too many connections',
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
   ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
-  ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded'
+  ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded',
+  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later'
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES

@@ -7,6 +7,9 @@
 import { RelayError } from './errors.js'
 import { resolveAuthOptions, type AuthOptions, type ResolvedAuth } from './auth.js'
 import { compileGlob, type CompiledGlob } from './glob.js'
+import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update-guard.js'
+import { DEFAULT_AWARENESS_LIMITS, type AwarenessLimits } from './awareness-guard.js'
+import { DEFAULT_MEMORY_BUDGET, type MemoryBudgetOptions } from './memory-budget.js'
 
 export interface RateLimitOptions {
   /** Sustained messages per second per connection; 0: no message limit. */
@@ -47,8 +50,20 @@ export interface HardeningOptions {
   maxDocumentBytes?: number
   /** Bytes queued to a client that does not read before it is disconnected (1013); at least `maxMessageBytes`. */
   maxBufferedBytes?: number
+  /** Deepest nesting of shared types an update may create (deeper: refused, 4400); also checked on load. */
+  maxNestingDepth?: number
+  /** Most items one update's delete set may split (more: refused, 4400): bounds the work and growth of one message. */
+  maxDeleteSplits?: number
   /** Close a connection that sent nothing for this long (4008); 0 disables. */
   idleTimeoutMs?: number
+  /** Estimated memory all loaded documents may take (idle ones are evicted first; then loads are refused, 1013). */
+  maxDocumentMemoryBytes?: number
+  /** Awareness client ids one connection may set (a read-only one: 1). */
+  maxAwarenessIdsPerConnection?: number
+  /** Largest awareness state one client id may have, in bytes. */
+  maxAwarenessStateBytes?: number
+  /** A TCP connection whose HTTP request headers are not complete after this long is destroyed (slowloris). */
+  headerTimeoutMs?: number
   /** Ping every connection this often; one that has not answered the previous ping is terminated. 0 disables. */
   pingIntervalMs?: number
   /** Per-connection token buckets. */
@@ -69,7 +84,11 @@ export interface ResolvedHardeningOptions {
   maxConnectionsPerIp: number
   maxDocumentBytes: number
   maxBufferedBytes: number
+  updateLimits: UpdateLimits
   idleTimeoutMs: number
+  headerTimeoutMs: number
+  awarenessLimits: AwarenessLimits
+  memoryBudget: MemoryBudgetOptions
   pingIntervalMs: number
   rateLimit: RateLimitOptions
   preAuth: PreAuthOptions
@@ -86,7 +105,13 @@ export const DEFAULT_HARDENING_OPTIONS = {
   maxDocumentBytes: 8 * MiB,
   /** Or `2 × maxMessageBytes` if that is larger. */
   maxBufferedBytes: 64 * MiB,
+  maxNestingDepth: DEFAULT_UPDATE_LIMITS.maxNestingDepth,
+  maxDeleteSplits: DEFAULT_UPDATE_LIMITS.maxDeleteSplits,
   idleTimeoutMs: 600_000,
+  headerTimeoutMs: 10_000,
+  maxDocumentMemoryBytes: DEFAULT_MEMORY_BUDGET.maxBytes,
+  maxAwarenessIdsPerConnection: DEFAULT_AWARENESS_LIMITS.maxIdsPerConnection,
+  maxAwarenessStateBytes: DEFAULT_AWARENESS_LIMITS.maxStateBytes,
   pingIntervalMs: 30_000,
   rateLimit: {
     messagesPerSecond: 200,
@@ -151,7 +176,20 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     maxConnectionsPerIp: int('maxConnectionsPerIp', options.maxConnectionsPerIp ?? d.maxConnectionsPerIp, 1),
     maxDocumentBytes,
     maxBufferedBytes,
+    updateLimits: {
+      maxNestingDepth: int('maxNestingDepth', options.maxNestingDepth ?? d.maxNestingDepth, 1),
+      maxDeleteSplits: int('maxDeleteSplits', options.maxDeleteSplits ?? d.maxDeleteSplits, 1)
+    },
     idleTimeoutMs: int('idleTimeoutMs', options.idleTimeoutMs ?? d.idleTimeoutMs, 0),
+    headerTimeoutMs: int('headerTimeoutMs', options.headerTimeoutMs ?? d.headerTimeoutMs, 1),
+    memoryBudget: {
+      maxBytes: int('maxDocumentMemoryBytes', options.maxDocumentMemoryBytes ?? d.maxDocumentMemoryBytes, 1),
+      bytesPerEncodedByte: DEFAULT_MEMORY_BUDGET.bytesPerEncodedByte
+    },
+    awarenessLimits: {
+      maxIdsPerConnection: int('maxAwarenessIdsPerConnection', options.maxAwarenessIdsPerConnection ?? d.maxAwarenessIdsPerConnection, 1),
+      maxStateBytes: int('maxAwarenessStateBytes', options.maxAwarenessStateBytes ?? d.maxAwarenessStateBytes, 2)
+    },
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,
     preAuth,

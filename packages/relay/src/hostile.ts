@@ -7,6 +7,7 @@
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { structsOf } from './yjs-internals.js'
 
 /**
  * True if the document already contains everything `update` carries: every
@@ -20,14 +21,13 @@ export function updateIsKnown(doc: Y.Doc, update: Uint8Array): boolean {
     if (struct instanceof Y.Skip) continue
     if (struct.id.clock + struct.length > Y.getState(doc.store, struct.id.client)) return false
   }
-  const clients = doc.store.clients
   for (const [client, ranges] of ds.clients) {
-    const docStructs = clients.get(client)
+    const docStructs = structsOf(doc, client)
     for (const range of ranges) {
       if (range.len <= 0) continue
       const end = range.clock + range.len
       if (docStructs === undefined || end > Y.getState(doc.store, client)) return false
-      let i = Y.findIndexSS(docStructs, range.clock)
+      let i = Y.findIndexSS(docStructs as never, range.clock)
       for (; i < docStructs.length; i++) {
         const s = docStructs[i]
         if (s === undefined || s.id.clock >= end) break

@@ -18,12 +18,13 @@ export type MessageLabel =
 export type RejectReason =
   | 'text_frame' | 'malformed' | 'oversized' | 'invalid_update' | 'missing_deps' | 'invalid_awareness'
   | 'awareness_not_own' | 'read_only' | 'doc_too_large' | 'rate_limited' | 'pre_auth_budget' | 'unexpected'
+  | 'too_deep' | 'too_costly'
 
 /** Why a connection was refused before it joined its document (`meridian_relay_connections_refused_total{reason}`). */
 export type RefuseReason =
   | 'too_many_connections' | 'too_many_per_ip' | 'bad_doc_name' | 'origin' | 'no_token' | 'invalid_token'
   | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'shutting_down'
-  | 'queue_overflow' | 'idle' | 'rate_limited' | 'other'
+  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'memory_budget' | 'other'
 
 /** Why a live connection ended (`meridian_relay_connections_closed_total{reason}`). */
 export type CloseReason =
@@ -41,6 +42,7 @@ export class RelayMetrics {
   readonly connectionsClosed: Counter<'reason'>
   readonly documentsLoaded: Gauge
   readonly documentLoads: Counter<'result'>
+  readonly tokenVerifications: Counter
   readonly documentLoadSeconds: Histogram
   readonly documentEvictions: Counter
   readonly messagesReceived: Counter<'type'>
@@ -58,6 +60,19 @@ export class RelayMetrics {
   readonly modeTransitions: Counter<'from' | 'to'>
   private readonly collectors = new Set<() => void>()
 
+  /** Exposes the loaded documents' estimated memory (read at each scrape) and its budget. */
+  trackDocumentMemory(read: () => number, budgetBytes: number): void {
+    new Gauge({
+      name: 'meridian_relay_document_memory_bytes',
+      help: 'Estimated memory of the documents in memory (encoded size times a factor, plus cached encodings).',
+      registers: [this.registry],
+      collect() {
+        this.set(read())
+      }
+    })
+    new Gauge({ name: 'meridian_relay_document_memory_budget_bytes', help: 'The budget for documents in memory.', registers: [this.registry] }).set(budgetBytes)
+  }
+
   constructor(options: { nodeId: string; region: string; processMetrics?: boolean }) {
     const registers = [this.registry]
     this.info = new Gauge({ name: 'meridian_relay_info', help: 'Always 1; labels identify the relay.', labelNames: ['node_id', 'region'], registers })
@@ -69,6 +84,7 @@ export class RelayMetrics {
     this.connectionsRefused = new Counter({ name: 'meridian_relay_connections_refused_total', help: 'Connections refused before joining a document, by reason.', labelNames: ['reason'], registers })
     this.connectionsClosed = new Counter({ name: 'meridian_relay_connections_closed_total', help: 'Document connections that ended, by reason.', labelNames: ['reason'], registers })
     this.documentsLoaded = new Gauge({ name: 'meridian_relay_documents_loaded', help: 'Documents in memory.', registers })
+    this.tokenVerifications = new Counter({ name: 'meridian_relay_token_verifications_total', help: 'JWT verifications run (upgrades, auth messages, refreshes).', registers })
     this.documentLoads = new Counter({ name: 'meridian_relay_document_loads_total', help: 'Document loads from storage, by result.', labelNames: ['result'], registers })
     this.documentLoadSeconds = new Histogram({ name: 'meridian_relay_document_load_seconds', help: 'Time of a storage load (documents, and reloads for compaction or the mesh).', buckets: LATENCY_BUCKETS, registers })
     this.documentEvictions = new Counter({ name: 'meridian_relay_document_evictions_total', help: 'Documents flushed and evicted from memory.', registers })

@@ -1,30 +1,119 @@
 /**
- * Compaction of a document whose stored updates memory cannot stand for
- * (shared storage: other relays' seqs interleave with ours): the snapshot is
- * rebuilt from storage's own content.
+ * A room's compaction: folding its stored updates into one snapshot. When
+ * every stored update is known to be in memory (`coveredSeq`), the snapshot
+ * is the in-memory document, encoded without waiting for anything; otherwise
+ * (shared storage: other relays' seqs interleave with ours) it is rebuilt from
+ * storage's own content, through the same checks as a load. Either way it is
+ * verified to load back before it replaces anything.
  */
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import { docFromStored, type StorageAdapter } from '@meridian/storage'
+import type { StorageAdapter } from '@meridian/storage'
 import { hasPending } from './yjs-internals.js'
+import { replayStored, verifySnapshot } from './stored-replay.js'
+import type { UpdateLimits } from './update-guard.js'
 
 /** Folds `docName`'s stored updates into a snapshot; returns how many updates were folded (0: none). */
-export async function compactFromStorage(storage: StorageAdapter, docName: string, log: Logger): Promise<number> {
+export async function compactFromStorage(storage: StorageAdapter, docName: string, log: Logger, logger: Logger, limits: UpdateLimits): Promise<number> {
   const stored = await storage.load(docName)
   if (stored === null || stored.updates.length === 0) return 0
-  const doc = docFromStored(stored)
+  const doc = new Y.Doc({ gc: true })
   try {
+    const skipped = replayStored(doc, stored, null, { name: docName, limits, logger })
     const last = stored.updates[stored.updates.length - 1]
     if (last === undefined) return 0
     // A snapshot encodes integrated content only: stored updates that still wait for a
-    // missing dependency would be lost by folding them, so they stay as they are.
-    if (hasPending(doc)) {
+    // missing dependency (or were skipped) would be lost by folding them, so they stay as they are.
+    if (hasPending(doc) || skipped > 0) {
       log.warn('stored updates have missing dependencies; not compacting')
       return 0
     }
-    await storage.compact(docName, Y.encodeStateAsUpdate(doc), last.seq)
+    const snapshot = Y.encodeStateAsUpdate(doc)
+    verifySnapshot(docName, snapshot, Y.encodeStateVector(doc), limits)
+    await storage.compact(docName, snapshot, last.seq)
     return stored.updates.length
   } finally {
     doc.destroy()
+  }
+}
+
+export interface RoomCompactionOptions {
+  storage: StorageAdapter
+  docName: string
+  /** The room's logger (made on use) and the relay's. */
+  log: () => Logger
+  logger: Logger
+  limits: () => UpdateLimits
+  compactAfterUpdates: number
+  /** The in-memory document as a snapshot and its state vector, or null when memory cannot stand for storage. */
+  memoryState: () => { snapshot: Uint8Array; stateVector: Uint8Array } | null
+  /** Settles once every write queued so far settled. */
+  writesSettled: () => Promise<void>
+}
+
+export class RoomCompaction {
+  private running: Promise<void> | null = null
+
+  /**
+   * `storedUpdates`: updates stored after the snapshot; `coveredSeq`: every
+   * stored update up to this seq is in memory (-1: unknown, shared storage).
+   */
+  constructor(
+    private readonly o: RoomCompactionOptions,
+    private storedUpdates: number,
+    private coveredSeq: number
+  ) {}
+
+  /** Stored updates not yet folded into a snapshot (as far as this relay knows). */
+  get uncompacted(): number {
+    return this.storedUpdates
+  }
+
+  /** The compaction running now, if any. */
+  get inFlight(): Promise<void> | null {
+    return this.running
+  }
+
+  /** A commit stored these seqs: memory covers storage only while our seqs follow on from each other. */
+  noteStored(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      if (this.coveredSeq < 0) break
+      this.coveredSeq = seq === this.coveredSeq + 1 ? seq : -1
+    }
+    this.storedUpdates += seqs.length
+    if (this.storedUpdates >= this.o.compactAfterUpdates) void this.run()
+  }
+
+  /** Compacts now (one run at a time); failures are logged and leave the updates as they are. */
+  run(): Promise<void> {
+    if (this.running !== null) return this.running
+    const attempt = async (): Promise<void> => {
+      if (await this.fromMemory()) return
+      await this.o.writesSettled()
+      const folded = await compactFromStorage(this.o.storage, this.o.docName, this.o.log(), this.o.logger, this.o.limits())
+      this.storedUpdates = Math.max(0, this.storedUpdates - folded)
+    }
+    this.running = attempt()
+      .catch((err: unknown) => this.o.log().warn({ err }, 'compaction failed; updates stay as they are'))
+      .finally(() => {
+        this.running = null
+      })
+    return this.running
+  }
+
+  private async fromMemory(): Promise<boolean> {
+    if (this.coveredSeq < 0) return false
+    const state = this.o.memoryState()
+    if (state === null) return false
+    const throughSeq = this.coveredSeq
+    const folded = this.storedUpdates
+    if (throughSeq === 0 || folded === 0) return true
+    // May hold more than the updates up to throughSeq (changes not committed yet): they are stored
+    // again after it, and applying them twice changes nothing. Nothing is deleted unless the
+    // snapshot loads back to this very state.
+    verifySnapshot(this.o.docName, state.snapshot, state.stateVector, this.o.limits())
+    await this.o.storage.compact(this.o.docName, state.snapshot, throughSeq)
+    this.storedUpdates = Math.max(0, this.storedUpdates - folded)
+    return true
   }
 }

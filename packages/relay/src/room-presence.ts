@@ -9,6 +9,7 @@ import type * as Y from 'yjs'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import { clearAwarenessCheckTimer } from './yjs-internals.js'
+import { AwarenessOwners } from './awareness-guard.js'
 
 /** y-protocols' outdated timeout: a presence state not renewed for this long is removed. */
 export const AWARENESS_TIMEOUT_MS = 30_000
@@ -52,10 +53,10 @@ export class AwarenessSweeper {
   }
 }
 
-export class RoomPresence<P> {
+export class RoomPresence<P extends object> {
   readonly awareness: awarenessProtocol.Awareness
-  /** Awareness client ids each peer set, removed when it leaves. */
-  private byPeer: Map<P, Set<number>> | null = null
+  /** Awareness client ids each peer owns (may set), removed when it leaves (awareness-guard.ts). */
+  private readonly owners = new AwarenessOwners<P>()
   /** When each present awareness client was last renewed (made with the first one). */
   private seen: Map<number, number> | null = null
   private inSweep = false
@@ -90,17 +91,29 @@ export class RoomPresence<P> {
     }
   }
 
-  /** The awareness ids `peer` set (and still holds). */
-  idsOf(peer: P): ReadonlySet<number> {
-    return this.byPeer?.get(peer) ?? new Set()
+  /**
+   * Applies a peer's update: only the ids it owns or may claim (within
+   * `maxIds`), with relay clocks, states within `maxStateBytes`
+   * (awareness-guard.ts). Returns how many entries were dropped; throws
+   * ERR_AWARENESS_INVALID on garbage.
+   */
+  applyFromPeer(update: Uint8Array, peer: P, limits: { maxIds: number; maxStateBytes: number }): number {
+    let filtered
+    try {
+      const meta = this.awareness.meta
+      filtered = this.owners.filter(update, peer, limits.maxIds, limits.maxStateBytes, (id) => meta.get(id)?.clock ?? 0)
+    } catch (cause) {
+      throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
+    }
+    if (filtered.update !== null) this.apply(filtered.update, { kind: 'client', peer })
+    return filtered.dropped
   }
 
-  /** Removes the states `peer` set. */
+  /** Removes the states `peer` owned. */
   peerLeft(peer: P): void {
-    const ids = this.byPeer?.get(peer)
-    this.byPeer?.delete(peer)
-    if (ids === undefined || ids.size === 0 || this.destroyed) return
-    this.remove([...ids], { kind: 'peer-left', peer })
+    const ids = this.owners.release(peer)
+    if (ids.length === 0 || this.destroyed) return
+    this.remove(ids, { kind: 'peer-left', peer })
   }
 
   /** Removes presence states not renewed for AWARENESS_TIMEOUT_MS (clients renew every 15 s), as y-protocols would. */
@@ -147,21 +160,6 @@ export class RoomPresence<P> {
       this.inSweep = true
       this.sweeper.add(this)
     } else if (seen.size === 0) this.leaveSweep()
-    switch (source.kind) {
-      case 'client': {
-        const byPeer = (this.byPeer ??= new Map())
-        let ids = byPeer.get(source.peer)
-        if (ids === undefined) byPeer.set(source.peer, (ids = new Set()))
-        for (const id of added) ids.add(id)
-        for (const id of updated) ids.add(id)
-        for (const id of removed) ids.delete(id)
-        break
-      }
-      case 'bus':
-      case 'timeout':
-      case 'peer-left':
-        break
-    }
     this.onChange({ update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed), source })
   }
 

@@ -1,29 +1,24 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import { applyStoredDocument, type StorageAdapter } from '@meridian/storage'
+import type { StorageAdapter } from '@meridian/storage'
 import { createSystemClock, type Clock } from '@meridian/policy'
-import { encodeMessage } from '@meridian/protocol'
+import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
+import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'
-import { Broadcast, type BroadcastEntry } from './broadcast.js'
-import { labelOfEncoded, type MessageLabel, type RelayMetrics } from './metrics.js'
+import { sendTurn, type BroadcastEntry, type BroadcastPeer } from './broadcast.js'
+import type { RelayMetrics } from './metrics.js'
 import { broadcastExcept, isStoredHere, type ChangeSource } from './change-source.js'
 import { DeleteLog } from './delete-log.js'
 import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
 import { WriteQueue } from './room-writes.js'
-import { hasPending } from './yjs-internals.js'
-import { compactFromStorage } from './room-compaction.js'
+import { hasPending, isWedged } from './yjs-internals.js'
+import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
+import { replayStored } from './stored-replay.js'
+import { RoomCompaction } from './room-compaction.js'
 
 /** A connection as a room sees it. */
-export interface RoomPeer {
+export interface RoomPeer extends BroadcastPeer {
   readonly id: string
-  send(message: Uint8Array): void
-  /**
-   * The room's broadcast of one event-loop turn: every entry but those whose
-   * `except` is this peer, in order. Returns whether the peer took it (false:
-   * it is gone, or was dropped as a slow consumer). Without it, the room sends
-   * the messages one by one.
-   */
-  deliver?(broadcast: Broadcast): boolean
   /** The room failed (storage write failed): the peer must disconnect so its client resyncs. */
   fail(error: RelayError): void
 }
@@ -46,6 +41,14 @@ export interface RoomOptions {
    * resend what was lost, since their resend is a diff against the relay's state).
    */
   onStorageFailure?: (room: Room) => void
+  /** Nesting and delete-set limits every update is checked against (update-guard.ts); default DEFAULT_UPDATE_LIMITS. */
+  updateLimits?: UpdateLimits
+  /**
+   * Applying an update failed inside Yjs: the document in memory can no longer
+   * be trusted (it may hold changes never reported, or stop reporting any). The
+   * room's peers were failed; it must leave memory now, without being compacted.
+   */
+  onBroken?: (room: Room) => void
 }
 
 /**
@@ -91,16 +94,7 @@ export class Room {
   /** Messages to broadcast at the end of this turn. */
   private outbox: BroadcastEntry[] = []
   private turnScheduled = false
-  private storedUpdates: number
-  /**
-   * Every stored update with a seq up to this one is in memory (loaded, or
-   * appended by this room after it was applied), or -1 when that is unknown
-   * (another writer's seqs interleaved with ours: shared storage). While it
-   * holds, compaction encodes the in-memory document instead of replaying
-   * storage.
-   */
-  private coveredSeq: number
-  private compaction: Promise<void> | null = null
+  private readonly compaction: RoomCompaction
   private changeListeners: Set<RoomChangeListener> | null = null
   private awarenessListeners: Set<(change: AwarenessChange<RoomPeer>) => void> | null = null
   /**
@@ -108,8 +102,12 @@ export class Room {
    * listeners get), for size estimates that need no listener: see DocSizeGuard.
    */
   changedBytes = 0
+  /** Bytes loaded from storage (snapshot and updates): with `changedBytes`, the memory budget's measure (memory-budget.ts). */
+  loadedBytes = 0
   /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
   private fullState: Uint8Array | null = null
+  /** Diffs for recent non-empty state vectors; dropped on change. */
+  private readonly diffs = new EncodingCache()
   private holds = 0
   private destroyed = false
   /** What Yjs emitted during the `applyUpdate` running now: its source's change(s). */
@@ -120,6 +118,8 @@ export class Room {
   private deletes: DeleteLog | null = null
   /** A write failed: this room's memory may hold changes storage does not. */
   storageFailed = false
+  /** Applying an update failed inside Yjs: memory is not to be trusted, never compacted (see markBroken). */
+  broken = false
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
@@ -127,8 +127,16 @@ export class Room {
     this.name = name
     this.doc = doc
     this.options = options
-    this.storedUpdates = storedUpdates
-    this.coveredSeq = coveredSeq
+    this.compaction = new RoomCompaction({
+      storage: options.storage,
+      docName: name,
+      log: () => this.log,
+      logger: options.logger,
+      limits: () => this.updateLimits,
+      compactAfterUpdates: options.compactAfterUpdates,
+      memoryState: () => this.memoryState(),
+      writesSettled: () => this.writes.committed.catch(() => undefined)
+    }, storedUpdates, coveredSeq)
     const clock = options.clock ?? ROOM_CLOCK
     this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
     this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
@@ -157,14 +165,19 @@ export class Room {
       throw new RelayError('ERR_DOC_LOAD', name, { cause })
     }
     const doc = new Y.Doc({ gc: true })
-    try {
-      applyStoredDocument(doc, stored, LOAD_ORIGIN)
-    } catch (cause) {
-      doc.destroy()
-      throw new RelayError('ERR_DOC_CORRUPT', name, { cause })
+    if (stored !== null) {
+      try {
+        // Every stored update passes the live checks (update-guard.ts); one too deep is skipped.
+        replayStored(doc, stored, LOAD_ORIGIN, { name, limits: options.updateLimits ?? DEFAULT_UPDATE_LIMITS, logger: options.logger })
+      } catch (err) {
+        doc.destroy()
+        throw err
+      }
     }
     const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
-    return new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
+    const room = new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
+    if (stored !== null) room.loadedBytes = stored.updates.reduce((n, u) => n + u.data.length, stored.snapshot?.length ?? 0)
+    return room
   }
 
   get isIdle(): boolean {
@@ -185,7 +198,7 @@ export class Room {
 
   removePeer(peer: RoomPeer): void {
     this.peers.delete(peer)
-    if (!this.destroyed) this.presence.peerLeft(peer)
+    this.presence.peerLeft(peer)
   }
 
   /**
@@ -193,26 +206,78 @@ export class Room {
    * of that source: stored unless the source already stored it (the region's
    * shared storage), broadcast to every peer but the one it came from, and told
    * to `onChange` listeners. Resolves once it is committed to storage (the
-   * moment a Meridian client may be acknowledged); rejects with
-   * ERR_UPDATE_INVALID if Yjs cannot read it, or ERR_STORAGE_WRITE.
+   * moment a Meridian client may be acknowledged). Every update is checked
+   * against the room's limits first (`inspect`; a caller that inspected it
+   * already passes the result); an update that fails inside Yjs breaks the
+   * room (`markBroken`). Rejects with the inspection's error, ERR_DOC_BROKEN,
+   * or ERR_STORAGE_WRITE.
    */
-  applyUpdate(update: Uint8Array, source: ChangeSource): Promise<void> {
-    if (this.destroyed) return Promise.reject(new RelayError('ERR_RELAY_CLOSED'))
-    let failure: RelayError | null = null
+  applyUpdate(update: Uint8Array, source: ChangeSource, options?: { inspection?: UpdateInspection }): Promise<void> {
+    if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
+    if (options?.inspection === undefined) {
+      try {
+        this.inspect(update)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    let failure: unknown = null
     this.current = source
     try {
       Y.applyUpdate(this.doc, update)
     } catch (cause) {
-      // Yjs reads all structs before integrating; whatever it did integrate was
-      // emitted as a re-encoded update and is kept like any other change.
-      failure = new RelayError('ERR_UPDATE_INVALID', undefined, { cause })
+      // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
+      failure = cause
+    } finally {
+      this.current = null
+    }
+    const produced = this.produced
+    this.produced = []
+    // The document may hold changes never reported, or be wedged (it applies later updates without
+    // reporting them): nothing of it is acknowledged, and it leaves memory.
+    if (failure !== null) return Promise.reject(this.markBroken(failure))
+    if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
+    for (const change of produced) this.accept(change, source)
+    return this.writes.committed
+  }
+
+  /**
+   * A change the relay makes itself (e.g. the revocations document): `edit`
+   * runs in one transaction, and what it changed is one change of `source`,
+   * stored, broadcast and told to listeners like any other. Resolves once committed.
+   */
+  transact(edit: (doc: Y.Doc) => void, source: ChangeSource): Promise<void> {
+    if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
+    this.current = source
+    try {
+      this.doc.transact(() => edit(this.doc))
     } finally {
       this.current = null
     }
     const produced = this.produced
     this.produced = []
     for (const change of produced) this.accept(change, source)
-    return failure !== null ? Promise.reject(failure) : this.writes.committed
+    return this.writes.committed
+  }
+
+  /** Checks an update against the room's limits before it is applied (see update-guard.ts); throws a RelayError. */
+  inspect(update: Uint8Array): UpdateInspection {
+    return inspectUpdate(this.doc, update, this.updateLimits)
+  }
+
+  get updateLimits(): UpdateLimits {
+    return this.options.updateLimits ?? DEFAULT_UPDATE_LIMITS
+  }
+
+  /** The room can no longer be trusted: its peers are failed and it leaves memory (reloaded from storage next time). */
+  private markBroken(cause: unknown): RelayError {
+    const error = new RelayError('ERR_DOC_BROKEN', this.name, { cause })
+    if (this.broken) return error
+    this.broken = true
+    this.log.error({ err: cause }, 'applying an update failed: dropping the document from memory')
+    for (const peer of [...this.peers]) peer.fail(error)
+    this.options.onBroken?.(this)
+    return error
   }
 
   /**
@@ -220,12 +285,20 @@ export class Room {
    * document gets the same bytes as every other such joiner, encoded once per
    * change rather than once per joiner.
    */
-  diffFor(stateVector: Uint8Array): Uint8Array {
+  diffFor(stateVector: Uint8Array, flavor: 'all-deletes' | 'new-deletes' = 'all-deletes'): Uint8Array {
     if (stateVector.length === 1 && stateVector[0] === 0) {
       this.fullState ??= Y.encodeStateAsUpdate(this.doc)
       return this.fullState
     }
-    return Y.encodeStateAsUpdate(this.doc, stateVector)
+    // Same version, same state vector: the same bytes (a client asking again costs no re-encoding).
+    return this.diffs.get(stateVectorKey(flavor, stateVector), () => flavor === 'new-deletes'
+      ? encodeUpdateWithoutOldDeletes(this.doc, stateVector)
+      : Y.encodeStateAsUpdate(this.doc, stateVector))
+  }
+
+  /** Bytes of encodings kept for joiners (the full state and recent diffs). */
+  get cachedBytes(): number {
+    return (this.fullState?.length ?? 0) + this.diffs.bytes
   }
 
   /** The room's log of recent deletions (made on first use: only digest-capable clients need it). */
@@ -253,7 +326,16 @@ export class Room {
     return () => listeners.delete(listener)
   }
 
-  /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
+  /**
+   * Applies a peer's awareness update: only the ids it owns or may claim, with
+   * relay clocks, states within the size cap (awareness-guard.ts). Returns how
+   * many entries were dropped; throws ERR_AWARENESS_INVALID on garbage.
+   */
+  applyPeerAwareness(update: Uint8Array, peer: RoomPeer, limits: { maxIds: number; maxStateBytes: number }): number {
+    return this.presence.applyFromPeer(update, peer, limits)
+  }
+
+  /** Applies an awareness update as it is, from a trusted source (another relay of the region); throws ERR_AWARENESS_INVALID on garbage. */
   applyAwareness(update: Uint8Array, source: AwarenessSource<RoomPeer>): void {
     this.presence.apply(update, source)
   }
@@ -269,54 +351,35 @@ export class Room {
     return update === null ? null : encodeMessage({ type: 'awareness', update })
   }
 
+  /** Resolves when every change made so far is durable; rejects (ERR_STORAGE_WRITE) if one could not be stored. */
+  whenCommitted(): Promise<void> {
+    return this.writes.committed
+  }
+
+  /** False once the room left memory (evicted, discarded after a failure, relay closed). */
+  get live(): boolean {
+    return !this.destroyed && !this.broken && !this.storageFailed
+  }
+
   /** Resolves when every change made so far is committed (failures included: they are reported to peers). */
   flush(): Promise<void> {
-    return this.writes.committed.catch(() => undefined).then(() => this.compaction ?? undefined)
+    return this.writes.committed.catch(() => undefined).then(() => this.compaction.inFlight ?? undefined)
   }
 
-  /**
-   * Folds stored updates into a snapshot. When every stored update is known to
-   * be in memory (`coveredSeq`), the snapshot is the in-memory document, encoded
-   * without waiting for anything; otherwise (shared storage) it is rebuilt from
-   * storage's own content.
-   */
+  /** Folds stored updates into a snapshot (room-compaction.ts); a broken room is never compacted. */
   compact(): Promise<void> {
-    if (this.compaction !== null) return this.compaction
-    const run = async (): Promise<void> => {
-      if (await this.compactFromMemory()) return
-      await this.compactFromStorage()
-    }
-    this.compaction = run()
-      .catch((err: unknown) => this.log.warn({ err }, 'compaction failed; updates stay as they are'))
-      .finally(() => {
-        this.compaction = null
-      })
-    return this.compaction
-  }
-
-  /** False when memory cannot stand for storage (unknown seqs, or structs waiting for dependencies). */
-  private async compactFromMemory(): Promise<boolean> {
-    if (this.coveredSeq < 0 || this.destroyed || hasPending(this.doc)) return false
-    const throughSeq = this.coveredSeq
-    const folded = this.storedUpdates
-    if (throughSeq === 0 || folded === 0) return true
-    // May hold more than the updates up to throughSeq (changes not committed yet): they are stored
-    // again after it, and applying them twice changes nothing.
-    this.fullState ??= Y.encodeStateAsUpdate(this.doc)
-    await this.options.storage.compact(this.name, this.fullState, throughSeq)
-    this.storedUpdates = Math.max(0, this.storedUpdates - folded)
-    return true
-  }
-
-  private async compactFromStorage(): Promise<void> {
-    await this.writes.committed.catch(() => undefined)
-    const folded = await compactFromStorage(this.options.storage, this.name, this.log)
-    this.storedUpdates = Math.max(0, this.storedUpdates - folded)
+    return this.broken ? Promise.resolve() : this.compaction.run()
   }
 
   /** Stored updates not yet folded into a snapshot (as far as this relay knows). */
   get uncompactedUpdates(): number {
-    return this.storedUpdates
+    return this.compaction.uncompacted
+  }
+
+  /** The in-memory document as a snapshot, or null when memory cannot stand for storage. */
+  private memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
+    if (this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return null
+    return { snapshot: (this.fullState ??= Y.encodeStateAsUpdate(this.doc)), stateVector: Y.encodeStateVector(this.doc) }
   }
 
   destroy(): void {
@@ -330,6 +393,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.fullState = null
+    this.diffs.clear()
     if (origin === LOAD_ORIGIN) return
     if (this.current !== null) {
       this.produced.push(update)
@@ -396,47 +460,11 @@ export class Room {
     const entries = this.outbox
     if (entries.length === 0) return
     this.outbox = []
-    if (this.peers.size === 0) return
-    const broadcast = new Broadcast(entries)
-    let recipients = 0
-    let partial: Set<object> | null = null
-    for (const peer of [...this.peers]) {
-      let took: boolean
-      if (peer.deliver !== undefined) {
-        took = peer.deliver(broadcast)
-      } else {
-        const messages = broadcast.messagesFor(peer)
-        for (const m of messages) peer.send(m)
-        took = messages.length > 0
-      }
-      if (!took) continue
-      recipients++
-      if (!broadcast.getsAll(peer)) (partial ??= new Set()).add(peer)
-    }
-    const metrics = this.options.metrics
-    if (metrics === undefined || recipients === 0) return
-    // Counted once per broadcast: per message type, how many sockets got it.
-    const counts = new Map<MessageLabel, { messages: number; bytes: number }>()
-    for (const e of entries) {
-      const n = e.except !== null && partial !== null && partial.has(e.except) ? recipients - 1 : recipients
-      if (n === 0) continue
-      const label = labelOfEncoded(e.message)
-      let c = counts.get(label)
-      if (c === undefined) counts.set(label, (c = { messages: 0, bytes: 0 }))
-      c.messages += n
-      c.bytes += n * e.message.length
-    }
-    for (const [type, c] of counts) metrics.messagesOut(type, c.messages, c.bytes)
+    if (this.peers.size > 0) sendTurn(entries, [...this.peers], this.options.metrics)
   }
 
   private readonly onCommitted = (seqs: readonly number[]): void => {
-    // Memory covers storage up to our last seq only while our seqs follow on from each other.
-    for (const seq of seqs) {
-      if (this.coveredSeq < 0) break
-      this.coveredSeq = seq === this.coveredSeq + 1 ? seq : -1
-    }
-    this.storedUpdates += seqs.length
-    if (this.storedUpdates >= this.options.compactAfterUpdates) void this.compact()
+    this.compaction.noteStored(seqs)
   }
 
   private readonly onWriteFailed = (cause: unknown): RelayError => {

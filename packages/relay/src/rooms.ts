@@ -5,6 +5,8 @@ import { RelayError } from './errors.js'
 import { Room, type RoomOptions } from './room.js'
 import { AwarenessSweeper } from './room-presence.js'
 import type { RelayMetrics } from './metrics.js'
+import type { UpdateLimits } from './update-guard.js'
+import { DEFAULT_MEMORY_BUDGET, DocumentMemoryBudget, type MemoryBudgetOptions } from './memory-budget.js'
 
 export interface RoomManagerOptions {
   storage: StorageAdapter
@@ -14,7 +16,14 @@ export interface RoomManagerOptions {
   clock: Clock
   /** Broadcasts are counted here. */
   metrics?: RelayMetrics
+  /** Nesting and delete-set limits for every update (update-guard.ts). */
+  updateLimits?: UpdateLimits
+  /** The budget for documents in memory (memory-budget.ts); default DEFAULT_MEMORY_BUDGET. */
+  memoryBudget?: MemoryBudgetOptions
 }
+
+/** The relay's own documents (no client may open them: see doc-name.ts). */
+export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/')
 
 /** Compact on eviction only when enough updates piled up to be worth a write. */
 const COMPACT_ON_EVICT_MIN_UPDATES = 16
@@ -36,9 +45,11 @@ export class RoomManager {
 
   /** What every room is built with: one object for all of them (each room keeps it). */
   private readonly roomOptions: RoomOptions
+  readonly memory: DocumentMemoryBudget
 
   constructor(options: RoomManagerOptions) {
     this.options = options
+    this.memory = new DocumentMemoryBudget(options.memoryBudget ?? DEFAULT_MEMORY_BUDGET)
     const { storage, logger, clock, compactAfterUpdates, metrics } = options
     this.roomOptions = {
       storage,
@@ -47,12 +58,17 @@ export class RoomManager {
       sweeper: new AwarenessSweeper(clock),
       compactAfterUpdates,
       ...(metrics !== undefined ? { metrics } : {}),
-      onStorageFailure: (room) => this.discard(room)
+      onStorageFailure: (room) => this.discard(room, 'after a storage failure'),
+      onBroken: (room) => this.discard(room, 'after applying an update failed'),
+      ...(options.updateLimits !== undefined ? { updateLimits: options.updateLimits } : {})
     }
   }
 
+  /** Client documents in memory (the relay's own, such as its revocations, are not counted). */
   get loadedCount(): number {
-    return this.rooms.size
+    let n = 0
+    for (const name of this.rooms.keys()) if (!isSystemDocument(name)) n++
+    return n
   }
 
   /** Called once per room, right after it loaded (before any peer joins it). Returns the unsubscribe function. */
@@ -73,6 +89,10 @@ export class RoomManager {
     for (let attempt = 0; attempt < 8; attempt++) {
       if (this.closed) throw new RelayError('ERR_RELAY_CLOSED')
       let pending = this.rooms.get(name)
+      if (pending === undefined) {
+        if (!isSystemDocument(name)) await this.makeRoom()
+        pending = this.rooms.get(name) // another acquire may have started it meanwhile
+      }
       if (pending === undefined) {
         pending = Room.load(name, this.roomOptions).then((room) => {
           this.loaded.set(name, room)
@@ -95,6 +115,32 @@ export class RoomManager {
       return room
     }
     throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  /** Estimated memory of the loaded documents (memory-budget.ts). */
+  get memoryBytes(): number {
+    return this.memory.total(this.loaded.values())
+  }
+
+  /**
+   * Before a load: if the budget is spent, evicts idle documents (idle
+   * longest first) until it is not; if it still is, refuses (ERR_MEMORY_BUDGET,
+   * a retryable close for the client).
+   */
+  private async makeRoom(): Promise<void> {
+    let total = this.memoryBytes
+    if (!this.memory.full(total)) return
+    // The idle timers' insertion order is the order rooms went idle.
+    for (const name of [...this.idleTimers.keys()]) {
+      if (!this.memory.full(total)) break
+      const room = this.loaded.get(name)
+      if (room === undefined || !room.isIdle || room.evicting !== null) continue
+      this.cancelEviction(name)
+      total -= this.memory.estimate(room)
+      room.evicting = this.evict(room)
+      await room.evicting
+    }
+    if (this.memory.full(this.memoryBytes)) throw new RelayError('ERR_MEMORY_BUDGET')
   }
 
   /** The room if it is in memory and not being evicted. */
@@ -159,7 +205,7 @@ export class RoomManager {
   }
 
   /** Drops a room whose memory no longer matches storage, at once (no flush: that is what failed). */
-  private discard(room: Room): void {
+  private discard(room: Room, why: string): void {
     if (room.evicting !== null) return
     this.cancelEviction(room.name)
     room.evicting = (async () => {
@@ -168,14 +214,14 @@ export class RoomManager {
       if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
       this.notify(this.evictedListeners, room)
       room.destroy()
-      this.options.logger.warn({ doc: room.name }, 'document dropped from memory after a storage failure; it reloads from storage')
+      this.options.logger.warn({ doc: room.name }, `document dropped from memory ${why}; it reloads from storage`)
     })()
   }
 
   private async evict(room: Room): Promise<void> {
     try {
       await room.flush()
-      if (room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
+      if (!room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)

@@ -12,6 +12,10 @@ import { DocSockets } from './doc-socket.js'
 import { RelayMetrics, instrumentStorage } from './metrics.js'
 import { StatusRegistry, type StatusProvider } from './status.js'
 import { registerAdminRoutes } from './admin-routes.js'
+import { guardAdminRoutes } from './admin-auth.js'
+import { DEFAULT_CLOSE_GRACE_MS, terminateAfterGrace } from './socket-close.js'
+import { PendingConnections } from './pending-connections.js'
+import { RevocationStore } from './revocation-store.js'
 import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 import { attachBus, type BusBridge } from './bus-bridge.js'
@@ -29,8 +33,10 @@ export interface Relay {
   readonly metrics: RelayMetrics
   /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
   registerStatusSection(name: string, provider: StatusProvider): () => void
-  /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. */
+  /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. Stored in the background. */
   revokeTokens(match: { jti?: string; sub?: string }): number
+  /** The same, resolving once the revocation is stored (it then survives restarts and reaches the relays sharing the storage). */
+  revokeTokensDurably(match: { jti?: string; sub?: string }): Promise<number>
   /** Starts listening; resolves with the bound address as `ws://host:port`. */
   listen(opts: { port: number; host: string }): Promise<string>
   /**
@@ -64,6 +70,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   const options: ResolvedRelayOptions = { ...resolved, storage: instrumentStorage(resolved.storage, metrics) }
   const { logger } = options
   const rooms = new RoomManager({ ...options, metrics })
+  metrics.trackDocumentMemory(() => rooms.memoryBytes, rooms.memory.options.maxBytes)
   rooms.onRoomLoaded(() => metrics.documentsLoaded.inc())
   rooms.onRoomEvicted(() => {
     metrics.documentsLoaded.dec()
@@ -79,10 +86,12 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy
   })
-  // Socket errors (resets, oversized frames: ws has already sent 1009) are the peer's doing, not the relay's.
+  // Socket errors (resets, oversized frames) are the peer's doing, not the relay's. ws is already
+  // closing the socket (with 1009 for an oversized frame) and reads no more: the close frame gets a
+  // short grace to reach the client, which can then tell why, before the socket is destroyed.
   const onSocketError = (error: Error, socket: WebSocket): void => {
     logger.debug({ err: error }, 'websocket error')
-    socket.terminate()
+    terminateAfterGrace(socket, DEFAULT_CLOSE_GRACE_MS, options.clock)
   }
   // The same, as a listener on the socket (one function for every socket: see releaseUpgrade).
   const socketErrorListener = function (this: WebSocket, error: Error): void {
@@ -92,6 +101,9 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     options: { maxPayload: options.maxMessageBytes, perMessageDeflate: false },
     errorHandler: onSocketError
   })
+
+  // Before any route: the check attaches to each /v1/ route as it is registered (the mesh's too).
+  guardAdminRoutes(app, { adminToken: options.adminToken, required: options.auth.mode === 'jwt' || options.adminToken !== undefined })
 
   const mesh = options.mesh === undefined
     ? null
@@ -120,8 +132,27 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const sockets = new DocSockets({ options, logger, rooms, connections, metrics, guarantees })
   sockets.registerHooks(app)
+  // Connections still sending their request headers count against the connection caps (slowloris).
+  new PendingConnections({
+    maxConnections: options.maxConnections,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    headerTimeoutMs: options.headerTimeoutMs,
+    perIp: options.trustProxy === false,
+    clock: options.clock,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason })
+  }).attach(app.server)
+  // Revocations live in storage (revocation-store.ts): loaded now, so none is forgotten across a restart.
+  const revocationStore = options.auth.mode === 'jwt'
+    ? await RevocationStore.open({ rooms, apply: (kind, key, atMs) => sockets.revoke({ [kind]: key }, atMs) })
+    : null
+  const revoke = async (match: { jti?: string; sub?: string }): Promise<number> => {
+    const atMs = Date.now()
+    const closed = sockets.revoke(match, atMs)
+    await revocationStore?.record(match, atMs)
+    return closed
+  }
   const status = new StatusRegistry()
-  registerAdminRoutes(app, { options, metrics, status, sockets, rooms })
+  registerAdminRoutes(app, { options, metrics, status, sockets, rooms, revoke })
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
   const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
@@ -141,6 +172,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.
       await mesh?.stop()
       await app.close()
+      revocationStore?.close()
       await rooms.close()
       // After the flush: what it committed is published before the bridge lets go.
       await bridge?.close()
@@ -187,7 +219,13 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     },
     metrics,
     registerStatusSection: (name, provider) => status.register(name, provider),
-    revokeTokens: (match) => sockets.revoke(match),
+    revokeTokens: (match) => {
+      const atMs = Date.now()
+      const closed = sockets.revoke(match, atMs)
+      revocationStore?.record(match, atMs).catch((err: unknown) => logger.error({ err }, 'a revocation could not be stored'))
+      return closed
+    },
+    revokeTokensDurably: revoke,
     listen,
     startDetached,
     acceptSocket,

@@ -1,32 +1,50 @@
 /**
  * Every place the relay relies on Yjs or y-protocols beyond their documented
  * API, in one module; yjs-internals.test.ts checks the shapes used here, so a
- * dependency upgrade that changes them fails a test, not production. The
- * versions are pinned exactly in package.json for the same reason.
+ * dependency upgrade that changes them fails a test instead of silently
+ * disabling a safety check. The versions are pinned exactly in package.json
+ * for the same reason.
  */
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 
-/** What Yjs keeps aside when an update refers to changes the document does not have. */
-export interface PendingSnapshot {
-  readonly structs: unknown
-  readonly ds: unknown
+interface StructLike {
+  id: { client: number; clock: number }
+  length: number
+  deleted: boolean
 }
 
-/** The struct store's pending fields: typed in Yjs' declarations, but written here, which Yjs does not expect. */
-interface PendingFields {
+interface StoreInternals {
   pendingStructs: unknown
   pendingDs: unknown
+  clients: Map<number, StructLike[]>
 }
 
-const pendingFieldsOf = (doc: Y.Doc): PendingFields => doc.store as unknown as PendingFields
+interface DocInternals {
+  _transaction: unknown
+  _transactionCleanups: unknown[]
+}
 
-/** True while the document holds structs or deletes waiting for a missing dependency. */
-export const hasPending = (doc: Y.Doc): boolean => doc.store.pendingStructs !== null || doc.store.pendingDs !== null
+const storeOf = (doc: Y.Doc): StoreInternals => doc.store as unknown as StoreInternals
+
+/** The structs of each client, in clock order (the document's struct store). */
+export const structsOf = (doc: Y.Doc, client: number): readonly StructLike[] | undefined => storeOf(doc).clients.get(client)
+
+/** What Yjs keeps aside when an update refers to changes the document does not have. */
+export interface PendingSnapshot {
+  structs: unknown
+  ds: unknown
+}
 
 export const pendingOf = (doc: Y.Doc): PendingSnapshot => {
-  const store = pendingFieldsOf(doc)
+  const store = storeOf(doc)
   return { structs: store.pendingStructs, ds: store.pendingDs }
+}
+
+/** True while the document holds structs or deletes waiting for a missing dependency. */
+export const hasPending = (doc: Y.Doc): boolean => {
+  const store = storeOf(doc)
+  return store.pendingStructs !== null || store.pendingDs !== null
 }
 
 /**
@@ -39,11 +57,25 @@ export const leftPending = (doc: Y.Doc, before: PendingSnapshot): boolean => {
   return hasPending(doc)
 }
 
-/** Drops what an update left pending, restoring the state from before it. */
-export const restorePending = (doc: Y.Doc, before: PendingSnapshot): void => {
-  const store = pendingFieldsOf(doc)
-  store.pendingStructs = before.structs
-  store.pendingDs = before.ds
+/** Puts back what was pending before an update (dropping what it left pending). */
+export const setPending = (doc: Y.Doc, snapshot: PendingSnapshot): void => {
+  const store = storeOf(doc)
+  store.pendingStructs = snapshot.structs
+  store.pendingDs = snapshot.ds
+}
+
+/** The same as `setPending`, named for its use after a refused update. */
+export const restorePending = setPending
+
+/**
+ * True when a transaction of `doc` threw during its cleanup (observers, GC,
+ * merging): Yjs leaves it in `_transactionCleanups`, and from then on no later
+ * transaction of that doc is cleaned up, so no `update` event fires again. Such
+ * a doc silently stops reporting changes and must be thrown away.
+ */
+export const isWedged = (doc: Y.Doc): boolean => {
+  const d = doc as unknown as DocInternals
+  return d._transaction === null && d._transactionCleanups.length > 0
 }
 
 /**

@@ -115,7 +115,7 @@ describe('token verification', () => {
       .toMatchObject({ ok: false, code: 'ERR_AUTH_INVALID' })
   })
 
-  it('revokes by jti, and by sub for tokens issued up to the revocation', async () => {
+  it('revokes by jti, and by sub for tokens issued up to the revocation (plus the clock tolerance)', async () => {
     const revocations = new RevocationList()
     const a = new Authenticator(resolveAuthOptions({ mode: 'jwt', secret: SECRET }) as Jwt, revocations)
     const docs = [{ pattern: 'x', access: 'read' as const }]
@@ -125,8 +125,16 @@ describe('token verification', () => {
     const t2 = await mintToken({ secret: SECRET, docs, ttlSeconds: 60, sub: 'bob', nowMs: Date.now() - 5_000 })
     revocations.revoke({ sub: 'bob' })
     expect(await a.verify(t2)).toMatchObject({ ok: false, code: 'ERR_AUTH_REVOKED' })
+    // Dated a little ahead (within the tolerance): still covered by the revocation.
     const t3 = await mintToken({ secret: SECRET, docs, ttlSeconds: 60, sub: 'bob', nowMs: Date.now() + 5_000 })
-    expect((await a.verify(t3)).ok).toBe(true)
+    expect(await a.verify(t3)).toMatchObject({ ok: false, code: 'ERR_AUTH_REVOKED' })
+    // Minted after the revocation and its tolerance: works.
+    revocations.revoke({ sub: 'dave' }, Date.now() - 120_000)
+    const t4 = await mintToken({ secret: SECRET, docs, ttlSeconds: 60, sub: 'dave' })
+    expect((await a.verify(t4)).ok).toBe(true)
+    // Dated further ahead than the tolerance: refused outright (it would escape any revocation by subject).
+    const t5 = await mintToken({ secret: SECRET, docs, ttlSeconds: 7_200, sub: 'dave', nowMs: Date.now() + 3_600_000 })
+    expect(await a.verify(t5)).toMatchObject({ ok: false, code: 'ERR_AUTH_INVALID' })
   })
 
   it('refuses weak or missing key material at startup', () => {

@@ -1,0 +1,43 @@
+/**
+ * Authorization of the operator endpoints under `/v1/`. It is bound to the
+ * routes themselves (an `onRequest` hook added to every route whose pattern
+ * is under `/v1/` as it is registered), never decided from the raw URL: the
+ * router matches the percent-decoded path, so `/%76%31/status` reaches the
+ * `/v1/status` route and must meet the same check.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
+import { secretEquals } from './auth.js'
+
+export interface AdminAuthOptions {
+  /** Bearer token for `/v1/*`; undefined: the routes answer 401 whenever `required`. */
+  adminToken: string | undefined
+  /** Whether the token is required (auth is on, or a token was configured). */
+  required: boolean
+}
+
+/** True for a route pattern that is an operator endpoint. */
+export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || pattern.startsWith('/v1/')
+
+/**
+ * Installs the admin check on every `/v1/` route registered after this call
+ * (call it before any route is added: the mesh's `/v1/cluster` included).
+ */
+export function guardAdminRoutes(app: FastifyInstance, options: AdminAuthOptions): void {
+  const check = adminCheck(options)
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (!isAdminRoute(route.url)) return
+    const existing = route.onRequest
+    route.onRequest = existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])]
+  })
+}
+
+function adminCheck({ adminToken, required }: AdminAuthOptions): onRequestHookHandler {
+  return async function adminOnly(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (!required) return
+    const header = request.headers.authorization
+    const presented = header !== undefined && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : null
+    if (adminToken === undefined || presented === null || !secretEquals(presented, adminToken)) {
+      await reply.code(401).send({ code: 'ERR_ADMIN_AUTH', message: adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required' })
+    }
+  }
+}

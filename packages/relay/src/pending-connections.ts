@@ -1,0 +1,74 @@
+/**
+ * TCP connections whose HTTP request (a WebSocket upgrade, usually) has not
+ * arrived whole yet. Until its headers are complete a connection is nobody's:
+ * the document sockets' per-IP cap cannot see it, so a client sending headers
+ * slowly (slowloris) could hold any number of them. Here they are capped like
+ * open connections (per address, unless the relay sits behind a trusted
+ * proxy, whose one address all clients share; and in total), and destroyed if
+ * their headers take longer than `headerTimeoutMs`. They are counted apart
+ * from open connections, so a client over the open-connection cap still
+ * completes its upgrade and is told why (1013).
+ */
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Clock, ClockTimer } from '@meridian/policy'
+
+export interface PendingConnectionsOptions {
+  maxConnections: number
+  maxConnectionsPerIp: number
+  headerTimeoutMs: number
+  /** False behind a trusted proxy: the TCP address is the proxy's, so only the total is capped. */
+  perIp: boolean
+  clock: Clock
+  /** A connection was destroyed (over a cap, or headers too slow). */
+  onRefused?: (reason: 'too_many_connections' | 'too_many_per_ip' | 'header_timeout') => void
+}
+
+export class PendingConnections {
+  private readonly timers = new Map<Socket, ClockTimer>()
+  private readonly perIp = new Map<string, number>()
+
+  constructor(private readonly o: PendingConnectionsOptions) {}
+
+  get size(): number {
+    return this.timers.size
+  }
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => this.opened(socket))
+    // Headers complete: from here the request (or the upgraded socket) is counted where it goes.
+    server.prependListener('request', (req: { socket: Socket }) => this.settle(req.socket))
+    server.prependListener('upgrade', (req: { socket: Socket }) => this.settle(req.socket))
+  }
+
+  private opened(socket: Socket): void {
+    const { maxConnections, maxConnectionsPerIp, perIp } = this.o
+    const ip = socket.remoteAddress ?? ''
+    let refused: 'too_many_connections' | 'too_many_per_ip' | null = null
+    if (this.timers.size >= maxConnections) refused = 'too_many_connections'
+    else if (perIp && (this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) refused = 'too_many_per_ip'
+    if (refused !== null) {
+      this.o.onRefused?.(refused)
+      socket.destroy()
+      return
+    }
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
+    this.timers.set(socket, this.o.clock.setTimeout(() => {
+      this.settle(socket)
+      this.o.onRefused?.('header_timeout')
+      socket.destroy()
+    }, this.o.headerTimeoutMs))
+    socket.once('close', () => this.settle(socket))
+  }
+
+  private settle(socket: Socket): void {
+    const timer = this.timers.get(socket)
+    if (timer === undefined) return
+    this.o.clock.clearTimeout(timer)
+    this.timers.delete(socket)
+    const ip = socket.remoteAddress ?? ''
+    const n = this.perIp.get(ip) ?? 0
+    if (n <= 1) this.perIp.delete(ip)
+    else this.perIp.set(ip, n - 1)
+  }
+}

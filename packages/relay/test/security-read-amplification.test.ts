@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { CLOSE_CODES, mintToken } from '@meridian/relay'
+import { RawClient } from '@meridian/testing'
+import { SECRET, relayPool } from './helpers.js'
+
+const pool = relayPool()
+afterEach(() => pool.closeAll())
+
+describe('read amplification (security #15, finding 8)', () => {
+  it('a reader repeating sync-step1 gets cached encodings and is cut off past the step-1 rate', async () => {
+    const { url, relay } = await pool.start({ auth: { mode: 'jwt', secret: SECRET } })
+    const write = await mintToken({ secret: SECRET, docs: [{ pattern: '*', access: 'write' }], ttlSeconds: 300 })
+    const read = await mintToken({ secret: SECRET, docs: [{ pattern: '*', access: 'read' }], ttlSeconds: 300 })
+    const writer = await RawClient.connect(url, 'big', { query: { token: write } })
+    const doc = new Y.Doc()
+    for (let i = 0; i < 200; i++) doc.getText('t').insert(0, `${i}:${'y'.repeat(5_000)}`)
+    writer.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc) })
+    await writer.next('ack', (a) => a.upTo >= 1)
+    const docBytes = Y.encodeStateAsUpdate(doc).length
+
+    const reader = await RawClient.connect(url, 'big', { query: { token: read } })
+    // A non-empty state vector naming a client the relay has never seen: the answer is the whole document.
+    const bogus = new Uint8Array([1, 5, 1])
+    for (let i = 0; i < 40; i++) reader.send({ type: 'sync-step1', stateVector: bogus })
+    expect(await reader.closed()).toEqual({ code: CLOSE_CODES.RATE_LIMITED, reason: 'ERR_RATE_LIMITED' })
+    const answers = reader.received.filter((m) => m.type === 'sync-step2')
+    expect(answers.length).toBeLessThanOrEqual(9) // the relay's own handshake aside, the burst
+    expect(answers.reduce((n, m) => n + (m.type === 'sync-step2' ? m.update.length : 0), 0)).toBeLessThanOrEqual(9 * (docBytes + 64))
+
+    // Same version, same state vector: the same encoding, made once.
+    const room = relay.rooms.getLoaded('big')
+    expect(room).toBeDefined()
+    if (room === undefined) return
+    expect(room.diffFor(bogus)).toBe(room.diffFor(bogus))
+    expect(room.diffFor(bogus, 'new-deletes')).toBe(room.diffFor(bogus, 'new-deletes'))
+  })
+})
