@@ -9,6 +9,7 @@ export type MeridianErrorCode =
   | 'ERR_PERSISTENCE' // local storage failed: the document keeps working in memory
   | 'ERR_TIMEOUT' // a wait given a timeoutMs did not complete in time
   | 'ERR_READ_ONLY' // the document is read-only (its home region is unreachable): the write is refused
+  | 'ERR_STALENESS_UNACHIEVABLE' // warning, once per capability: its maxStalenessMs is below what the relay can deliver
 
 export class MeridianError extends Error {
   override readonly name = 'MeridianError'

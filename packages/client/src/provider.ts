@@ -6,7 +6,7 @@ import { MeridianError } from './errors.js'
 import { Outbox } from './outbox.js'
 import { LocalPersistence } from './persistence.js'
 import { RelayLink, type RelayInfo } from './relay-link.js'
-import { DEFAULT_PROVIDER_OPTIONS, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
+import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
 import type { ClientStore } from './store/types.js'
 import { MemoryClientStore } from './store/memory-store.js'
 import { openIdbClientStore } from './store/idb-store.js'
@@ -64,6 +64,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly waiters: Waiters
   /** Sent in HELLO on every connection of this provider (see RelayLinkOptions.nodeId). */
   private readonly nodeId: string
+  private readonly syncProbeIntervalMs: number
 
   constructor(options: MeridianProviderOptions) {
     super()
@@ -75,6 +76,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     this.clock = options.clock ?? systemClock
     this.waiters = new Waiters(this.clock)
+    this.syncProbeIntervalMs = options.syncProbeIntervalMs ?? defaultSyncProbeIntervalMs(options.policy)
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random)
     // Random per provider instance, from the injected source (the testing kit replays it from a seed).
     const random = options.random ?? Math.random
@@ -84,7 +86,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       clock: this.clock,
       onPolicy: (decision, diff) => this.emit('policy', [decision, diff]),
       onConverged: (decision) => this.emit('converged', [decision]),
-      onWritable: () => this.link?.sendPendingDiff()
+      onWritable: () => this.link?.sendPendingDiff(),
+      onWarning: (error) => this.emitError(error)
     })
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
@@ -393,6 +396,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       WebSocket: this.WebSocketImpl,
       clock: this.clock,
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
+      syncProbeIntervalMs: this.syncProbeIntervalMs,
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
       isReadOnly: () => !this.guarantees.isWritable,
@@ -401,15 +405,17 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
         onOpen: () => this.onLinkOpen(link),
-        onSynced: () => {
-          this.guarantees.synced()
+        onSynced: (syncAtMs) => {
+          this.guarantees.synced(syncAtMs)
           this.setSynced(true)
         },
+        onSyncPoint: (syncAtMs) => this.guarantees.syncPoint(syncAtMs),
         onAcknowledged: (outboxSeq) => this.onAcknowledged(outboxSeq),
         onReplicated: (regions, outboxSeq) => this.guarantees.durability.markReplicated(regions, outboxSeq),
-        onStatus: (status) => this.guarantees.status(status),
+        onStatus: (status, reportAtMs, roundDone) => this.guarantees.status(status, reportAtMs, roundDone),
         onRelayInfo: (info) => {
           this._relay = info
+          this.guarantees.relayInfo(info.region)
           this.emit('relay', [info])
         },
         onAwareness: (update) => awarenessProtocol.applyAwarenessUpdate(this.awareness, update, this),
