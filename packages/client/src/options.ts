@@ -69,6 +69,13 @@ export interface MeridianProviderOptions {
    * grows between acknowledged writes).
    */
   syncProbeIntervalMs?: number
+  /**
+   * Largest message the SDK sends (default 16 MiB, the relay's default
+   * `maxMessageBytes`; set it to your relay's). A write whose update is larger is
+   * held back with an ERR_WRITE_TOO_LARGE error naming it, never sent into a
+   * connection the relay would close (see `provider.refusedWrites`, `dropWrite`).
+   */
+  maxFrameBytes?: number
   /** Random numbers in [0, 1) for reconnect jitter and the provider's HELLO id; default Math.random. */
   random?: () => number
 }
@@ -103,7 +110,7 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
   if (probe !== undefined && (typeof probe !== 'number' || !(probe >= 0) || !Number.isFinite(probe))) {
     throw new MeridianError('ERR_OPTIONS', 'syncProbeIntervalMs must be a number >= 0')
   }
-  for (const name of ['connectTimeoutMs', 'compactAfterUpdates'] as const) {
+  for (const name of ['connectTimeoutMs', 'compactAfterUpdates', 'maxFrameBytes'] as const) {
     const v = options[name]
     if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new MeridianError('ERR_OPTIONS', `${name} must be a positive number`)
   }

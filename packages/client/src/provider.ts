@@ -16,6 +16,8 @@ import { Guarantees } from './guarantees.js'
 import type { DurabilityLevel } from './durability.js'
 import { AUTH_REFUSALS, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
+import { SIZE_REFUSALS, WriteGate } from './write-gate.js'
+import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
 
@@ -42,6 +44,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
   private readonly guarantees: Guarantees
+  /** Writes held back for their size (see write-gate.ts). */
+  private readonly gate: WriteGate
   private readonly backoff: Backoff
   private local: LocalPersistence | null = null
   private ownsStore = false
@@ -89,6 +93,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onWritable: () => this.link?.sendPendingDiff(),
       onWarning: (error) => this.emitError(error)
     })
+    this.gate = new WriteGate({
+      doc: this.doc,
+      outbox: this.outbox,
+      durability: this.guarantees.durability,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      newClientId: () => Math.floor(random() * 0xffffffff) >>> 0,
+      onError: (e) => this.emitError(e)
+    })
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
     this.wantConnected = options.connect ?? DEFAULT_PROVIDER_OPTIONS.connect
@@ -130,6 +142,22 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** The current policy decision: mode, capabilities on or shed with reasons, staleness bound. */
   get policy(): PolicyDecision {
     return this.guarantees.decision
+  }
+
+  /** Local writes held back because the relay cannot take them for their size (ERR_WRITE_TOO_LARGE), oldest first. */
+  get refusedWrites(): RefusedWrite[] {
+    return this.gate.refused.list()
+  }
+
+  /**
+   * Removes a refused write's content from the document (a local deletion: then
+   * it fits a frame), so it and the writes held because of it sync. Write the data
+   * again in smaller parts if it is still wanted. Throws ERR_OPTIONS for an unknown seq.
+   */
+  dropWrite(seq: number): void {
+    this.gate.drop(seq, () => this.outbox.highWaterMark)
+    this.notePending()
+    if (this.guarantees.isWritable) this.link?.sendPendingDiff()
   }
 
   /** Whether the app may offer `capability` right now. */
@@ -354,8 +382,10 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       void this.local?.write(update, false)
       return
     }
+    const client = this.doc.clientID
     const entry = this.outbox.add(update, null, this.clock.now())
     this.guarantees.durability.track(update, entry.seq)
+    const send = this.gate.admit(entry, client)
     const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
     void persisted.then((key) => {
       entry.key = key
@@ -365,7 +395,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     })
     this.notePending()
     if (this.guarantees.isWritable) {
-      this.link?.sendUpdate(update, this.outbox.highWaterMark)
+      if (send) this.link?.sendUpdate(update, this.outbox.highWaterMark)
     } else {
       // Not dropped: kept locally and in the outbox, sent once the document is writable again.
       this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
@@ -400,7 +430,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
       isReadOnly: () => !this.guarantees.isWritable,
-      pendingDeletes: () => this.outbox.deleteRanges(),
+      encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest, () => this.outbox.deleteRanges()),
+      maxFrameBytes: this.gate.maxFrameBytes,
       nodeId: this.nodeId,
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
@@ -421,6 +452,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         onAwareness: (update) => awarenessProtocol.applyAwarenessUpdate(this.awareness, update, this),
         onRemoteUpdate: (update) => Y.applyUpdate(this.doc, update, this),
         onError: (e) => this.emitError(e),
+        onFrameTooLarge: (bytes) => this.emitError(new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.gate.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes })),
         onClose: (wasOpen, code, reason) => this.onLinkClose(link, wasOpen, code, reason)
       }
     })
@@ -440,6 +472,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private onLinkClose(link: RelayLink, wasOpen: boolean, code: number | null = null, reason = ''): void {
     if (this.link !== link) return
     this.link = null
+    // Refused for its size: hold the culprit back so the reconnection does not resend it (y-websocket#189).
+    if (code !== null && SIZE_REFUSALS[code] !== undefined) this.gate.relayRefused(code)
     const refusal = code === null ? undefined : AUTH_REFUSALS[code]
     if (refusal !== undefined) {
       // Retrying the same credentials cannot succeed and would hammer the relay: stop, and say why.
@@ -469,7 +503,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private onAcknowledged(outboxSeq: number): void {
     this.guarantees.durability.markRelay(outboxSeq)
-    const done = this.outbox.acknowledge(outboxSeq)
+    const done = this.outbox.acknowledge(outboxSeq, (seq) => this.gate.refused.has(seq))
     if (done.length === 0) return
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
     this.local?.acknowledge(keys)
@@ -479,7 +513,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private encodeLocalAwareness(): Uint8Array | null {
     if (this.awareness.getLocalState() === null) return null
-    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])
   }
 
   private setStatus(status: ConnectionStatus, url: string | null): void {

@@ -7,10 +7,8 @@ import {
   FEATURE_STATUS,
   PROTOCOL_VERSION,
   encodeMessage,
-  encodeUpdateWithoutOldDeletes,
   tryDecodeMessage,
   DeleteSync,
-  type DeleteRanges,
   type DsReplyMessage,
   type Message,
   type StatusFields
@@ -54,6 +52,8 @@ export interface RelayLinkHandlers {
   /** Applies a relay update to the doc; may throw on garbage (the link then closes). */
   onRemoteUpdate(update: Uint8Array): void
   onError(error: MeridianError): void
+  /** An update-bearing message larger than `maxFrameBytes` was not sent (the relay would close the connection). */
+  onFrameTooLarge(bytes: number): void
   /** Called exactly once. */
   onClose(wasOpen: boolean, code: number | null, reason: string): void
 }
@@ -73,10 +73,12 @@ export interface RelayLinkOptions {
    * saw it leave can tell what it missed since (see FEATURE_DS_DIGEST).
    */
   nodeId: string
-  /** Deletes in local updates the relay has not acknowledged (sent with our step 2: see FEATURE_DS_DIGEST). */
-  pendingDeletes: () => DeleteRanges
   /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
   isReadOnly: () => boolean
+  /** What a relay at `stateVector` lacks of ours (without writes held back: see WriteGate). */
+  encodeDiff: (stateVector: Uint8Array, digest: boolean) => Uint8Array
+  /** Update-bearing messages larger than this are not sent. */
+  maxFrameBytes: number
   handlers: RelayLinkHandlers
   clock: Clock
   /** Send a step 1 this often once synced, so the staleness bound has a fresh, answered sync point; 0: never. */
@@ -270,7 +272,7 @@ export class RelayLink {
   /** Sends what the relay lacks of ours (after a read-only spell): covers every outbox entry so far. */
   sendPendingDiff(): void {
     if (!this.opened || this.closed || this.relayStateVector === null) return
-    const update = Y.encodeStateAsUpdate(this.options.doc, this.relayStateVector)
+    const update = this.options.encodeDiff(this.relayStateVector, false)
     this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.options.outboxHighWaterMark())
     this.step2Sent = true
   }
@@ -289,9 +291,7 @@ export class RelayLink {
     if (!this.options.isReadOnly()) {
       // Everything the relay lacks, which covers every outbox entry so far. With the digest
       // exchange, deletes of structs the relay holds travel only if they are our pending edits'.
-      const update = digest
-        ? encodeUpdateWithoutOldDeletes(doc, stateVector, this.options.pendingDeletes())
-        : Y.encodeStateAsUpdate(doc, stateVector)
+      const update = this.options.encodeDiff(stateVector, digest)
       this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
       this.step2Sent = true
     }
@@ -366,6 +366,10 @@ export class RelayLink {
   }
 
   private sendCounted(message: Uint8Array, outboxSeq: number): void {
+    if (message.byteLength > this.options.maxFrameBytes) {
+      this.handlers.onFrameTooLarge(message.byteLength)
+      return
+    }
     if (!this.send(message)) return
     this.sent++
     this.marks.push([this.sent, outboxSeq, this.options.clock.now()])
