@@ -4,12 +4,9 @@ import { ObservableV2 } from 'lib0/observable'
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js'
 import { MeridianError } from './errors.js'
 import { Outbox } from './outbox.js'
-import { LocalPersistence } from './persistence.js'
+import { LocalStore } from './local-store.js'
 import { RelayLink, type RelayInfo } from './relay-link.js'
 import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
-import type { ClientStore } from './store/types.js'
-import { MemoryClientStore } from './store/memory-store.js'
-import { openIdbClientStore } from './store/idb-store.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
 import { systemClock, type Clock, type ClockTimer, type PolicyDecision } from '@meridian/policy'
 import { Guarantees } from './guarantees.js'
@@ -47,14 +44,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Writes held back for their size (see write-gate.ts). */
   private readonly gate: WriteGate
   private readonly backoff: Backoff
-  private local: LocalPersistence | null = null
-  private ownsStore = false
+  private readonly store: LocalStore
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
   private readonly crossTab: CrossTab | null
-  private _persistence: PersistenceState = 'ok'
-  private _persistenceError: MeridianError | null = null
-  /** The store was lost before `local` existed (e.g. closed while loading). */
-  private storeLost: MeridianError | null = null
   private link: RelayLink | null = null
   private urlIndex = 0
   private reconnectTimer: ClockTimer | null = null
@@ -94,12 +86,17 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onWarning: (error) => this.emitError(error)
     })
     this.gate = new WriteGate({
-      doc: this.doc,
-      outbox: this.outbox,
-      durability: this.guarantees.durability,
+      doc: this.doc, outbox: this.outbox, durability: this.guarantees.durability,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       newClientId: () => Math.floor(random() * 0xffffffff) >>> 0,
       onError: (e) => this.emitError(e)
+    })
+    this.store = new LocalStore({
+      store: options.store,
+      docName: this.docName,
+      compactAfterUpdates: options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
+      onError: (e) => this.emitError(e),
+      onMemoryOnly: (error) => !this.destroyed && this.emit('persistence', [{ state: 'memory-only', error }])
     })
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
@@ -138,7 +135,6 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.outbox.byteLength
   }
 
-  /** The relay in use, once it said hello. */
   /** The current policy decision: mode, capabilities on or shed with reasons, staleness bound. */
   get policy(): PolicyDecision {
     return this.guarantees.decision
@@ -149,11 +145,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.gate.refused.list()
   }
 
-  /**
-   * Removes a refused write's content from the document (a local deletion: then
-   * it fits a frame), so it and the writes held because of it sync. Write the data
-   * again in smaller parts if it is still wanted. Throws ERR_OPTIONS for an unknown seq.
-   */
+  /** Deletes a refused write's content (then it fits a frame) so it and the writes held with it sync; ERR_OPTIONS for an unknown seq. */
   dropWrite(seq: number): void {
     this.gate.drop(seq, () => this.outbox.highWaterMark)
     this.notePending()
@@ -193,18 +185,19 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.guarantees.durability.levelOf(target)
   }
 
+  /** The relay in use, once it said hello. */
   get relay(): RelayInfo | null {
     return this._relay
   }
 
   /** `ok`: local edits are stored locally; `memory-only`: the local store failed, see `persistenceError`. */
   get persistence(): PersistenceState {
-    return this._persistence
+    return this.store.state
   }
 
   /** Why the document went `memory-only` (an ERR_PERSISTENCE error with the store error as `cause`). */
   get persistenceError(): MeridianError | null {
-    return this._persistenceError
+    return this.store.error
   }
 
   /** True when edits are shared with other tabs of this origin through a BroadcastChannel. */
@@ -252,7 +245,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Resolves once every local write so far is committed to the local store. */
   async whenPersisted(): Promise<void> {
     await this.whenLoaded
-    await this.local?.flush()
+    await this.store.local?.flush()
   }
 
   /** Disconnects, flushes local writes and releases everything. */
@@ -272,34 +265,18 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this.ownsAwareness) this.awareness.destroy()
     this.waiters.rejectAll(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     await this.whenLoaded
-    await this.local?.close(this.ownsStore)
+    await this.store.close()
     super.destroy()
   }
 
   private async load(): Promise<void> {
-    const store = await this.openStore()
-    const persistence = new LocalPersistence({
-      store,
-      docName: this.docName,
-      compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
-      onError: (e, fatal) => this.onPersistenceError(e, fatal)
-    })
-    try {
-      const stored = await persistence.load()
-      if (!this.destroyed) {
-        Y.transact(this.doc, () => {
-          if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
-          for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
-        }, STORE_ORIGIN)
-        for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key, this.clock.now()).seq)
-      }
-      this.local = persistence
-      // Closed under us while loading: what loaded is fine, but nothing more can be written.
-      if (this.storeLost !== null) persistence.goMemoryOnly(this.storeLost)
-    } catch (cause) {
-      // The document keeps working in memory; the app is told.
-      this.local = persistence
-      persistence.goMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
+    const stored = await this.store.load()
+    if (stored !== null && !this.destroyed) {
+      Y.transact(this.doc, () => {
+        if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
+        for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
+      }, STORE_ORIGIN)
+      for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key, this.clock.now()).seq)
     }
     this._loaded = true
     if (this.destroyed) return
@@ -308,40 +285,6 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.crossTab?.start()
     if (this.outbox.size > 0) this.notePending()
     if (this.wantConnected) this.openLink()
-  }
-
-  private async openStore(): Promise<ClientStore> {
-    const option = this.options.store
-    if (option !== undefined && typeof option !== 'function') return option
-    this.ownsStore = true
-    try {
-      // onClose: another tab upgrades or deletes the database, or the browser closes it.
-      return option !== undefined ? await option() : await openIdbClientStore({ onClose: (cause) => this.onStoreClosed(cause) })
-    } catch (cause) {
-      this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
-      return new MemoryClientStore()
-    }
-  }
-
-  /** The IndexedDB connection was closed under us: stop writing to it, keep working in memory. */
-  private onStoreClosed(cause: unknown): void {
-    const error = new MeridianError('ERR_PERSISTENCE', 'the local database was closed (another tab upgrading or deleting it, or the browser); working in memory only', { cause })
-    if (this.local !== null) this.local.goMemoryOnly(error)
-    else this.storeLost = error
-  }
-
-  /** From LocalPersistence: `fatal` means it stopped using the store. */
-  private onPersistenceError(error: MeridianError, fatal: boolean): void {
-    if (fatal) this.setMemoryOnly(error)
-    else this.emitError(error)
-  }
-
-  private setMemoryOnly(error: MeridianError): void {
-    this.emitError(error)
-    if (this._persistence === 'memory-only') return
-    this._persistence = 'memory-only'
-    this._persistenceError = error
-    if (!this.destroyed) this.emit('persistence', [{ state: 'memory-only', error }])
   }
 
   private openCrossTab(): CrossTab {
@@ -379,19 +322,19 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const remote = origin === this
     if (remote) {
       // The link opens only after loading, so persistence exists for every remote update.
-      void this.local?.write(update, false)
+      void this.store.local?.write(update, false)
       return
     }
     const client = this.doc.clientID
     const entry = this.outbox.add(update, null, this.clock.now())
     this.guarantees.durability.track(update, entry.seq)
     const send = this.gate.admit(entry, client)
-    const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
+    const persisted = this.store.local !== null ? this.store.local.write(update, true) : this.whenLoaded.then(() => this.store.local?.write(update, true) ?? null)
     void persisted.then((key) => {
       entry.key = key
       this.guarantees.durability.markLocal(entry.seq, key !== null)
       // Acknowledged before the local write committed: drop it from the store's pending list now.
-      if (key !== null && entry.acked) this.local?.acknowledge([key])
+      if (key !== null && entry.acked) this.store.local?.acknowledge([key])
     })
     this.notePending()
     if (this.guarantees.isWritable) {
@@ -506,7 +449,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const done = this.outbox.acknowledge(outboxSeq, (seq) => this.gate.refused.has(seq))
     if (done.length === 0) return
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
-    this.local?.acknowledge(keys)
+    this.store.local?.acknowledge(keys)
     this.notePending()
     this.waiters.check()
   }
