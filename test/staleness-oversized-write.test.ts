@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { DEFAULT_MAX_FRAME_BYTES, type WebSocketConstructor } from '@meridian/client'
+import { DEFAULT_MAX_FRAME_BYTES, MemoryClientStore, type WebSocketConstructor } from '@meridian/client'
 import { createTestClient, NodeWebSocket, startTestRelay, storedDoc, waitUntil, type TestRelay } from '@meridian/testing'
 
 // A write larger than a frame may be (the relay's maxMessageBytes, 16 MiB by default) must not send the SDK
@@ -117,5 +117,26 @@ describe('a write too large for one frame', () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(ws.count()).toBe(2)
     expect(a.doc.getMap('m').get('big')).toHaveLength(100 * 1024)
+  }, 60_000)
+
+  it('restored from the local store after a reload: held back too, the rest syncs, one connection', async () => {
+    const { url, storage } = await relay()
+    const store = new MemoryClientStore()
+    const first = createTestClient('reload', { url, store, connect: false })
+    await first.provider.whenLoaded
+    first.doc.getMap('m').set('small', 1)
+    first.doc.getMap('m').set('blob', 'b'.repeat(17 * 1024 * 1024))
+    await first.provider.whenPersisted()
+    await first.provider.destroy()
+
+    const ws = countingWebSocket()
+    const again = createTestClient('reload', { url, store, WebSocket: ws.WebSocket })
+    cleanups.push(() => again.provider.destroy())
+    await again.provider.whenSynced({ timeoutMs: 10_000 })
+    expect(again.provider.refusedWrites.map((w) => [w.seq, w.reason])).toEqual([[2, 'frame-too-large']])
+    await waitUntil(async () => (await storedDoc(storage, 'reload')).getMap('m').get('small') === 1, { timeoutMs: 10_000 })
+    expect((await storedDoc(storage, 'reload')).getMap('m').has('blob')).toBe(false)
+    expect(again.errors.filter((e) => e.startsWith('ERR_WRITE_TOO_LARGE'))).toHaveLength(1)
+    expect(ws.count()).toBe(1)
   }, 60_000)
 })

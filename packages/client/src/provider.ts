@@ -276,7 +276,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
         for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
       }, STORE_ORIGIN)
-      for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key, this.clock.now()).seq)
+      for (const p of stored.pending) this.gate.admitRestored(this.outbox.add(p.data, p.key, this.clock.now()))
     }
     this._loaded = true
     if (this.destroyed) return

@@ -51,6 +51,14 @@ export class WriteGate {
     return dependsOn === null || !this.hold(entry, client, 'depends-on-refused', dependsOn)
   }
 
+  /** A write restored from the local store (already local; an earlier session's client id): held back if too large. */
+  admitRestored(entry: OutboxEntry): void {
+    this.o.durability.restored(entry.seq)
+    if (entry.data.byteLength + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return
+    const client = ownClientOf(entry.data, this.o.doc.clientID)
+    if (client !== null) this.hold(entry, client, 'frame-too-large', null)
+  }
+
   /**
    * The relay closed the connection refusing something we sent for its size
    * (`code` 1009 or 4413): the largest write it had not acknowledged is the
