@@ -32,6 +32,22 @@ export class DurabilityTracker {
   private readonly failedLocal = new Set<number>()
   private readonly waiters = new Set<Waiter>()
   private highWater = 0
+  /** Writes withheld from the relay (see RefusedWrites): no watermark covers them. */
+  private readonly held = new Set<number>()
+  /** Formerly withheld writes: sent with the update covering this seq, so acknowledged only once it is. */
+  private readonly coveredFrom = new Map<number, number>()
+
+  /** A write is withheld from the relay: the relay watermarks pass it by. */
+  hold(seq: number): void {
+    this.held.add(seq)
+  }
+
+  /** A withheld write goes out with the next update, which covers outbox seqs up to `coveredBySeq`. */
+  release(seq: number, coveredBySeq: number): void {
+    if (!this.held.delete(seq)) return
+    this.coveredFrom.set(seq, coveredBySeq)
+    this.check()
+  }
 
   /** Registers a local write (the update object the doc emitted) under its outbox seq. */
   track(update: Uint8Array, seq: number): void {
@@ -107,10 +123,20 @@ export class DurabilityTracker {
   }
 
   private reached(seq: number, level: DurabilityLevel): boolean {
+    if (level !== 'local' && this.held.size + this.coveredFrom.size > 0 && !this.beyondHeld(seq, level)) return false
     if (seq === 0) return true
     if (level === 'local') return seq <= this.localThrough || seq <= this.relayThrough
     if (level === 'relay') return seq <= this.relayThrough
     return seq <= (this.replicatedThrough.get(level.replicated) ?? 0)
+  }
+
+  /** False while `seq` (or, for the newest seq — 'all' — any write) is withheld or sent but not yet acknowledged. */
+  private beyondHeld(seq: number, level: DurabilityLevel): boolean {
+    const through = level === 'relay' ? this.relayThrough : typeof level === 'string' ? Infinity : this.replicatedThrough.get(level.replicated) ?? 0
+    const all = seq === this.highWater
+    for (const h of this.held) if (h === seq || (all && h <= seq)) return false
+    for (const [s, from] of this.coveredFrom) if (through < from && (s === seq || (all && s <= seq))) return false
+    return true
   }
 
   private check(): void {

@@ -5,4 +5,7 @@ export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 export type { DurabilityLevel } from './durability.js'
 export type { RelayInfo } from './relay-link.js'
+export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
+export type { UnachievableBound } from './staleness-floor.js'
+export { DEFAULT_CLIENT_CLOCK_RATE_ERROR } from './policy-monitor.js'
 export * from './store/index.js'

@@ -61,6 +61,21 @@ export interface MeridianProviderOptions {
   crossTab?: boolean
   /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
   clock?: Clock
+  /**
+   * Once synced, send a step 1 this often: its answer is a sync point the staleness
+   * bound is measured from (the time the probe was *sent*, so latency is counted).
+   * Default: a quarter of the smallest configured maxStalenessMs, between 250 and
+   * 1 000 ms (`defaultSyncProbeIntervalMs`); 0 disables probing (the bound then
+   * grows between acknowledged writes).
+   */
+  syncProbeIntervalMs?: number
+  /**
+   * Largest message the SDK sends (default 16 MiB, the relay's default
+   * `maxMessageBytes`; set it to your relay's). A write whose update is larger is
+   * held back with an ERR_WRITE_TOO_LARGE error naming it, never sent into a
+   * connection the relay would close (see `provider.refusedWrites`, `dropWrite`).
+   */
+  maxFrameBytes?: number
   /** Random numbers in [0, 1) for reconnect jitter and the provider's HELLO id; default Math.random. */
   random?: () => number
 }
@@ -71,6 +86,12 @@ export const DEFAULT_PROVIDER_OPTIONS = {
   connectTimeoutMs: 10_000,
   compactAfterUpdates: 200
 } as const
+
+/** A quarter of the smallest staleness bound the policy configures, within [20, 1 000] ms. */
+export function defaultSyncProbeIntervalMs(policy: Partial<PolicyConfig> | undefined): number {
+  const bounds = [policy?.maxStalenessMs ?? 30_000, ...(policy?.capabilities ?? []).flatMap((c) => (c.maxStalenessMs !== undefined ? [c.maxStalenessMs] : []))]
+  return Math.min(1_000, Math.max(250, Math.floor(Math.min(...bounds) / 4)))
+}
 
 export function validateProviderOptions(options: MeridianProviderOptions): string[] {
   if (options === null || typeof options !== 'object') throw new MeridianError('ERR_OPTIONS', 'options must be an object')
@@ -85,7 +106,11 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
     }
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
-  for (const name of ['connectTimeoutMs', 'compactAfterUpdates'] as const) {
+  const probe = options.syncProbeIntervalMs
+  if (probe !== undefined && (typeof probe !== 'number' || !(probe >= 0) || !Number.isFinite(probe))) {
+    throw new MeridianError('ERR_OPTIONS', 'syncProbeIntervalMs must be a number >= 0')
+  }
+  for (const name of ['connectTimeoutMs', 'compactAfterUpdates', 'maxFrameBytes'] as const) {
     const v = options[name]
     if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new MeridianError('ERR_OPTIONS', `${name} must be a positive number`)
   }

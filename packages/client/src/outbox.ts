@@ -68,11 +68,24 @@ export class Outbox {
     return unionDeleteRanges(sets)
   }
 
-  /** Removes and returns every entry with `seq <= upToSeq`. */
-  acknowledge(upToSeq: number): OutboxEntry[] {
-    let n = 0
-    while (n < this.entries.length && (this.entries[n]?.seq ?? Infinity) <= upToSeq) n++
-    const done = this.entries.splice(0, n)
+  /** The unacknowledged entries, oldest first. */
+  unacknowledged(): readonly OutboxEntry[] {
+    return this.entries
+  }
+
+  /**
+   * Removes and returns every entry with `seq <= upToSeq`, except those `withheld`
+   * (never sent: an ack cannot cover them; they stay until sent and acknowledged).
+   */
+  acknowledge(upToSeq: number, withheld: (seq: number) => boolean = () => false): OutboxEntry[] {
+    const done: OutboxEntry[] = []
+    const kept: OutboxEntry[] = []
+    for (const e of this.entries) {
+      if (e.seq <= upToSeq && !withheld(e.seq)) done.push(e)
+      else kept.push(e)
+    }
+    if (done.length === 0) return done
+    this.entries = kept
     for (const e of done) {
       e.acked = true
       this.bytes -= e.data.byteLength

@@ -1,6 +1,7 @@
 import type { Clock, ClockTimer } from '@meridian/policy'
 import {
   createPolicyEngine,
+  decisionAt,
   diffDecisions,
   isCapabilityOn,
   type DecisionDiff,
@@ -9,6 +10,12 @@ import {
   type PolicyEngine,
   type PolicySignals
 } from '@meridian/policy'
+
+/**
+ * The SDK's default `maxClockRateError`: 100 ppm, what ordinary quartz clocks stay
+ * within, so a slow clock (the client's or a relay's) never shortens the bound.
+ */
+export const DEFAULT_CLIENT_CLOCK_RATE_ERROR = 1e-4
 
 /** What the provider observes, fed to the engine on every change. */
 export type ObservedSignals = Omit<PolicySignals, 'nowMs'>
@@ -36,13 +43,21 @@ export class PolicyMonitor {
 
   constructor(options: PolicyMonitorOptions, initial: ObservedSignals) {
     this.o = options
-    this.engine = createPolicyEngine(options.config)
+    this.engine = createPolicyEngine({ ...options.config, maxClockRateError: options.config.maxClockRateError ?? DEFAULT_CLIENT_CLOCK_RATE_ERROR })
     this.signals = initial
     this.evaluate()
   }
 
+  /**
+   * The decision as of now: re-evaluated first if a threshold was crossed since the
+   * last evaluation (a timer may run late), and with the staleness bound grown to
+   * this moment — it keeps growing while offline.
+   */
   get decision(): PolicyDecision {
-    return this.engine.decision as PolicyDecision
+    const now = this.o.clock.now()
+    const last = this.engine.decision as PolicyDecision
+    if (!this.destroyed && last.recheckAtMs !== null && now >= last.recheckAtMs) this.evaluate()
+    return decisionAt(this.engine.decision as PolicyDecision, now, this.engine.config.maxClockRateError)
   }
 
   can(capability: string): boolean {
@@ -74,8 +89,8 @@ export class PolicyMonitor {
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer)
     this.timer = null
     if (decision.recheckAtMs !== null) {
-      // +1: re-evaluate just after the boundary, not on it.
-      const delay = Math.max(0, decision.recheckAtMs - this.o.clock.now() + 1)
+      // recheckAtMs is already the first ms past the boundary (a crossing, a hold ending).
+      const delay = Math.max(0, decision.recheckAtMs - this.o.clock.now())
       this.timer = this.o.clock.setTimeout(() => this.evaluate(), delay)
     }
   }

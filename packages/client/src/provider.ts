@@ -4,12 +4,9 @@ import { ObservableV2 } from 'lib0/observable'
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js'
 import { MeridianError } from './errors.js'
 import { Outbox } from './outbox.js'
-import { LocalPersistence } from './persistence.js'
+import { LocalStore } from './local-store.js'
 import { RelayLink, type RelayInfo } from './relay-link.js'
-import { DEFAULT_PROVIDER_OPTIONS, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
-import type { ClientStore } from './store/types.js'
-import { MemoryClientStore } from './store/memory-store.js'
-import { openIdbClientStore } from './store/idb-store.js'
+import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
 import { systemClock, type Clock, type ClockTimer, type PolicyDecision } from '@meridian/policy'
 import { Guarantees } from './guarantees.js'
@@ -17,6 +14,8 @@ import type { DurabilityLevel } from './durability.js'
 import { AUTH_REFUSALS, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
 import { CLOSE_CODES } from '@meridian/protocol'
+import { SIZE_REFUSALS, WriteGate } from './write-gate.js'
+import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
 
@@ -43,15 +42,12 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly ownsAwareness: boolean
   private readonly outbox = new Outbox()
   private readonly guarantees: Guarantees
+  /** Writes held back for their size (see write-gate.ts). */
+  private readonly gate: WriteGate
   private readonly backoff: Backoff
-  private local: LocalPersistence | null = null
-  private ownsStore = false
+  private readonly store: LocalStore
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
   private readonly crossTab: CrossTab | null
-  private _persistence: PersistenceState = 'ok'
-  private _persistenceError: MeridianError | null = null
-  /** The store was lost before `local` existed (e.g. closed while loading). */
-  private storeLost: MeridianError | null = null
   private link: RelayLink | null = null
   private urlIndex = 0
   private reconnectTimer: ClockTimer | null = null
@@ -65,6 +61,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly waiters: Waiters
   /** Sent in HELLO on every connection of this provider (see RelayLinkOptions.nodeId). */
   private readonly nodeId: string
+  private readonly syncProbeIntervalMs: number
 
   constructor(options: MeridianProviderOptions) {
     super()
@@ -76,6 +73,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     this.clock = options.clock ?? systemClock
     this.waiters = new Waiters(this.clock)
+    this.syncProbeIntervalMs = options.syncProbeIntervalMs ?? defaultSyncProbeIntervalMs(options.policy)
     this.backoff = new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random)
     // Random per provider instance, from the injected source (the testing kit replays it from a seed).
     const random = options.random ?? Math.random
@@ -85,7 +83,21 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       clock: this.clock,
       onPolicy: (decision, diff) => this.emit('policy', [decision, diff]),
       onConverged: (decision) => this.emit('converged', [decision]),
-      onWritable: () => this.link?.sendPendingDiff()
+      onWritable: () => this.link?.sendPendingDiff(),
+      onWarning: (error) => this.emitError(error)
+    })
+    this.gate = new WriteGate({
+      doc: this.doc, outbox: this.outbox, durability: this.guarantees.durability,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      newClientId: () => Math.floor(random() * 0xffffffff) >>> 0,
+      onError: (e) => this.emitError(e)
+    })
+    this.store = new LocalStore({
+      store: options.store,
+      docName: this.docName,
+      compactAfterUpdates: options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
+      onError: (e) => this.emitError(e),
+      onMemoryOnly: (error) => !this.destroyed && this.emit('persistence', [{ state: 'memory-only', error }])
     })
     this.ownsAwareness = options.awareness === undefined
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
@@ -124,10 +136,21 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.outbox.byteLength
   }
 
-  /** The relay in use, once it said hello. */
   /** The current policy decision: mode, capabilities on or shed with reasons, staleness bound. */
   get policy(): PolicyDecision {
     return this.guarantees.decision
+  }
+
+  /** Local writes held back because the relay cannot take them for their size (ERR_WRITE_TOO_LARGE), oldest first. */
+  get refusedWrites(): RefusedWrite[] {
+    return this.gate.refused.list()
+  }
+
+  /** Deletes a refused write's content (then it fits a frame) so it and the writes held with it sync; ERR_OPTIONS for an unknown seq. */
+  dropWrite(seq: number): void {
+    this.gate.drop(seq, () => this.outbox.highWaterMark)
+    this.notePending()
+    if (this.guarantees.isWritable) this.link?.sendPendingDiff()
   }
 
   /** Whether the app may offer `capability` right now. */
@@ -163,18 +186,19 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.guarantees.durability.levelOf(target)
   }
 
+  /** The relay in use, once it said hello. */
   get relay(): RelayInfo | null {
     return this._relay
   }
 
   /** `ok`: local edits are stored locally; `memory-only`: the local store failed, see `persistenceError`. */
   get persistence(): PersistenceState {
-    return this._persistence
+    return this.store.state
   }
 
   /** Why the document went `memory-only` (an ERR_PERSISTENCE error with the store error as `cause`). */
   get persistenceError(): MeridianError | null {
-    return this._persistenceError
+    return this.store.error
   }
 
   /** True when edits are shared with other tabs of this origin through a BroadcastChannel. */
@@ -222,7 +246,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Resolves once every local write so far is committed to the local store. */
   async whenPersisted(): Promise<void> {
     await this.whenLoaded
-    await this.local?.flush()
+    await this.store.local?.flush()
   }
 
   /** Disconnects, flushes local writes and releases everything. */
@@ -242,34 +266,18 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     if (this.ownsAwareness) this.awareness.destroy()
     this.waiters.rejectAll(new MeridianError('ERR_DESTROYED', 'provider destroyed'))
     await this.whenLoaded
-    await this.local?.close(this.ownsStore)
+    await this.store.close()
     super.destroy()
   }
 
   private async load(): Promise<void> {
-    const store = await this.openStore()
-    const persistence = new LocalPersistence({
-      store,
-      docName: this.docName,
-      compactAfterUpdates: this.options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
-      onError: (e, fatal) => this.onPersistenceError(e, fatal)
-    })
-    try {
-      const stored = await persistence.load()
-      if (!this.destroyed) {
-        Y.transact(this.doc, () => {
-          if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
-          for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
-        }, STORE_ORIGIN)
-        for (const p of stored.pending) this.guarantees.durability.restored(this.outbox.add(p.data, p.key, this.clock.now()).seq)
-      }
-      this.local = persistence
-      // Closed under us while loading: what loaded is fine, but nothing more can be written.
-      if (this.storeLost !== null) persistence.goMemoryOnly(this.storeLost)
-    } catch (cause) {
-      // The document keeps working in memory; the app is told.
-      this.local = persistence
-      persistence.goMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
+    const stored = await this.store.load()
+    if (stored !== null && !this.destroyed) {
+      Y.transact(this.doc, () => {
+        if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
+        for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
+      }, STORE_ORIGIN)
+      for (const p of stored.pending) this.gate.admitRestored(this.outbox.add(p.data, p.key, this.clock.now()))
     }
     this._loaded = true
     if (this.destroyed) return
@@ -278,40 +286,6 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.crossTab?.start()
     if (this.outbox.size > 0) this.notePending()
     if (this.wantConnected) this.openLink()
-  }
-
-  private async openStore(): Promise<ClientStore> {
-    const option = this.options.store
-    if (option !== undefined && typeof option !== 'function') return option
-    this.ownsStore = true
-    try {
-      // onClose: another tab upgrades or deletes the database, or the browser closes it.
-      return option !== undefined ? await option() : await openIdbClientStore({ onClose: (cause) => this.onStoreClosed(cause) })
-    } catch (cause) {
-      this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
-      return new MemoryClientStore()
-    }
-  }
-
-  /** The IndexedDB connection was closed under us: stop writing to it, keep working in memory. */
-  private onStoreClosed(cause: unknown): void {
-    const error = new MeridianError('ERR_PERSISTENCE', 'the local database was closed (another tab upgrading or deleting it, or the browser); working in memory only', { cause })
-    if (this.local !== null) this.local.goMemoryOnly(error)
-    else this.storeLost = error
-  }
-
-  /** From LocalPersistence: `fatal` means it stopped using the store. */
-  private onPersistenceError(error: MeridianError, fatal: boolean): void {
-    if (fatal) this.setMemoryOnly(error)
-    else this.emitError(error)
-  }
-
-  private setMemoryOnly(error: MeridianError): void {
-    this.emitError(error)
-    if (this._persistence === 'memory-only') return
-    this._persistence = 'memory-only'
-    this._persistenceError = error
-    if (!this.destroyed) this.emit('persistence', [{ state: 'memory-only', error }])
   }
 
   private openCrossTab(): CrossTab {
@@ -349,21 +323,23 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     const remote = origin === this
     if (remote) {
       // The link opens only after loading, so persistence exists for every remote update.
-      void this.local?.write(update, false)
+      void this.store.local?.write(update, false)
       return
     }
+    const client = this.doc.clientID
     const entry = this.outbox.add(update, null, this.clock.now())
     this.guarantees.durability.track(update, entry.seq)
-    const persisted = this.local !== null ? this.local.write(update, true) : this.whenLoaded.then(() => this.local?.write(update, true) ?? null)
+    const send = this.gate.admit(entry, client)
+    const persisted = this.store.local !== null ? this.store.local.write(update, true) : this.whenLoaded.then(() => this.store.local?.write(update, true) ?? null)
     void persisted.then((key) => {
       entry.key = key
       this.guarantees.durability.markLocal(entry.seq, key !== null)
       // Acknowledged before the local write committed: drop it from the store's pending list now.
-      if (key !== null && entry.acked) this.local?.acknowledge([key])
+      if (key !== null && entry.acked) this.store.local?.acknowledge([key])
     })
     this.notePending()
     if (this.guarantees.isWritable) {
-      this.link?.sendUpdate(update, this.outbox.highWaterMark)
+      if (send) this.link?.sendUpdate(update, this.outbox.highWaterMark)
     } else {
       // Not dropped: kept locally and in the outbox, sent once the document is writable again.
       this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
@@ -394,28 +370,33 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       WebSocket: this.WebSocketImpl,
       clock: this.clock,
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
+      syncProbeIntervalMs: this.syncProbeIntervalMs,
       doc: this.doc,
       outboxHighWaterMark: () => this.outbox.highWaterMark,
       isReadOnly: () => !this.guarantees.isWritable,
-      pendingDeletes: () => this.outbox.deleteRanges(),
+      encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest, () => this.outbox.deleteRanges()),
+      maxFrameBytes: this.gate.maxFrameBytes,
       nodeId: this.nodeId,
       localAwareness: () => this.encodeLocalAwareness(),
       handlers: {
         onOpen: () => this.onLinkOpen(link),
-        onSynced: () => {
-          this.guarantees.synced()
+        onSynced: (syncAtMs) => {
+          this.guarantees.synced(syncAtMs)
           this.setSynced(true)
         },
+        onSyncPoint: (syncAtMs) => this.guarantees.syncPoint(syncAtMs),
         onAcknowledged: (outboxSeq) => this.onAcknowledged(outboxSeq),
         onReplicated: (regions, outboxSeq) => this.guarantees.durability.markReplicated(regions, outboxSeq),
-        onStatus: (status) => this.guarantees.status(status),
+        onStatus: (status, reportAtMs, roundDone) => this.guarantees.status(status, reportAtMs, roundDone),
         onRelayInfo: (info) => {
           this._relay = info
+          this.guarantees.relayInfo(info.region)
           this.emit('relay', [info])
         },
         onAwareness: (update) => awarenessProtocol.applyAwarenessUpdate(this.awareness, update, this),
         onRemoteUpdate: (update) => Y.applyUpdate(this.doc, update, this),
         onError: (e) => this.emitError(e),
+        onFrameTooLarge: (bytes) => this.emitError(new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.gate.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes })),
         onClose: (wasOpen, code, reason) => this.onLinkClose(link, wasOpen, code, reason)
       }
     })
@@ -435,6 +416,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private onLinkClose(link: RelayLink, wasOpen: boolean, code: number | null = null, reason = ''): void {
     if (this.link !== link) return
     this.link = null
+    // Refused for its size: hold the culprit back so the reconnection does not resend it (y-websocket#189).
+    if (code !== null && SIZE_REFUSALS[code] !== undefined) this.gate.relayRefused(code)
     const refusal = code === null ? undefined : AUTH_REFUSALS[code]
     if (refusal !== undefined) {
       // Retrying the same credentials cannot succeed and would hammer the relay: stop, and say why.
@@ -464,17 +447,17 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private onAcknowledged(outboxSeq: number): void {
     this.guarantees.durability.markRelay(outboxSeq)
-    const done = this.outbox.acknowledge(outboxSeq)
+    const done = this.outbox.acknowledge(outboxSeq, (seq) => this.gate.refused.has(seq))
     if (done.length === 0) return
     const keys = done.flatMap((e) => (e.key !== null ? [e.key] : []))
-    this.local?.acknowledge(keys)
+    this.store.local?.acknowledge(keys)
     this.notePending()
     this.waiters.check()
   }
 
   private encodeLocalAwareness(): Uint8Array | null {
     if (this.awareness.getLocalState() === null) return null
-    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+    return awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])
   }
 
   private setStatus(status: ConnectionStatus, url: string | null): void {

@@ -8,10 +8,8 @@ import {
   FEATURE_STATUS,
   PROTOCOL_VERSION,
   encodeMessage,
-  encodeUpdateWithoutOldDeletes,
   tryDecodeMessage,
   DeleteSync,
-  type DeleteRanges,
   type DsReplyMessage,
   type Message,
   type StatusFields
@@ -29,19 +27,34 @@ export interface RelayInfo {
 
 export interface RelayLinkHandlers {
   onOpen(): void
-  /** A sync round completed: the relay's step 2 arrived. */
-  onSynced(): void
+  /**
+   * The first sync round of this connection completed: the client then held
+   * everything the relay held when it received our step 1, sent at `syncAtMs`.
+   */
+  onSynced(syncAtMs: number): void
+  /**
+   * After the first round: the relay answered a message we sent at `syncAtMs`
+   * (a probe's step 1, an update's ack), so everything it held then is here — one
+   * ordered socket. Only ever moves forward.
+   */
+  onSyncPoint(syncAtMs: number): void
   /** Every outbox entry with seq <= outboxSeq is committed by the relay. */
   onAcknowledged(outboxSeq: number): void
   /** Every outbox entry with seq <= outboxSeq is held by at least `regions` other regions. */
   onReplicated(regions: number, outboxSeq: number): void
-  /** The relay's report of what it can promise for this document. */
-  onStatus(status: StatusFields): void
+  /**
+   * The relay's report of what it can promise for this document. `reportAtMs`: a
+   * local time at or before the relay sent it — the latest answered send time, or
+   * before the first round completes (`roundDone` false) the connection attempt's start.
+   */
+  onStatus(status: StatusFields, reportAtMs: number, roundDone: boolean): void
   onRelayInfo(info: RelayInfo): void
   onAwareness(update: Uint8Array): void
   /** Applies a relay update to the doc; may throw on garbage (the link then closes). */
   onRemoteUpdate(update: Uint8Array): void
   onError(error: MeridianError): void
+  /** An update-bearing message larger than `maxFrameBytes` was not sent (the relay would close the connection). */
+  onFrameTooLarge(bytes: number): void
   /** Called exactly once. */
   onClose(wasOpen: boolean, code: number | null, reason: string): void
 }
@@ -61,12 +74,16 @@ export interface RelayLinkOptions {
    * saw it leave can tell what it missed since (see FEATURE_DS_DIGEST).
    */
   nodeId: string
-  /** Deletes in local updates the relay has not acknowledged (sent with our step 2: see FEATURE_DS_DIGEST). */
-  pendingDeletes: () => DeleteRanges
   /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
   isReadOnly: () => boolean
+  /** What a relay at `stateVector` lacks of ours (without writes held back: see WriteGate). */
+  encodeDiff: (stateVector: Uint8Array, digest: boolean) => Uint8Array
+  /** Update-bearing messages larger than this are not sent. */
+  maxFrameBytes: number
   handlers: RelayLinkHandlers
   clock: Clock
+  /** Send a step 1 this often once synced, so the staleness bound has a fresh, answered sync point; 0: never. */
+  syncProbeIntervalMs: number
 }
 
 const OPEN = 1
@@ -86,8 +103,17 @@ export class RelayLink {
   private readonly options: RelayLinkOptions
   private readonly handlers: RelayLinkHandlers
   private sent = 0
-  /** [message count, outbox high-water mark] per update-bearing message, oldest first. */
-  private marks: [number, number][] = []
+  /** [message count, outbox high-water mark, local send time] per update-bearing message, oldest first. */
+  private marks: [number, number, number][] = []
+  /** Local send times of our step 1s not yet answered (the relay answers each with one step 2, in order). */
+  private readonly step1SentAt: number[] = []
+  /** Send time of the first step 1 (its round ends with the step 2, or the last ds-reply). */
+  private firstStep1AtMs: number | null = null
+  /** The latest send time the relay has answered, once the first round completed; null before. */
+  private answeredAtMs: number | null = null
+  private probeTimer: ClockTimer | null = null
+  /** When this attempt started: the relay cannot have sent anything on it before. */
+  private readonly attemptAtMs: number
   /** The relay's state vector from its step 1: what it lacks of ours is the diff against it. */
   private relayStateVector: Uint8Array | null = null
   private heldStep1: Uint8Array | null = null
@@ -106,6 +132,7 @@ export class RelayLink {
     this.options = options
     this.handlers = options.handlers
     this.url = options.url
+    this.attemptAtMs = options.clock.now()
     const query = new URLSearchParams(options.params ?? {}).toString()
     const target = `${options.url.replace(/\/+$/, '')}/${encodeURIComponent(options.docName)}${query.length > 0 ? `?${query}` : ''}`
     this.socket = new options.WebSocket(target)
@@ -146,7 +173,7 @@ export class RelayLink {
     if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer)
     this.connectTimer = null
     this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: this.options.nodeId, region: '', features: FEATURES }))
-    this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))
+    this.sendStep1()
     const awareness = this.options.localAwareness()
     if (awareness !== null) this.sendAwareness(awareness)
     this.handlers.onOpen()
@@ -184,11 +211,18 @@ export class RelayLink {
           this.helloTimer ??= this.options.clock.setTimeout(() => this.releaseStep1(), HELLO_WAIT_MS)
         }
         return
-      case 'sync-step2':
+      case 'sync-step2': {
+        const sentAtMs = this.step1SentAt.shift()
         this.handlers.onRemoteUpdate(message.update)
+        if (this.answeredAtMs !== null) {
+          // A probe's answer.
+          if (sentAtMs !== undefined) this.answered(sentAtMs)
+          return
+        }
         // With the digest exchange, the round ends with the relay's ds-reply (its step 2 left deletes out).
-        if ((this.features & FEATURE_DS_DIGEST) === 0) this.handlers.onSynced()
+        if ((this.features & FEATURE_DS_DIGEST) === 0) this.roundComplete()
         return
+      }
       case 'ds-reply':
         this.onDeleteReply(message)
         return
@@ -205,7 +239,7 @@ export class RelayLink {
       }
       case 'status':
         this.statusReceived = true
-        this.handlers.onStatus(message)
+        this.handlers.onStatus(message, this.answeredAtMs ?? this.attemptAtMs, this.answeredAtMs !== null)
         if (this.heldStep1 !== null) this.releaseStep1()
         return
       case 'replicated': {
@@ -221,8 +255,10 @@ export class RelayLink {
         this.handlers.onRelayInfo({ url: this.url, nodeId: message.nodeId, region: message.region, version: message.version, features: message.features })
         return
       case 'ack': {
-        const covered = this.coveredBy(message.upTo)
-        if (covered >= 0) this.handlers.onAcknowledged(covered)
+        const mark = this.markAt(message.upTo)
+        if (mark === null) return
+        this.handlers.onAcknowledged(mark[1])
+        if (this.answeredAtMs !== null) this.answered(mark[2])
         return
       }
       case 'error':
@@ -242,7 +278,7 @@ export class RelayLink {
   /** Sends what the relay lacks of ours (after a read-only spell): covers every outbox entry so far. */
   sendPendingDiff(): void {
     if (!this.opened || this.closed || this.relayStateVector === null) return
-    const update = Y.encodeStateAsUpdate(this.options.doc, this.relayStateVector)
+    const update = this.options.encodeDiff(this.relayStateVector, false)
     this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.options.outboxHighWaterMark())
     this.step2Sent = true
   }
@@ -261,9 +297,7 @@ export class RelayLink {
     if (!this.options.isReadOnly()) {
       // Everything the relay lacks, which covers every outbox entry so far. With the digest
       // exchange, deletes of structs the relay holds travel only if they are our pending edits'.
-      const update = digest
-        ? encodeUpdateWithoutOldDeletes(doc, stateVector, this.options.pendingDeletes())
-        : Y.encodeStateAsUpdate(doc, stateVector)
+      const update = this.options.encodeDiff(stateVector, digest)
       this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
       this.step2Sent = true
     }
@@ -278,19 +312,52 @@ export class RelayLink {
     if (step.apply !== null) this.handlers.onRemoteUpdate(step.apply)
     if (step.update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update: step.update }), this.options.outboxHighWaterMark())
     if (step.ranges !== null) this.send(encodeMessage(step.ranges))
-    if (step.done) this.handlers.onSynced()
+    if (step.done) this.roundComplete()
   }
 
-  /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. Marks are kept sorted. */
-  private coveredBy(upTo: number): number {
+  private sendStep1(): void {
+    if (this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) }))) {
+      const now = this.options.clock.now()
+      this.firstStep1AtMs ??= now
+      this.step1SentAt.push(now)
+    }
+  }
+
+  private roundComplete(): void {
+    if (this.answeredAtMs !== null || this.firstStep1AtMs === null) return
+    this.answeredAtMs = this.firstStep1AtMs
+    this.handlers.onSynced(this.firstStep1AtMs)
+    this.scheduleProbe()
+  }
+
+  private answered(sentAtMs: number): void {
+    if (this.answeredAtMs === null || sentAtMs <= this.answeredAtMs) return
+    this.answeredAtMs = sentAtMs
+    this.handlers.onSyncPoint(sentAtMs)
+  }
+
+  /** One probe at a time: the next is armed once the previous is sent; an unanswered one is not repeated. */
+  private scheduleProbe(): void {
+    const every = this.options.syncProbeIntervalMs
+    if (every <= 0 || this.closed || this.probeTimer !== null) return
+    this.probeTimer = this.options.clock.setTimeout(() => {
+      this.probeTimer = null
+      if (this.closed) return
+      if (this.step1SentAt.length === 0) this.sendStep1()
+      this.scheduleProbe()
+    }, every)
+  }
+
+  /** The last mark covered by the first `upTo` update-bearing messages, or null. Marks are kept sorted. */
+  private markAt(upTo: number): [number, number, number] | null {
     let lo = 0
     let hi = this.marks.length - 1
-    let found = -1
+    let found: [number, number, number] | null = null
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
-      const mark = this.marks[mid] as [number, number]
+      const mark = this.marks[mid] as [number, number, number]
       if (mark[0] <= upTo) {
-        found = mark[1]
+        found = mark
         lo = mid + 1
       } else {
         hi = mid - 1
@@ -299,10 +366,19 @@ export class RelayLink {
     return found
   }
 
+  /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. */
+  private coveredBy(upTo: number): number {
+    return this.markAt(upTo)?.[1] ?? -1
+  }
+
   private sendCounted(message: Uint8Array, outboxSeq: number): void {
+    if (message.byteLength > this.options.maxFrameBytes) {
+      this.handlers.onFrameTooLarge(message.byteLength)
+      return
+    }
     if (!this.send(message)) return
     this.sent++
-    this.marks.push([this.sent, outboxSeq])
+    this.marks.push([this.sent, outboxSeq, this.options.clock.now()])
     // A relay that never acknowledges (a plain y-websocket server) must not grow this forever;
     // dropping old marks only delays an ack, since acks are cumulative.
     if (this.marks.length > MAX_MARKS) this.marks.splice(0, this.marks.length - MAX_MARKS)
@@ -331,6 +407,8 @@ export class RelayLink {
     this.connectTimer = null
     if (this.helloTimer !== null) this.options.clock.clearTimeout(this.helloTimer)
     this.helloTimer = null
+    if (this.probeTimer !== null) this.options.clock.clearTimeout(this.probeTimer)
+    this.probeTimer = null
     this.socket.onopen = null
     this.socket.onmessage = null
     this.socket.onclose = null

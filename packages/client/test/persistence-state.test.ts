@@ -165,7 +165,7 @@ describe('persistence state: the document keeps working in memory and says so', 
     const { provider, errors, states } = observe({ docName: 'ack', store })
     await provider.whenLoaded
     // Reach the private persistence the way an acknowledged round does.
-    ;(provider as unknown as { local: { acknowledge(keys: number[]): void } }).local.acknowledge([1])
+    ;(provider as unknown as { store: { local: { acknowledge(keys: number[]): void } } }).store.local.acknowledge([1])
     await provider.whenPersisted()
     expect(errors.map((e) => e.code)).toEqual(['ERR_PERSISTENCE'])
     expect(states).toEqual([])

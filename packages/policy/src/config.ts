@@ -23,7 +23,7 @@ export function isPolicyConfigError(err: unknown): err is PolicyConfigError {
 }
 
 const REQUIREMENT_KINDS: readonly RequirementKind[] = ['home-region', 'online']
-const CONFIG_KEYS = new Set(['maxStalenessMs', 'maxPendingUpdates', 'homeRegion', 'requiresHomeRegionForWrites', 'capabilities', 'recoveryHoldMs'])
+const CONFIG_KEYS = new Set(['maxStalenessMs', 'maxPendingUpdates', 'homeRegion', 'requiresHomeRegionForWrites', 'capabilities', 'recoveryHoldMs', 'maxClockRateError'])
 const CAPABILITY_KEYS = new Set(['name', 'maxStalenessMs', 'maxPendingUpdates', 'maxPendingBytes', 'maxPendingAgeMs', 'requires', 'priority'])
 
 function describe(value: unknown): string {
@@ -97,6 +97,10 @@ export function validatePolicyConfig(config: unknown): PolicyConfig {
   checkDuration(config['maxStalenessMs'], 'maxStalenessMs')
   checkCount(config['maxPendingUpdates'], 'maxPendingUpdates')
   checkDuration(config['recoveryHoldMs'], 'recoveryHoldMs')
+  const rate = config['maxClockRateError']
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate < 0.1))) {
+    throw new PolicyConfigError('maxClockRateError', `must be a fraction in [0, 0.1) (got ${describe(rate)})`)
+  }
   const { homeRegion, requiresHomeRegionForWrites, capabilities } = config
   if (homeRegion !== undefined && homeRegion !== null && (typeof homeRegion !== 'string' || homeRegion.length === 0)) {
     throw new PolicyConfigError('homeRegion', `must be a non-empty string or null (got ${describe(homeRegion)})`)

@@ -1,4 +1,4 @@
-import { computeStalenessBoundMs, stalenessReferenceAtMs, worstRelayStalenessMs } from './staleness.js'
+import { computeStalenessBoundMs, intervalStretch, stalenessReferenceAtMs, worstRelayStalenessMs } from './staleness.js'
 import { SHED_REASONS } from './types.js'
 import type {
   CapabilityRequirement,
@@ -30,6 +30,8 @@ interface Observation {
   stalenessBoundMs: number | null
   referenceAtMs: number | null
   worstRelayStalenessMs: number | null
+  /** Intervals are multiplied by this (clock rate error). */
+  stretch: number
 }
 
 function requiresKinds(requires: CapabilityRequirement['requires']): readonly RequirementKind[] {
@@ -106,8 +108,8 @@ function deadlines(req: NormalizedRequirement, obs: Observation): number[] {
   const { stalenessBoundMs, referenceAtMs, worstRelayStalenessMs: worst } = obs
   if (req.maxStalenessMs !== undefined && stalenessBoundMs !== null && referenceAtMs !== null && worst !== null) {
     if (stalenessBoundMs <= req.maxStalenessMs) {
-      // (t - reference) + worst > max  <=>  t > reference + max - worst
-      const t = after(referenceAtMs + req.maxStalenessMs - Math.max(0, worst))
+      // ((t - reference) + worst) * stretch > max  <=>  t > reference + max / stretch - worst
+      const t = after(referenceAtMs + req.maxStalenessMs / obs.stretch - Math.max(0, worst))
       if (t !== null && t > now) out.push(t)
     }
   }
@@ -123,9 +125,10 @@ function observe(config: PolicyConfig, signals: PolicySignals): Observation {
   return {
     signals,
     homeRegion: config.homeRegion ?? null,
-    stalenessBoundMs: computeStalenessBoundMs(signals),
+    stalenessBoundMs: computeStalenessBoundMs(signals, config.maxClockRateError),
     referenceAtMs: stalenessReferenceAtMs(signals),
-    worstRelayStalenessMs: worstRelayStalenessMs(signals.relayStalenessMs)
+    worstRelayStalenessMs: worstRelayStalenessMs(signals.relayStalenessMs, signals.relayMeshConfigured === true),
+    stretch: intervalStretch(config.maxClockRateError)
   }
 }
 

@@ -12,7 +12,7 @@ export type {
 } from './types.js'
 export { DEFAULT_POLICY_CONFIG, DOCUMENT_MODES, SHED_REASONS } from './types.js'
 export { PolicyConfigError, isPolicyConfigError, resolvePolicyConfig, validatePolicyConfig } from './config.js'
-export { computeStalenessBoundMs, relayStalenessMs, worstRelayStalenessMs } from './staleness.js'
+export { computeStalenessBoundMs, decisionAt, intervalStretch, relayStalenessMs, withOmittedRegions, worstRelayStalenessMs } from './staleness.js'
 export { evaluatePolicy } from './evaluate.js'
 export { createPolicyEngine } from './engine.js'
 export type { PolicyEngine, PolicyEngineOptions } from './engine.js'

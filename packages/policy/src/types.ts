@@ -74,9 +74,16 @@ export interface PolicySignals {
    * The relay's staleness towards each region (`now - s_Q` on the relay's clock), as
    * it reported at `relayReportedAtMs` (or at `lastSyncAtMs` when that is absent).
    * `null` for a region the relay has never completed an exchange with (unbounded).
-   * Empty for a single-region deployment.
+   * Empty for a single-region deployment. A client reading a relay's STATUS fills
+   * in the regions the report omits (`withOmittedRegions`).
    */
   relayStalenessMs: Readonly<Record<string, number | null>>
+  /**
+   * The relay has other regions configured (STATUS bit 3): an empty
+   * `relayStalenessMs` then means "no region vouched for" (unbounded), not "single
+   * region". Absent or false: empty means single region.
+   */
+  relayMeshConfigured?: boolean
   /**
    * Local time the staleness report above was received. When it is earlier than
    * `lastSyncAtMs` the bound is measured from it (the conservative choice). Absent
@@ -139,11 +146,19 @@ export interface PolicyConfig {
    * its requirement has held continuously for this long (ms). Shedding is immediate.
    */
   recoveryHoldMs: number
+  /**
+   * How far any clock in the deployment (the client's, the relays') may run fast or
+   * slow, as a fraction (1e-4 = 100 ppm). Every interval in the staleness bound is
+   * stretched by `1 / (1 - maxClockRateError)` so a slow clock never makes it
+   * under-report. Offsets between clocks never matter (only intervals are used).
+   */
+  maxClockRateError?: number
 }
 
 /**
  * Defaults: T = 30 000 ms (30 s) of staleness, K = 1 000 pending updates, no home
- * region (so never read-only), no capabilities, and a 5 000 ms (5 s) recovery hold.
+ * region (so never read-only), no capabilities, a 5 000 ms (5 s) recovery hold,
+ * and clocks taken as exact (`maxClockRateError` 0).
  */
 export const DEFAULT_POLICY_CONFIG: Readonly<PolicyConfig> = Object.freeze({
   /** 30 s: T, the document staleness bound in ms. */
@@ -157,7 +172,9 @@ export const DEFAULT_POLICY_CONFIG: Readonly<PolicyConfig> = Object.freeze({
   /** No app capabilities. */
   capabilities: Object.freeze([]) as readonly CapabilityRequirement[],
   /** 5 s: how long a requirement must hold before what it gates comes back, in ms. */
-  recoveryHoldMs: 5_000
+  recoveryHoldMs: 5_000,
+  /** 0: intervals taken as measured (exact arithmetic); the client SDK sets 1e-4 (100 ppm). */
+  maxClockRateError: 0
 })
 
 /** One capability in a decision. */
@@ -186,7 +203,11 @@ export interface PolicyDecision {
   writable: boolean
   /** Why the mode is not `healthy`: empty iff healthy; `reasons[0]` is why the mode is what it is. */
   reasons: readonly ShedReason[]
-  /** Current staleness bound (ms); `null` = unbounded (never synced, or a region never exchanged). */
+  /**
+   * Staleness bound (ms) at `evaluatedAtMs`; `null` = unbounded (never synced, or a
+   * region never exchanged). It grows with time: `decisionAt(decision, nowMs)` gives it
+   * for a later moment (the client SDK's `provider.policy` does this on every read).
+   */
   stalenessBoundMs: number | null
   /** Unacknowledged local updates (echo of the signal). */
   pendingUpdates: number

@@ -41,6 +41,8 @@ const BINARY = { binary: true } as const
  * burst faster than the rate closes the connection (4429).
  */
 export const SYNC_STEP1_RATE = { perSecond: 0.5, burst: 8 } as const
+/** A sync-step1 answered with at most this many bytes is not counted against SYNC_STEP1_RATE. */
+export const SMALL_STEP1_ANSWER_BYTES = 1024
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
 
@@ -220,8 +222,10 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
-        // Each answer may be the whole document: a client asking over and over is cut off.
-        if (this.step1Budget.take(1, performance.now()) > 0) {
+        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
+        // Each answer may be the whole document: a client asking for large answers over and over is cut
+        // off. An up-to-date client's periodic probe (its staleness sync point) gets a few bytes: free.
+        if (update.length > SMALL_STEP1_ANSWER_BYTES && this.step1Budget.take(1, performance.now()) > 0) {
           this.count('rate_limited')
           this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 messages'), CLOSE_CODES.RATE_LIMITED)
           return
@@ -229,7 +233,6 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
         // (its ds-digest follows); a joiner with nothing holds no such struct.
         this.deletes?.onStep1()
-        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
         this.send(encodeMessage({ type: 'sync-step2', update }))
         // Every sync round ends with a status report: the client's staleness bound starts here.
         this.sendStatus()

@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import type { DurabilityLevel } from '@meridian/client'
 import { diffReplicas, docFingerprint, shapesOf, type Replica } from './fingerprint.js'
 
-export type KitErrorCode = 'ERR_NOT_CONVERGED' | 'ERR_LOST_WRITES' | 'ERR_SETTLE_TIMEOUT' | 'ERR_CLUSTER_OPTIONS' | 'ERR_UNKNOWN_ENDPOINT' | 'ERR_CLUSTER_CLOSED'
+export type KitErrorCode = 'ERR_NOT_CONVERGED' | 'ERR_LOST_WRITES' | 'ERR_DISHONEST_STALENESS' | 'ERR_SETTLE_TIMEOUT' | 'ERR_CLUSTER_OPTIONS' | 'ERR_UNKNOWN_ENDPOINT' | 'ERR_CLUSTER_CLOSED'
 
 /** Every failure of the kit: a stable code, the seed to replay it, and a message meant to be read. */
 export class KitError extends Error {

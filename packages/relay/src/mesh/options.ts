@@ -60,7 +60,8 @@ export function resolveMeshOptions(o: MeshOptions, nowMs: number = Date.now()): 
   }
   const r: ResolvedMeshOptions = {
     ...DEFAULT_MESH_OPTIONS,
-    incarnation: nowMs,
+    // Whole milliseconds: a skewed clock (the testing kit's) may read fractions, and the wire takes integers.
+    incarnation: Math.floor(nowMs),
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
     clusterSecret: o.clusterSecret
   } as ResolvedMeshOptions

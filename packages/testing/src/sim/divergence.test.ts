@@ -8,7 +8,8 @@ const isSyncUpdate = (bytes: Uint8Array): boolean => bytes[0] === 0 && bytes[1] 
 
 describe('the kit catches a real divergence', () => {
   it('a transport that silently drops one update makes expectConverged fail, naming the missing update', async () => {
-    const c = await createMemoryCluster({ seed: 7, regions: ['eu'], clients: 3 })
+    // Without the SDK's sync probes: their step 1 is a resync that would repair the drop (see the test below).
+    const c = await createMemoryCluster({ seed: 7, regions: ['eu'], clients: 3, clientOptions: { syncProbeIntervalMs: 0 } })
     try {
       await c.settle()
       const [writer, victim] = c.clients as [typeof c.clients[number], typeof c.clients[number]]
@@ -30,7 +31,7 @@ describe('the kit catches a real divergence', () => {
       expect(message).toContain("'text' differs")
       expect(message).toContain('seed 7')
       expect((error as KitError).code).toBe('ERR_NOT_CONVERGED')
-      // settle() cannot fix it either (y-websocket has no resync without a reconnect) and says why.
+      // settle() cannot fix it either (no resync without a reconnect or a probe) and says why.
       await expect(c.settle({ timeoutMs: 1_000 })).rejects.toThrow(/not settled after 1000 simulated ms[\s\S]*misses updates/)
       // The same transport, unbroken: a reconnect resyncs and the cluster converges.
       c.network.dropFilter = null
@@ -40,6 +41,26 @@ describe('the kit catches a real divergence', () => {
       await c.expectConverged()
       expect(victim.doc.getText('text').toString()).toBe('lost on the way')
       expect(Y.encodeStateVector(victim.doc)).toEqual(Y.encodeStateVector(writer.doc))
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('with sync probes on (the default), the same silent drop is repaired by the next probe\'s resync', async () => {
+    const c = await createMemoryCluster({ seed: 7, regions: ['eu'], clients: 3 })
+    try {
+      await c.settle()
+      const [writer, victim] = c.clients as [typeof c.clients[number], typeof c.clients[number]]
+      let dropped = false
+      c.network.dropFilter = (from, to, bytes) => {
+        if (dropped || from !== 'eu-1' || to !== victim.id || !isSyncUpdate(bytes)) return false
+        dropped = true
+        return true
+      }
+      writer.doc.getText('text').insert(0, 'lost on the way')
+      await c.settle({ timeoutMs: 5_000 })
+      expect(dropped).toBe(true)
+      expect(victim.doc.getText('text').toString()).toBe('lost on the way')
     } finally {
       await c.close()
     }

@@ -10,7 +10,8 @@ import { loadStoredDoc } from '../stored-doc.js'
 import type {
   ClientSpec, ClusterClient, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport
 } from '../cluster-types.js'
-import { Scheduler, drainMicrotasks } from './scheduler.js'
+import { Scheduler, drainMicrotasks, type ClockSkew } from './scheduler.js'
+import { StalenessHonesty } from './staleness-honesty.js'
 import { SimNetwork } from './network.js'
 import type { SimRelaySocket } from './sockets.js'
 
@@ -27,6 +28,13 @@ const MAX_EVENTS_PER_CALL = 50_000_000
 export interface MemoryClusterOptions extends ClusterOptions {
   /** Keep a line per delivered frame in `network.trace` (determinism checks). Default false; `traceDigest` is always kept. */
   trace?: boolean
+  /**
+   * Give every relay and client a clock of its own: an offset drawn uniformly from
+   * ±`maxOffsetMs` and a rate error from ±`maxRateError` (1e-4 = 100 ppm), fixed per
+   * node (a restarted relay keeps its clock), from the seed; relays' offsets from
+   * ±`maxRelayOffsetMs` when given. Default: exact clocks.
+   */
+  clockSkew?: { maxOffsetMs: number; maxRateError: number; maxRelayOffsetMs?: number }
 }
 
 class SimRelay implements ClusterRelay {
@@ -62,6 +70,7 @@ export class MemoryCluster extends ClusterBase {
   private readonly o: MemoryClusterOptions
   private readonly secret: string
   private lastSettleMs: number | null = null
+  private honesty: StalenessHonesty | null = null
   private rawSockets = 0
   private closed = false
 
@@ -99,7 +108,7 @@ export class MemoryCluster extends ClusterBase {
       storage: r.storage,
       nodeId: r.id,
       region: r.region,
-      clock: this.scheduler.clockFor(owner),
+      clock: this.scheduler.clockFor(owner, this.skewOf(r.id)),
       random: createPrng(deriveSeed(this.seed, owner)),
       ...(meshed
         ? {
@@ -155,12 +164,13 @@ export class MemoryCluster extends ClusterBase {
       store: new MemoryClientStore(),
       WebSocket: SimWebSocket,
       awareness,
-      clock: this.scheduler.clockFor(id),
+      clock: this.scheduler.clockFor(id, this.skewOf(id)),
       random: createPrng(deriveSeed(this.seed, `backoff-${id}`))
     })
     const client = new SimClient(id, spec.docName ?? this.o.docName ?? 'doc', doc, provider, relay)
     provider.on('error', (e) => client.errors.push(`${e.code}: ${e.message}`))
     this.clients.push(client)
+    this.honesty?.addClient(client)
     await drainMicrotasks()
     return client
   }
@@ -174,6 +184,38 @@ export class MemoryCluster extends ClusterBase {
     const id = `raw-${++this.rawSockets}`
     this.network.addNode(id, 'client', null)
     return this.network.relaySocket(id, `${r.url}/${encodeURIComponent(docName)}`, {})
+  }
+
+  /** A node's clock skew (see `clockSkew`), the same for every incarnation of a relay. */
+  skewOf(nodeId: string): ClockSkew {
+    const skew = this.o.clockSkew
+    if (skew === undefined) return { offsetMs: 0, rate: 1 }
+    const rand = createPrng(deriveSeed(this.seed, `clock-${nodeId}`))
+    const maxOffsetMs = this.relays.some((r) => r.id === nodeId) ? skew.maxRelayOffsetMs ?? skew.maxOffsetMs : skew.maxOffsetMs
+    return { offsetMs: Math.round((rand() * 2 - 1) * maxOffsetMs), rate: 1 + (rand() * 2 - 1) * skew.maxRateError }
+  }
+
+  /**
+   * From now on, after every simulated event, checks the bounded-staleness promise
+   * for every client (see StalenessHonesty): each write acknowledged at or before
+   * now − `provider.policy.stalenessBoundMs` is in that client's document. The step
+   * that breaks it rejects with ERR_DISHONEST_STALENESS and the seed. Start it
+   * before the writes: a write recorded earlier counts as acknowledged when seen.
+   */
+  expectHonestStaleness(): StalenessHonesty {
+    if (this.honesty !== null) return this.honesty
+    const honesty = new StalenessHonesty(() => this.scheduler.now(), this.seed)
+    for (const c of this.clients) honesty.addClient(c)
+    for (const w of this.writes) honesty.addWrite(w.client, w.update)
+    this.honesty = honesty
+    this.scheduler.afterStep = () => honesty.check()
+    return honesty
+  }
+
+  override recordWrite(endpoint: Endpoint, update: Uint8Array): void {
+    super.recordWrite(endpoint, update)
+    const w = this.writes[this.writes.length - 1]
+    if (w !== undefined) this.honesty?.addWrite(w.client, w.update)
   }
 
   partition(a: Endpoint, b: Endpoint, options: PartitionOptions = {}): void {
@@ -262,6 +304,8 @@ export class MemoryCluster extends ClusterBase {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.honesty?.stop()
+    this.scheduler.afterStep = null
     const done = Promise.allSettled([
       ...this.clients.map((c) => c.provider.destroy()),
       ...this.relays.map((r) => r.relay?.close())

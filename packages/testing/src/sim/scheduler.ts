@@ -3,6 +3,14 @@ import type { Clock, ClockTimer } from '@meridian/policy'
 /** Simulated time starts here (2026-01-01T00:00:00Z), so epoch-based code sees plausible dates. */
 export const SIM_EPOCH_MS = 1_767_225_600_000
 
+/** How one node's clock differs from the simulation's: an offset and a rate (1 = exact). */
+export interface ClockSkew {
+  offsetMs: number
+  rate: number
+}
+
+const NO_SKEW: ClockSkew = { offsetMs: 0, rate: 1 }
+
 interface SimEvent {
   atMs: number
   /** Tie-break: events due at the same time run in the order they were scheduled. */
@@ -73,6 +81,8 @@ export class Scheduler {
   private readonly owned = new Map<string, Set<SimEvent>>()
   /** Events run so far. */
   executed = 0
+  /** Called after every event (and its promise continuations); what it throws fails the step. */
+  afterStep: (() => void) | null = null
 
   now(): number {
     return this.nowMs
@@ -135,6 +145,7 @@ export class Scheduler {
     const next = this.nextAtMs()
     if (next === null || next > this.nowMs) await drainMicrotasks()
     else await Promise.resolve()
+    this.afterStep?.()
     return true
   }
 
@@ -143,16 +154,33 @@ export class Scheduler {
     if (atMs > this.nowMs) this.nowMs = atMs
   }
 
-  /** A Clock for relays and clients; timers belong to `owner` so a crash can cancel them all. */
-  clockFor(owner: string): Clock {
+  /**
+   * A Clock for relays and clients; timers belong to `owner` so a crash can cancel
+   * them all. With `skew`, the clock reads `offsetMs` off the simulation's time and
+   * runs at `rate` (1.0001: 100 ppm fast): its timers fire after `ms / rate` of
+   * simulated time, and `now()` is whole ms.
+   */
+  clockFor(owner: string, skew: ClockSkew = NO_SKEW): Clock {
     const cancel = (t: ClockTimer | null | undefined): void => {
       if (t !== null && t !== undefined) this.cancel(t as SimEvent)
     }
+    if (skew.offsetMs === 0 && skew.rate === 1) {
+      return {
+        now: () => this.nowMs,
+        setTimeout: (fn, ms) => this.schedule(ms, fn, owner),
+        clearTimeout: cancel,
+        setInterval: (fn, ms) => this.schedule(Math.max(1, ms), fn, owner, Math.max(1, ms)),
+        clearInterval: cancel
+      }
+    }
+    const { offsetMs, rate } = skew
+    if (!(rate > 0.5 && rate < 2) || !Number.isFinite(offsetMs)) throw new RangeError(`clock skew out of range: offset ${offsetMs} ms, rate ${rate}`)
+    const real = (ms: number): number => Math.ceil(Math.max(0, ms) / rate)
     return {
-      now: () => this.nowMs,
-      setTimeout: (fn, ms) => this.schedule(ms, fn, owner),
+      now: () => Math.floor(SIM_EPOCH_MS + offsetMs + (this.nowMs - SIM_EPOCH_MS) * rate),
+      setTimeout: (fn, ms) => this.schedule(real(ms), fn, owner),
       clearTimeout: cancel,
-      setInterval: (fn, ms) => this.schedule(Math.max(1, ms), fn, owner, Math.max(1, ms)),
+      setInterval: (fn, ms) => this.schedule(Math.max(1, real(ms)), fn, owner, Math.max(1, real(ms))),
       clearInterval: cancel
     }
   }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { RefusedWrites } from './refused-writes.js'
+
+/** Runs `fn` on `doc` and returns the update it emitted. */
+function write(doc: Y.Doc, fn: () => void): Uint8Array {
+  let out: Uint8Array | null = null
+  const on = (u: Uint8Array): void => {
+    out = u
+  }
+  doc.on('update', on)
+  fn()
+  doc.off('update', on)
+  if (out === null) throw new Error('no update')
+  return out
+}
+
+describe('RefusedWrites', () => {
+  it('withholds a refused write (and only it) from a diff, before and after it included', () => {
+    const doc = new Y.Doc()
+    const before = write(doc, () => doc.getMap('m').set('before', 1))
+    const big = write(doc, () => doc.getMap('m').set('big', 'x'.repeat(10_000)))
+    const r = new RefusedWrites()
+    expect(r.refuse(2, big, doc.clientID, 'frame-too-large')).toMatchObject({ seq: 2, reason: 'frame-too-large' })
+    doc.clientID = 12345
+    write(doc, () => doc.getMap('m').set('after', 3))
+    for (const digest of [false, true]) {
+      const diff = r.encodeDiff(doc, Y.encodeStateVector(new Y.Doc()), digest, () => new Map(), () => [{ seq: 1, data: before }, { seq: 2, data: big }])
+      expect(diff.byteLength).toBeLessThan(1_000)
+      const peer = new Y.Doc()
+      Y.applyUpdate(peer, diff)
+      expect(peer.getMap('m').toJSON()).toEqual({ before: 1, after: 3 })
+      expect(peer.store.pendingStructs).toBeNull()
+    }
+  })
+
+  it('names the refused write a later one builds on, and releases both together', () => {
+    const doc = new Y.Doc()
+    const text = doc.getText('t')
+    const big = write(doc, () => text.insert(0, 'y'.repeat(5_000)))
+    const r = new RefusedWrites()
+    r.refuse(1, big, doc.clientID, 'frame-too-large')
+    doc.clientID = 777
+    const typed = write(doc, () => text.insert(text.length, '!'))
+    const deleted = write(doc, () => text.delete(0, 1))
+    const independent = write(doc, () => doc.getMap('m').set('k', 1))
+    expect(r.dependencyOf(typed)).toBe(1)
+    expect(r.dependencyOf(deleted)).toBe(1)
+    expect(r.dependencyOf(independent)).toBeNull()
+    r.refuse(2, typed, 777, 'depends-on-refused', 1)
+    expect(r.list().map((w) => w.seq)).toEqual([1, 2])
+    expect(r.release(1).sort()).toEqual([1, 2])
+    expect(r.size).toBe(0)
+  })
+
+  it('holds nothing for an update without structs of the client', () => {
+    const doc = new Y.Doc()
+    doc.getText('t').insert(0, 'abc')
+    const del = write(doc, () => doc.getText('t').delete(0, 1))
+    expect(new RefusedWrites().refuse(1, del, doc.clientID, 'relay-refused')).toBeNull()
+  })
+})

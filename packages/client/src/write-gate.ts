@@ -1,0 +1,142 @@
+import * as Y from 'yjs'
+import type { DeleteRanges } from '@meridian/protocol'
+import { MeridianError } from './errors.js'
+import type { DurabilityTracker } from './durability.js'
+import type { Outbox, OutboxEntry } from './outbox.js'
+import { FRAME_OVERHEAD_BYTES, RefusedWrites, type RefusalReason, type RefusedWrite } from './refused-writes.js'
+
+/** Close codes with which a relay refuses what we sent for its size. */
+export const SIZE_REFUSALS: Readonly<Record<number, string>> = { 1009: 'frame too large', 4413: 'document too large' }
+
+export interface WriteGateOptions {
+  doc: Y.Doc
+  outbox: Outbox
+  durability: DurabilityTracker
+  maxFrameBytes: number
+  /** A fresh Yjs client id (random from the provider's injected source). */
+  newClientId: () => number
+  onError: (error: MeridianError) => void
+}
+
+/**
+ * Decides which local writes go to the relay. A write too large for one frame
+ * (or refused by the relay for its size) is held back with one ERR_WRITE_TOO_LARGE
+ * error naming it (`seq`, `bytes`); the document keeps it and stays usable, later
+ * writes still sync, and nothing resends it until the app drops it (`drop`).
+ */
+export class WriteGate {
+  readonly refused = new RefusedWrites()
+  private readonly o: WriteGateOptions
+  /** While `drop` deletes a refused write's content: that deletion goes out in a catch-up diff, not live. */
+  private dropping = false
+
+  constructor(options: WriteGateOptions) {
+    this.o = options
+  }
+
+  get maxFrameBytes(): number {
+    return this.o.maxFrameBytes
+  }
+
+  /**
+   * A local write entered the outbox; `client` is the Yjs client id it was made
+   * with. Returns whether to send it live.
+   */
+  admit(entry: OutboxEntry, client: number): boolean {
+    if (this.dropping) return false
+    if (entry.data.byteLength + FRAME_OVERHEAD_BYTES > this.o.maxFrameBytes) {
+      return !this.hold(entry, client, 'frame-too-large', null)
+    }
+    const dependsOn = this.refused.dependencyOf(entry.data)
+    return dependsOn === null || !this.hold(entry, client, 'depends-on-refused', dependsOn)
+  }
+
+  /** A write restored from the local store (already local; an earlier session's client id): held back if too large. */
+  admitRestored(entry: OutboxEntry): void {
+    this.o.durability.restored(entry.seq)
+    if (entry.data.byteLength + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return
+    const client = ownClientOf(entry.data, this.o.doc.clientID)
+    if (client !== null) this.hold(entry, client, 'frame-too-large', null)
+  }
+
+  /**
+   * The relay closed the connection refusing something we sent for its size
+   * (`code` 1009 or 4413): the largest write it had not acknowledged is the
+   * culprit. Returns false when there is none to blame.
+   */
+  relayRefused(code: number): boolean {
+    const candidates = this.o.outbox.unacknowledged().filter((e) => !this.refused.has(e.seq))
+    const culprit = candidates.reduce<OutboxEntry | null>((a, e) => (a === null || e.data.byteLength > a.data.byteLength ? e : a), null)
+    if (culprit === null) return false
+    const client = ownClientOf(culprit.data, this.o.doc.clientID)
+    if (client === null || !this.hold(culprit, client, 'relay-refused', null, code)) return false
+    // Later writes of the same client sit behind the withheld clocks: hold them as well.
+    for (const e of candidates) {
+      if (e.seq > culprit.seq && Y.parseUpdateMeta(e.data).to.has(client)) this.hold(e, client, 'depends-on-refused', culprit.seq)
+    }
+    return true
+  }
+
+  /** What a relay at `stateVector` lacks of ours, without the withheld writes. */
+  encodeDiff(stateVector: Uint8Array, digest: boolean, pendingDeletes: () => DeleteRanges): Uint8Array {
+    return this.refused.encodeDiff(this.o.doc, stateVector, digest, pendingDeletes, () => this.o.outbox.unacknowledged())
+  }
+
+  /**
+   * Removes a refused write's content from the document (a local deletion; Yjs
+   * keeps only the length of deleted content, so it then fits any frame) and
+   * releases it and the writes held because of it. Returns their seqs; the caller
+   * sends what the relay lacks. Throws ERR_OPTIONS for a seq that is not refused.
+   */
+  drop(seq: number, coveredBySeq: () => number): number[] {
+    const range = this.refused.rangeOf(seq)
+    if (range === null) throw new MeridianError('ERR_OPTIONS', `write ${seq} is not a refused write (see provider.refusedWrites)`)
+    const doc = this.o.doc
+    const released = this.refused.release(seq)
+    this.dropping = true
+    try {
+      Y.transact(doc, (tr) => {
+        // Split at the write's bounds first: Yjs may have merged its items with a neighbour's.
+        let clock = range.from
+        while (clock < range.to) {
+          const item = Y.getItemCleanStart(tr, Y.createID(range.client, clock))
+          if (item.id.clock + item.length > range.to) Y.getItemCleanEnd(tr, doc.store, Y.createID(range.client, range.to - 1))
+          if (!item.deleted) item.delete(tr)
+          clock = item.id.clock + item.length
+        }
+      })
+    } finally {
+      this.dropping = false
+    }
+    // The deletion is a new outbox entry, newer than every released write: the diff that carries it covers them.
+    for (const s of released) this.o.durability.release(s, coveredBySeq())
+    return released
+  }
+
+  private hold(entry: OutboxEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number): boolean {
+    const write = this.refused.refuse(entry.seq, entry.data, client, reason, dependsOn)
+    if (write === null) return false
+    this.o.durability.hold(entry.seq)
+    // Later writes must not sit behind the withheld clocks: give the document a fresh client id.
+    if (this.o.doc.clientID === client) this.o.doc.clientID = this.o.newClientId()
+    if (reason !== 'depends-on-refused') this.o.onError(tooLarge(write, this.o.maxFrameBytes, code))
+    return true
+  }
+}
+
+function tooLarge(w: RefusedWrite, limit: number, code: number | undefined): MeridianError {
+  const why = code !== undefined
+    ? `the relay refused it (${code}: ${SIZE_REFUSALS[code] ?? 'size'})`
+    : `it is larger than one frame may be (maxFrameBytes ${limit})`
+  return new MeridianError('ERR_WRITE_TOO_LARGE',
+    `write ${w.seq} (${w.bytes} bytes) is not sent: ${why}. The document keeps it locally and other writes still sync; remove it with provider.dropWrite(${w.seq}) and write the data in smaller parts`,
+    { seq: w.seq, bytes: w.bytes })
+}
+
+/** The Yjs client id whose structs `update` carries, preferring `current`; null if it has none. */
+function ownClientOf(update: Uint8Array, current: number): number | null {
+  const to = Y.parseUpdateMeta(update).to
+  if (to.has(current)) return current
+  const first = to.keys().next()
+  return first.done === true ? null : first.value
+}
