@@ -10,7 +10,7 @@ import { CliError, USAGE, parseCli } from './cli-options.js'
 // After cli-options: region-cli and cli-options import each other.
 import { defaultBusPrefix } from './region-cli.js'
 import { mintTokenCommand } from './mint-token.js'
-import { serveDemo } from './static.js'
+import { EDITOR_PREFIX, serveDemo } from './static.js'
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'mint-token') {
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
 
   // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
   if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
+  if (config.serveEditor !== undefined) await serveDemo(relay.app, { dir: config.serveEditor, prefix: EDITOR_PREFIX, print: (line) => process.stdout.write(line) })
 
   // --bus: fan-out between the relays of the region (Redis Streams); it connects in the background.
   const bus = config.bus === undefined
