@@ -4,8 +4,16 @@ import { MemoryClientStore, MeridianProvider } from '@meridian/client'
 import { DocumentState } from './document-state.js'
 import { ExternalStore } from './external-store.js'
 
-function offlineProvider(): MeridianProvider {
-  return new MeridianProvider({ doc: new Y.Doc(), docName: 'state', store: new MemoryClientStore(), connect: false, crossTab: false })
+function offlineProvider(store: MemoryClientStore = new MemoryClientStore()): MeridianProvider {
+  return new MeridianProvider({ doc: new Y.Doc(), docName: 'state', store, connect: false, crossTab: false })
+}
+
+/** A memory store whose appends each take one macrotask: writes commit one after another, as in IndexedDB. */
+class SlowStore extends MemoryClientStore {
+  override async append(...args: Parameters<MemoryClientStore['append']>): ReturnType<MemoryClientStore['append']> {
+    await new Promise((r) => setTimeout(r, 0))
+    return super.append(...args)
+  }
 }
 
 describe('DocumentState', () => {
@@ -25,6 +33,22 @@ describe('DocumentState', () => {
     await new Promise((r) => setTimeout(r, 0))
     expect(state.snapshot.get().durability).toEqual({ all: 'local', lastWrite: 'local' })
     expect(seen.at(-1)).toBe('{"all":"local","lastWrite":"local"}')
+    state.close()
+    await provider.destroy()
+  })
+
+  it('a burst of writes made while the first is being stored all end up "local" (no write left behind)', async () => {
+    const provider = offlineProvider(new SlowStore())
+    const state = new DocumentState(provider)
+    await provider.whenLoaded
+    for (let i = 0; i < 20; i++) {
+      provider.doc.getText('t').insert(i, 'x')
+      if (i % 5 === 4) await new Promise((r) => setTimeout(r, 0))
+    }
+    expect(state.snapshot.get().pendingCount).toBe(20)
+    await provider.whenDurable('all', 'local')
+    await new Promise((r) => setTimeout(r, 0))
+    expect(state.snapshot.get().durability).toEqual({ all: 'local', lastWrite: 'local' })
     state.close()
     await provider.destroy()
   })

@@ -81,8 +81,10 @@ export class DocumentState {
   readonly presence: ExternalStore<PresenceSnapshot>
   private readonly levels: DurabilityLevel[]
   private readonly armed = new Set<number>()
-  /** Levels whose waiter resolved since the last local write: not re-armed until a new write. */
+  /** Levels whose waiter resolved with no local write since it was armed: not re-armed until a new write. */
   private readonly settled = new Set<number>()
+  /** Local writes seen so far (a waiter armed at n covers writes up to n). */
+  private writes = 0
   private lastWrite: Uint8Array | null = null
   /** The provider just queued a local write: the doc update that follows is it (see onPending). */
   private expectLocalWrite = false
@@ -125,6 +127,7 @@ export class DocumentState {
     // The outbox grows only by a local write, synchronously inside the provider's doc listener.
     if (count > this.previousPending) {
       // A new write: every level has something new to reach.
+      this.writes++
       this.settled.clear()
       this.expectLocalWrite = true
       // Cleared before any other task: an update that is not this write can never be taken for it.
@@ -154,12 +157,14 @@ export class DocumentState {
     for (const [index, level] of this.levels.entries()) {
       if (this.armed.has(index) || this.settled.has(index) || durabilityRank(all) >= durabilityRank(level)) continue
       this.armed.add(index)
+      const armedAt = this.writes
       this.provider.whenDurable('all', level).then(
         () => {
           this.armed.delete(index)
-          // Resolved for every write so far. (With no write at all it resolves at once while
-          // durabilityOf still names a lower level: re-arming then would spin.)
-          this.settled.add(index)
+          // Covers every write so far unless more came since it was armed: then re-arm (refresh).
+          // Not re-armed otherwise: with no write at all it resolves at once while durabilityOf
+          // still names a lower level, and re-arming would spin.
+          if (this.writes === armedAt) this.settled.add(index)
           this.refresh()
         },
         // ERR_DESTROYED when the provider closes first: nothing left to observe.
