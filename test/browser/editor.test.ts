@@ -178,11 +178,16 @@ describe.skipIf(!chromiumPresent)('the editor demo in Chromium', { timeout: 150_
     await whenTextHas(bob, ['mine'])
     await typeAtEnd(bob, 'theirs')
     await whenTextHas(alice, ['mine', 'theirs'])
-    await alice.click('#undo')
-    await alice.waitForFunction(() => window.__editor?.text().includes('mine') === false, null, WAIT)
+    // Typing may span several undo steps (500 ms capture window on a loaded machine): undo until the
+    // button says there is nothing left of Alice's — Bob's edit is never in her stack.
+    // force: a click racing the re-render that disables the button must not wait for it to be enabled again.
+    for (let i = 0; i < 20 && !(await alice.isDisabled('#undo')); i++) await alice.click('#undo', { force: true })
+    await alice.waitForSelector('#undo:disabled', WAIT)
+    expect(await text(alice)).not.toContain('mine')
     expect(await text(alice)).toContain('theirs')
     await bob.waitForFunction(() => window.__editor?.text().includes('mine') === false, null, WAIT)
-    await alice.click('#redo')
+    expect(await text(bob)).toContain('theirs')
+    for (let i = 0; i < 20 && !(await alice.isDisabled('#redo')); i++) await alice.click('#redo', { force: true })
     await Promise.all([whenTextHas(alice, ['mine', 'theirs']), whenTextHas(bob, ['mine', 'theirs'])])
   })
 
