@@ -56,7 +56,8 @@ export async function serveDemo(app: FastifyInstance, options: ServeDemoOptions)
     root = await realpath(resolve(options.dir))
     if (!(await stat(join(root, 'index.html'))).isFile()) throw new Error('index.html is not a file')
   } catch (cause) {
-    throw new Error(`--serve-demo: no built demo in ${resolve(options.dir)} (build it with \`npm run build -w @meridian/demo\`)`, { cause })
+    const name = prefix.slice(1, -1)
+    throw new Error(`--serve-${name}: no built ${name} in ${resolve(options.dir)} (build it with \`npm run build -w @meridian/${name}\`)`, { cause })
   }
 
   app.addHook('onRequest', async (request, reply) => {
