@@ -4,6 +4,7 @@ import './jsdom-realm.test-helper.js'
 import { StrictMode, type ReactNode } from 'react'
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, type MeridianProviderOptions } from '@meridian/client'
 import { createTestClient, NodeWebSocket, startTestRelay, TEST_BACKOFF, type TestRelay } from '@meridian/testing'
 import {
@@ -148,6 +149,24 @@ describe('@meridian/react on a real relay (jsdom, React Testing Library)', () =>
     unmount()
     await whenDestroyed(built[0] as MeridianProvider)
     expect(handle.state.snapshot.listenerCount).toBe(0)
+  })
+
+  it('a Y.Doc passed in stays the app’s: closing destroys the provider, not the doc; an owned doc is destroyed', async () => {
+    const { url } = await relay()
+    const built: MeridianProvider[] = []
+    const mine = new Y.Doc()
+    const destroyed: string[] = []
+    mine.on('destroy', () => destroyed.push('mine'))
+    const first = render(<MeridianDocument options={{ ...options('hooks-own-doc', url, built), doc: mine }}><Status /></MeridianDocument>)
+    await waitFor(() => expect(text('status')).toBe('connected synced'), WAIT)
+    first.unmount()
+    await whenDestroyed(built[0] as MeridianProvider)
+    const second = render(<MeridianDocument options={options('hooks-owned-doc', url, built)}><Status /></MeridianDocument>)
+    const owned = (captured as DocumentHandle).doc
+    owned.on('destroy', () => destroyed.push('owned'))
+    second.unmount()
+    await whenDestroyed(built[1] as MeridianProvider)
+    await waitFor(() => expect(destroyed).toEqual(['owned']), WAIT)
   })
 
   it('unmount while connecting: the provider is destroyed, nothing leaks, no late state update', async () => {

@@ -49,7 +49,7 @@ export function useOpenDocument(options: OpenDocumentOptions): DocumentHandle | 
   latest.current = options
   const [handle, setHandle] = useState<DocumentHandle | null>(null)
   /** The open document and its pending close, carried over a StrictMode remount. */
-  const held = useRef<{ key: string; handle: DocumentHandle; closeTimer: ReturnType<typeof setTimeout> | null } | null>(null)
+  const held = useRef<{ key: string; handle: DocumentHandle; ownsDoc: boolean; closeTimer: ReturnType<typeof setTimeout> | null } | null>(null)
 
   useEffect(() => {
     let entry = held.current
@@ -57,7 +57,7 @@ export function useOpenDocument(options: OpenDocumentOptions): DocumentHandle | 
       clearTimeout(entry.closeTimer)
       entry.closeTimer = null
     } else {
-      entry = { key, handle: openHandle(latest.current), closeTimer: null }
+      entry = { key, handle: openHandle(latest.current), ownsDoc: latest.current.doc === undefined, closeTimer: null }
       held.current = entry
     }
     setHandle(entry.handle)
@@ -65,7 +65,7 @@ export function useOpenDocument(options: OpenDocumentOptions): DocumentHandle | 
     return () => {
       opened.closeTimer = setTimeout(() => {
         if (held.current === opened) held.current = null
-        closeHandle(opened.handle, latest.current.doc === undefined).catch(reportAsyncError)
+        closeHandle(opened.handle, opened.ownsDoc).catch(reportAsyncError)
       }, 0)
       // Hooks stop reading it at once (a switched document must not show the old one's state).
       setHandle((current) => (current === opened.handle ? null : current))
