@@ -21,6 +21,8 @@ export interface CliConfig {
   homeRegions: { pattern: string; homeRegion: string }[]
   /** Serve this folder (the built demo) under /demo/ over HTTP; undefined: no demo. */
   serveDemo: string | undefined
+  /** Serve this folder (the built editor demo) under /editor/; undefined: none. */
+  serveEditor: string | undefined
   /** Auth and limits (hardening-cli.ts). */
   hardening: HardeningConfig
   /** SQLite (in dataDir) or PostgreSQL shared by the region's relays (region-cli.ts). */
@@ -54,6 +56,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --home-region <p=r>             documents matching glob p live in region r: read-only where r is unreachable; repeatable (MERIDIAN_HOME_REGIONS, comma-separated)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
+  --serve-editor <dir>    also serve the built editor demo from <dir> at /editor/ (MERIDIAN_SERVE_EDITOR)
   --help                  print this and exit
 ${HARDENING_USAGE}${REGION_USAGE}
   meridian-relay mint-token --help   mint a token for local use
@@ -87,6 +90,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         'log-level': { type: 'string' },
         'home-region': { type: 'string', multiple: true },
         'serve-demo': { type: 'string' },
+        'serve-editor': { type: 'string' },
         help: { type: 'boolean' },
         ...HARDENING_PARSE_OPTIONS,
         ...REGION_PARSE_OPTIONS
@@ -147,6 +151,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     logLevel,
     homeRegions,
     serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO),
+    serveEditor: resolveOptional(values['serve-editor'] ?? env.MERIDIAN_SERVE_EDITOR),
     hardening: parseHardening(values, env),
     ...parseRegion(values, env)
   }

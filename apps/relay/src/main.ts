@@ -11,7 +11,7 @@ import { CliError } from './cli-error.js'
 import { USAGE, parseCli } from './cli-options.js'
 import { defaultBusPrefix } from './region-cli.js'
 import { mintTokenCommand } from './mint-token.js'
-import { serveDemo } from './static.js'
+import { EDITOR_PREFIX, serveDemo } from './static.js'
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'mint-token') {
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
 
   // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
   if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
+  if (config.serveEditor !== undefined) await serveDemo(relay.app, { dir: config.serveEditor, prefix: EDITOR_PREFIX, print: (line) => process.stdout.write(line) })
 
   let stopping = false
   const shutdown = (signal: string): void => {

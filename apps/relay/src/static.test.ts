@@ -126,3 +126,23 @@ describe('serving the demo from the relay (--serve-demo)', () => {
     await other.close()
   })
 })
+
+describe('a second app under its own prefix (--serve-editor)', () => {
+  it('serves it under /editor/ next to the demo, without taking over /', async () => {
+    const both = await buildRelay({ storage: new MemoryStorageAdapter() })
+    try {
+      await serveDemo(both.app, { dir: join(base, 'dist') })
+      await serveDemo(both.app, { dir: join(base, 'dist'), prefix: '/editor/' })
+      const inject = (path: string) => both.app.inject({ method: 'GET', url: path })
+      expect((await inject('/editor/?doc=notes')).statusCode).toBe(200)
+      expect((await inject('/editor/assets/app-1234.js')).body).toBe('console.log(1)')
+      expect((await inject('/editor?doc=x')).headers.location).toBe('/editor/?doc=x')
+      expect((await inject('/')).headers.location).toBe('/demo/')
+      expect((await inject('/editor/.env')).statusCode).toBe(404)
+      await expect(serveDemo(both.app, { dir: join(base, 'nope'), prefix: '/editor/' })).rejects.toThrow(/--serve-editor: no built editor/)
+      await expect(serveDemo(both.app, { dir: join(base, 'dist'), prefix: 'editor' })).rejects.toThrow(/prefix must look like/)
+    } finally {
+      await both.close()
+    }
+  })
+})

@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 
 /** Where the demo is served. Every other path keeps its meaning (documents over WebSocket, endpoints). */
 export const DEMO_PREFIX = '/demo/'
+/** Where the editor demo is served (`--serve-editor`). */
+export const EDITOR_PREFIX = '/editor/'
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,6 +35,8 @@ export interface ServeDemoOptions {
   readonly dir: string
   /** Called with a line saying where to open the demo, once the server listens. */
   readonly print?: (line: string) => void
+  /** URL path to serve it under, `/name/`; default DEMO_PREFIX. Only DEMO_PREFIX also takes over `/`. */
+  readonly prefix?: string
 }
 
 /**
@@ -45,12 +49,15 @@ export interface ServeDemoOptions {
  * so the relay's catch-all WebSocket route keeps every upgrade.
  */
 export async function serveDemo(app: FastifyInstance, options: ServeDemoOptions): Promise<{ root: string }> {
+  const prefix = options.prefix ?? DEMO_PREFIX
+  if (!/^\/[a-z0-9-]+\/$/.test(prefix)) throw new Error(`serveDemo: prefix must look like /name/, got ${prefix}`)
   let root: string
   try {
     root = await realpath(resolve(options.dir))
     if (!(await stat(join(root, 'index.html'))).isFile()) throw new Error('index.html is not a file')
   } catch (cause) {
-    throw new Error(`--serve-demo: no built demo in ${resolve(options.dir)} (build it with \`npm run build -w @meridian/demo\`)`, { cause })
+    const name = prefix.slice(1, -1)
+    throw new Error(`--serve-${name}: no built ${name} in ${resolve(options.dir)} (build it with \`npm run build -w @meridian/${name}\`)`, { cause })
   }
 
   app.addHook('onRequest', async (request, reply) => {
@@ -59,9 +66,9 @@ export async function serveDemo(app: FastifyInstance, options: ServeDemoOptions)
     if (request.method !== 'GET' && request.method !== 'HEAD') return
     const [path = '', query] = splitOnce(request.url, '?')
     const search = query === undefined ? '' : `?${query}`
-    if (path === '/' || path === '/demo') return reply.redirect(`${DEMO_PREFIX}${search}`, 302)
-    if (!path.startsWith(DEMO_PREFIX)) return
-    const file = await resolveFile(root, path.slice(DEMO_PREFIX.length))
+    if ((path === '/' && prefix === DEMO_PREFIX) || path === prefix.slice(0, -1)) return reply.redirect(`${prefix}${search}`, 302)
+    if (!path.startsWith(prefix)) return
+    const file = await resolveFile(root, path.slice(prefix.length))
     if (file === null) return reply.code(404).type('text/plain; charset=utf-8').send('not found\n')
     return sendFile(reply, file, request.method === 'HEAD')
   })
@@ -73,7 +80,7 @@ export async function serveDemo(app: FastifyInstance, options: ServeDemoOptions)
       if (address === null || typeof address !== 'object') return
       const anyHost = address.address === '0.0.0.0' || address.address === '::'
       const host = anyHost ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
-      print(`demo: open http://${host}:${address.port}${DEMO_PREFIX} (served from ${root})\n`)
+      print(`${prefix.slice(1, -1)}: open http://${host}:${address.port}${prefix} (served from ${root})\n`)
     })
   }
   return { root }
