@@ -294,5 +294,7 @@ describe('relay fuzz', () => {
     } catch (err) {
       throw new Error(`relay fuzz failed with seed ${seed} (replay: MERIDIAN_SEED=${seed}): ${(err as Error).message}`, { cause: err })
     }
-  })
+    // CPU-bound (thousands of frames, each update decoded and checked before it is applied): 60 s is
+    // not enough on a loaded 2-core machine.
+  }, 240_000)
 })
