@@ -18,6 +18,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import { encodeMessage, type Message } from '@meridian/protocol'
 import { mintToken } from '@meridian/relay'
 import { RawClient, createPrng, parseSeed, randomEdit, startRelayProcess, type RelayProcess } from '@meridian/testing'
+import { deleteSetUpdate } from '../packages/relay/test/attacks.js'
 
 const SECRET = 'fuzz-secret-that-is-at-least-32-bytes!!'
 const FRAMES = 3_000
@@ -44,7 +45,7 @@ function loadCorpus(): { name: string; data: Uint8Array | string }[] {
 }
 
 /** Real Yjs updates (incremental: most depend on earlier ones) to mutate and replay out of order. */
-function updatePool(seed: number): { updates: Uint8Array[]; stateVector: Uint8Array; awareness: Uint8Array } {
+function updatePool(seed: number): { updates: Uint8Array[]; hostile: Uint8Array[]; stateVector: Uint8Array; awareness: Uint8Array } {
   const rand = createPrng(seed)
   const doc = new Y.Doc()
   doc.clientID = 1 + Math.floor(rand() * 1_000_000)
@@ -54,16 +55,55 @@ function updatePool(seed: number): { updates: Uint8Array[]; stateVector: Uint8Ar
   updates.push(Y.encodeStateAsUpdate(doc))
   const aw = new awarenessProtocol.Awareness(doc)
   aw.setLocalState({ user: { name: 'fuzz', color: '#f00' }, cursor: { anchor: 3 } })
-  return { updates, stateVector: Y.encodeStateVector(doc), awareness: awarenessProtocol.encodeAwarenessUpdate(aw, [doc.clientID]) }
+  return { updates, hostile: hostileUpdates(rand), stateVector: Y.encodeStateVector(doc), awareness: awarenessProtocol.encodeAwarenessUpdate(aw, [doc.clientID]) }
+}
+
+/**
+ * Updates from the security review (#15): types nested past the depth limit
+ * (at once, and in steps on top of each other), and delete sets splitting a
+ * text insert into many items (under and over the per-message bound, the
+ * insert separate and merged in).
+ */
+function hostileUpdates(rand: () => number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  const deep = new Y.Doc()
+  deep.clientID = 1 + Math.floor(rand() * 1_000_000)
+  let m = deep.getMap<unknown>('root')
+  let sv = Y.encodeStateVector(deep)
+  for (const step of [100, 100, 100, 300]) {
+    deep.transact(() => {
+      for (let i = 0; i < step; i++) {
+        const child = new Y.Map<unknown>()
+        m.set('c', child)
+        m = child
+      }
+    })
+    out.push(Y.encodeStateAsUpdate(deep, sv))
+    sv = Y.encodeStateVector(deep)
+  }
+  const text = new Y.Doc()
+  text.clientID = 1 + Math.floor(rand() * 1_000_000)
+  text.getText('t').insert(0, 'x'.repeat(30_000))
+  const insert = Y.encodeStateAsUpdate(text)
+  out.push(insert)
+  for (const cuts of [500, 4_000, 12_000]) {
+    const ranges: [number, number][] = []
+    for (let i = 0; i < cuts; i++) ranges.push([2 * i + 1, 1])
+    const deletes = deleteSetUpdate(text.clientID, ranges)
+    out.push(deletes, Y.mergeUpdates([insert, deletes]))
+  }
+  return out
 }
 
 function frameArbitrary(pool: ReturnType<typeof updatePool>, token: string): fc.Arbitrary<Frame> {
   const bytes = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength: max })
   const str = fc.string({ maxLength: 24 })
   const update = fc.constantFrom(...pool.updates)
+  const hostile = fc.constantFrom(...pool.hostile)
   const message: fc.Arbitrary<Message> = fc.oneof(
     update.map((u): Message => ({ type: 'sync-update', update: u })),
     update.map((u): Message => ({ type: 'sync-step2', update: u })),
+    hostile.map((u): Message => ({ type: 'sync-update', update: u })),
     fc.constant<Message>({ type: 'sync-step1', stateVector: pool.stateVector }),
     bytes(24).map((sv): Message => ({ type: 'sync-step1', stateVector: sv })),
     fc.constant<Message>({ type: 'awareness', update: pool.awareness }),
@@ -254,5 +294,7 @@ describe('relay fuzz', () => {
     } catch (err) {
       throw new Error(`relay fuzz failed with seed ${seed} (replay: MERIDIAN_SEED=${seed}): ${(err as Error).message}`, { cause: err })
     }
-  })
+    // CPU-bound (thousands of frames, each update decoded and checked before it is applied): 60 s is
+    // not enough on a loaded 2-core machine.
+  }, 240_000)
 })

@@ -133,8 +133,8 @@ describe('security barrage (#15)', () => {
     forger.send({ type: 'awareness', update: encoding.toUint8Array(e) })
 
     // 8. Read amplification.
-    const reader = await RawClient.connect(url, 'shared', { query: { token: await token('read') } })
-    for (let i = 0; i < 40; i++) reader.send({ type: 'sync-step1', stateVector: new Uint8Array([1, 5, 1]) })
+    const reader = await RawClient.connect(url, 'victim', { query: { token: await token('read') } })
+    for (let i = 0; i < 200; i++) reader.send({ type: 'sync-step1', stateVector: new Uint8Array([1, 5, 1]) })
     expect(await closeOf(reader)).toBe(CLOSE_CODES.RATE_LIMITED)
 
     // 9. A token dated ahead; a plain GET with a token.

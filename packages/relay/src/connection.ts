@@ -36,13 +36,13 @@ export type { ConnectionOptions } from './connection-options.js'
 const BINARY = { binary: true } as const
 
 /**
- * sync-step1 messages per connection: a client sends one per connection (a
- * y-websocket client with `resyncInterval` one per interval); more than the
- * burst faster than the rate closes the connection (4429).
+ * Bytes of sync-step2 answers per connection, in documents of
+ * `maxDocumentBytes`: a client syncs once per connection (a y-websocket client
+ * with `resyncInterval` once per interval), so two whole documents at once and
+ * one every ten seconds is plenty; a client asking for more is closed (4429).
+ * Small documents are never limited in practice.
  */
-export const SYNC_STEP1_RATE = { perSecond: 0.5, burst: 8 } as const
-/** A sync-step1 answered with at most this many bytes is not counted against SYNC_STEP1_RATE. */
-export const SMALL_STEP1_ANSWER_BYTES = 1024
+export const SYNC_ANSWER_RATE = { documentsPerSecond: 0.1, burstDocuments: 2, burstSlackBytes: 64 * 1024 } as const
 /** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
 const SMALL_MESSAGE_BYTES = 16 * 1024
 
@@ -74,8 +74,8 @@ export class Connection implements RoomPeer, GuaranteedConnection {
   private accessLevel: Access
   /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
   private refusedAt: number | null = null
-  /** sync-step1 messages this connection may still send (each answer may be the whole document). */
-  private readonly step1Budget = new TokenBucket(SYNC_STEP1_RATE.perSecond, SYNC_STEP1_RATE.burst, performance.now())
+  /** Bytes of sync-step2 answers this connection may still get (each may be the whole document): made on first use. */
+  private answerBudget: TokenBucket | null = null
   /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
   private arrivals: [seq: number, atMs: number][] = []
   /** Why the relay ended this connection (null: the client did, or not ended). */
@@ -222,17 +222,17 @@ export class Connection implements RoomPeer, GuaranteedConnection {
           this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
           return
         }
-        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
-        // Each answer may be the whole document: a client asking for large answers over and over is cut
-        // off. An up-to-date client's periodic probe (its staleness sync point) gets a few bytes: free.
-        if (update.length > SMALL_STEP1_ANSWER_BYTES && this.step1Budget.take(1, performance.now()) > 0) {
-          this.count('rate_limited')
-          this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 messages'), CLOSE_CODES.RATE_LIMITED)
-          return
-        }
+
         // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
         // (its ds-digest follows); a joiner with nothing holds no such struct.
         this.deletes?.onStep1()
+        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
+        // Each answer may be the whole document (cached, but still sent): a client asking over and over is cut off.
+        if (this.answerBytes().take(update.length, performance.now()) > 0) {
+          this.count('rate_limited')
+          this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 answers'), CLOSE_CODES.RATE_LIMITED)
+          return
+        }
         this.send(encodeMessage({ type: 'sync-step2', update }))
         // Every sync round ends with a status report: the client's staleness bound starts here.
         this.sendStatus()
@@ -368,6 +368,12 @@ export class Connection implements RoomPeer, GuaranteedConnection {
         // Meaningless from a client; ignored rather than fatal, as y-websocket does.
         return
     }
+  }
+
+  private answerBytes(): TokenBucket {
+    const doc = this.options.docSize?.maxBytes ?? 8 * 1024 * 1024
+    const { documentsPerSecond, burstDocuments, burstSlackBytes } = SYNC_ANSWER_RATE
+    return (this.answerBudget ??= new TokenBucket(doc * documentsPerSecond, doc * burstDocuments + burstSlackBytes, performance.now()))
   }
 
   /** The node id the client gave in HELLO when it agreed the digest exchange (the delete log tells its writes by it). */

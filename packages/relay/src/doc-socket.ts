@@ -25,7 +25,7 @@ import { Authenticator, RevocationList, accessFor, type Access, type TokenClaims
 import { matchGlob } from './glob.js'
 import { ConnectionLimiter, ConnectionRateLimiter, DocSizeGuard } from './limits.js'
 import { Deadlines, type Scheduled } from './deadlines.js'
-import { DEFAULT_CLOSE_GRACE_MS, closeThenTerminate } from './socket-close.js'
+import { DEFAULT_CLOSE_GRACE_MS, closeThenTerminate, terminateAfterGrace } from './socket-close.js'
 import { WireBudget, type WireSocket } from './wire-budget.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
 import type { RelayGuarantees } from './guarantees.js'
@@ -311,9 +311,14 @@ class DocSession implements Scheduled {
     if (wire === null) return
     const { maxBytes, maxFrames } = this.d.options.preAuth
     this.wire = new WireBudget(wire, WireBudget.allowance(maxBytes, maxFrames), () => {
+      // Already refused for another reason and still sending: nothing more is read.
+      if (this.phase === 'closed') {
+        this.socket.terminate()
+        return
+      }
       if (this.phase !== 'pre-auth') return
       this.count('pre_auth_budget')
-      this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout', 'pre-auth byte budget exceeded (partial frames included)')
+      this.refuse('ERR_AUTH_TIMEOUT', CLOSE_CODES.AUTH_TIMEOUT, 'auth_timeout', 'pre-auth byte budget exceeded (partial frames included)', true)
     })
   }
 
@@ -661,7 +666,7 @@ class DocSession implements Scheduled {
   }
 
   /** Refused before it joined its document: counted, logged, closed with the documented code. */
-  private refuse(code: RelayErrorCode, closeCode: number, reason: RefuseReason, detail?: string): void {
+  private refuse(code: RelayErrorCode, closeCode: number, reason: RefuseReason, detail?: string, stopReading = false): void {
     if (this.phase === 'closed') return
     if (this.connection !== null) {
       this.end(code, closeCode, 'other')
@@ -669,17 +674,24 @@ class DocSession implements Scheduled {
     }
     this.d.metrics.connectionsRefused.inc({ reason })
     this.log.info({ code, reason, closeCode, ip: this.ip, ...(detail !== undefined ? { detail } : {}) }, 'connection refused')
-    this.close(closeCode, code)
+    this.close(closeCode, code, stopReading)
   }
 
-  /** A refused socket: its client gets the close frame, then a short grace, and nothing more is read from it. */
-  private close(closeCode: number, reason: string): void {
+  /**
+   * A refused socket: its client gets the close frame and a short grace to
+   * complete the close handshake before the socket is destroyed. The pre-auth
+   * byte count stays on until then; once over it (`stopReading`), nothing more is read.
+   */
+  private close(closeCode: number, reason: string, stopReading = false): void {
     this.phase = 'closed'
     this.clearTimers()
-    this.unwatchWire()
     this.queue.length = 0
     if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
-      closeThenTerminate(this.socket, closeCode, reason, DEFAULT_CLOSE_GRACE_MS, this.clock)
+      if (stopReading) closeThenTerminate(this.socket, closeCode, reason, DEFAULT_CLOSE_GRACE_MS, this.clock)
+      else {
+        this.socket.close(closeCode, reason.slice(0, 120))
+        terminateAfterGrace(this.socket, DEFAULT_CLOSE_GRACE_MS, this.clock)
+      }
     }
   }
 

@@ -1,12 +1,10 @@
 /**
- * Checks on untrusted Yjs and awareness payloads that the protocol decoder
+ * Checks on untrusted Yjs payloads that the protocol decoder
  * cannot make (it treats them as opaque bytes). Everything here is bounded by
  * the size of its input (itself bounded by the frame limit) and the size of
  * the document.
  */
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { structsOf } from './yjs-internals.js'
 
 /**
@@ -36,34 +34,4 @@ export function updateIsKnown(doc: Y.Doc, update: Uint8Array): boolean {
     }
   }
   return true
-}
-
-/**
- * Keeps only the entries of an awareness update (y-protocols format:
- * `varUint(n)`, then n × `varUint(clientID) varUint(clock) varString(state)`)
- * whose client id `keep` accepts. Returns the re-encoded update (null if no
- * entry is kept) and the ids seen. Throws on malformed input.
- */
-export function filterAwareness(update: Uint8Array, keep: (clientId: number) => boolean): { update: Uint8Array | null; ids: number[] } {
-  const decoder = decoding.createDecoder(update)
-  const count = decoding.readVarUint(decoder)
-  const encoder = encoding.createEncoder()
-  const kept: { id: number; clock: number; state: string }[] = []
-  const ids: number[] = []
-  for (let i = 0; i < count; i++) {
-    if (!decoding.hasContent(decoder)) throw new RangeError('awareness update truncated')
-    const id = decoding.readVarUint(decoder)
-    const clock = decoding.readVarUint(decoder)
-    const state = decoding.readVarString(decoder)
-    ids.push(id)
-    if (keep(id)) kept.push({ id, clock, state })
-  }
-  if (kept.length === 0) return { update: null, ids }
-  encoding.writeVarUint(encoder, kept.length)
-  for (const k of kept) {
-    encoding.writeVarUint(encoder, k.id)
-    encoding.writeVarUint(encoder, k.clock)
-    encoding.writeVarString(encoder, k.state)
-  }
-  return { update: encoding.toUint8Array(encoder), ids }
 }

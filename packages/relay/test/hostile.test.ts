@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
 import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES } from '@meridian/relay'
 import { Room } from '@meridian/relay/internal'
-import { filterAwareness, updateIsKnown } from '../src/hostile.js'
+import { updateIsKnown } from '../src/hostile.js'
 import { RawClient } from '@meridian/testing'
 import { metric, relayPool, scrape } from './helpers.js'
 
@@ -95,24 +94,5 @@ describe('updateIsKnown', () => {
     relayDoc.getText('t').delete(0, 1)
     expect(updateIsKnown(relayDoc, deletion)).toBe(true)
     expect(() => updateIsKnown(relayDoc, new Uint8Array([1, 200, 3]))).toThrow()
-  })
-})
-
-describe('filterAwareness', () => {
-  it('keeps only the accepted client ids and re-encodes them byte-compatibly', () => {
-    const a = new awarenessProtocol.Awareness(new Y.Doc())
-    a.setLocalState({ name: 'a' })
-    const b = new awarenessProtocol.Awareness(new Y.Doc())
-    b.setLocalState({ name: 'b' })
-    const both = new awarenessProtocol.Awareness(new Y.Doc())
-    awarenessProtocol.applyAwarenessUpdate(both, awarenessProtocol.encodeAwarenessUpdate(a, [a.clientID]), null)
-    awarenessProtocol.applyAwarenessUpdate(both, awarenessProtocol.encodeAwarenessUpdate(b, [b.clientID]), null)
-    const update = awarenessProtocol.encodeAwarenessUpdate(both, [a.clientID, b.clientID])
-    const kept = filterAwareness(update, (id) => id === a.clientID)
-    expect(kept.ids.sort()).toEqual([a.clientID, b.clientID].sort())
-    expect(kept.update).toEqual(awarenessProtocol.encodeAwarenessUpdate(a, [a.clientID]))
-    expect(filterAwareness(update, () => false).update).toBeNull()
-    expect(() => filterAwareness(new Uint8Array([5, 1]), () => true)).toThrow()
-    expect(() => filterAwareness(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), () => true)).toThrow()
   })
 })
