@@ -176,8 +176,9 @@ describe.skipIf(!registry.ok)('release check: a fresh app outside the repository
   it('the relay drains and exits 0 on SIGTERM', async () => {
     expect(relay).toBeDefined()
     const code = await relay?.stop(20_000)
+    // The wrapper (sh, npx) may end by the signal itself (null); the relay drained once and closed the pipe.
     expect(relay?.output()).toContain('shutting down')
-    // npx exits with the relay's status (the group got SIGTERM; npm passes the relay's exit on).
+    expect(relay?.output()).not.toMatch(/second signal|shutdown failed/)
     expect([0, 143, null]).toContain(code)
     relay = undefined
   }, 30_000)
