@@ -141,7 +141,6 @@ describe.skipIf(!registry.ok)('release check: a fresh app outside the repository
     expect(() => JSON.parse(first ?? '')).not.toThrow()
     const help = await run(app, 'npx', ['meridian-relay', '--help'])
     expect(help.stdout).toContain('Usage: meridian-relay')
-    expect((await run(app, 'npx', ['meridian-relay', 'mint-token', '--help'])).stdout).toContain('Usage: meridian-relay mint-token')
     // The package's own name runs the same command (its only bin).
     expect((await run(app, 'npx', ['@meridian/cli', '--help'])).stdout).toContain('Usage: meridian-relay')
   }, 120_000)
