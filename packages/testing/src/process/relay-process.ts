@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,9 +46,8 @@ export function resolveRelayMain(): string {
   const tried: string[] = []
   try {
     const pkgPath = createRequire(import.meta.url).resolve('@meridian/cli/package.json')
-    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { bin?: string | Record<string, string> }
-    const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.['meridian-relay'] ?? 'dist/main.js'
-    const main = join(dirname(pkgPath), bin)
+    // The built entry the bin (bin/meridian-relay.js) imports: spawned with node directly, as before the shim.
+    const main = join(dirname(pkgPath), 'dist/main.js')
     if (existsSync(main)) return (resolvedMain = main)
     tried.push(`${main} (package found, not built)`)
   } catch {
