@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { CliError } from './cli-error.js'
 import { HARDENING_PARSE_OPTIONS, HARDENING_USAGE, parseHardening, type HardeningConfig } from './hardening-cli.js'
+import { LOG_FORMATS, type LogFormat } from './log-format.js'
 import { REGION_PARSE_OPTIONS, REGION_USAGE, parseRegion, type RegionConfig } from './region-cli.js'
 
 /** Everything the CLI accepts; every flag also has a MERIDIAN_* environment variable. */
@@ -17,6 +18,8 @@ export interface CliConfig {
   /** Mesh timing; undefined keeps the library defaults (DEFAULT_MESH_OPTIONS). */
   meshTiming: { heartbeatIntervalMs?: number; suspectAfterMs?: number; downAfterMs?: number; antiEntropyIntervalMs?: number }
   logLevel: string
+  /** JSON lines or readable lines; 'auto': readable on a terminal, JSON otherwise (log-format.ts). */
+  logFormat: LogFormat | 'auto'
   /** Documents with a home region (`pattern=region`): read-only where that region is unreachable. */
   homeRegions: { pattern: string; homeRegion: string }[]
   /** Serve this folder (the built demo) under /demo/ over HTTP; undefined: no demo. */
@@ -55,6 +58,8 @@ export const USAGE = `Usage: meridian-relay [options]
   --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 5000)
   --home-region <p=r>             documents matching glob p live in region r: read-only where r is unreachable; repeatable (MERIDIAN_HOME_REGIONS, comma-separated)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
+  --log-format <f>        json|pretty: JSON lines, or readable lines with the same fields (MERIDIAN_LOG_FORMAT;
+                          default: pretty when stdout is a terminal, json otherwise)
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --serve-editor <dir>    also serve the built editor demo from <dir> at /editor/ (MERIDIAN_SERVE_EDITOR)
   --help                  print this and exit
@@ -88,6 +93,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         'down-after-ms': { type: 'string' },
         'anti-entropy-interval-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'home-region': { type: 'string', multiple: true },
         'serve-demo': { type: 'string' },
         'serve-editor': { type: 'string' },
@@ -137,6 +143,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   })
   const logLevel = values['log-level'] ?? env.MERIDIAN_LOG_LEVEL ?? CLI_DEFAULTS.logLevel
   if (!LOG_LEVELS.has(logLevel)) throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`)
+  const logFormatText = values['log-format'] ?? env.MERIDIAN_LOG_FORMAT
+  const logFormat = logFormatText === undefined ? 'auto' : LOG_FORMATS.find((f) => f === logFormatText)
+  if (logFormat === undefined) throw new CliError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, got "${logFormatText}"`)
 
   return {
     port,
@@ -149,6 +158,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     clusterSecret,
     meshTiming,
     logLevel,
+    logFormat,
     homeRegions,
     serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO),
     serveEditor: resolveOptional(values['serve-editor'] ?? env.MERIDIAN_SERVE_EDITOR),

@@ -1,6 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// The node flags above are part of the command: a 2 MiB young generation (semi-space) instead of V8's 16 MiB
-// keeps a relay's RSS near its live heap (README, "Memory"). `npm start` and the benchmarks pass the same flags.
 import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import { buildRelay } from '@meridian/relay'
@@ -12,6 +9,7 @@ import { USAGE, parseCli } from './cli-options.js'
 import { defaultBusPrefix } from './region-cli.js'
 import { mintTokenCommand } from './mint-token.js'
 import { EDITOR_PREFIX, serveDemo } from './static.js'
+import { prettyDestination, resolveLogFormat } from './log-format.js'
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'mint-token') {
@@ -33,9 +31,13 @@ async function main(): Promise<void> {
     return
   }
 
-  for (const warning of config.hardening.warnings) process.stderr.write(`meridian-relay: ${warning}\n`)
   // The relay never logs tokens or URLs with them; this redaction is a second line of defence.
-  const logger = pino({ level: config.logLevel, base: { region: config.region }, redact: ['req.url', 'req.headers.authorization', 'token', '*.token'] })
+  const loggerOptions = { level: config.logLevel, base: { region: config.region }, redact: ['req.url', 'req.headers.authorization', 'token', '*.token'] }
+  // Everything the relay says goes through the logger, so stdout is all JSON lines or all readable lines.
+  const logger = resolveLogFormat(config.logFormat, process.stdout.isTTY === true) === 'pretty'
+    ? pino(loggerOptions, prettyDestination((text) => process.stdout.write(text)))
+    : pino(loggerOptions)
+  for (const warning of config.hardening.warnings) logger.warn(warning)
   // SQLite for a relay alone in its region; PostgreSQL when several relays share the region's documents.
   const storage = config.storage.kind === 'postgres'
     ? await openPostgresStorage({
@@ -71,8 +73,8 @@ async function main(): Promise<void> {
   })
 
   // --serve-demo: the built demo app at /demo/ (HTTP GET only; WebSocket upgrades still reach documents).
-  if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => process.stdout.write(line) })
-  if (config.serveEditor !== undefined) await serveDemo(relay.app, { dir: config.serveEditor, prefix: EDITOR_PREFIX, print: (line) => process.stdout.write(line) })
+  if (config.serveDemo !== undefined) await serveDemo(relay.app, { dir: config.serveDemo, print: (line) => logger.info(line.trim()) })
+  if (config.serveEditor !== undefined) await serveDemo(relay.app, { dir: config.serveEditor, prefix: EDITOR_PREFIX, print: (line) => logger.info(line.trim()) })
 
   let stopping = false
   const shutdown = (signal: string): void => {
@@ -98,13 +100,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
 
   const url = await relay.listen({ port: config.port, host: config.host })
-  logger.info({
+  // The start line of the CLI contract ("listening on ws://HOST:PORT"); a space follows the URL so that
+  // scripts can match /listening on (ws:\/\/\S+)/ in both formats. Printed at any --log-level.
+  logger.child({}, { level: 'info' }).info({
     url,
     nodeId: relay.options.nodeId,
     storage: config.storage.kind === 'postgres' ? redactConnectionString(config.storage.url) : `sqlite in ${config.dataDir}`,
     ...(config.bus !== undefined ? { bus: redactRedisUrl(config.bus) } : {})
-  }, 'relay started')
-  process.stdout.write(`meridian-relay ${relay.options.nodeId} (${config.region}) listening on ${url}\n`)
+  }, `meridian-relay listening on ${url} as ${relay.options.nodeId} (${config.region})`)
 }
 
 main().catch((err: unknown) => {

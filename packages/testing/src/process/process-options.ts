@@ -20,7 +20,7 @@ export interface ProcessClusterOptions extends Omit<ClusterOptions, 'mode' | 're
   relayArgs?: readonly string[] | ((relay: ProcessRelayInfo) => readonly string[])
   /** Extra environment variables for every relay process. */
   relayEnv?: Readonly<Record<string, string>>
-  /** The `meridian-relay` CLI script. Default: resolved from the `meridian-relay` package (see `resolveRelayMain`). */
+  /** The `meridian-relay` CLI script. Default: resolved from the `@meridian/cli` package (see `resolveRelayMain`). */
   relayMain?: string
   /** Bounds starting each relay, forming the mesh and the first sync of the initial clients. Default 20,000 ms. */
   startTimeoutMs?: number

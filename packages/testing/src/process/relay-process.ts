@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,7 +37,7 @@ export interface RelayProcessOptions {
 let resolvedMain: string | undefined
 
 /**
- * Where the `meridian-relay` CLI is: the `meridian-relay` package's bin as
+ * Where the `meridian-relay` CLI is: the `@meridian/cli` package's bin as
  * Node resolves it from this kit, else (in Meridian's own monorepo) the built
  * `apps/relay`. Throws ERR_CLUSTER_OPTIONS saying how to pass it otherwise.
  */
@@ -45,14 +45,13 @@ export function resolveRelayMain(): string {
   if (resolvedMain !== undefined) return resolvedMain
   const tried: string[] = []
   try {
-    const pkgPath = createRequire(import.meta.url).resolve('meridian-relay/package.json')
-    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { bin?: string | Record<string, string> }
-    const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.['meridian-relay'] ?? 'dist/main.js'
-    const main = join(dirname(pkgPath), bin)
+    const pkgPath = createRequire(import.meta.url).resolve('@meridian/cli/package.json')
+    // The built entry the bin (bin/meridian-relay.js) imports: spawned with node directly, as before the shim.
+    const main = join(dirname(pkgPath), 'dist/main.js')
     if (existsSync(main)) return (resolvedMain = main)
     tried.push(`${main} (package found, not built)`)
   } catch {
-    tried.push('the meridian-relay package (not resolvable from @meridian/testing)')
+    tried.push('the @meridian/cli package (not resolvable from @meridian/testing)')
   }
   // src/process/ and dist/process/ are both four levels below the monorepo root.
   const inRepo = fileURLToPath(new URL('../../../../apps/relay/dist/main.js', import.meta.url))
@@ -60,7 +59,7 @@ export function resolveRelayMain(): string {
   tried.push(inRepo)
   throw new KitError(
     'ERR_CLUSTER_OPTIONS',
-    `cannot find the meridian-relay CLI (tried ${tried.join('; ')}). Install and build meridian-relay, or pass relayMain: '/path/to/meridian-relay/dist/main.js'`
+    `cannot find the meridian-relay CLI (tried ${tried.join('; ')}). Install @meridian/cli, or pass relayMain: '/path/to/@meridian/cli/dist/main.js'`
   )
 }
 
