@@ -8,7 +8,9 @@ export { Mesh, MESH_PATH, type MeshStatus, type RegionStatus } from './mesh/mesh
 export { DEFAULT_MESH_OPTIONS, resolveMeshOptions, type MeshOptions } from './mesh/options.js'
 export { AE_ORIGIN } from './mesh/anti-entropy.js'
 export { MeshLink } from './mesh/link.js'
-export { MESH_HEADERS, meshAuthHeaders, verifyMeshAuth } from './mesh/link-auth.js'
+export { MESH_HEADERS, meshHelloProof, meshNonce, verifyMeshHello, type MeshRole } from './mesh/link-auth.js'
+export { MESH_PRE_AUTH_MAX_BYTES, type HandshakeFailure } from './mesh/link.js'
+export { isValidRegionName, REGION_NAME_PATTERN } from './mesh/membership.js'
 export { DigestIndex, docDigest } from './mesh/digest-index.js'
 export type { RegionBacklog } from './mesh/replication.js'
 export {

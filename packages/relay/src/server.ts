@@ -87,7 +87,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   const mesh = options.mesh === undefined
     ? null
-    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, clock: options.clock, random: options.random }, options.mesh)
+    : new Mesh({ rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, maxDocumentBytes: options.maxDocumentBytes, clock: options.clock, random: options.random }, options.mesh)
   mesh?.register(app)
   const guarantees = new RelayGuarantees({
     clock: options.clock,

@@ -4,6 +4,9 @@ import * as Y from 'yjs'
 import type { MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
 import type { RoomManager } from '../rooms.js'
+import type { Room } from '../room.js'
+import { DocSizeGuard } from '../limits.js'
+import { applyFromMesh } from './mesh-apply.js'
 import { DigestIndex, docDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
 import type { ReplicationTracker } from './replication.js'
@@ -13,8 +16,12 @@ export const AE_ORIGIN = Symbol('meridian-anti-entropy')
 
 /** Entries per AE_DOCS page, so a listing of many documents is never one giant frame. */
 const DOCS_PER_PAGE = 1_000
-/** Documents requested at once per round. */
-const MAX_DOCS_IN_FLIGHT = 16
+/**
+ * Documents requested at once per round. A diff is buffered whole until its
+ * last chunk (Yjs cannot apply part of an update), so a round holds at most
+ * this many × `maxDiffBytes`.
+ */
+const MAX_DOCS_IN_FLIGHT = 4
 
 export interface AntiEntropyOptions {
   rooms: RoomManager
@@ -28,11 +35,17 @@ export interface AntiEntropyOptions {
   roundTimeoutMs: number
   /** A round that heard nothing from its peer for this long is abandoned (its messages were lost). */
   roundIdleMs: number
-  /** Largest document diff accepted in a round. */
+  /** Largest document diff accepted in a round; a larger one is skipped (the document, not the round). */
   maxDiffBytes: number
+  /** The document size limit: a pulled diff that would pass it is skipped, as a client write would be refused. */
+  maxDocumentBytes: number
   clock: Clock
-  /** A round with `link`'s relay completed: everything it had when the round started is here now. */
-  onRoundComplete: (link: MeshLink, startedAtMs: number) => void
+  /**
+   * A round with `link`'s relay completed. With `skipped` 0, everything it had
+   * when the round started is here now; otherwise that many documents could not
+   * be pulled (too large, not loadable, not applicable) and the rest were.
+   */
+  onRoundComplete: (link: MeshLink, startedAtMs: number, skipped: number) => void
 }
 
 interface Round {
@@ -42,6 +55,8 @@ interface Round {
   listingDone: boolean
   queue: string[]
   inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
+  /** Documents given up on in this round; their late chunks are dropped. */
+  skipped: Set<string>
   timer: ClockTimer
   idle: ClockTimer
 }
@@ -60,9 +75,11 @@ export class AntiEntropy {
   private readonly served = new Map<string, number>()
   private nextRound = 1
   private refreshing: Promise<void> | null = null
+  private readonly docSize: DocSizeGuard
 
   constructor(options: AntiEntropyOptions) {
     this.o = options
+    this.docSize = new DocSizeGuard(options.maxDocumentBytes)
   }
 
   isRunning(link: MeshLink): boolean {
@@ -105,6 +122,7 @@ export class AntiEntropy {
       listingDone: false,
       queue: [],
       inFlight: new Map(),
+      skipped: new Set(),
       timer: this.o.clock.setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
       idle: this.o.clock.setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
     }
@@ -145,6 +163,7 @@ export class AntiEntropy {
       case 'mesh-ae-done':
       case 'mesh-ae-buckets':
       case 'mesh-ae-docs':
+      case 'mesh-doc-unavailable':
       case 'mesh-doc-diff': {
         const round = this.rounds.get(link)
         if (round === undefined || round.id !== m.round) return true // a stale round's late answer
@@ -165,6 +184,8 @@ export class AntiEntropy {
           }
           round.listingDone = m.last
           void this.pump(round)
+        } else if (m.type === 'mesh-doc-unavailable') {
+          if (round.inFlight.has(m.docName)) void this.skip(round, m.docName, 'peer cannot serve it')
         } else {
           void this.receiveChunk(round, m)
         }
@@ -201,8 +222,9 @@ export class AntiEntropy {
         this.o.rooms.release(room)
       }
     } catch (err) {
+      // The puller skips this one document and carries on with the rest of its round.
       this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot serve document')
-      link.send({ type: 'mesh-ae-done', round, ok: false })
+      link.send({ type: 'mesh-doc-unavailable', round, docName })
       return
     }
     if (region !== undefined) this.served.set(`${region}\0${docName}`, throughSeq)
@@ -226,8 +248,9 @@ export class AntiEntropy {
         this.o.rooms.release(room)
       } catch (err) {
         this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot load document to pull into')
-        this.abort(round.link, 'local load failed')
-        return
+        round.inFlight.delete(docName)
+        round.skipped.add(docName)
+        continue
       }
       if (this.rounds.get(round.link) !== round) return
       round.link.send({ type: 'mesh-doc-sync', round: round.id, docName, stateVector })
@@ -235,7 +258,16 @@ export class AntiEntropy {
     if (round.listingDone && round.queue.length === 0 && round.inFlight.size === 0) this.complete(round)
   }
 
+  /** Gives up on one document of a round (logged), and carries on with the others. */
+  private async skip(round: Round, docName: string, why: string): Promise<void> {
+    this.o.logger.warn({ peer: round.link.remote?.nodeId, doc: docName, why }, 'anti-entropy: document skipped this round')
+    round.inFlight.delete(docName)
+    round.skipped.add(docName)
+    if (this.rounds.get(round.link) === round) await this.pump(round)
+  }
+
   private async receiveChunk(round: Round, m: Extract<MeshMessage, { type: 'mesh-doc-diff' }>): Promise<void> {
+    if (round.skipped.has(m.docName)) return
     const slot = round.inFlight.get(m.docName)
     if (slot === undefined || m.index !== slot.received) {
       this.abort(round.link, 'unexpected diff chunk')
@@ -244,24 +276,35 @@ export class AntiEntropy {
     slot.chunks.push(m.data)
     slot.received++
     slot.bytes += m.data.byteLength
+    // Checked as chunks arrive: an oversized diff is never buffered past the limit.
     if (slot.bytes > this.o.maxDiffBytes) {
-      this.abort(round.link, 'diff larger than maxDiffBytes')
+      slot.chunks = []
+      await this.skip(round, m.docName, `diff larger than ${this.o.maxDiffBytes} bytes`)
       return
     }
     if (slot.received < m.count) return
     const update = Buffer.concat(slot.chunks)
+    slot.chunks = []
+    let room: Room
     try {
-      const room = await this.o.rooms.acquire(m.docName)
-      try {
-        await room.applyUpdate(new Uint8Array(update.buffer, update.byteOffset, update.byteLength), AE_ORIGIN)
-        round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
-      } finally {
-        this.o.rooms.release(room)
-      }
+      room = await this.o.rooms.acquire(m.docName)
     } catch (err) {
-      this.o.logger.warn({ err, doc: m.docName }, 'anti-entropy: pulled diff could not be applied')
-      this.abort(round.link, 'apply failed')
+      await this.skip(round, m.docName, `cannot load: ${(err as Error).message}`)
       return
+    }
+    try {
+      const result = await applyFromMesh(room, new Uint8Array(update.buffer, update.byteOffset, update.byteLength), AE_ORIGIN, this.docSize)
+      if (result === 'too-large') {
+        await this.skip(round, m.docName, `would pass the document size limit (${this.o.maxDocumentBytes} bytes)`)
+        return
+      }
+      // 'missing-deps': structs whose dependencies the serving relay lacks too stay out, as for a client's write.
+      round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
+    } catch (err) {
+      await this.skip(round, m.docName, `not applied: ${(err as Error).message}`)
+      return
+    } finally {
+      this.o.rooms.release(room)
     }
     round.inFlight.delete(m.docName)
     if (this.rounds.get(round.link) === round) await this.pump(round)
@@ -272,7 +315,7 @@ export class AntiEntropy {
     this.o.clock.clearTimeout(round.timer)
     this.o.clock.clearTimeout(round.idle)
     this.rounds.delete(round.link)
-    this.o.onRoundComplete(round.link, round.startedAtMs)
+    this.o.onRoundComplete(round.link, round.startedAtMs, round.skipped.size)
   }
 
   private async computeDigest(docName: string): Promise<Uint8Array | null> {
