@@ -16,12 +16,14 @@ export const AE_ORIGIN = Symbol('meridian-anti-entropy')
 
 /** Entries per AE_DOCS page, so a listing of many documents is never one giant frame. */
 const DOCS_PER_PAGE = 1_000
+/** Documents requested at once per round (their diffs are small, typically: one chunk each). */
+const MAX_DOCS_IN_FLIGHT = 16
 /**
- * Documents requested at once per round. A diff is buffered whole until its
- * last chunk (Yjs cannot apply part of an update), so a round holds at most
- * this many × `maxDiffBytes`.
+ * A diff is buffered whole until its last chunk (Yjs cannot apply part of an
+ * update). A round buffers at most this many × `maxDiffBytes`: past it, the
+ * diff that grew too far is dropped and its document pulled again later, alone.
  */
-const MAX_DOCS_IN_FLIGHT = 4
+const ROUND_BUFFER_DIFFS = 2
 
 export interface AntiEntropyOptions {
   rooms: RoomManager
@@ -54,6 +56,10 @@ interface Round {
   startedAtMs: number
   listingDone: boolean
   queue: string[]
+  /** Documents dropped for the round's buffer budget: pulled again one at a time, once nothing else is in flight. */
+  serial: string[]
+  /** Documents whose remaining chunks (up to index `count - 1`) are to be dropped. */
+  draining: Set<string>
   inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
   /** Documents given up on in this round; their late chunks are dropped. */
   skipped: Set<string>
@@ -76,6 +82,8 @@ export class AntiEntropy {
   private nextRound = 1
   private refreshing: Promise<void> | null = null
   private readonly docSize: DocSizeGuard
+  /** Since start: documents skipped in a round, and diffs dropped for the round buffer budget (pulled again). */
+  readonly counters = { skippedDocs: 0, repulledDocs: 0 }
 
   constructor(options: AntiEntropyOptions) {
     this.o = options
@@ -121,6 +129,8 @@ export class AntiEntropy {
       startedAtMs,
       listingDone: false,
       queue: [],
+      serial: [],
+      draining: new Set(),
       inFlight: new Map(),
       skipped: new Set(),
       timer: this.o.clock.setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
@@ -237,8 +247,11 @@ export class AntiEntropy {
 
   /** Requests queued documents, a bounded number at a time. */
   private async pump(round: Round): Promise<void> {
-    while (round.inFlight.size < MAX_DOCS_IN_FLIGHT && round.queue.length > 0) {
-      const docName = round.queue.shift() as string
+    for (;;) {
+      let docName: string
+      if (round.inFlight.size < MAX_DOCS_IN_FLIGHT && round.queue.length > 0) docName = round.queue.shift() as string
+      else if (round.inFlight.size === 0 && round.queue.length === 0 && round.serial.length > 0) docName = round.serial.shift() as string
+      else break
       if (round.inFlight.has(docName)) continue
       round.inFlight.set(docName, { chunks: [], received: 0, bytes: 0 })
       let stateVector: Uint8Array
@@ -250,12 +263,13 @@ export class AntiEntropy {
         this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot load document to pull into')
         round.inFlight.delete(docName)
         round.skipped.add(docName)
+        this.counters.skippedDocs++
         continue
       }
       if (this.rounds.get(round.link) !== round) return
       round.link.send({ type: 'mesh-doc-sync', round: round.id, docName, stateVector })
     }
-    if (round.listingDone && round.queue.length === 0 && round.inFlight.size === 0) this.complete(round)
+    if (round.listingDone && round.queue.length === 0 && round.serial.length === 0 && round.inFlight.size === 0) this.complete(round)
   }
 
   /** Gives up on one document of a round (logged), and carries on with the others. */
@@ -263,11 +277,17 @@ export class AntiEntropy {
     this.o.logger.warn({ peer: round.link.remote?.nodeId, doc: docName, why }, 'anti-entropy: document skipped this round')
     round.inFlight.delete(docName)
     round.skipped.add(docName)
+    this.counters.skippedDocs++
     if (this.rounds.get(round.link) === round) await this.pump(round)
   }
 
   private async receiveChunk(round: Round, m: Extract<MeshMessage, { type: 'mesh-doc-diff' }>): Promise<void> {
     if (round.skipped.has(m.docName)) return
+    if (round.draining.has(m.docName)) {
+      // The rest of a dropped diff; the pull that replaces it is answered after it on this ordered link.
+      if (m.index === m.count - 1) round.draining.delete(m.docName)
+      return
+    }
     const slot = round.inFlight.get(m.docName)
     if (slot === undefined || m.index !== slot.received) {
       this.abort(round.link, 'unexpected diff chunk')
@@ -281,6 +301,18 @@ export class AntiEntropy {
       slot.chunks = []
       await this.skip(round, m.docName, `diff larger than ${this.o.maxDiffBytes} bytes`)
       return
+    }
+    if (slot.received < m.count && round.inFlight.size > 1) {
+      let buffered = 0
+      for (const s of round.inFlight.values()) buffered += s.bytes
+      if (buffered > ROUND_BUFFER_DIFFS * this.o.maxDiffBytes) {
+        slot.chunks = []
+        round.inFlight.delete(m.docName)
+        round.draining.add(m.docName)
+        round.serial.push(m.docName)
+        this.counters.repulledDocs++
+        return
+      }
     }
     if (slot.received < m.count) return
     const update = Buffer.concat(slot.chunks)

@@ -47,6 +47,8 @@ export interface MeshStatus {
   regions: Record<string, RegionStatus>
   /** Link handshakes refused since start, by reason. */
   refusedLinks: Partial<Record<HandshakeFailure | 'too-many-pending', number>>
+  /** Anti-entropy since start: documents skipped in a round, diffs dropped for the round buffer and pulled again. */
+  antiEntropy: { skippedDocs: number; repulledDocs: number }
 }
 
 interface Deps {
@@ -235,7 +237,7 @@ export class Mesh {
         ...this.tracker.backlog(region, now)
       }
     }
-    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions, refusedLinks: { ...this.refused } }
+    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions, refusedLinks: { ...this.refused }, antiEntropy: { ...this.ae.counters } }
   }
 
   /** Per-link counters, keyed by the remote node id. */
