@@ -5,7 +5,8 @@
  * time since it was made). Idle: no writes. Busy: writers on eu. Cost: the
  * anti-entropy bytes on the link and the relays' CPU time over the window.
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider } from '@meridian/client'
 import { DEFAULT_MESH_OPTIONS } from '@meridian/relay'
@@ -25,6 +26,8 @@ export interface BoundOptions {
   writesPerSecond: number
   docs: number
   authArgs: string[]
+  /** Parent directory of the relays' data dirs (default the OS temp dir). */
+  dataRoot?: string
 }
 
 /** utime + stime of a process, in ms (Linux /proc; NaN elsewhere). */
@@ -56,7 +59,10 @@ export async function boundScenario(o: BoundOptions): Promise<Record<string, unk
     downAfterMs: DEFAULT_MESH_OPTIONS.downAfterMs,
     antiEntropyIntervalMs: o.antiEntropyIntervalMs
   }
-  const { relays, close } = await startMeshRelays([{ nodeId: 'eu-1', region: 'eu' }, { nodeId: 'us-1', region: 'us' }], timing, o.authArgs)
+  // Direct links: the proxies live in this process, which also runs the writers and the observer.
+  // --data-dir <dir>: e.g. /dev/shm, to keep a shared disk's fsync stalls out of what is measured here.
+  const dataDir = (id: string): { dataDir?: string } => (o.dataRoot === undefined ? {} : { dataDir: mkdtempSync(join(o.dataRoot, `meridian-bound-${id}-`)) })
+  const { relays, close } = await startMeshRelays([{ nodeId: 'eu-1', region: 'eu', ...dataDir('eu') }, { nodeId: 'us-1', region: 'us', ...dataDir('us') }], timing, o.authArgs, true)
   const [eu, us] = relays as [BenchRelay, BenchRelay]
   const writers: BenchClient[] = []
   let observer: MeridianProvider | null = null

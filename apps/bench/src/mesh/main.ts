@@ -3,7 +3,7 @@
  * behind a fault-injecting proxy; figures are printed, never asserted.
  *
  *   node apps/bench/dist/mesh/main.js [propagation|partition|idle|region|bound] [--partition-ms N] [--docs N]
- *   bound: [--intervals 5000,1000,500,250] [--seconds N] [--writes-per-second N]
+ *   bound: [--intervals 5000,1000,500,250] [--seconds N] [--writes-per-second N] [--docs N] [--data-root /dev/shm]
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -179,7 +179,8 @@ async function main(): Promise<void> {
     const intervals = (i >= 0 ? (process.argv[i + 1] ?? '') : '5000,1000,500,250').split(',').map(Number).filter((n) => n > 0)
     const out: Record<string, unknown> = {}
     for (const antiEntropyIntervalMs of intervals) {
-      const base = { antiEntropyIntervalMs, seconds: arg('seconds', 15), docs: arg('docs', 10), authArgs }
+      const d = process.argv.indexOf('--data-root')
+      const base = { antiEntropyIntervalMs, seconds: arg('seconds', 15), docs: arg('docs', 10), authArgs, ...(d >= 0 && process.argv[d + 1] !== undefined ? { dataRoot: process.argv[d + 1] as string } : {}) }
       out[`ae${antiEntropyIntervalMs}`] = {
         idle: await boundScenario({ ...base, writesPerSecond: 0 }),
         busy: await boundScenario({ ...base, writesPerSecond: arg('writes-per-second', 200) })

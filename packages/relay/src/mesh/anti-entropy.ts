@@ -81,6 +81,7 @@ export class AntiEntropy {
   private readonly served = new Map<string, number>()
   private nextRound = 1
   private refreshing: Promise<void> | null = null
+  private pendingPass: Promise<void> | null = null
   private readonly docSize: DocSizeGuard
   /** Since start: documents skipped in a round, and diffs dropped for the round buffer budget (pulled again). */
   readonly counters = { skippedDocs: 0, repulledDocs: 0 }
@@ -94,30 +95,35 @@ export class AntiEntropy {
     return this.rounds.has(link)
   }
 
-  /** Recomputes the digests of documents changed since the last refresh. */
+  /**
+   * Recomputes the digests of documents changed before this call. One pass
+   * over what is dirty when the pass starts: under steady writes, a loop until
+   * nothing is dirty would never end (and hold every round). A pass already
+   * running took its list before this call, so a new one is chained after it;
+   * callers share a pass that has not started yet. A digest changed again
+   * after its pass is safe to compare: it can equal the peer's only if the peer
+   * holds no more than this relay held, so nothing is left unpulled.
+   */
   refresh(): Promise<void> {
-    if (this.refreshing !== null) return this.refreshing
-    if (this.o.digests.dirtyCount === 0) return Promise.resolve()
-    // Assigned before it can settle: a body that finished synchronously must not leave a stale promise behind.
-    const run = async (): Promise<void> => {
-      for (;;) {
-        const names = this.o.digests.takeDirty()
-        if (names.length === 0) return
-        for (const name of names) {
-          try {
-            this.o.digests.set(name, await this.computeDigest(name))
-          } catch (err) {
-            // Left out of this round's summary; the next change or restart retries it.
-            this.o.logger.warn({ err, doc: name }, 'anti-entropy: cannot compute document digest')
-          }
+    if (this.pendingPass !== null) return this.pendingPass
+    if (this.refreshing === null && this.o.digests.dirtyCount === 0) return Promise.resolve()
+    const previous = this.refreshing ?? Promise.resolve()
+    const pass: Promise<void> = previous.then(async () => {
+      if (this.pendingPass === pass) this.pendingPass = null
+      this.refreshing = pass
+      for (const name of this.o.digests.takeDirty()) {
+        try {
+          this.o.digests.set(name, await this.computeDigest(name))
+        } catch (err) {
+          // Left out of this round's summary; the next change or restart retries it.
+          this.o.logger.warn({ err, doc: name }, 'anti-entropy: cannot compute document digest')
         }
       }
-    }
-    const refreshing = run().finally(() => {
-      if (this.refreshing === refreshing) this.refreshing = null
+    }).finally(() => {
+      if (this.refreshing === pass) this.refreshing = null
     })
-    this.refreshing = refreshing
-    return refreshing
+    this.pendingPass = pass
+    return pass
   }
 
   async start(link: MeshLink): Promise<void> {
