@@ -49,7 +49,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --heartbeat-interval-ms <n>     mesh heartbeat period (MERIDIAN_HEARTBEAT_INTERVAL_MS, default 1000)
   --suspect-after-ms <n>          silence before a relay is suspect and its link redialed (MERIDIAN_SUSPECT_AFTER_MS, default 3000)
   --down-after-ms <n>             silence before a relay is down (MERIDIAN_DOWN_AFTER_MS, default 10000)
-  --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 500)
+  --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 250)
   --home-region <p=r>             documents matching glob p live in region r: read-only where r is unreachable; repeatable (MERIDIAN_HOME_REGIONS, comma-separated)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
