@@ -4,7 +4,7 @@ export type MemberState = 'joining' | 'alive' | 'suspect' | 'down'
 
 /** Region names become metric labels and status keys: short, printable, no separators. */
 export const REGION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
-const NODE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/
+export const NODE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/
 const MAX_URL_LENGTH = 2_048
 
 export const isValidRegionName = (region: string): boolean => REGION_NAME_PATTERN.test(region)

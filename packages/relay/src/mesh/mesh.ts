@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import WebSocket from 'ws'
 import type { Clock, ClockTimer } from '@meridian/policy'
-import type { DialSocket, RelaySocket } from '../transport.js'
+import type { RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
 import type { MeshMember, MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
@@ -11,10 +10,9 @@ import type { RoomManager } from '../rooms.js'
 import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
 import { AntiEntropy, AE_ORIGIN } from './anti-entropy.js'
 import { DigestIndex, docDigest } from './digest-index.js'
-import { MeshLink } from './link.js'
+import { MeshLink, type HandshakeFailure } from './link.js'
 import { MeshDialer } from './dialer.js'
-import { type HandshakeFailure } from './link.js'
-import { Membership, isValidMember, isValidRegionName, type MemberRecord } from './membership.js'
+import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName, type MemberRecord } from './membership.js'
 import { RelayError } from '../errors.js'
 import { DocSizeGuard } from '../limits.js'
 import { applyFromMesh } from './mesh-apply.js'
@@ -23,7 +21,6 @@ import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from '
 import { ReplicationTracker, type RegionBacklog } from './replication.js'
 
 export const MESH_PATH = '/_meridian/mesh'
-
 
 export interface RegionStatus extends RegionBacklog {
   /** Local time the last completed anti-entropy exchange with that region started (design.md's s_Q). */
@@ -104,8 +101,9 @@ export class Mesh {
   constructor(deps: Deps, options: MeshOptions) {
     this.d = deps
     this.options = resolveMeshOptions(options, deps.clock.now())
-    if (!isValidRegionName(deps.region)) throw new RelayError('ERR_RELAY_OPTIONS', `region must match ${String(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)} in a mesh (it is a metric label), got ${JSON.stringify(deps.region)}`)
-    if (!/^[\x21-\x7e]{1,128}$/.test(deps.nodeId)) throw new RelayError('ERR_RELAY_OPTIONS', 'nodeId must be 1-128 printable ASCII characters in a mesh')
+    // Checked here, not only by peers: an identity other relays would refuse must fail at start, not link by link.
+    if (!isValidRegionName(deps.region)) throw new RelayError('ERR_RELAY_OPTIONS', `region must match ${String(REGION_NAME_PATTERN)} in a mesh (it is a metric label), got ${JSON.stringify(deps.region)}`)
+    if (!NODE_ID_PATTERN.test(deps.nodeId)) throw new RelayError('ERR_RELAY_OPTIONS', 'nodeId must be 1-128 printable ASCII characters (no spaces) in a mesh')
     this.log = deps.logger.child({ component: 'mesh' })
     this.docSize = new DocSizeGuard(deps.maxDocumentBytes)
     this.memory = new MemberMemory(deps.storage, deps.nodeId, this.log)
