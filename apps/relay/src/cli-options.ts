@@ -55,7 +55,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --heartbeat-interval-ms <n>     mesh heartbeat period (MERIDIAN_HEARTBEAT_INTERVAL_MS, default 1000)
   --suspect-after-ms <n>          silence before a relay is suspect and its link redialed (MERIDIAN_SUSPECT_AFTER_MS, default 3000)
   --down-after-ms <n>             silence before a relay is down (MERIDIAN_DOWN_AFTER_MS, default 10000)
-  --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 5000)
+  --anti-entropy-interval-ms <n>  anti-entropy round period per link (MERIDIAN_ANTI_ENTROPY_INTERVAL_MS, default 250)
   --home-region <p=r>             documents matching glob p live in region r: read-only where r is unreachable; repeatable (MERIDIAN_HOME_REGIONS, comma-separated)
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (MERIDIAN_LOG_LEVEL, default ${CLI_DEFAULTS.logLevel})
   --log-format <f>        json|pretty: JSON lines, or readable lines with the same fields (MERIDIAN_LOG_FORMAT;

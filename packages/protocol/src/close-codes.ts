@@ -52,9 +52,9 @@ export const CLOSE_CODES = {
 export const MESH_CLOSE_CODES = {
   /** An undecodable mesh message, or something other than the handshake first. */
   INVALID_MESSAGE: 4601,
-  /** The link did not prove knowledge of the cluster secret. */
+  /** The link did not prove knowledge of the cluster secret, or claimed an identity it did not prove. */
   AUTH_FAILED: 4603,
-  /** Nothing received for the failure detector's `downAfterMs`. */
+  /** Nothing received in time: no handshake within `handshakeTimeoutMs`, or no message for `downAfterMs`. */
   SILENT: 4608,
   /** A second link to the same relay (the older one is kept), or a relay that dialed itself. */
   DUPLICATE_LINK: 4609

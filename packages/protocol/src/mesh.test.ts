@@ -8,7 +8,9 @@ const uint = fc.nat({ max: Number.MAX_SAFE_INTEGER })
 const member = fc.record({ nodeId: str, region: str, url: str, incarnation: uint })
 
 const meshMessage: fc.Arbitrary<MeshMessage> = fc.oneof(
-  member.map((m) => ({ type: 'mesh-hello' as const, ...m })),
+  fc.record({ version: uint, nonce: bytes }).map((m) => ({ type: 'mesh-challenge' as const, ...m })),
+  fc.tuple(member, bytes).map(([m, proof]) => ({ type: 'mesh-hello' as const, ...m, proof })),
+  fc.record({ round: uint, docName: str }).map((m) => ({ type: 'mesh-doc-unavailable' as const, ...m })),
   fc.array(member, { maxLength: 5 }).map((members) => ({ type: 'mesh-members' as const, members })),
   uint.map((nonce) => ({ type: 'mesh-ping' as const, nonce })),
   uint.map((nonce) => ({ type: 'mesh-pong' as const, nonce })),

@@ -30,6 +30,13 @@ export const MESH_DOC_SYNC = 10
 export const MESH_DOC_DIFF = 11
 export const MESH_AE_DONE = 12
 export const MESH_DOC_APPLIED = 13
+export const MESH_CHALLENGE = 14
+export const MESH_DOC_UNAVAILABLE = 15
+
+/** Version of the link handshake; a relay refuses a challenge of another version with a clear reason. */
+export const MESH_HANDSHAKE_VERSION = 2
+/** Bytes of a handshake nonce. */
+export const MESH_NONCE_BYTES = 32
 
 /** Largest member list one MEMBERS message may carry. */
 export const MAX_MESH_MEMBERS = 1024
@@ -45,7 +52,10 @@ export interface MeshMember {
 }
 
 export type MeshMessage =
-  | ({ type: 'mesh-hello' } & MeshMember)
+  /** First message each way: a fresh random nonce the peer must sign (and the handshake version). */
+  | { type: 'mesh-challenge'; version: number; nonce: Uint8Array }
+  /** Second message each way: the sender's identity and `proof`, an HMAC with the cluster secret over both nonces, its role and this identity. */
+  | ({ type: 'mesh-hello'; proof: Uint8Array } & MeshMember)
   | { type: 'mesh-members'; members: MeshMember[] }
   | { type: 'mesh-ping'; nonce: number }
   | { type: 'mesh-pong'; nonce: number }
@@ -68,8 +78,11 @@ export type MeshMessage =
   | { type: 'mesh-ae-done'; round: number; ok: boolean }
   /** After a pull: the puller committed the diff; its state vector now. */
   | { type: 'mesh-doc-applied'; docName: string; stateVector: Uint8Array }
+  /** The responder cannot serve this document in this round (load failed): the puller skips it and carries on. */
+  | { type: 'mesh-doc-unavailable'; round: number; docName: string }
 
 const SUBTYPES: Record<MeshMessage['type'], number> = {
+  'mesh-challenge': MESH_CHALLENGE,
   'mesh-hello': MESH_HELLO,
   'mesh-members': MESH_MEMBERS,
   'mesh-ping': MESH_PING,
@@ -83,7 +96,8 @@ const SUBTYPES: Record<MeshMessage['type'], number> = {
   'mesh-doc-sync': MESH_DOC_SYNC,
   'mesh-doc-diff': MESH_DOC_DIFF,
   'mesh-ae-done': MESH_AE_DONE,
-  'mesh-doc-applied': MESH_DOC_APPLIED
+  'mesh-doc-applied': MESH_DOC_APPLIED,
+  'mesh-doc-unavailable': MESH_DOC_UNAVAILABLE
 }
 
 const writeMember = (e: encoding.Encoder, m: MeshMember): void => {
@@ -113,8 +127,13 @@ export function writeMeshMessage(e: encoding.Encoder, m: MeshMessage): void {
   encoding.writeVarUint(e, MESSAGE_MESH)
   encoding.writeVarUint(e, SUBTYPES[m.type])
   switch (m.type) {
+    case 'mesh-challenge':
+      checkVarUint(m.version, 'version')
+      encoding.writeVarUint(e, m.version)
+      return writeBytes(e, m.nonce, 'nonce')
     case 'mesh-hello':
-      return writeMember(e, m)
+      writeMember(e, m)
+      return writeBytes(e, m.proof, 'proof')
     case 'mesh-members':
       if (m.members.length > MAX_MESH_MEMBERS) throw new RangeError(`at most ${MAX_MESH_MEMBERS} members per message`)
       encoding.writeVarUint(e, m.members.length)
@@ -189,6 +208,11 @@ export function writeMeshMessage(e: encoding.Encoder, m: MeshMessage): void {
       checkString(m.docName, 'docName')
       encoding.writeVarString(e, m.docName)
       return writeBytes(e, m.stateVector, 'stateVector')
+    case 'mesh-doc-unavailable':
+      checkVarUint(m.round, 'round')
+      checkString(m.docName, 'docName')
+      encoding.writeVarUint(e, m.round)
+      return encoding.writeVarString(e, m.docName)
   }
 }
 
@@ -225,8 +249,11 @@ export function decodeMeshMessage(bytes: Uint8Array, limits?: Partial<DecodeLimi
   const max = l.maxMessageBytes
   let m: MeshMessage
   switch (subtype) {
+    case MESH_CHALLENGE:
+      m = { type: 'mesh-challenge', version: readVarUintSafe(d), nonce: readVarUint8ArraySafe(d, max) }
+      break
     case MESH_HELLO:
-      m = { type: 'mesh-hello', ...readMember(d, l) }
+      m = { type: 'mesh-hello', ...readMember(d, l), proof: readVarUint8ArraySafe(d, max) }
       break
     case MESH_MEMBERS: {
       const n = readCount(d, MAX_MESH_MEMBERS, 'members')
@@ -288,6 +315,9 @@ export function decodeMeshMessage(bytes: Uint8Array, limits?: Partial<DecodeLimi
       break
     case MESH_DOC_APPLIED:
       m = { type: 'mesh-doc-applied', docName: readVarStringSafe(d, l.maxStringBytes), stateVector: readVarUint8ArraySafe(d, max) }
+      break
+    case MESH_DOC_UNAVAILABLE:
+      m = { type: 'mesh-doc-unavailable', round: readVarUintSafe(d), docName: readVarStringSafe(d, l.maxStringBytes) }
       break
     default:
       throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_TYPE', `unknown mesh subtype ${subtype}`)

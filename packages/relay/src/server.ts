@@ -108,7 +108,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   const mesh = options.mesh === undefined
     ? null
     : new Mesh(
-      { rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, clock: options.clock, random: options.random },
+      { rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, maxDocumentBytes: options.maxDocumentBytes, clock: options.clock, random: options.random },
       // With a region bus, changes from the bus were pushed on by the relay that accepted them.
       { ...options.mesh, regionShared: options.bus !== undefined }
     )

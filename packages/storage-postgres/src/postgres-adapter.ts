@@ -1,8 +1,9 @@
 import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { StorageError, assertBytes, assertDocName, assertSeq, assertUpdateList, toStorageError } from '@meridian/storage'
+import { StorageError, assertBytes, assertDocName, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
+import { PgMeshMembers } from './mesh-members.js'
 
 export interface PostgresStorageOptions {
   /**
@@ -114,6 +115,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
   /** The schema this adapter's tables live in. */
   readonly schema: string
   readonly #pool: Pool
+  readonly #meshMembers: PgMeshMembers
   readonly #sql: Statements
   #closing: Promise<void> | null = null
 
@@ -121,6 +123,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
     this.#pool = pool
     this.schema = schema
     this.#sql = statements(schema)
+    this.#meshMembers = new PgMeshMembers(schema)
   }
 
   /** Same as `openPostgresStorage`. */
@@ -246,6 +249,21 @@ export class PostgresStorageAdapter implements StorageAdapter {
     return this.#run(async () => {
       const { rows } = await this.#query<{ name: string }>({ name: 'meridian-list', text: this.#sql.list })
       return rows.map((r) => r.name)
+    })
+  }
+
+  saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
+    return this.#run(async () => {
+      assertMeshMembers(observerNodeId, members)
+      await this.#meshMembers.ensure((text) => this.#query({ text }))
+      await this.#transaction((client) => this.#meshMembers.save(client, observerNodeId, members))
+    })
+  }
+
+  loadMeshMembers(): Promise<StoredMeshMember[]> {
+    return this.#run(async () => {
+      await this.#meshMembers.ensure((text) => this.#query({ text }))
+      return this.#meshMembers.load((text) => this.#query({ text }))
     })
   }
 

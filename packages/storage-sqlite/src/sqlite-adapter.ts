@@ -2,7 +2,8 @@ import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
-import { StorageError, assertBytes, assertDocName, assertSeq, assertUpdateList, toStorageError } from '@meridian/storage'
+import { loadSqliteMeshMembers, saveSqliteMeshMembers } from './mesh-members.js'
+import { StorageError, assertBytes, assertDocName, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { migrate } from './schema.js'
 
@@ -144,6 +145,17 @@ export class SqliteStorageAdapter implements StorageAdapter {
 
   list(): Promise<string[]> {
     return this.#run(() => this.#tx.list())
+  }
+
+  saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
+    return this.#write(() => {
+      assertMeshMembers(observerNodeId, members)
+      saveSqliteMeshMembers(this.#db, observerNodeId, members)
+    })
+  }
+
+  loadMeshMembers(): Promise<StoredMeshMember[]> {
+    return this.#run(() => loadSqliteMeshMembers(this.#db))
   }
 
   /** Waits for writes still syncing, checkpoints the WAL into the main file (leaving a zero-length WAL), then closes. Idempotent. */

@@ -22,6 +22,7 @@ import { useHarness } from './conformance-harness.js'
 import type { ConformanceFactory } from './conformance-harness.js'
 import { registerDurabilityCases, registerLifecycleCases } from './conformance-lifecycle.js'
 import { registerYjsCases } from './conformance-yjs.js'
+import { registerMeshMemberCases } from './conformance-mesh-members.js'
 
 export type { ConformanceFactory, ConformanceFixture } from './conformance-harness.js'
 
@@ -39,5 +40,6 @@ export function runStorageConformance(name: string, factory: ConformanceFactory)
     describe('close and argument validation', () => registerLifecycleCases(harness))
     describe('durability (needs reopen)', () => registerDurabilityCases(harness))
     describe('Yjs round trip', () => registerYjsCases(harness))
+    describe('mesh members (optional)', () => registerMeshMemberCases(harness))
   })
 }

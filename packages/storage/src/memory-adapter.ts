@@ -1,5 +1,6 @@
 import { StorageError, toStorageError } from './errors.js'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
+import { assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
 import { assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
 
 interface MemoryDocument {
@@ -19,6 +20,7 @@ interface MemoryDocument {
 export class MemoryStorageAdapter implements StorageAdapter {
   #docs = new Map<string, MemoryDocument>()
   #closed = false
+  #meshMembers = new Map<string, StoredMeshMember[]>()
 
   load(docName: string): Promise<StoredDocument | null> {
     return this.#run(() => {
@@ -99,9 +101,21 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return this.#run(() => [...this.#docs.keys()])
   }
 
+  saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
+    return this.#run(() => {
+      assertMeshMembers(observerNodeId, members)
+      this.#meshMembers.set(observerNodeId, members.map((m) => ({ nodeId: m.nodeId, region: m.region, url: m.url, incarnation: m.incarnation })))
+    })
+  }
+
+  loadMeshMembers(): Promise<StoredMeshMember[]> {
+    return this.#run(() => unionMeshMembers([...this.#meshMembers.values()].flat()))
+  }
+
   close(): Promise<void> {
     this.#closed = true
     this.#docs.clear()
+    this.#meshMembers.clear()
     return Promise.resolve()
   }
 

@@ -1,3 +1,5 @@
+import type { StoredMeshMember } from './mesh-members.js'
+
 /**
  * The relay storage contract. Small on purpose (automerge-repo style): an adapter
  * stores, per document, an optional snapshot plus an append-only list of updates
@@ -60,4 +62,8 @@ export interface StorageAdapter {
   list(): Promise<string[]>
   /** Flushes and releases resources. Further calls reject with ERR_STORAGE_CLOSED. */
   close(): Promise<void>
+  /** Optional (mesh-members.ts): replaces what relay `observerNodeId` remembers of its mesh. */
+  saveMeshMembers?(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void>
+  /** Optional (mesh-members.ts): every remembered member, one record per node (highest incarnation). */
+  loadMeshMembers?(): Promise<StoredMeshMember[]>
 }

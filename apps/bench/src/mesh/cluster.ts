@@ -26,7 +26,9 @@ export { freePort }
 export async function startMeshRelays(
   specs: { nodeId: string; region: string; dataDir?: string }[],
   timing: { heartbeatIntervalMs: number; suspectAfterMs: number; downAfterMs: number; antiEntropyIntervalMs: number },
-  extraArgs: string[]
+  extraArgs: string[],
+  /** Relays link to each other directly, not through their proxies (whose process may be the bottleneck). */
+  direct = false
 ): Promise<{ relays: BenchRelay[]; close: () => Promise<void> }> {
   const secret = randomBytes(16).toString('hex')
   const relays: BenchRelay[] = []
@@ -37,13 +39,13 @@ export async function startMeshRelays(
     const dataDir = spec.dataDir ?? mkdtempSync(join(tmpdir(), `meridian-bench-${spec.nodeId}-`))
     const args = [
       RELAY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--region', spec.region, '--node-id', spec.nodeId,
-      '--cluster-secret', secret, '--advertise-url', proxy.url, '--log-level', 'warn',
+      '--cluster-secret', secret, '--advertise-url', direct ? `ws://127.0.0.1:${port}` : proxy.url, '--log-level', process.env.MERIDIAN_BENCH_RELAY_LOG_LEVEL ?? 'warn',
       '--heartbeat-interval-ms', String(timing.heartbeatIntervalMs), '--suspect-after-ms', String(timing.suspectAfterMs),
       '--down-after-ms', String(timing.downAfterMs), '--anti-entropy-interval-ms', String(timing.antiEntropyIntervalMs),
       ...(seed !== null ? ['--peer', seed] : []), ...extraArgs
     ]
     const child = await spawnRelay(args.slice(1), spec.nodeId)
-    seed ??= proxy.url
+    seed ??= direct ? `ws://127.0.0.1:${port}` : proxy.url
     relays.push({ nodeId: spec.nodeId, region: spec.region, url: `ws://127.0.0.1:${port}`, dataDir, proxy, child })
   }
   return {
@@ -61,6 +63,7 @@ export async function startMeshRelays(
 /** Starts the relay CLI with `args` and resolves once it printed its "listening on" line. */
 export async function spawnRelay(args: string[], name: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [RELAY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  if (process.env.MERIDIAN_BENCH_RELAY_LOG !== undefined) { const { createWriteStream } = await import('node:fs'); const f = createWriteStream(`${process.env.MERIDIAN_BENCH_RELAY_LOG}-${name}.log`); child.stdout?.pipe(f); child.stderr?.pipe(f) }
   await new Promise<void>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`relay ${name} did not start:\n${out}`)), 60_000)

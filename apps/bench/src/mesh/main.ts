@@ -2,7 +2,8 @@
  * Mesh benchmarks (issue: multi-region relay mesh). Real relay processes, each
  * behind a fault-injecting proxy; figures are printed, never asserted.
  *
- *   node apps/bench/dist/mesh/main.js [propagation|partition|idle|region] [--partition-ms N] [--docs N]
+ *   node apps/bench/dist/mesh/main.js [propagation|partition|idle|region|bound] [--partition-ms N] [--docs N]
+ *   bound: [--intervals 5000,1000,500,250] [--seconds N] [--writes-per-second N] [--docs N] [--data-root /dev/shm]
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +12,7 @@ import * as Y from 'yjs'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import { BenchClient, cluster, percentile, startMeshRelays, until } from './cluster.js'
 import { regionFanOut } from './region.js'
+import { boundScenario } from './bound.js'
 
 const FAST = { heartbeatIntervalMs: 200, suspectAfterMs: 1_500, downAfterMs: 4_000, antiEntropyIntervalMs: 500 }
 
@@ -171,7 +173,22 @@ async function main(): Promise<void> {
     const base = { receivers: arg('receivers', 60), updates: arg('updates', 1_000), windowSize: 100, authArgs }
     return { oneRelay: await regionFanOut({ ...base, relays: 1 }), threeRelays: await regionFanOut({ ...base, relays: 3 }), caveat: 'a 2-core machine cannot show a scale-out speed-up: the three relays share the same cores' }
   }
-  const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { propagation, partition, idle, region }
+  const bound = async (): Promise<Record<string, unknown>> => {
+    const authArgs = authFlag ? ['--auth', 'none'] : []
+    const i = process.argv.indexOf('--intervals')
+    const intervals = (i >= 0 ? (process.argv[i + 1] ?? '') : '5000,1000,500,250').split(',').map(Number).filter((n) => n > 0)
+    const out: Record<string, unknown> = {}
+    for (const antiEntropyIntervalMs of intervals) {
+      const d = process.argv.indexOf('--data-root')
+      const base = { antiEntropyIntervalMs, seconds: arg('seconds', 15), docs: arg('docs', 10), authArgs, ...(d >= 0 && process.argv[d + 1] !== undefined ? { dataRoot: process.argv[d + 1] as string } : {}) }
+      out[`ae${antiEntropyIntervalMs}`] = {
+        idle: await boundScenario({ ...base, writesPerSecond: 0 }),
+        busy: await boundScenario({ ...base, writesPerSecond: arg('writes-per-second', 200) })
+      }
+    }
+    return out
+  }
+  const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { propagation, partition, idle, region, bound }
   for (const name of which) {
     const run = scenarios[name]
     if (run === undefined) throw new Error(`unknown mesh scenario ${name}; one of ${Object.keys(scenarios).join(', ')}`)

@@ -4,14 +4,23 @@ import * as Y from 'yjs'
 import type { MeshMessage } from '@meridian/protocol'
 import { docFromStored, type StorageAdapter } from '@meridian/storage'
 import type { RoomManager } from '../rooms.js'
+import type { Room } from '../room.js'
+import { DocSizeGuard } from '../limits.js'
+import { applyFromMesh } from './mesh-apply.js'
 import { DigestIndex, docDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
 import type { ReplicationTracker } from './replication.js'
 
 /** Entries per AE_DOCS page, so a listing of many documents is never one giant frame. */
 const DOCS_PER_PAGE = 1_000
-/** Documents requested at once per round. */
+/** Documents requested at once per round (their diffs are small, typically: one chunk each). */
 const MAX_DOCS_IN_FLIGHT = 16
+/**
+ * A diff is buffered whole until its last chunk (Yjs cannot apply part of an
+ * update). A round buffers at most this many × `maxDiffBytes`: past it, the
+ * diff that grew too far is dropped and its document pulled again later, alone.
+ */
+const ROUND_BUFFER_DIFFS = 2
 
 export interface AntiEntropyOptions {
   rooms: RoomManager
@@ -25,11 +34,17 @@ export interface AntiEntropyOptions {
   roundTimeoutMs: number
   /** A round that heard nothing from its peer for this long is abandoned (its messages were lost). */
   roundIdleMs: number
-  /** Largest document diff accepted in a round. */
+  /** Largest document diff accepted in a round; a larger one is skipped (the document, not the round). */
   maxDiffBytes: number
+  /** The document size limit: a pulled diff that would pass it is skipped, as a client write would be refused. */
+  maxDocumentBytes: number
   clock: Clock
-  /** A round with `link`'s relay completed: everything it had when the round started is here now. */
-  onRoundComplete: (link: MeshLink, startedAtMs: number) => void
+  /**
+   * A round with `link`'s relay completed. With `skipped` 0, everything it had
+   * when the round started is here now; otherwise that many documents could not
+   * be pulled (too large, not loadable, not applicable) and the rest were.
+   */
+  onRoundComplete: (link: MeshLink, startedAtMs: number, skipped: number) => void
 }
 
 interface Round {
@@ -38,7 +53,13 @@ interface Round {
   startedAtMs: number
   listingDone: boolean
   queue: string[]
+  /** Documents dropped for the round's buffer budget: pulled again one at a time, once nothing else is in flight. */
+  serial: string[]
+  /** Documents whose remaining chunks (up to index `count - 1`) are to be dropped. */
+  draining: Set<string>
   inFlight: Map<string, { chunks: Uint8Array[]; received: number; bytes: number }>
+  /** Documents given up on in this round; their late chunks are dropped. */
+  skipped: Set<string>
   timer: ClockTimer
   idle: ClockTimer
 }
@@ -57,39 +78,49 @@ export class AntiEntropy {
   private readonly served = new Map<string, number>()
   private nextRound = 1
   private refreshing: Promise<void> | null = null
+  private pendingPass: Promise<void> | null = null
+  private readonly docSize: DocSizeGuard
+  /** Since start: documents skipped in a round, and diffs dropped for the round buffer budget (pulled again). */
+  readonly counters = { skippedDocs: 0, repulledDocs: 0 }
 
   constructor(options: AntiEntropyOptions) {
     this.o = options
+    this.docSize = new DocSizeGuard(options.maxDocumentBytes)
   }
 
   isRunning(link: MeshLink): boolean {
     return this.rounds.has(link)
   }
 
-  /** Recomputes the digests of documents changed since the last refresh. */
+  /**
+   * Recomputes the digests of documents changed before this call. One pass
+   * over what is dirty when the pass starts: under steady writes, a loop until
+   * nothing is dirty would never end (and hold every round). A pass already
+   * running took its list before this call, so a new one is chained after it;
+   * callers share a pass that has not started yet. A digest changed again
+   * after its pass is safe to compare: it can equal the peer's only if the peer
+   * holds no more than this relay held, so nothing is left unpulled.
+   */
   refresh(): Promise<void> {
-    if (this.refreshing !== null) return this.refreshing
-    if (this.o.digests.dirtyCount === 0) return Promise.resolve()
-    // Assigned before it can settle: a body that finished synchronously must not leave a stale promise behind.
-    const run = async (): Promise<void> => {
-      for (;;) {
-        const names = this.o.digests.takeDirty()
-        if (names.length === 0) return
-        for (const name of names) {
-          try {
-            this.o.digests.set(name, await this.computeDigest(name))
-          } catch (err) {
-            // Left out of this round's summary; the next change or restart retries it.
-            this.o.logger.warn({ err, doc: name }, 'anti-entropy: cannot compute document digest')
-          }
+    if (this.pendingPass !== null) return this.pendingPass
+    if (this.refreshing === null && this.o.digests.dirtyCount === 0) return Promise.resolve()
+    const previous = this.refreshing ?? Promise.resolve()
+    const pass: Promise<void> = previous.then(async () => {
+      if (this.pendingPass === pass) this.pendingPass = null
+      this.refreshing = pass
+      for (const name of this.o.digests.takeDirty()) {
+        try {
+          this.o.digests.set(name, await this.computeDigest(name))
+        } catch (err) {
+          // Left out of this round's summary; the next change or restart retries it.
+          this.o.logger.warn({ err, doc: name }, 'anti-entropy: cannot compute document digest')
         }
       }
-    }
-    const refreshing = run().finally(() => {
-      if (this.refreshing === refreshing) this.refreshing = null
+    }).finally(() => {
+      if (this.refreshing === pass) this.refreshing = null
     })
-    this.refreshing = refreshing
-    return refreshing
+    this.pendingPass = pass
+    return pass
   }
 
   async start(link: MeshLink): Promise<void> {
@@ -101,7 +132,10 @@ export class AntiEntropy {
       startedAtMs,
       listingDone: false,
       queue: [],
+      serial: [],
+      draining: new Set(),
       inFlight: new Map(),
+      skipped: new Set(),
       timer: this.o.clock.setTimeout(() => this.abort(link, 'timed out'), this.o.roundTimeoutMs),
       idle: this.o.clock.setTimeout(() => this.abort(link, 'peer silent'), this.o.roundIdleMs)
     }
@@ -142,6 +176,7 @@ export class AntiEntropy {
       case 'mesh-ae-done':
       case 'mesh-ae-buckets':
       case 'mesh-ae-docs':
+      case 'mesh-doc-unavailable':
       case 'mesh-doc-diff': {
         const round = this.rounds.get(link)
         if (round === undefined || round.id !== m.round) return true // a stale round's late answer
@@ -162,6 +197,8 @@ export class AntiEntropy {
           }
           round.listingDone = m.last
           void this.pump(round)
+        } else if (m.type === 'mesh-doc-unavailable') {
+          if (round.inFlight.has(m.docName)) void this.skip(round, m.docName, 'peer cannot serve it')
         } else {
           void this.receiveChunk(round, m)
         }
@@ -198,8 +235,9 @@ export class AntiEntropy {
         this.o.rooms.release(room)
       }
     } catch (err) {
+      // The puller skips this one document and carries on with the rest of its round.
       this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot serve document')
-      link.send({ type: 'mesh-ae-done', round, ok: false })
+      link.send({ type: 'mesh-doc-unavailable', round, docName })
       return
     }
     if (region !== undefined) this.served.set(`${region}\0${docName}`, throughSeq)
@@ -212,8 +250,11 @@ export class AntiEntropy {
 
   /** Requests queued documents, a bounded number at a time. */
   private async pump(round: Round): Promise<void> {
-    while (round.inFlight.size < MAX_DOCS_IN_FLIGHT && round.queue.length > 0) {
-      const docName = round.queue.shift() as string
+    for (;;) {
+      let docName: string
+      if (round.inFlight.size < MAX_DOCS_IN_FLIGHT && round.queue.length > 0) docName = round.queue.shift() as string
+      else if (round.inFlight.size === 0 && round.queue.length === 0 && round.serial.length > 0) docName = round.serial.shift() as string
+      else break
       if (round.inFlight.has(docName)) continue
       round.inFlight.set(docName, { chunks: [], received: 0, bytes: 0 })
       let stateVector: Uint8Array
@@ -223,16 +264,33 @@ export class AntiEntropy {
         this.o.rooms.release(room)
       } catch (err) {
         this.o.logger.warn({ err, doc: docName }, 'anti-entropy: cannot load document to pull into')
-        this.abort(round.link, 'local load failed')
-        return
+        round.inFlight.delete(docName)
+        round.skipped.add(docName)
+        this.counters.skippedDocs++
+        continue
       }
       if (this.rounds.get(round.link) !== round) return
       round.link.send({ type: 'mesh-doc-sync', round: round.id, docName, stateVector })
     }
-    if (round.listingDone && round.queue.length === 0 && round.inFlight.size === 0) this.complete(round)
+    if (round.listingDone && round.queue.length === 0 && round.serial.length === 0 && round.inFlight.size === 0) this.complete(round)
+  }
+
+  /** Gives up on one document of a round (logged), and carries on with the others. */
+  private async skip(round: Round, docName: string, why: string): Promise<void> {
+    this.o.logger.warn({ peer: round.link.remote?.nodeId, doc: docName, why }, 'anti-entropy: document skipped this round')
+    round.inFlight.delete(docName)
+    round.skipped.add(docName)
+    this.counters.skippedDocs++
+    if (this.rounds.get(round.link) === round) await this.pump(round)
   }
 
   private async receiveChunk(round: Round, m: Extract<MeshMessage, { type: 'mesh-doc-diff' }>): Promise<void> {
+    if (round.skipped.has(m.docName)) return
+    if (round.draining.has(m.docName)) {
+      // The rest of a dropped diff; the pull that replaces it is answered after it on this ordered link.
+      if (m.index === m.count - 1) round.draining.delete(m.docName)
+      return
+    }
     const slot = round.inFlight.get(m.docName)
     if (slot === undefined || m.index !== slot.received) {
       this.abort(round.link, 'unexpected diff chunk')
@@ -241,24 +299,47 @@ export class AntiEntropy {
     slot.chunks.push(m.data)
     slot.received++
     slot.bytes += m.data.byteLength
+    // Checked as chunks arrive: an oversized diff is never buffered past the limit.
     if (slot.bytes > this.o.maxDiffBytes) {
-      this.abort(round.link, 'diff larger than maxDiffBytes')
+      slot.chunks = []
+      await this.skip(round, m.docName, `diff larger than ${this.o.maxDiffBytes} bytes`)
       return
+    }
+    if (slot.received < m.count && round.inFlight.size > 1) {
+      let buffered = 0
+      for (const s of round.inFlight.values()) buffered += s.bytes
+      if (buffered > ROUND_BUFFER_DIFFS * this.o.maxDiffBytes) {
+        slot.chunks = []
+        round.inFlight.delete(m.docName)
+        round.draining.add(m.docName)
+        round.serial.push(m.docName)
+        this.counters.repulledDocs++
+        return
+      }
     }
     if (slot.received < m.count) return
     const update = Buffer.concat(slot.chunks)
+    slot.chunks = []
+    let room: Room
     try {
-      const room = await this.o.rooms.acquire(m.docName)
-      try {
-        await room.applyUpdate(new Uint8Array(update.buffer, update.byteOffset, update.byteLength), { kind: 'anti-entropy', region: round.link.remote?.region ?? '' })
-        round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
-      } finally {
-        this.o.rooms.release(room)
-      }
+      room = await this.o.rooms.acquire(m.docName)
     } catch (err) {
-      this.o.logger.warn({ err, doc: m.docName }, 'anti-entropy: pulled diff could not be applied')
-      this.abort(round.link, 'apply failed')
+      await this.skip(round, m.docName, `cannot load: ${(err as Error).message}`)
       return
+    }
+    try {
+      const result = await applyFromMesh(room, new Uint8Array(update.buffer, update.byteOffset, update.byteLength), { kind: 'anti-entropy', region: round.link.remote?.region ?? '' }, this.docSize)
+      if (result === 'too-large') {
+        await this.skip(round, m.docName, `would pass the document size limit (${this.o.maxDocumentBytes} bytes)`)
+        return
+      }
+      // 'missing-deps': structs whose dependencies the serving relay lacks too stay out, as for a client's write.
+      round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
+    } catch (err) {
+      await this.skip(round, m.docName, `not applied: ${(err as Error).message}`)
+      return
+    } finally {
+      this.o.rooms.release(room)
     }
     round.inFlight.delete(m.docName)
     if (this.rounds.get(round.link) === round) await this.pump(round)
@@ -269,7 +350,7 @@ export class AntiEntropy {
     this.o.clock.clearTimeout(round.timer)
     this.o.clock.clearTimeout(round.idle)
     this.rounds.delete(round.link)
-    this.o.onRoundComplete(round.link, round.startedAtMs)
+    this.o.onRoundComplete(round.link, round.startedAtMs, round.skipped.size)
   }
 
   private async computeDigest(docName: string): Promise<Uint8Array | null> {

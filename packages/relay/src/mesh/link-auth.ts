@@ -1,48 +1,44 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { MESH_NONCE_BYTES, type MeshMember } from '@meridian/protocol'
 
-/** Headers a dialing relay sends on the mesh upgrade request (a proxy may read the first two). */
+/**
+ * Informational headers a dialing relay sends on the mesh upgrade (proxies and
+ * logs may read them). They prove nothing: a link's identity comes only from
+ * the in-band challenge–response below.
+ */
 export const MESH_HEADERS = {
   nodeId: 'x-meridian-node-id',
-  region: 'x-meridian-region',
-  timestamp: 'x-meridian-timestamp',
-  signature: 'x-meridian-signature'
+  region: 'x-meridian-region'
 } as const
 
-/** How far a signed timestamp may be from the acceptor's clock. */
-export const MESH_AUTH_MAX_SKEW_MS = 5 * 60_000
+/** Which end of a link signs: part of the proof, so an answer cannot be reflected back to the side that asked. */
+export type MeshRole = 'dialer' | 'acceptor'
 
-const sign = (secret: string, nodeId: string, region: string, timestamp: string): string =>
-  createHmac('sha256', secret).update(`meridian-mesh\n${nodeId}\n${region}\n${timestamp}`).digest('hex')
-
-/** Headers proving knowledge of the cluster secret without sending it. */
-export function meshAuthHeaders(secret: string, nodeId: string, region: string, nowMs: number): Record<string, string> {
-  const timestamp = String(nowMs)
-  return {
-    [MESH_HEADERS.nodeId]: nodeId,
-    [MESH_HEADERS.region]: region,
-    [MESH_HEADERS.timestamp]: timestamp,
-    [MESH_HEADERS.signature]: sign(secret, nodeId, region, timestamp)
-  }
+/** A fresh, unpredictable challenge; never reused. */
+export function meshNonce(): Uint8Array {
+  return new Uint8Array(randomBytes(MESH_NONCE_BYTES))
 }
 
-export type MeshAuthResult = { ok: true; nodeId: string; region: string } | { ok: false; reason: string }
+/**
+ * The proof a relay sends in its `mesh-hello`: an HMAC with the cluster
+ * secret over the nonce the peer just chose (`answering`), the sender's own
+ * nonce, its role, and the identity it claims. The peer's fresh nonce makes it
+ * useless on any other link, later or to another relay; no clock is involved.
+ */
+export function meshHelloProof(secret: string, role: MeshRole, answering: Uint8Array, own: Uint8Array, member: MeshMember): Uint8Array {
+  const identity = JSON.stringify([member.nodeId, member.region, member.url, member.incarnation])
+  const h = createHmac('sha256', secret)
+  h.update(`meridian-mesh-hello/2\n${role}\n${Buffer.from(answering).toString('hex')}\n${Buffer.from(own).toString('hex')}\n${identity}`)
+  return new Uint8Array(h.digest())
+}
 
-export function verifyMeshAuth(secret: string, headers: Record<string, string | string[] | undefined>, nowMs: number): MeshAuthResult {
-  const get = (name: string): string | undefined => {
-    const v = headers[name]
-    return typeof v === 'string' ? v : undefined
-  }
-  const nodeId = get(MESH_HEADERS.nodeId)
-  const region = get(MESH_HEADERS.region)
-  const timestamp = get(MESH_HEADERS.timestamp)
-  const signature = get(MESH_HEADERS.signature)
-  if (nodeId === undefined || region === undefined || timestamp === undefined || signature === undefined) {
-    return { ok: false, reason: 'missing mesh headers' }
-  }
-  const ts = Number(timestamp)
-  if (!Number.isSafeInteger(ts) || Math.abs(nowMs - ts) > MESH_AUTH_MAX_SKEW_MS) return { ok: false, reason: 'stale or invalid timestamp' }
-  const expected = Buffer.from(sign(secret, nodeId, region, timestamp), 'hex')
-  const given = Buffer.from(signature, 'hex')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' }
-  return { ok: true, nodeId, region }
+/** Checks a peer's hello: `ourNonce` is the challenge this relay sent on this link, `theirNonce` the one it received. */
+export function verifyMeshHello(secret: string, senderRole: MeshRole, ourNonce: Uint8Array, theirNonce: Uint8Array, member: MeshMember, proof: Uint8Array): boolean {
+  const expected = meshHelloProof(secret, senderRole, ourNonce, theirNonce, member)
+  return proof.byteLength === expected.byteLength && timingSafeEqual(proof, expected)
+}
+
+/** The informational upgrade headers of a dial. */
+export function meshDialHeaders(nodeId: string, region: string): Record<string, string> {
+  return { [MESH_HEADERS.nodeId]: nodeId, [MESH_HEADERS.region]: region }
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import WebSocket from 'ws'
 import type { Clock, ClockTimer } from '@meridian/policy'
-import type { DialSocket, RelaySocket } from '../transport.js'
+import type { RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
 import { MESH_CLOSE_CODES, type MeshMember, type MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
@@ -11,15 +10,17 @@ import type { RoomManager } from '../rooms.js'
 import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { DigestIndex, docDigest } from './digest-index.js'
-import { MeshLink } from './link.js'
-import { meshAuthHeaders, verifyMeshAuth } from './link-auth.js'
-import { Membership, type MemberRecord } from './membership.js'
+import { MeshLink, type HandshakeFailure } from './link.js'
+import { MeshDialer } from './dialer.js'
+import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName, type MemberRecord } from './membership.js'
+import { RelayError } from '../errors.js'
+import { DocSizeGuard } from '../limits.js'
+import { applyFromMesh } from './mesh-apply.js'
+import { MemberMemory } from './member-memory.js'
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './options.js'
 import { ReplicationTracker, type RegionBacklog } from './replication.js'
 
 export const MESH_PATH = '/_meridian/mesh'
-
-const dialWs: DialSocket = (url, o) => new WebSocket(url, { headers: o.headers, handshakeTimeout: o.handshakeTimeoutMs, maxPayload: o.maxPayload, perMessageDeflate: false })
 
 export interface RegionStatus extends RegionBacklog {
   /** Local time the last completed anti-entropy exchange with that region started (s_Q in docs/architecture.md, "Staleness"). */
@@ -35,7 +36,16 @@ export interface MeshStatus {
   region: string
   url: string
   members: (MemberRecord & { linked: boolean; lastContactAgoMs: number | null })[]
+  /**
+   * Every other region this relay knows of (from links, gossip, or what it
+   * remembered in storage across restarts), never omitted: one it has not
+   * completed an exchange with since it started has `stalenessMs` null.
+   */
   regions: Record<string, RegionStatus>
+  /** Link handshakes refused since start, by reason. */
+  refusedLinks: Partial<Record<HandshakeFailure | 'too-many-pending', number>>
+  /** Anti-entropy since start: documents skipped in a round, diffs dropped for the round buffer and pulled again. */
+  antiEntropy: { skippedDocs: number; repulledDocs: number }
 }
 
 interface Deps {
@@ -45,6 +55,8 @@ interface Deps {
   nodeId: string
   region: string
   maxMessageBytes: number
+  /** The document size limit, applied to what the mesh applies as to client writes. */
+  maxDocumentBytes: number
   clock: Clock
   /** Jitter for redial backoff. */
   random: () => number
@@ -70,9 +82,10 @@ export class Mesh {
   private self: MeshMember | null = null
   private readonly links = new Map<string, MeshLink>()
   private readonly pendingLinks = new Set<MeshLink>()
-  private readonly dialing = new Set<string>()
-  private readonly redial = new Map<string, { attempt: number; notBeforeMs: number }>()
-  private readonly seedOwners = new Map<string, string>()
+  private dialer: MeshDialer | null = null
+  private readonly refused: MeshStatus['refusedLinks'] = {}
+  private readonly docSize: DocSizeGuard
+  private readonly memory: MemberMemory
   private readonly lastExchange = new Map<string, number>()
   private readonly outstanding = new Map<string, { docName: string; seq: number; region: string }>()
   private readonly unsubscribe: (() => void)[] = []
@@ -88,7 +101,12 @@ export class Mesh {
   constructor(deps: Deps, options: MeshOptions) {
     this.d = deps
     this.options = resolveMeshOptions(options, deps.clock.now())
+    // Checked here, not only by peers: an identity other relays would refuse must fail at start, not link by link.
+    if (!isValidRegionName(deps.region)) throw new RelayError('ERR_RELAY_OPTIONS', `region must match ${String(REGION_NAME_PATTERN)} in a mesh (it is a metric label), got ${JSON.stringify(deps.region)}`)
+    if (!NODE_ID_PATTERN.test(deps.nodeId)) throw new RelayError('ERR_RELAY_OPTIONS', 'nodeId must be 1-128 printable ASCII characters (no spaces) in a mesh')
     this.log = deps.logger.child({ component: 'mesh' })
+    this.docSize = new DocSizeGuard(deps.maxDocumentBytes)
+    this.memory = new MemberMemory(deps.storage, deps.nodeId, this.log)
     this.ae = new AntiEntropy({
       rooms: deps.rooms,
       storage: deps.storage,
@@ -98,11 +116,17 @@ export class Mesh {
       chunkBytes: this.options.chunkBytes,
       roundTimeoutMs: this.options.antiEntropyRoundTimeoutMs,
       roundIdleMs: this.options.suspectAfterMs,
-      maxDiffBytes: 1024 * 1024 * 1024,
+      maxDiffBytes: deps.maxDocumentBytes,
+      maxDocumentBytes: deps.maxDocumentBytes,
       clock: deps.clock,
-      onRoundComplete: (link, startedAtMs) => {
+      onRoundComplete: (link, startedAtMs, skipped) => {
         const region = link.remote?.region
         if (region === undefined) return
+        // A skipped document may hold that region's writes: the round proves nothing about "everything up to startedAtMs".
+        if (skipped > 0) {
+          this.log.warn({ peer: link.remote?.nodeId, skipped }, 'anti-entropy round skipped documents: staleness towards that region not advanced')
+          return
+        }
         this.lastExchange.set(region, Math.max(startedAtMs, this.lastExchange.get(region) ?? 0))
       }
     })
@@ -122,10 +146,10 @@ export class Mesh {
     app.get(MESH_PATH, {
       websocket: true,
       preValidation: async (request, reply) => {
-        const auth = verifyMeshAuth(this.options.clusterSecret, request.headers, this.d.clock.now())
-        if (!auth.ok) {
-          this.log.warn({ reason: auth.reason, ip: request.ip }, 'mesh link refused')
-          return reply.code(401).send({ code: 'ERR_MESH_AUTH', message: auth.reason })
+        // The upgrade carries no credential (it could be replayed): the peer proves itself in-band. Until then it may only hold a bounded number of sockets.
+        if (this.tooManyPending()) {
+          this.log.warn({ ip: request.ip }, 'mesh link refused: too many handshakes pending')
+          return reply.code(503).send({ code: 'ERR_MESH_BUSY', message: 'too many mesh handshakes pending' })
         }
       }
     }, (socket) => {
@@ -135,21 +159,39 @@ export class Mesh {
   }
 
   /** A link socket from any transport (see Relay.acceptSocket): the same check as the HTTP upgrade. */
-  acceptSocket(socket: RelaySocket, headers: Readonly<Record<string, string | string[] | undefined>>, ip: string): void {
-    const auth = verifyMeshAuth(this.options.clusterSecret, headers, this.d.clock.now())
-    if (!auth.ok) {
-      this.log.warn({ reason: auth.reason, ip }, 'mesh link refused')
-      socket.close(MESH_CLOSE_CODES.AUTH_FAILED, 'ERR_MESH_AUTH')
+  acceptSocket(socket: RelaySocket, _headers: Readonly<Record<string, string | string[] | undefined>>, ip: string): void {
+    if (this.tooManyPending()) {
+      this.log.warn({ ip }, 'mesh link refused: too many handshakes pending')
+      socket.close(1013, 'ERR_MESH_BUSY')
       return
     }
     this.adopt(socket, 'accepted', null)
+  }
+
+  private tooManyPending(): boolean {
+    let accepted = 0
+    for (const l of this.pendingLinks) if (l.direction === 'accepted') accepted++
+    if (accepted < this.options.maxPendingHandshakes) return false
+    this.refused['too-many-pending'] = (this.refused['too-many-pending'] ?? 0) + 1
+    return true
   }
 
   /** Starts gossip, heartbeats, dialing and anti-entropy once the relay's own URL is known. */
   async start(listenUrl: string): Promise<void> {
     const url = this.options.advertiseUrl ?? listenUrl
     this.self = { nodeId: this.d.nodeId, region: this.d.region, url, incarnation: this.options.incarnation }
-    this.membership = new Membership(this.self, { suspectAfterMs: this.options.suspectAfterMs, downAfterMs: this.options.downAfterMs })
+    this.membership = new Membership(this.self, { suspectAfterMs: this.options.suspectAfterMs, downAfterMs: this.options.downAfterMs, maxMembers: this.options.maxMembers })
+    if (this.membership.merge(await this.memory.recall()).length > 0) this.membershipChanged()
+    this.dialer = new MeshDialer({
+      options: this.options,
+      self: this.self,
+      path: MESH_PATH,
+      maxMessageBytes: this.d.maxMessageBytes,
+      random: this.d.random,
+      logger: this.log,
+      isLinked: (nodeId) => this.links.get(nodeId)?.isOpen === true,
+      adopt: (socket, url, expected) => void this.adopt(socket, 'dialed', url, expected)
+    })
     this.unsubscribe.push(
       this.d.rooms.onRoomLoaded((room) => this.watchRoom(room)),
       // Evicted rooms leave their final digest behind, so the index needs no reload for them.
@@ -173,6 +215,7 @@ export class Mesh {
     this.d.clock.clearInterval(this.aeTimer)
     for (const u of this.unsubscribe.splice(0)) u()
     for (const link of [...this.links.values(), ...this.pendingLinks]) link.close(1001, 'relay shutting down')
+    await this.memory.flush()
   }
 
   status(): MeshStatus {
@@ -192,7 +235,7 @@ export class Mesh {
         ...this.tracker.backlog(region, now)
       }
     }
-    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions }
+    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions, refusedLinks: { ...this.refused }, antiEntropy: { ...this.ae.counters } }
   }
 
   /** Per-link counters, keyed by the remote node id. */
@@ -215,7 +258,7 @@ export class Mesh {
     this.regionsCache = null
   }
 
-  private adopt(socket: RelaySocket, direction: 'dialed' | 'accepted', url: string | null): MeshLink {
+  private adopt(socket: RelaySocket, direction: 'dialed' | 'accepted', url: string | null, expectedNodeId: string | null = null): MeshLink {
     const link = new MeshLink({
       socket,
       direction,
@@ -225,8 +268,15 @@ export class Mesh {
       maxMessageBytes: this.d.maxMessageBytes,
       maxBufferedBytes: this.options.maxLinkBufferedBytes,
       clock: this.d.clock,
+      clusterSecret: this.options.clusterSecret,
+      expectedNodeId,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      ...(this.options.nonce !== undefined ? { nonce: this.options.nonce } : {}),
       handlers: {
         onHello: (l, remote) => this.onHello(l, remote),
+        onHandshakeFailed: (_l, reason) => {
+          this.refused[reason] = (this.refused[reason] ?? 0) + 1
+        },
         onMessage: (l, m) => this.onMessage(l, m),
         onClose: (l) => this.onLinkClose(l)
       }
@@ -240,13 +290,12 @@ export class Mesh {
     this.pendingLinks.delete(link)
     const self = this.self as MeshMember
     if (remote.nodeId === self.nodeId) {
-      if (link.url !== null) this.seedOwners.set(link.url, self.nodeId)
+      if (link.url !== null) this.dialer?.linked(link.url, self.nodeId)
       link.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'dialed itself')
       return
     }
     if (link.url !== null) {
-      this.seedOwners.set(link.url, remote.nodeId)
-      this.redial.delete(link.url)
+      this.dialer?.linked(link.url, remote.nodeId)
     }
     const existing = this.links.get(remote.nodeId)
     if (existing !== undefined && existing.isOpen) {
@@ -263,7 +312,7 @@ export class Mesh {
       this.links.set(remote.nodeId, link)
     }
     const membership = this.membership as Membership
-    if (membership.merge([remote]).length > 0) this.membershipChanged()
+    if (membership.prove(remote)) this.membershipChanged()
     membership.contact(remote.nodeId, this.d.clock.now())
     link.send({ type: 'mesh-members', members: membership.records() })
     this.log.info({ peer: remote.nodeId, peerRegion: remote.region, direction: link.direction }, 'mesh link up')
@@ -286,8 +335,12 @@ export class Mesh {
     if (this.ae.handle(link, m)) return
     switch (m.type) {
       case 'mesh-members':
-        if ((this.membership?.merge(m.members).length ?? 0) > 0) this.membershipChanged()
+        // What the peer says of itself was proven in its hello; gossip may not re-describe it.
+        if ((this.membership?.merge(m.members.filter((x) => x.nodeId !== remote.nodeId)).length ?? 0) > 0) this.membershipChanged()
         return
+      case 'mesh-challenge':
+      case 'mesh-hello':
+        return // consumed by the link's handshake
       case 'mesh-ping':
         link.send({ type: 'mesh-pong', nonce: m.nonce })
         return
@@ -321,7 +374,20 @@ export class Mesh {
       return
     }
     try {
-      await room.applyUpdate(update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId })
+      // The same checks as a client's write. Not acknowledged when refused: the sender's tracker keeps it
+      // pending, and anti-entropy (which skips what it cannot take) reports the document rather than lying.
+      const result = await applyFromMesh(room, update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId }, this.docSize)
+      switch (result) {
+        case 'too-large':
+          this.log.warn({ doc: docName, peer: link.remote?.nodeId, limit: this.d.maxDocumentBytes }, 'mesh push refused: the document would pass its size limit')
+          return
+        case 'missing-deps':
+          // Depends on changes this relay lacks (an earlier push lost with a link): anti-entropy brings them.
+          this.log.debug({ doc: docName, peer: link.remote?.nodeId }, 'mesh push with missing dependencies: part dropped')
+          return
+        case 'applied':
+          break
+      }
       link.send({ type: 'mesh-update-ack', id, docName, stateVector: Y.encodeStateVector(room.doc) })
     } catch (err) {
       this.log.warn({ err, doc: docName, peer: link.remote?.nodeId }, 'mesh push not applied')
@@ -402,50 +468,8 @@ export class Mesh {
       if (gossip) link.send({ type: 'mesh-members', members: this.membership.records() })
     }
     this.membersChanged = false
-    this.dialMissing(now)
-  }
-
-  private dialMissing(now: number): void {
-    const self = this.self as MeshMember
-    const targets = new Set<string>()
-    // Seeds are dialed whenever their owner is not linked, whichever id is smaller: after the other relays
-    // restart, a seed may be the only way back in (nobody remembers this relay to dial it). Duplicates are resolved in onHello.
-    for (const seed of this.options.peers) {
-      const owner = this.seedOwners.get(seed)
-      if (owner === undefined || (owner !== self.nodeId && this.links.get(owner)?.isOpen !== true)) targets.add(seed)
-    }
-    // Between known members only the smaller node id dials, so a pair does not race to two links.
-    for (const m of this.membership?.list() ?? []) {
-      if (!m.self && self.nodeId < m.nodeId && this.links.get(m.nodeId)?.isOpen !== true) targets.add(m.url)
-    }
-    for (const url of targets) {
-      const backoff = this.redial.get(url)
-      if (this.dialing.has(url) || (backoff !== undefined && backoff.notBeforeMs > now)) continue
-      this.dial(url, now)
-    }
-  }
-
-  private dial(url: string, now: number): void {
-    const self = this.self as MeshMember
-    this.dialing.add(url)
-    const prev = this.redial.get(url)?.attempt ?? 0
-    const delay = Math.min(this.options.redialMaxDelayMs, this.options.redialInitialDelayMs * 2 ** prev)
-    this.redial.set(url, { attempt: prev + 1, notBeforeMs: now + delay / 2 + this.d.random() * (delay / 2) })
-    const socket = (this.options.dial ?? dialWs)(url.replace(/\/+$/, '') + MESH_PATH, {
-      headers: meshAuthHeaders(this.options.clusterSecret, self.nodeId, self.region, now),
-      handshakeTimeoutMs: this.options.suspectAfterMs,
-      maxPayload: this.d.maxMessageBytes
-    })
-    const done = (): void => {
-      this.dialing.delete(url)
-    }
-    socket.once('open', done)
-    socket.once('close', done)
-    socket.once('error', (err) => {
-      done()
-      this.log.debug({ err, url }, 'mesh dial failed')
-    })
-    this.adopt(socket, 'dialed', url)
+    this.memory.save(this.membership.records())
+    this.dialer?.dialMissing(this.membership.list(), now)
   }
 
   /** The relays of this region share storage and a bus: nothing to gossip among them. */

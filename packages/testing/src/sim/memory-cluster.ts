@@ -6,6 +6,8 @@ import { MeridianProvider, MemoryClientStore, type WebSocketConstructor } from '
 import { ClusterBase } from '../cluster-base.js'
 import { KitError, levelRank } from '../assertions.js'
 import { createPrng, deriveSeed, randomSeed } from '../prng.js'
+
+const seededBytes = (random: () => number, n: number) => (): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
 import { loadStoredDoc } from '../stored-doc.js'
 import type {
   ClientSpec, ClusterClient, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport
@@ -117,7 +119,9 @@ export class MemoryCluster extends ClusterBase {
               peers: r === first ? [] : [first.url],
               advertiseUrl: r.url,
               ...timing,
-              dial: (url, o) => this.network.relaySocket(r.id, url, o.headers)
+              dial: (url, o) => this.network.relaySocket(r.id, url, o.headers),
+              // Seeded handshake challenges: a run replays byte for byte.
+              nonce: seededBytes(createPrng(deriveSeed(this.seed, `${owner}-nonce`)), 32)
             }
           }
         : {})
