@@ -89,3 +89,13 @@ describe('with relays\' clocks ±300 s apart', () => {
     expect(r.checks).toBeGreaterThan(0)
   }, 60_000)
 })
+
+describe('with relays\' clocks hours apart', () => {
+  const hours = seeds.slice(0, 20)
+  it(`${hours.length} seeds from ${base}: relays ±2 h apart (clients ±300 s) — 0 violations`, async () => {
+    let checks = 0
+    for (const seed of hours) checks += (await chaos(seed, { ...CLOCK_SKEW, maxRelayOffsetMs: 2 * 3_600_000 })).checks
+    expect(checks).toBeGreaterThan(0)
+  }, 120_000)
+})
+
