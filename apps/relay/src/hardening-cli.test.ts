@@ -31,6 +31,20 @@ describe('auth and limit flags', () => {
     expect(parse(['--auth', 'jwt'], { MERIDIAN_AUTH: 'none', MERIDIAN_JWT_SECRET: SECRET }).options.auth).toMatchObject({ mode: 'jwt', secret: SECRET })
   })
 
+  it('maps the budget flags (nesting, delete splits, document memory, presence, header timeout) and their variables', () => {
+    const o = parse(['--auth', 'none', '--max-nesting-depth', '64', '--max-delete-splits', '500', '--max-document-memory-bytes', '1048576',
+      '--max-awareness-ids-per-connection', '2', '--header-timeout-ms', '2000'], { MERIDIAN_MAX_AWARENESS_STATE_BYTES: '1024' }).options
+    expect(o).toMatchObject({
+      maxNestingDepth: 64,
+      maxDeleteSplits: 500,
+      maxDocumentMemoryBytes: 1_048_576,
+      maxAwarenessIdsPerConnection: 2,
+      maxAwarenessStateBytes: 1024,
+      headerTimeoutMs: 2000
+    })
+    expect(() => parse(['--auth', 'none', '--max-nesting-depth', 'deep'])).toThrow(CliError)
+  })
+
   it('maps every limit flag and MERIDIAN_* variable to the relay options', () => {
     const keyFile = join(dir, 'k.pem')
     writeFileSync(keyFile, '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n')

@@ -34,7 +34,13 @@ export const HARDENING_PARSE_OPTIONS = {
   'ping-interval-ms': { type: 'string' },
   'pre-auth-max-frames': { type: 'string' },
   'pre-auth-max-bytes': { type: 'string' },
-  'pre-auth-timeout-ms': { type: 'string' }
+  'pre-auth-timeout-ms': { type: 'string' },
+  'header-timeout-ms': { type: 'string' },
+  'max-nesting-depth': { type: 'string' },
+  'max-delete-splits': { type: 'string' },
+  'max-document-memory-bytes': { type: 'string' },
+  'max-awareness-ids-per-connection': { type: 'string' },
+  'max-awareness-state-bytes': { type: 'string' }
 } as const
 
 const D = DEFAULT_RELAY_OPTIONS
@@ -67,6 +73,12 @@ Limits (MERIDIAN_ + the flag name in upper snake case, e.g. MERIDIAN_MAX_FRAME_B
   --pre-auth-max-frames <n>       frames before the auth message is verified (default ${D.preAuth.maxFrames})
   --pre-auth-max-bytes <n>        bytes before then (default ${D.preAuth.maxBytes})
   --pre-auth-timeout-ms <n>       time to send a valid auth message (4408) (default ${D.preAuth.timeoutMs})
+  --header-timeout-ms <n>         destroy a connection whose HTTP headers are not complete by then (default ${D.headerTimeoutMs})
+  --max-nesting-depth <n>         refuse updates nesting shared types deeper (4400) (default ${D.maxNestingDepth})
+  --max-delete-splits <n>         refuse updates whose delete set cuts more items (4400) (default ${D.maxDeleteSplits})
+  --max-document-memory-bytes <n> memory budget of loaded documents: evict idle, then 1013 (default ${D.maxDocumentMemoryBytes})
+  --max-awareness-ids-per-connection <n>  presence ids one writing connection may own (default ${D.maxAwarenessIdsPerConnection})
+  --max-awareness-state-bytes <n> largest presence state (default ${D.maxAwarenessStateBytes})
 `
 
 export interface HardeningConfig {
@@ -151,6 +163,12 @@ export function parseHardening(values: Values, env: Record<string, string | unde
   set('maxConnectionsPerIp', int('max-connections-per-ip'))
   set('idleTimeoutMs', int('idle-timeout-ms'))
   set('pingIntervalMs', int('ping-interval-ms'))
+  set('headerTimeoutMs', int('header-timeout-ms'))
+  set('maxNestingDepth', int('max-nesting-depth'))
+  set('maxDeleteSplits', int('max-delete-splits'))
+  set('maxDocumentMemoryBytes', int('max-document-memory-bytes'))
+  set('maxAwarenessIdsPerConnection', int('max-awareness-ids-per-connection'))
+  set('maxAwarenessStateBytes', int('max-awareness-state-bytes'))
   const rateLimit = {
     messagesPerSecond: int('rate-messages-per-second'),
     burstMessages: int('rate-burst-messages'),
