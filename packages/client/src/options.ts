@@ -64,7 +64,7 @@ export interface MeridianProviderOptions {
   /**
    * Once synced, send a step 1 this often: its answer is a sync point the staleness
    * bound is measured from (the time the probe was *sent*, so latency is counted).
-   * Default: a quarter of the smallest configured maxStalenessMs, between 250 and
+   * Default: a quarter of the smallest configured maxStalenessMs, between 20 and
    * 1 000 ms (`defaultSyncProbeIntervalMs`); 0 disables probing (the bound then
    * grows between acknowledged writes).
    */
@@ -90,7 +90,7 @@ export const DEFAULT_PROVIDER_OPTIONS = {
 /** A quarter of the smallest staleness bound the policy configures, within [20, 1 000] ms. */
 export function defaultSyncProbeIntervalMs(policy: Partial<PolicyConfig> | undefined): number {
   const bounds = [policy?.maxStalenessMs ?? 30_000, ...(policy?.capabilities ?? []).flatMap((c) => (c.maxStalenessMs !== undefined ? [c.maxStalenessMs] : []))]
-  return Math.min(1_000, Math.max(250, Math.floor(Math.min(...bounds) / 4)))
+  return Math.min(1_000, Math.max(20, Math.floor(Math.min(...bounds) / 4)))
 }
 
 export function validateProviderOptions(options: MeridianProviderOptions): string[] {
