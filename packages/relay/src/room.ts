@@ -222,6 +222,7 @@ export class Room {
       }
     }
     let failure: unknown = null
+    const before = Y.encodeStateVector(this.doc)
     this.current = source
     try {
       Y.applyUpdate(this.doc, update)
@@ -233,9 +234,16 @@ export class Room {
     }
     const produced = this.produced
     this.produced = []
-    // The document may hold changes never reported, or be wedged (it applies later updates without
-    // reporting them): nothing of it is acknowledged, and it leaves memory.
-    if (failure !== null) return Promise.reject(this.markBroken(failure))
+    if (failure !== null) {
+      // Yjs threw before changing anything (no change emitted, same state, not wedged): a malformed
+      // update, refused like one Yjs cannot read; the room is intact.
+      if (produced.length === 0 && !isWedged(this.doc) && sameBytes(before, Y.encodeStateVector(this.doc))) {
+        return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause: failure }))
+      }
+      // Otherwise the document may hold changes never reported, or be wedged (it applies later updates
+      // without reporting them): nothing of it is acknowledged, and it leaves memory.
+      return Promise.reject(this.markBroken(failure))
+    }
     if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
     for (const change of produced) this.accept(change, source)
     return this.writes.committed
@@ -477,4 +485,10 @@ export class Room {
     this.options.onStorageFailure?.(this)
     return error
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -60,6 +60,8 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, limits: UpdateLimi
   } catch (cause) {
     throw new RelayError('ERR_UPDATE_INVALID', undefined, { cause })
   }
+  const backwards = referenceAhead(decoded.structs)
+  if (backwards !== null) throw new RelayError('ERR_UPDATE_INVALID', backwards)
   const byClient = groupByClient(decoded.structs)
   const depth = new DepthResolver(doc, byClient).maxDepth(decoded.structs, limits.maxNestingDepth)
   if (depth > limits.maxNestingDepth) {
@@ -70,6 +72,24 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, limits: UpdateLimi
     throw new RelayError('ERR_UPDATE_TOO_COSTLY', `the delete set splits more than ${limits.maxDeleteSplits} items`)
   }
   return { depth, splits, growthBytes: update.length + splits * SPLIT_COST_BYTES }
+}
+
+/**
+ * Yjs checks a struct's references to other clients against the document's
+ * state (missing: the struct waits), but trusts references to its own client:
+ * one to a clock at or after its own makes integration throw half-way, which
+ * breaks the document. Such an update is malformed; this finds it first.
+ */
+function referenceAhead(structs: readonly Struct[]): string | null {
+  for (const s of structs) {
+    if (!(s instanceof Y.Item)) continue
+    for (const ref of [s.origin, s.rightOrigin, s.parent instanceof Y.ID ? s.parent : null]) {
+      if (ref !== null && ref.client === s.id.client && ref.clock >= s.id.clock) {
+        return `struct ${s.id.client}:${s.id.clock} refers to ${ref.client}:${ref.clock}, not an earlier change of its own client`
+      }
+    }
+  }
+  return null
 }
 
 function groupByClient(structs: readonly Struct[]): Map<number, Struct[]> {
