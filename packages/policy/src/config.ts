@@ -1,26 +1,25 @@
+import { defineErrors } from '@meridian/base'
 import { DEFAULT_POLICY_CONFIG } from './types.js'
 import type { CapabilityRequirement, PolicyConfig, RequirementKind } from './types.js'
+
+const POLICY_ERROR_CODES = { ERR_POLICY_CONFIG: 'invalid policy config' } as const
 
 /**
  * Thrown by `validatePolicyConfig` (and everything that validates through it).
  * Branch on `code` (always `'ERR_POLICY_CONFIG'`) and `field` (the offending path,
  * e.g. `capabilities[1].maxStalenessMs`), never on `message`.
  */
-export class PolicyConfigError extends Error {
-  readonly code = 'ERR_POLICY_CONFIG' as const
+export class PolicyConfigError extends defineErrors('PolicyConfigError', POLICY_ERROR_CODES) {
   readonly field: string
 
   constructor(field: string, message: string) {
-    super(`invalid policy config: ${field} ${message}`)
-    this.name = 'PolicyConfigError'
+    super('ERR_POLICY_CONFIG', `${field} ${message}`)
     this.field = field
   }
 }
 
-/** True for a `PolicyConfigError` (checks the shape too, so it survives duplicated module copies). */
-export function isPolicyConfigError(err: unknown): err is PolicyConfigError {
-  return err instanceof Error && err.name === 'PolicyConfigError' && (err as { code?: unknown }).code === 'ERR_POLICY_CONFIG'
-}
+/** True for a `PolicyConfigError`, also one from another copy of this package. */
+export const isPolicyConfigError = (err: unknown): err is PolicyConfigError => PolicyConfigError.is(err)
 
 const REQUIREMENT_KINDS: readonly RequirementKind[] = ['home-region', 'online']
 const CONFIG_KEYS = new Set(['maxStalenessMs', 'maxPendingUpdates', 'homeRegion', 'requiresHomeRegionForWrites', 'capabilities', 'recoveryHoldMs', 'maxClockRateError'])

@@ -3,6 +3,8 @@
  * Codes are part of the public contract (clients and operators match on them);
  * messages are for humans and may change.
  */
+import { defineErrors, type CodedError } from '@meridian/base'
+
 export const RELAY_ERROR_CODES = {
   ERR_RELAY_OPTIONS: 'invalid relay options',
   ERR_RELAY_CLOSED: 'the relay is shutting down',
@@ -37,17 +39,10 @@ export const RELAY_ERROR_CODES = {
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES
 
-export class RelayError extends Error {
-  override readonly name = 'RelayError'
-  readonly code: RelayErrorCode
+export const RelayError = defineErrors('RelayError', RELAY_ERROR_CODES)
+export type RelayError = CodedError<RelayErrorCode>
 
-  constructor(code: RelayErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(detail === undefined ? RELAY_ERROR_CODES[code] : `${RELAY_ERROR_CODES[code]}: ${detail}`, options)
-    this.code = code
-  }
-}
-
-export const isRelayError = (e: unknown): e is RelayError => e instanceof RelayError
+export const isRelayError = (e: unknown, ...codes: RelayErrorCode[]): e is RelayError => RelayError.is(e, ...codes)
 
 /** The close codes live with the wire format (PROTOCOL.md, "Close codes"). */
 export { CLOSE_CODES } from '@meridian/protocol'

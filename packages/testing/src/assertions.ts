@@ -1,17 +1,25 @@
 import * as Y from 'yjs'
+import { defineErrors } from '@meridian/base'
 import type { DurabilityLevel } from '@meridian/client'
 import { diffReplicas, docFingerprint, shapesOf, type Replica } from './fingerprint.js'
 
-export type KitErrorCode = 'ERR_NOT_CONVERGED' | 'ERR_LOST_WRITES' | 'ERR_DISHONEST_STALENESS' | 'ERR_SETTLE_TIMEOUT' | 'ERR_CLUSTER_OPTIONS' | 'ERR_UNKNOWN_ENDPOINT' | 'ERR_CLUSTER_CLOSED'
+export const KIT_ERROR_CODES = {
+  ERR_NOT_CONVERGED: 'the replicas did not converge',
+  ERR_LOST_WRITES: 'acknowledged writes were lost',
+  ERR_DISHONEST_STALENESS: 'a client reported a staleness bound below the true staleness',
+  ERR_SETTLE_TIMEOUT: 'the cluster did not settle in time',
+  ERR_CLUSTER_OPTIONS: 'invalid cluster options',
+  ERR_UNKNOWN_ENDPOINT: 'no such relay, client or link in this cluster',
+  ERR_CLUSTER_CLOSED: 'the cluster is closed'
+} as const
+
+export type KitErrorCode = keyof typeof KIT_ERROR_CODES
 
 /** Every failure of the kit: a stable code, the seed to replay it, and a message meant to be read. */
-export class KitError extends Error {
-  readonly code: KitErrorCode
+export class KitError extends defineErrors('KitError', KIT_ERROR_CODES) {
   readonly seed: number | undefined
   constructor(code: KitErrorCode, message: string, seed?: number) {
-    super(seed === undefined ? message : `${message}\n(seed ${seed}: replay with the same seed)`)
-    this.name = 'KitError'
-    this.code = code
+    super(code, seed === undefined ? message : `${message}\n(seed ${seed}: replay with the same seed)`)
     this.seed = seed
   }
 }

@@ -1,3 +1,4 @@
+import { defineErrors } from '@meridian/base'
 import type { MeshView, PeerView } from './api-types.js'
 
 /**
@@ -36,15 +37,7 @@ export function readClusterStatus(body: unknown): MeshView {
   return { nodeId: body.nodeId, region: body.region, linked: linked.sort(), peers }
 }
 
-export class ClusterViewError extends Error {
-  constructor(
-    readonly code: 'ERR_CLUSTER_SHAPE',
-    message: string
-  ) {
-    super(message)
-    this.name = 'ClusterViewError'
-  }
-}
+export const ClusterViewError = defineErrors('ClusterViewError', { ERR_CLUSTER_SHAPE: 'unexpected /v1/cluster answer' })
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)

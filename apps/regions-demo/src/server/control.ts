@@ -1,17 +1,15 @@
+import { defineErrors } from '@meridian/base'
 import type { ProcessCluster, ProcessClusterRelay } from '@meridian/testing'
 import type { Cut, DemoState, RegionView } from './api-types.js'
 import { readClusterStatus } from './cluster-view.js'
 
 /** A refused control action; `code` picks the HTTP status. */
-export class ControlError extends Error {
-  constructor(
-    readonly code: 'ERR_BAD_REQUEST' | 'ERR_NOT_FOUND' | 'ERR_RELAY_STATE',
-    message: string
-  ) {
-    super(message)
-    this.name = 'ControlError'
-  }
-}
+export const ControlError = defineErrors('ControlError', {
+  ERR_BAD_REQUEST: 'bad request',
+  ERR_NOT_FOUND: 'no such region or link',
+  ERR_RELAY_STATE: 'the relay is not in a state that allows this'
+})
+export type ControlError = InstanceType<typeof ControlError>
 
 export interface RegionsControlOptions {
   cluster: ProcessCluster

@@ -1,26 +1,21 @@
-import type { ClientStoreErrorCode } from './types.js'
+import { defineErrors, type CodedError } from '@meridian/base'
 
 /** Every store failure is one of these; callers branch on `code`, never on the message. */
-export class ClientStoreError extends Error {
-  override readonly name = 'ClientStoreError'
-  readonly code: ClientStoreErrorCode
+export const CLIENT_STORE_ERROR_CODES = {
+  ERR_STORE_CLOSED: 'the local store is closed', // by us, or by the browser (versionchange from another tab, database deleted)
+  ERR_STORE_QUOTA: 'the storage quota is exceeded; the write did not happen',
+  ERR_STORE_BLOCKED: 'opening the local store was blocked by another connection',
+  ERR_STORE_UNAVAILABLE: 'no IndexedDB in this environment',
+  ERR_STORE_IO: 'the local database failed'
+} as const
 
-  constructor(code: ClientStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
-}
+export type ClientStoreErrorCode = keyof typeof CLIENT_STORE_ERROR_CODES
 
-/**
- * True for a ClientStoreError (optionally with the given code). Also accepts a
- * look-alike from another copy of this package, where `instanceof` fails.
- */
-export function isClientStoreError(value: unknown, code?: ClientStoreErrorCode): value is ClientStoreError {
-  const matches =
-    value instanceof ClientStoreError ||
-    (value instanceof Error && value.name === 'ClientStoreError' && typeof (value as { code?: unknown }).code === 'string')
-  return matches && (code === undefined || (value as ClientStoreError).code === code)
-}
+export const ClientStoreError = defineErrors('ClientStoreError', CLIENT_STORE_ERROR_CODES)
+export type ClientStoreError = CodedError<ClientStoreErrorCode>
+
+/** True for a ClientStoreError (optionally with one of `codes`), also a look-alike from another copy of this package. */
+export const isClientStoreError = (value: unknown, ...codes: ClientStoreErrorCode[]): value is ClientStoreError => ClientStoreError.is(value, ...codes)
 
 /** Maps a DOMException (or anything else thrown by IndexedDB) to a store error code. */
 export function clientStoreErrorCode(error: unknown): ClientStoreErrorCode {

@@ -56,9 +56,4 @@ export interface ClientStore {
   close(): Promise<void>
 }
 
-export type ClientStoreErrorCode =
-  | 'ERR_STORE_CLOSED' // closed by us, or by the browser (versionchange from another tab, database deleted)
-  | 'ERR_STORE_QUOTA' // QuotaExceededError: the write did not happen
-  | 'ERR_STORE_BLOCKED' // opening was blocked by another connection
-  | 'ERR_STORE_UNAVAILABLE' // no IndexedDB in this environment
-  | 'ERR_STORE_IO' // any other failure of the underlying database
+export type { ClientStoreErrorCode } from './errors.js'
