@@ -22,7 +22,7 @@ export interface WebhookOptions {
   /** Delay after the first failure; doubled after each one, up to `maxBackoffMs` (with jitter). */
   initialBackoffMs?: number
   maxBackoffMs?: number
-  /** A receiver that has not answered after this long failed the attempt. */
+  /** A receiver that has not answered after this long failed the attempt; default 10 s (at most a third of the lease). */
   timeoutMs?: number
   /** Most changes in one delivery (the rest follow right after). */
   maxChangesPerDelivery?: number
@@ -111,7 +111,7 @@ export function resolveWebhooks(list: readonly WebhookOptions[] | undefined, tim
       maxAttempts: int('maxAttempts', w.maxAttempts ?? d.maxAttempts, 1, 1000),
       initialBackoffMs: int('initialBackoffMs', w.initialBackoffMs ?? d.initialBackoffMs, 1, 3_600_000),
       maxBackoffMs: int('maxBackoffMs', w.maxBackoffMs ?? d.maxBackoffMs, 1, 86_400_000),
-      timeoutMs: int('timeoutMs', w.timeoutMs ?? d.timeoutMs, 10, 600_000),
+      timeoutMs: int('timeoutMs', w.timeoutMs ?? Math.min(d.timeoutMs, Math.floor(leaseTtlMs / 3)), 10, 600_000),
       maxChangesPerDelivery: int('maxChangesPerDelivery', w.maxChangesPerDelivery ?? d.maxChangesPerDelivery, 1, 1000),
       concurrency: int('concurrency', w.concurrency ?? d.concurrency, 1, 64)
     }
