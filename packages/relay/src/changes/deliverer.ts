@@ -18,7 +18,7 @@ import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { matchGlob } from '../glob.js'
-import type { ChangeFeed } from './feed.js'
+import { isInternalDoc, type ChangeFeed } from './feed.js'
 import { changeJson } from './routes.js'
 import { backoffDelayMs, type ResolvedWebhook } from './webhook-options.js'
 import { signatureHeaders } from './signature.js'
@@ -147,7 +147,7 @@ export class WebhookDeliverer {
   }
 
   private matches(doc: string): boolean {
-    return this.d.webhook.globs.some((g) => matchGlob(g, doc))
+    return !isInternalDoc(doc) && this.d.webhook.globs.some((g) => matchGlob(g, doc))
   }
 
   private async checkLease(): Promise<void> {

@@ -16,6 +16,9 @@ import type { Clock, ClockTimer } from '@meridian/policy'
 
 export type ChangeKind = 'update' | 'snapshot'
 
+/** The relay's own documents (`_meridian/revocations`...): never in a feed or a webhook. */
+export const isInternalDoc = (doc: string): boolean => doc.startsWith('_meridian/')
+
 export interface FeedChange {
   readonly kind: ChangeKind
   /** For a snapshot: the last sequence number it covers. */
@@ -105,7 +108,7 @@ export class ChangeFeed {
     // A snapshot covers later entries of its document in this page: those are skipped.
     const covered = new Map<string, number>()
     for (const e of entries) {
-      if (e.seq <= (covered.get(e.doc) ?? 0)) continue
+      if (isInternalDoc(e.doc) || e.seq <= (covered.get(e.doc) ?? 0)) continue
       if (e.data !== null) {
         changes.push({ kind: 'update', doc: e.doc, seq: e.seq, data: e.data, cursor: e.cursor })
         continue
