@@ -106,6 +106,14 @@ describe('change feed over HTTP', () => {
     await readUntil(2)
     controller.abort()
     expect(events().map((e) => /id: (\d+)/.exec(e)?.[1])).toEqual(['2', '3'])
+    // A stream still open when the relay closes ends, and does not hold the close.
+    const open = await fetch(`${base}/v1/changes`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${ADMIN}` } })
+    const openReader = (open.body as ReadableStream<Uint8Array>).getReader()
+    await openReader.read()
+    await relay.close()
+    let ended = false
+    for (let i = 0; i < 100 && !ended; i++) ended = (await openReader.read()).done
+    expect(ended).toBe(true)
   })
 
   it('takes the admin token or a JWT with read access to the document, like sockets', async () => {

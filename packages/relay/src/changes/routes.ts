@@ -72,7 +72,13 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
         return page.reset ? [{ id: String(page.cursor), event: 'reset', data: { doc: docName } }, ...events] : events
       })
     }
-    const page = await feed.waitDoc(docName, after, limit, waitMs, abortOnClose(request))
+    let page
+    try {
+      page = await feed.waitDoc(docName, after, limit, waitMs, abortOnClose(reply))
+    } catch (err) {
+      request.log.warn({ err }, 'change feed read failed')
+      return reply.code(503).send({ code: 'ERR_DOC_LOAD', message: 'the changes could not be read from storage; retry' })
+    }
     return {
       doc: docName,
       cursor: String(page.cursor),
@@ -101,18 +107,20 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
       })
     }
     try {
-      const page = await feed.waitRelay(after, limit, waitMs, abortOnClose(request))
+      const page = await feed.waitRelay(after, limit, waitMs, abortOnClose(reply))
       return { cursor: page.cursor, changes: page.changes.map((c) => ({ ...changeJson(c), cursor: c.cursor })) }
     } catch (err) {
       if ((err as { code?: unknown }).code === 'ERR_STORAGE_INVALID_ARGUMENT') return bad(reply, 'after is a cursor from an earlier page')
-      throw err
+      request.log.warn({ err }, 'change log read failed')
+      return reply.code(503).send({ code: 'ERR_DOC_LOAD', message: 'the change log could not be read from storage; retry' })
     }
   })
 }
 
-function abortOnClose(request: FastifyRequest): AbortSignal {
+/** Aborted when the client goes away (the response's socket closes before the answer was sent). */
+function abortOnClose(reply: FastifyReply): AbortSignal {
   const controller = new AbortController()
-  request.raw.once('close', () => controller.abort())
+  reply.raw.once('close', () => controller.abort())
   return controller.signal
 }
 
@@ -132,10 +140,11 @@ async function streamEvents(
   deps: ChangeRoutesDeps,
   next: (signal: AbortSignal, waitMs: number) => Promise<SseEvent[]>
 ): Promise<void> {
-  const signal = abortOnClose(request)
+  const signal = abortOnClose(reply)
   reply.hijack()
   const res = reply.raw
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+  // The connection ends with the stream (it is not reused), so nothing idles on it at shutdown.
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' })
   res.write('retry: 1000\n\n')
   try {
     // Bounded by the client and the relay: each round waits at most a heartbeat.
