@@ -124,6 +124,14 @@ describe('webhook deliverer (manual clock)', () => {
     expect(t.deliverer.deadLetters()).toEqual([])
   })
 
+  it('with the defaults, the retry budget outlasts a receiver down for an hour, even with the shortest jitter', () => {
+    const { webhooks } = resolveWebhooks([{ url: 'http://127.0.0.1:9/hook', secret: SECRET }])
+    const w = webhooks[0] as NonNullable<(typeof webhooks)[0]>
+    let total = 0
+    for (let attempt = 1; attempt < w.maxAttempts; attempt++) total += backoffDelayMs(attempt, w, () => 0)
+    expect(total).toBeGreaterThan(3_600_000)
+  })
+
   it('caps the backoff and spreads retries with jitter', () => {
     const w = { initialBackoffMs: 1000, maxBackoffMs: 8000 }
     expect([1, 2, 3, 4, 5, 9].map((a) => backoffDelayMs(a, w, () => 1))).toEqual([1000, 2000, 4000, 8000, 8000, 8000])

@@ -55,7 +55,8 @@ export interface ResolvedWebhook {
 export const DEFAULT_WEBHOOK_OPTIONS = {
   docs: ['**'],
   debounceMs: 1_000,
-  maxAttempts: 12,
+  // With the backoff below, 40 attempts span about 1.3 to 2.6 hours: a receiver down for an hour loses nothing.
+  maxAttempts: 40,
   initialBackoffMs: 1_000,
   maxBackoffMs: 5 * 60_000,
   timeoutMs: 10_000,
