@@ -116,6 +116,24 @@ describe('change feed over HTTP', () => {
     expect(ended).toBe(true)
   })
 
+  it('ends a stream whose token was revoked, as a socket would be closed', async () => {
+    const { relay, base } = await start()
+    const token = await mintToken({ secret: SECRET, docs: [{ pattern: 'team/*', access: 'read' }], ttlSeconds: 60, jti: 'stream-token' })
+    const res = await fetch(`${base}/v1/docs/${encodeURIComponent('team/b')}/changes`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` } })
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = new TextDecoder().decode((await reader.read()).value)
+    relay.revokeTokens({ jti: 'stream-token' })
+    // The next change wakes the stream, which then sees the revocation.
+    await write(relay, 'team/b', 'x')
+    for (let i = 0; i < 100; i++) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    expect(text).toContain('ERR_AUTH_EXPIRED')
+    expect(text).not.toContain('event: change')
+  })
+
   it('takes the admin token or a JWT with read access to the document, like sockets', async () => {
     const { relay, base } = await start()
     await write(relay, 'team/a', 'x')

@@ -18,7 +18,7 @@ import type { ChangeFeed, FeedChange } from './feed.js'
 export const DEFAULT_CHANGES_LIMIT = 100
 export const MAX_CHANGES_LIMIT = 1000
 export const MAX_WAIT_MS = 60_000
-/** An SSE stream sends a comment at least this often, so proxies keep it open. */
+/** An SSE stream sends a comment at least this often, so proxies keep it open (and a token's expiry is seen within it). */
 export const SSE_HEARTBEAT_MS = 15_000
 
 export interface ChangeRoutesDeps {
@@ -65,7 +65,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
     const docName = parsed.docName
     if (wantsSse(request)) {
       let cursor = after
-      return streamEvents(request, reply, deps, async (signal, waitFor) => {
+      return streamEvents(request, reply, deps, auth.stillValid, async (signal, waitFor) => {
         const page = await feed.waitDoc(docName, cursor, limit, waitFor, signal)
         cursor = page.cursor
         const events = page.changes.map((c) => ({ id: String(c.seq), event: 'change', data: changeJson({ ...c, doc: docName }) }))
@@ -100,7 +100,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
     if (limit === null || limit === 0 || waitMs === null) return bad(reply, 'limit (1-1000) and waitMs (0-60000) are integers')
     if (wantsSse(request)) {
       let cursor = after
-      return streamEvents(request, reply, deps, async (signal, waitFor) => {
+      return streamEvents(request, reply, deps, () => true, async (signal, waitFor) => {
         const page = await feed.waitRelay(cursor, limit, waitFor, signal)
         cursor = page.cursor
         return page.changes.map((c) => ({ id: c.cursor, event: 'change', data: changeJson(c) }))
@@ -138,6 +138,7 @@ async function streamEvents(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: ChangeRoutesDeps,
+  stillValid: () => boolean,
   next: (signal: AbortSignal, waitMs: number) => Promise<SseEvent[]>
 ): Promise<void> {
   const signal = abortOnClose(reply)
@@ -151,6 +152,11 @@ async function streamEvents(
     while (!signal.aborted && !deps.feed.isClosed) {
       const events = await next(signal, SSE_HEARTBEAT_MS)
       if (signal.aborted) break
+      // A token that expired or was revoked meanwhile ends the stream (nothing more is sent), as it would close a socket.
+      if (!stillValid()) {
+        res.write(`event: error\ndata: ${JSON.stringify({ code: 'ERR_AUTH_EXPIRED', message: 'the token expired or was revoked; reconnect with a new one and Last-Event-ID' })}\n\n`)
+        break
+      }
       if (events.length === 0) res.write(': keep-alive\n\n')
       for (const e of events) res.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`)
     }

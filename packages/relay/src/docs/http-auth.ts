@@ -17,7 +17,16 @@ export interface DocAuthDeps {
 }
 
 export type DocAuthResult =
-  | { ok: true; via: 'admin' | 'token' | 'open' }
+  | {
+      ok: true
+      via: 'admin' | 'token' | 'open'
+      /**
+       * For a long response (a change-feed stream): false once the token has
+       * expired or was revoked, as a socket would be closed then. Always true
+       * for the admin token and with auth off.
+       */
+      stillValid: () => boolean
+    }
   | { ok: false; status: 401 | 403; code: RelayErrorCode; message: string }
 
 declare module 'fastify' {
@@ -38,8 +47,8 @@ export async function authorizeDocRequest(request: FastifyRequest, docName: stri
   const d = request.server.meridianDocAuth
   if (d === undefined) return { ok: false, status: 401, code: 'ERR_AUTH_REQUIRED', message: 'document auth is not installed' }
   const token = bearer(request.headers.authorization)
-  if (token !== null && d.adminToken !== undefined && secretEquals(token, d.adminToken)) return { ok: true, via: 'admin' }
-  if (d.authenticator === null) return { ok: true, via: 'open' }
+  if (token !== null && d.adminToken !== undefined && secretEquals(token, d.adminToken)) return { ok: true, via: 'admin', stillValid: always }
+  if (d.authenticator === null) return { ok: true, via: 'open', stillValid: always }
   if (token === null) return { ok: false, status: 401, code: 'ERR_AUTH_REQUIRED', message: 'send Authorization: Bearer <token>' }
   const verified = await d.authenticator.verify(token)
   if (!verified.ok) return { ok: false, status: 401, code: verified.code, message: verified.detail }
@@ -47,5 +56,13 @@ export async function authorizeDocRequest(request: FastifyRequest, docName: stri
   if (granted === null || (access === 'write' && granted !== 'write')) {
     return { ok: false, status: 403, code: 'ERR_AUTH_FORBIDDEN', message: `the token does not grant ${access} access to this document` }
   }
-  return { ok: true, via: 'token' }
+  const { claims } = verified
+  const revocations = d.authenticator.revocations
+  return {
+    ok: true,
+    via: 'token',
+    stillValid: () => (claims.exp === undefined || Date.now() < claims.exp * 1000) && !revocations.isRevoked(claims)
+  }
 }
+
+const always = (): boolean => true
