@@ -50,7 +50,8 @@ describe('change feed over HTTP', () => {
     const rest = await get<DocPage>(`${base}/v1/docs/notes/changes?after=${first.body.cursor}`)
     expect(rest.body.changes.map((c) => c.seq)).toEqual([3])
     expect(replay([...first.body.changes, ...rest.body.changes]).getText('t').toString()).toBe('abc')
-    // Nothing new: the request waits, and the next commit answers it.
+    // Nothing new: the request waits, and the next commit answers it. (The pause only lets the request
+    // start waiting first; had it not, it would find the change at once and the assertions hold alike.)
     const waiting = get<DocPage>(`${base}/v1/docs/notes/changes?after=3&waitMs=10000`)
     await new Promise((resolve) => setTimeout(resolve, 50))
     await write(relay, 'notes', 'd')
