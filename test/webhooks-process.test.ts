@@ -63,11 +63,13 @@ describe('webhooks from a relay process', () => {
     await write(first, 10, 10)
     // Down until the relay has failed and retried a few times.
     await receiver.waitFor(() => (first.output().match(/webhook delivery failed; retrying/g) ?? []).length >= 3, 15_000, 'retries while the receiver is down')
+    const beforeUp = receiver.deliveries.length
     await receiver.up()
+    await receiver.waitFor(() => receiver.deliveries.length > beforeUp, 15_000, 'deliveries once the receiver is back')
     // Kill the relay while it is delivering: changes keep coming until the receiver has seen some of the new ones.
     const before = receiver.deliveries.length
     let killed = false
-    await write(first, 20, 30, async () => {
+    await write(first, 20, 500, async () => {
       if (!killed && receiver.deliveries.length > before) {
         killed = true
         await first.kill('SIGKILL')
