@@ -109,11 +109,11 @@ export class WebhookDeliverer {
     this.stopped = true
     this.d.clock.clearInterval(this.leaseTimer)
     await this.leaseCheck
-    const wasLeader = this.leader
     this.resign()
     await Promise.allSettled([...this.running])
     await this.scanning
-    if (wasLeader) await this.d.storage.releaseLease?.(this.consumer, this.holder).catch((err: unknown) => this.d.logger.warn({ err, webhook: this.d.webhook.id }, 'webhook lease not released; it lapses'))
+    // Only ever lets go of our own lease (a no-op otherwise), including one taken while stopping.
+    await this.d.storage.releaseLease?.(this.consumer, this.holder).catch((err: unknown) => this.d.logger.warn({ err, webhook: this.d.webhook.id }, 'webhook lease not released; it lapses'))
   }
 
   /** This relay committed a change to `doc`: read the log now rather than at the next poll. */
