@@ -6,8 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildRelay, type Relay } from '@meridian/relay'
+import { RawClient, startRelayProcess, type RelayProcess } from '@meridian/testing'
 import { openPostgresStorage, type PostgresStorageAdapter } from '@meridian/storage-postgres'
-import { checkPostgres, dropSchema, freshSchemaName, requireServices } from './helpers/services.js'
+import { checkPostgres, dropSchema, freshSchemaName, requireServices, withSchema } from './helpers/services.js'
 import { loadReadmeVerifier } from './helpers/webhook-verify.js'
 import { checkDeliveries, startWebhookReceiver } from './helpers/webhook-receiver.js'
 
@@ -91,4 +92,52 @@ describe.skipIf(url === undefined)('webhooks with two relays sharing PostgreSQL'
     const ids = receiver.deliveries.map((d) => d.deliveryId)
     expect(new Set(ids).size).toBe(ids.length)
   }, 60_000)
+
+  it('when the delivering relay process is killed with SIGKILL, the other takes the lapsed lease and delivers the rest', async () => {
+    const schema = freshSchemaName()
+    cleanups.push(() => dropSchema(url as string, schema))
+    const receiver = await startWebhookReceiver({ secret: SECRET, verify: await loadReadmeVerifier() })
+    cleanups.push(() => receiver.close())
+    const admin = 'an-admin-token-for-webhook-tests'
+    const start = async (nodeId: string): Promise<RelayProcess> => {
+      const p = await startRelayProcess(['--storage', withSchema(url as string, schema), '--region', 'eu', '--node-id', nodeId, '--admin-token', admin, '--webhook-lease-ttl-ms', '1500', '--webhook-poll-interval-ms', '100'], {
+        env: { MERIDIAN_WEBHOOKS: JSON.stringify([{ url: receiver.url, secret: SECRET, id: 'search', debounceMs: 20, initialBackoffMs: 50, maxBackoffMs: 200 }]) }
+      })
+      cleanups.push(async () => (p.child.exitCode === null && p.child.signalCode === null ? p.kill('SIGKILL') : undefined))
+      return p
+    }
+    const processes = [await start('eu-1'), await start('eu-2')]
+    const delivering = async (p: RelayProcess): Promise<boolean> => {
+      const res = await fetch(`${p.url.replace('ws', 'http')}/v1/status`, { headers: { authorization: `Bearer ${admin}` } })
+      return ((await res.json()) as { webhooks: { delivering: boolean }[] }).webhooks[0]?.delivering === true
+    }
+    const keys: string[] = []
+    const write = async (p: RelayProcess, from: number, count: number): Promise<void> => {
+      const client = await RawClient.connect(p.url, 'orders/1')
+      await client.next('sync-step1')
+      for (let i = 0; i < count; i++) {
+        client.edit((d) => d.getMap('m').set(`k${from + i}`, i))
+        await client.next('ack', (m) => m.upTo >= i + 2)
+        keys.push(`k${from + i}`)
+      }
+      client.socket.terminate()
+    }
+    const complete = (): boolean => {
+      const built = checkDeliveries(receiver.deliveries).docs.get('orders/1')
+      return keys.every((k) => built?.getMap('m').has(k) === true)
+    }
+    await write(processes[1] as RelayProcess, 0, 5)
+    await receiver.waitFor(complete, 20_000, 'the first changes')
+    const leaderIndex = (await delivering(processes[0] as RelayProcess)) ? 0 : 1
+    const leader = processes[leaderIndex] as RelayProcess
+    const survivor = processes[1 - leaderIndex] as RelayProcess
+    expect(await delivering(survivor)).toBe(false)
+    // Killed without a chance to let go of its lease: the survivor waits for it to lapse, then takes over.
+    await leader.kill('SIGKILL')
+    await write(survivor, 5, 5)
+    await receiver.waitFor(complete, 20_000, 'the changes after the takeover')
+    expect(await delivering(survivor)).toBe(true)
+    expect(checkDeliveries(receiver.deliveries).gaps).toEqual([])
+    expect(receiver.overlaps).toBe(0)
+  }, 90_000)
 })
