@@ -4,6 +4,7 @@ import { CliError } from './cli-error.js'
 import { HARDENING_PARSE_OPTIONS, HARDENING_USAGE, parseHardening, type HardeningConfig } from './hardening-cli.js'
 import { LOG_FORMATS, type LogFormat } from './log-format.js'
 import { REGION_PARSE_OPTIONS, REGION_USAGE, parseRegion, type RegionConfig } from './region-cli.js'
+import { WEBHOOK_PARSE_OPTIONS, WEBHOOK_USAGE, parseWebhooks, type WebhookConfig } from './webhook-cli.js'
 
 /** Everything the CLI accepts; every flag also has a MERIDIAN_* environment variable. */
 export interface CliConfig {
@@ -32,6 +33,8 @@ export interface CliConfig {
   storage: RegionConfig['storage']
   /** Redis URL of the bus between the region's relays, if any (region-cli.ts). */
   bus: RegionConfig['bus']
+  /** Webhooks and change-feed timing (webhook-cli.ts). */
+  webhooks: WebhookConfig
 }
 
 export const CLI_DEFAULTS = {
@@ -63,7 +66,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --serve-editor <dir>    also serve the built editor demo from <dir> at /editor/ (MERIDIAN_SERVE_EDITOR)
   --help                  print this and exit
-${HARDENING_USAGE}${REGION_USAGE}
+${HARDENING_USAGE}${REGION_USAGE}${WEBHOOK_USAGE}
   meridian-relay mint-token --help   mint a token for local use
 `
 
@@ -99,7 +102,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         'serve-editor': { type: 'string' },
         help: { type: 'boolean' },
         ...HARDENING_PARSE_OPTIONS,
-        ...REGION_PARSE_OPTIONS
+        ...REGION_PARSE_OPTIONS,
+        ...WEBHOOK_PARSE_OPTIONS
       }
     }))
   } catch (err) {
@@ -163,7 +167,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     serveDemo: resolveOptional(values['serve-demo'] ?? env.MERIDIAN_SERVE_DEMO),
     serveEditor: resolveOptional(values['serve-editor'] ?? env.MERIDIAN_SERVE_EDITOR),
     hardening: parseHardening(values, env),
-    ...parseRegion(values, env)
+    ...parseRegion(values, env),
+    webhooks: parseWebhooks(values, env)
   }
 }
 

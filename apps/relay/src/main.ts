@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     region: config.region,
     ...config.hardening.options,
     documentPolicies: config.homeRegions,
+    webhooks: config.webhooks.webhooks,
+    changeFeed: config.webhooks.changeFeed,
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
       ? {

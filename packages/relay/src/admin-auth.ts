@@ -15,8 +15,12 @@ export interface AdminAuthOptions {
   required: boolean
 }
 
-/** True for a route pattern that is an operator endpoint. */
-export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || pattern.startsWith('/v1/')
+/**
+ * True for a route pattern that is an operator endpoint. Routes of one document
+ * (`/v1/docs/<name>/...`) are not: they take the admin token or a JWT whose
+ * grants cover the document, checked by docs/http-auth.ts in the route.
+ */
+export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || (pattern.startsWith('/v1/') && !pattern.startsWith('/v1/docs/'))
 
 /**
  * Installs the admin check on every `/v1/` route registered after this call

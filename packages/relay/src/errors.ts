@@ -34,7 +34,11 @@ export const RELAY_ERROR_CODES = {
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
   ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
   ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded',
-  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later'
+  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later',
+  ERR_FEED_CURSOR: 'invalid change-feed cursor or parameter',
+  ERR_FEED_UNSUPPORTED: "the relay's storage has no change feed",
+  ERR_WEBHOOK_UNKNOWN: 'no webhook with that id',
+  ERR_WEBHOOK_NOT_LEADER: 'another relay of the region delivers this webhook'
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES

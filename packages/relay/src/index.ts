@@ -31,3 +31,7 @@ export { DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridge, type BusBridgeOptions, type
 export type { DocumentPolicy, DocumentModeState } from './doc-modes.js'
 export type { ChangeSource } from './change-source.js'
 export { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket, type UpgradeInfo, type DialSocket } from './transport.js'
+export { DEFAULT_WEBHOOK_OPTIONS, DEFAULT_WEBHOOK_TIMING, backoffDelayMs } from './changes/webhook-options.js'
+export type { ChangeFeedOptions, WebhookOptions, WebhookTimingOptions, WebhookPost, DeadLetter } from './changes/index.js'
+export { signatureHeaders } from './changes/signature.js'
+export { authorizeDocRequest, type DocAuthResult } from './docs/http-auth.js'

@@ -8,6 +8,7 @@ import type { RelayBus } from '@meridian/bus-redis'
 import type { MeshOptions } from './mesh/options.js'
 import type { BusBridgeOptions } from './bus-bridge.js'
 import type { DocumentPolicy } from './doc-modes.js'
+import type { ChangeFeedOptions, WebhookOptions } from './changes/index.js'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
 /** Auth, origins and limits are documented in hardening-options.ts. */
@@ -49,6 +50,10 @@ export interface RelayOptions extends HardeningOptions {
   statusIntervalMs?: number
   /** A read-only document turns writable only after its home region stayed reachable this long. */
   readOnlyRecoveryHoldMs?: number
+  /** Signed POSTs of every change to matching documents (changes/webhook-options.ts; README, "Webhooks"). */
+  webhooks?: readonly WebhookOptions[]
+  /** Change feed and webhook timing (poll interval, webhook lease). */
+  changeFeed?: ChangeFeedOptions
 }
 
 export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
@@ -67,6 +72,8 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   documentPolicies: readonly DocumentPolicy[]
   statusIntervalMs: number
   readOnlyRecoveryHoldMs: number
+  webhooks: readonly WebhookOptions[]
+  changeFeed: ChangeFeedOptions
 }
 
 const RELAY_CLOCK = createSystemClock({ unref: true })
@@ -115,6 +122,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     documentPolicies: options.documentPolicies ?? [],
     statusIntervalMs: positiveInt('statusIntervalMs', options.statusIntervalMs ?? 1_000, 10),
     readOnlyRecoveryHoldMs: positiveInt('readOnlyRecoveryHoldMs', options.readOnlyRecoveryHoldMs ?? 2_000, 0),
+    webhooks: options.webhooks ?? [],
+    changeFeed: options.changeFeed ?? {},
     ...resolveHardeningOptions(options, positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024))
   }
 }

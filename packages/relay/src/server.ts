@@ -20,6 +20,8 @@ import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 import { attachBus, type BusBridge } from './bus-bridge.js'
 import { releaseUpgrade } from './ws-internals.js'
+import { ChangeFeedService } from './changes/index.js'
+import { installDocAuth } from './docs/http-auth.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -153,6 +155,10 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   }
   const status = new StatusRegistry()
   registerAdminRoutes(app, { options, metrics, status, sockets, rooms, revoke })
+  installDocAuth(app, { adminToken: options.adminToken, authenticator: sockets.authenticator })
+  // The change feed routes and the webhook deliverers (changes/index.ts).
+  const changes = new ChangeFeedService({ app, options, rooms, metrics, registerStatus: (name, provider) => status.register(name, provider) })
+  await changes.start()
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
   const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
@@ -167,11 +173,15 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       sockets.stop()
+      // Feed streams end before the HTTP server waits for its requests; deliverers stop while storage is there.
+      changes.closeStreams()
+      const deliverersStopped = changes.stop()
       for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down', 'shutdown')
       guarantees.close()
       // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.
       await mesh?.stop()
       await app.close()
+      await deliverersStopped
       revocationStore?.close()
       await rooms.close()
       // After the flush: what it committed is published before the bridge lets go.

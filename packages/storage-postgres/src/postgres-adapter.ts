@@ -1,9 +1,10 @@
 import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { StorageError, assertBytes, assertDocName, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { StorageError, assertBytes, assertCursorValues, assertDocName, assertKey, assertLimit, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
+import type { ChangeLogEntry, ChangesPage, StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 import { PgMeshMembers } from './mesh-members.js'
+import { PgChangeFeed } from './change-feed.js'
 
 export interface PostgresStorageOptions {
   /**
@@ -117,6 +118,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
   readonly #pool: Pool
   readonly #meshMembers: PgMeshMembers
   readonly #sql: Statements
+  readonly #feed: PgChangeFeed
   #closing: Promise<void> | null = null
 
   private constructor(pool: Pool, schema: string) {
@@ -124,6 +126,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
     this.schema = schema
     this.#sql = statements(schema)
     this.#meshMembers = new PgMeshMembers(schema)
+    this.#feed = new PgChangeFeed(schema)
   }
 
   /** Same as `openPostgresStorage`. */
@@ -265,6 +268,63 @@ export class PostgresStorageAdapter implements StorageAdapter {
       await this.#meshMembers.ensure((text) => this.#query({ text }))
       return this.#meshMembers.load((text) => this.#query({ text }))
     })
+  }
+
+  readChanges(docName: string, afterSeq: number, limit: number): Promise<ChangesPage | null> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertSeq(afterSeq, 'afterSeq')
+      assertLimit(limit)
+      return this.#feed.readChanges(this.#pool, docName, afterSeq, limit)
+    })
+  }
+
+  readChangeLog(after: string | null, limit: number): Promise<ChangeLogEntry[]> {
+    return this.#run(async () => {
+      assertLimit(limit)
+      await this.#ensureFeed()
+      return this.#feed.readLog(this.#pool, after, limit)
+    })
+  }
+
+  loadCursors(consumer: string): Promise<Record<string, string>> {
+    return this.#run(async () => {
+      assertKey(consumer, 'consumer')
+      await this.#ensureFeed()
+      return this.#feed.loadCursors(this.#pool, consumer)
+    })
+  }
+
+  saveCursors(consumer: string, values: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#run(async () => {
+      assertKey(consumer, 'consumer')
+      assertCursorValues(values)
+      await this.#ensureFeed()
+      await this.#transaction((client) => this.#feed.saveCursors(client, consumer, values))
+    })
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#run(async () => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      assertTtl(ttlMs)
+      await this.#ensureFeed()
+      return this.#feed.acquireLease(this.#pool, name, holder, ttlMs)
+    })
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.#run(async () => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      await this.#ensureFeed()
+      await this.#feed.releaseLease(this.#pool, name, holder)
+    })
+  }
+
+  #ensureFeed(): Promise<void> {
+    return this.#feed.ensure(this.#pool, (fn) => this.#transaction(fn))
   }
 
   /** Waits for queries in flight, then closes every connection. Idempotent. */

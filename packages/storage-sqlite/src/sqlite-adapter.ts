@@ -3,9 +3,10 @@ import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
 import { loadSqliteMeshMembers, saveSqliteMeshMembers } from './mesh-members.js'
-import { StorageError, assertBytes, assertDocName, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { StorageError, assertBytes, assertCursorValues, assertDocName, assertKey, assertLimit, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
+import type { ChangeLogEntry, ChangesPage, StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
 import { migrate } from './schema.js'
+import { SqliteChangeFeed, ensureChangeFeed } from './change-feed.js'
 
 export interface SqliteStorageOptions {
   /** Directory holding the database; created (recursively) if missing. Default: the working directory. */
@@ -62,6 +63,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
   readonly filename: string
   readonly #db: SqliteDatabase
   readonly #tx: Transactions
+  readonly #feed: SqliteChangeFeed
   #closed = false
   /** Writes wait for an fdatasync of the WAL ('full' on a file). */
   readonly #syncWal: boolean
@@ -77,6 +79,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
     this.filename = filename
     this.#syncWal = syncWal
     this.#tx = createTransactions(db, prepareStatements(db))
+    this.#feed = new SqliteChangeFeed(db)
   }
 
   /** Same as `openSqliteStorage`. Throws a StorageError synchronously if the database cannot be opened. */
@@ -93,6 +96,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
       const syncWal = synchronous === 'full' && filename !== ':memory:'
       db.pragma(`synchronous = ${synchronous === 'full' && !syncWal ? 'FULL' : 'NORMAL'}`)
       migrate(db)
+      ensureChangeFeed(db)
       return new SqliteStorageAdapter(db, filename, syncWal)
     } catch (err) {
       db?.close()
@@ -156,6 +160,54 @@ export class SqliteStorageAdapter implements StorageAdapter {
 
   loadMeshMembers(): Promise<StoredMeshMember[]> {
     return this.#run(() => loadSqliteMeshMembers(this.#db))
+  }
+
+  readChanges(docName: string, afterSeq: number, limit: number): Promise<ChangesPage | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertSeq(afterSeq, 'afterSeq')
+      assertLimit(limit)
+      return this.#feed.readChanges(docName, afterSeq, limit)
+    })
+  }
+
+  readChangeLog(after: string | null, limit: number): Promise<ChangeLogEntry[]> {
+    return this.#run(() => {
+      assertLimit(limit)
+      return this.#feed.readLog(after, limit)
+    })
+  }
+
+  loadCursors(consumer: string): Promise<Record<string, string>> {
+    return this.#run(() => {
+      assertKey(consumer, 'consumer')
+      return this.#feed.loadCursors(consumer)
+    })
+  }
+
+  saveCursors(consumer: string, values: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#write(() => {
+      assertKey(consumer, 'consumer')
+      assertCursorValues(values)
+      this.#feed.saveCursors(consumer, values)
+    })
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#run(() => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      assertTtl(ttlMs)
+      return this.#feed.acquireLease(name, holder, ttlMs)
+    })
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.#run(() => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      this.#feed.releaseLease(name, holder)
+    })
   }
 
   /** Waits for writes still syncing, checkpoints the WAL into the main file (leaving a zero-length WAL), then closes. Idempotent. */

@@ -7,3 +7,5 @@ export { MAX_DOC_NAME_BYTES, assertBytes, assertDocName, assertSeq, assertUpdate
 export { MemoryStorageAdapter } from './memory-adapter.js'
 export { applyStoredDocument, docFromStored } from './stored-doc.js'
 export { MAX_STORED_MESH_MEMBERS, assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
+export { MAX_CHANGES_LIMIT, assertCursorValues, assertKey, assertLimit, assertTtl, parsePositionCursor } from './change-feed.js'
+export type { ChangeFeedStorage, ChangeLogEntry, ChangesPage } from './change-feed.js'

@@ -2,6 +2,7 @@ import { StorageError, toStorageError } from './errors.js'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
 import { assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
 import { assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
+import { assertCursorValues, assertKey, assertLimit, assertTtl, parsePositionCursor, type ChangeLogEntry, type ChangesPage } from './change-feed.js'
 
 interface MemoryDocument {
   snapshot: Uint8Array | null
@@ -21,6 +22,11 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #docs = new Map<string, MemoryDocument>()
   #closed = false
   #meshMembers = new Map<string, StoredMeshMember[]>()
+  /** The relay-wide change log (change-feed.ts), in append order. */
+  #log: { pos: number; doc: string; seq: number }[] = []
+  #nextPos = 1
+  #cursors = new Map<string, Map<string, string>>()
+  #leases = new Map<string, { holder: string; untilMs: number }>()
 
   load(docName: string): Promise<StoredDocument | null> {
     return this.#run(() => {
@@ -63,6 +69,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
       const seq = doc.nextSeq++
       // Plain Uint8Array copy: also detaches from a caller's Buffer pool or larger ArrayBuffer.
       doc.updates.push({ seq, data: new Uint8Array(update) })
+      this.#log.push({ pos: this.#nextPos++, doc: docName, seq })
       seqs.push(seq)
     }
     return seqs
@@ -87,6 +94,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
       doc.snapshot = new Uint8Array(snapshot)
       doc.snapshotSeq = throughSeq
       doc.updates = doc.updates.filter((u) => u.seq > throughSeq)
+      // Keep the newest folded entry: a log reader behind it learns the document changed.
+      this.#log = this.#log.filter((e) => e.doc !== docName || e.seq >= throughSeq)
     })
   }
 
@@ -94,6 +103,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return this.#run(() => {
       assertDocName(docName)
       this.#docs.delete(docName)
+      this.#log = this.#log.filter((e) => e.doc !== docName)
     })
   }
 
@@ -110,6 +120,76 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   loadMeshMembers(): Promise<StoredMeshMember[]> {
     return this.#run(() => unionMeshMembers([...this.#meshMembers.values()].flat()))
+  }
+
+  readChanges(docName: string, afterSeq: number, limit: number): Promise<ChangesPage | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertSeq(afterSeq, 'afterSeq')
+      assertLimit(limit)
+      const doc = this.#docs.get(docName)
+      if (doc === undefined) return null
+      const snapshot = afterSeq < doc.snapshotSeq && doc.snapshot !== null ? { seq: doc.snapshotSeq, data: doc.snapshot.slice() } : null
+      const from = Math.max(afterSeq, doc.snapshotSeq)
+      const updates = doc.updates.filter((u) => u.seq > from).slice(0, limit).map((u) => ({ seq: u.seq, data: u.data.slice() }))
+      return { snapshot, updates, headSeq: doc.nextSeq - 1 }
+    })
+  }
+
+  readChangeLog(after: string | null, limit: number): Promise<ChangeLogEntry[]> {
+    return this.#run(() => {
+      const from = parsePositionCursor(after)
+      assertLimit(limit)
+      const out: ChangeLogEntry[] = []
+      for (const e of this.#log) {
+        if (out.length >= limit) break
+        if (e.pos <= from) continue
+        const data = this.#docs.get(e.doc)?.updates.find((u) => u.seq === e.seq)?.data.slice() ?? null
+        out.push({ cursor: String(e.pos), doc: e.doc, seq: e.seq, data })
+      }
+      return out
+    })
+  }
+
+  loadCursors(consumer: string): Promise<Record<string, string>> {
+    return this.#run(() => {
+      assertKey(consumer, 'consumer')
+      return Object.fromEntries(this.#cursors.get(consumer) ?? [])
+    })
+  }
+
+  saveCursors(consumer: string, values: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#run(() => {
+      assertKey(consumer, 'consumer')
+      assertCursorValues(values)
+      let map = this.#cursors.get(consumer)
+      if (map === undefined) this.#cursors.set(consumer, (map = new Map()))
+      for (const [key, value] of Object.entries(values)) {
+        if (value === null) map.delete(key)
+        else map.set(key, value)
+      }
+    })
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#run(() => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      assertTtl(ttlMs)
+      const now = Date.now()
+      const lease = this.#leases.get(name)
+      if (lease !== undefined && lease.holder !== holder && lease.untilMs > now) return false
+      this.#leases.set(name, { holder, untilMs: now + ttlMs })
+      return true
+    })
+  }
+
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.#run(() => {
+      assertKey(name, 'lease name')
+      assertKey(holder, 'holder')
+      if (this.#leases.get(name)?.holder === holder) this.#leases.delete(name)
+    })
   }
 
   close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { StoredMeshMember } from './mesh-members.js'
+import type { ChangeFeedStorage } from './change-feed.js'
 
 /**
  * The relay storage contract. Small on purpose (automerge-repo style): an adapter
@@ -42,7 +43,8 @@ export interface StoredDocument {
   readonly updates: readonly StoredUpdate[]
 }
 
-export interface StorageAdapter {
+/** The change-feed methods are optional (change-feed.ts). */
+export interface StorageAdapter extends ChangeFeedStorage {
   /** Null when the document has never been stored (or was removed). */
   load(docName: string): Promise<StoredDocument | null>
   /** Durably appends one update; resolves with its sequence number. */
