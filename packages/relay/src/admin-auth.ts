@@ -15,8 +15,8 @@ export interface AdminAuthOptions {
   required: boolean
 }
 
-/** True for a route pattern that is an operator endpoint. */
-export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || pattern.startsWith('/v1/')
+/** True for a route pattern that is an operator endpoint. Document routes (`/v1/docs/…`) check their own access (admin token or the token's grants). */
+export const isAdminRoute = (pattern: string): boolean => (pattern === '/v1' || pattern.startsWith('/v1/')) && !pattern.startsWith('/v1/docs/')
 
 /**
  * Installs the admin check on every `/v1/` route registered after this call

@@ -8,6 +8,7 @@ import type { RelayBus } from '@meridian/bus-redis'
 import type { MeshOptions } from './mesh/options.js'
 import type { BusBridgeOptions } from './bus-bridge.js'
 import type { DocumentPolicy } from './doc-modes.js'
+import { resolveAutoVersionOptions, resolveRetention, type AutoVersionOptions, type RetentionOptions } from '@meridian/history'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
 /** Auth, origins and limits are documented in hardening-options.ts. */
@@ -49,6 +50,23 @@ export interface RelayOptions extends HardeningOptions {
   statusIntervalMs?: number
   /** A read-only document turns writable only after its home region stayed reachable this long. */
   readOnlyRecoveryHoldMs?: number
+  /** Version history (history/): automatic versions and retention. */
+  history?: HistoryOptions
+}
+
+export interface HistoryOptions {
+  /** When the relay takes automatic versions (decideAutoVersion of @meridian/history); false: never. Default DEFAULT_AUTO_VERSION_OPTIONS. */
+  autoVersions?: Partial<AutoVersionOptions> | false
+  /** What retention keeps (expiredVersions of @meridian/history). Default DEFAULT_RETENTION. */
+  retention?: Partial<RetentionOptions>
+  /** Retention runs this long after a client appended a version. Default 1 000 ms. */
+  retentionDelayMs?: number
+}
+
+export interface ResolvedHistoryOptions {
+  autoVersions: AutoVersionOptions | null
+  retention: RetentionOptions
+  retentionDelayMs: number
 }
 
 export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
@@ -67,6 +85,7 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   documentPolicies: readonly DocumentPolicy[]
   statusIntervalMs: number
   readOnlyRecoveryHoldMs: number
+  history: ResolvedHistoryOptions
 }
 
 const RELAY_CLOCK = createSystemClock({ unref: true })
@@ -115,6 +134,19 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     documentPolicies: options.documentPolicies ?? [],
     statusIntervalMs: positiveInt('statusIntervalMs', options.statusIntervalMs ?? 1_000, 10),
     readOnlyRecoveryHoldMs: positiveInt('readOnlyRecoveryHoldMs', options.readOnlyRecoveryHoldMs ?? 2_000, 0),
+    history: resolveHistoryOptions(options.history),
     ...resolveHardeningOptions(options, positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024))
+  }
+}
+
+function resolveHistoryOptions(options: HistoryOptions | undefined): ResolvedHistoryOptions {
+  try {
+    return {
+      autoVersions: options?.autoVersions === false ? null : resolveAutoVersionOptions(options?.autoVersions),
+      retention: resolveRetention(options?.retention),
+      retentionDelayMs: positiveInt('history.retentionDelayMs', options?.retentionDelayMs ?? 1_000, 0)
+    }
+  } catch (cause) {
+    throw new RelayError('ERR_RELAY_OPTIONS', `history: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
 }
