@@ -15,7 +15,7 @@ import { HistoryError } from './errors.js'
 import { historyDocName } from './names.js'
 import { restoreVersion } from './restore.js'
 import type { RootHints } from './root-kinds.js'
-import { appendVersion, captureVersion, listVersions, openVersion, readVersion, type VersionKind, type VersionMeta } from './version.js'
+import { appendVersion, captureVersion, listVersions, openVersion, readVersion, type VersionKind, type VersionMeta, type VersionRecord } from './version.js'
 
 export interface HistoryProvider {
   readonly doc: Y.Doc
@@ -67,12 +67,32 @@ export class VersionHistory {
     return listVersions(this.history.doc)
   }
 
-  /** Takes a version of the live document as it is here now. */
-  createVersion(label: string, kind: VersionKind = 'named'): VersionMeta {
+  /**
+   * Takes a version of the live document as it is here now. `update` is what
+   * the history document emitted (null when an automatic version of this
+   * state was there already): pass it to the history provider's
+   * `whenDurable(update, { replicated: k })` to know the version is safe.
+   */
+  createVersion(label: string, kind: VersionKind = 'named'): { version: VersionMeta; update: Uint8Array | null } {
     const record = captureVersion(this.live.doc, { kind, label, author: this.options.author ?? '', nowMs: this.now() })
-    this.history.transact((doc) => appendVersion(doc, record))
-    const { stateV2: _state, ...meta } = readVersion(this.history.doc, record.id) ?? record
-    return meta
+    const update = this.appendRecord(record)
+    const { stateV2: _state, ...version } = readVersion(this.history.doc, record.id) ?? record
+    return { version, update }
+  }
+
+  /** Appends through the history provider (its write gate applies); returns the update it emitted, if any. */
+  private appendRecord(record: VersionRecord): Uint8Array | null {
+    let update: Uint8Array | null = null
+    const onUpdate = (u: Uint8Array): void => {
+      update = u
+    }
+    this.history.doc.on('update', onUpdate)
+    try {
+      this.history.transact((doc) => appendVersion(doc, record))
+    } finally {
+      this.history.doc.off('update', onUpdate)
+    }
+    return update
   }
 
   /** The document at version `id`: a fresh, detached Y.Doc (ERR_VERSION_NOT_FOUND when unknown). */
@@ -99,14 +119,14 @@ export class VersionHistory {
    * document as it was is taken first. Throws what the live provider throws
    * for a refused write (ERR_READ_ONLY), having changed nothing.
    */
-  restore(id: string): { preRestore: VersionMeta } {
+  restore(id: string): { preRestore: VersionMeta; update: Uint8Array | null } {
     const version = this.open(id)
     try {
       const before = captureVersion(this.live.doc, { kind: 'pre-restore', label: `before restoring ${id}`, author: this.options.author ?? '', nowMs: this.now() })
       this.live.transact((doc) => restoreVersion(doc, version, RESTORE_ORIGIN, this.options.hints === undefined ? undefined : { hints: this.options.hints }))
-      this.history.transact((doc) => appendVersion(doc, before))
+      const update = this.appendRecord(before)
       const { stateV2: _state, ...meta } = before
-      return { preRestore: meta }
+      return { preRestore: meta, update }
     } finally {
       version.destroy()
     }
