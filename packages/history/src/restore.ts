@@ -56,83 +56,101 @@ const sameType = (a: unknown, b: unknown): boolean =>
 
 // --- Text -------------------------------------------------------------------
 
-interface Units {
-  keys: string[]
-  attrs: string[]
-  /** The delta op each unit came from, and its offset in it. */
-  ops: { insert: unknown; attributes?: Record<string, unknown> }[]
-  at: { op: number; offset: number }[]
+interface Run {
+  start: number
+  end: number
+  /** JSON of the run's formatting, for comparison. */
+  attrs: string
+  op: { insert: unknown; attributes?: Record<string, unknown> }
 }
 
-function unitsOf(text: Y.Text): Units {
-  const delta = text.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[]
-  const u: Units = { keys: [], attrs: [], ops: delta, at: [] }
-  delta.forEach((op, i) => {
-    const attrs = JSON.stringify(op.attributes ?? {})
-    if (typeof op.insert === 'string') {
-      for (let k = 0; k < op.insert.length; k++) {
-        u.keys.push(op.insert[k] as string)
-        u.attrs.push(attrs)
-        u.at.push({ op: i, offset: k })
-      }
-    } else {
-      u.keys.push(`\u0000embed:${valueKey(op.insert)}`)
-      u.attrs.push(attrs)
-      u.at.push({ op: i, offset: 0 })
-    }
-  })
-  return u
+/** A text as one string (an embed is U+FFFC, told apart by `embeds`) and its runs of formatting. */
+interface Flat {
+  plain: string
+  embeds: Map<number, string>
+  runs: Run[]
 }
+
+function flatten(text: Y.Text): Flat {
+  const delta = text.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[]
+  const parts: string[] = []
+  const embeds = new Map<number, string>()
+  const runs: Run[] = []
+  let at = 0
+  for (const op of delta) {
+    const len = typeof op.insert === 'string' ? op.insert.length : 1
+    if (typeof op.insert === 'string') parts.push(op.insert)
+    else {
+      parts.push('\uFFFC')
+      embeds.set(at, valueKey(op.insert))
+    }
+    runs.push({ start: at, end: at + len, attrs: JSON.stringify(op.attributes ?? {}), op })
+    at += len
+  }
+  return { plain: parts.join(''), embeds, runs }
+}
+
+const sameUnit = (t: Flat, ti: number, s: Flat, si: number): boolean =>
+  t.plain.charCodeAt(ti) === s.plain.charCodeAt(si) && t.embeds.get(ti) === s.embeds.get(si)
 
 function restoreText(target: Y.Text, source: Y.Text): void {
-  const t = unitsOf(target)
-  const s = unitsOf(source)
-  const tLen = t.keys.length
-  const sLen = s.keys.length
+  const t = flatten(target)
+  const s = flatten(source)
+  const tLen = t.plain.length
+  const sLen = s.plain.length
   let p = 0
-  while (p < tLen && p < sLen && t.keys[p] === s.keys[p]) p++
+  while (p < tLen && p < sLen && sameUnit(t, p, s, p)) p++
   let q = 0
-  while (q < tLen - p && q < sLen - p && t.keys[tLen - 1 - q] === s.keys[sLen - 1 - q]) q++
+  while (q < tLen - p && q < sLen - p && sameUnit(t, tLen - 1 - q, s, sLen - 1 - q)) q++
   // Formatting of the kept ranges first (formatting does not move indices), then the middle.
   fixFormatting(target, t, s, 0, 0, p)
   fixFormatting(target, t, s, tLen - q, sLen - q, q)
   if (tLen - q - p > 0) target.delete(p, tLen - q - p)
   let pos = p
-  for (let i = p; i < sLen - q;) {
-    const { op: opIndex, offset } = s.at[i] as { op: number; offset: number }
-    const op = s.ops[opIndex] as { insert: unknown; attributes?: Record<string, unknown> }
+  for (const run of s.runs) {
+    const from = Math.max(run.start, p)
+    const to = Math.min(run.end, sLen - q)
+    if (from >= to) continue
     // Explicit attributes (even none): the inserted text must not inherit its neighbour's formatting.
-    const attrs = { ...(op.attributes ?? {}) }
-    if (typeof op.insert === 'string') {
-      const chunk = op.insert.slice(offset, offset + (sLen - q - i))
-      target.insert(pos, chunk, attrs)
-      pos += chunk.length
-      i += chunk.length
-    } else {
-      target.insertEmbed(pos, copyValue(op.insert) as object, attrs)
-      pos++
-      i++
-    }
+    const attrs = { ...(run.op.attributes ?? {}) }
+    if (typeof run.op.insert === 'string') target.insert(pos, run.op.insert.slice(from - run.start, to - run.start), attrs)
+    else target.insertEmbed(pos, copyValue(run.op.insert) as object, attrs)
+    pos += to - from
   }
 }
 
-/** Makes the formatting of `len` units at target index `ti` equal to the source's at `si`. */
-function fixFormatting(target: Y.Text, t: Units, s: Units, ti: number, si: number, len: number): void {
+/** The run of `runs` holding index `i` (runs are sorted and contiguous). */
+function runAt(runs: readonly Run[], i: number): number {
+  let lo = 0
+  let hi = runs.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1
+    if ((runs[mid] as Run).start <= i) lo = mid
+    else hi = mid - 1
+  }
+  return lo
+}
+
+/** Makes the formatting of `len` units at target index `ti` equal to the source's at `si`, run by run. */
+function fixFormatting(target: Y.Text, t: Flat, s: Flat, ti: number, si: number, len: number): void {
+  if (len <= 0) return
+  let a = runAt(t.runs, ti)
+  let b = runAt(s.runs, si)
   let i = 0
+  // Bounded: each step ends a run of one side.
   while (i < len) {
-    if (t.attrs[ti + i] === s.attrs[si + i]) {
-      i++
-      continue
+    const ta = t.runs[a] as Run
+    const sb = s.runs[b] as Run
+    const step = Math.min(ta.end - (ti + i), sb.end - (si + i), len - i)
+    if (ta.attrs !== sb.attrs) {
+      const want = sb.op.attributes ?? {}
+      const change: Record<string, unknown> = { ...want }
+      for (const key of Object.keys(ta.op.attributes ?? {})) if (!(key in want)) change[key] = null
+      target.format(ti + i, step, change)
     }
-    const from = i
-    const tA = t.attrs[ti + i]
-    const sA = s.attrs[si + i]
-    while (i < len && t.attrs[ti + i] === tA && s.attrs[si + i] === sA) i++
-    const want = JSON.parse(sA ?? '{}') as Record<string, unknown>
-    const have = JSON.parse(tA ?? '{}') as Record<string, unknown>
-    const change: Record<string, unknown> = { ...want }
-    for (const key of Object.keys(have)) if (!(key in want)) change[key] = null
-    target.format(ti + from, i - from, change)
+    i += step
+    if (ti + i >= ta.end) a++
+    if (si + i >= sb.end) b++
   }
 }
 
