@@ -26,7 +26,7 @@ export interface HistoryProvider {
   destroy(): void | Promise<void>
 }
 
-export interface VersionHistoryOptions {
+export interface VersionHistoryOptions<P extends HistoryProvider = HistoryProvider> {
   /** The app's provider of the live document. */
   live: HistoryProvider
   /**
@@ -34,7 +34,7 @@ export interface VersionHistoryOptions {
    * name, e.g. `(doc, docName) => new MeridianProvider({ ...options, doc, docName })`.
    * Called once, with `_meridian/history/<live docName>`.
    */
-  connect: (doc: Y.Doc, docName: string) => HistoryProvider
+  connect: (doc: Y.Doc, docName: string) => P
   /** Stored as the author of versions taken here (e.g. the user id). Default ''. */
   author?: string
   /** Time of new versions; default Date.now. */
@@ -46,12 +46,13 @@ export interface VersionHistoryOptions {
 /** Origin of the restore transaction on the live document (apps may tell it from their own edits). */
 export const RESTORE_ORIGIN = Symbol('meridian-history-restore')
 
-export class VersionHistory {
+/** `P`: the history document's provider type (a `MeridianProvider`, for its `whenDurable`). */
+export class VersionHistory<P extends HistoryProvider = HistoryProvider> {
   readonly live: HistoryProvider
-  readonly history: HistoryProvider
-  private readonly options: VersionHistoryOptions
+  readonly history: P
+  private readonly options: VersionHistoryOptions<P>
 
-  constructor(options: VersionHistoryOptions) {
+  constructor(options: VersionHistoryOptions<P>) {
     this.options = options
     this.live = options.live
     this.history = options.connect(new Y.Doc(), historyDocName(options.live.docName))
