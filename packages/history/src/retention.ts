@@ -3,7 +3,8 @@
  * change, see packages/relay/src/history/). Automatic versions (`auto`,
  * `pre-restore`) go first: those older than `maxVersionAgeMs`, then the oldest
  * beyond `maxVersions`. Named versions are kept unless there are more than
- * `hardMaxVersions` versions in all: then the oldest named ones go too.
+ * `hardMaxVersions` versions in all: then automatic ones go first, and the
+ * oldest named ones only if that is not enough.
  */
 import { HistoryError } from './errors.js'
 import type { VersionMeta } from './version.js'
@@ -30,8 +31,10 @@ export function expiredVersions(versions: readonly VersionMeta[], nowMs: number,
   for (const v of automatic) if (nowMs - v.createdAtMs > options.maxVersionAgeMs) remove.add(v.id)
   const keptAuto = automatic.filter((v) => !remove.has(v.id))
   for (const v of keptAuto.slice(0, Math.max(0, keptAuto.length - options.maxVersions))) remove.add(v.id)
+  // Over the hard cap: automatic versions first (oldest first), then named ones.
   const kept = versions.filter((v) => !remove.has(v.id))
-  for (const v of kept.slice(0, Math.max(0, kept.length - options.hardMaxVersions))) remove.add(v.id)
+  const byPriority = [...kept.filter((v) => v.kind !== 'named'), ...kept.filter((v) => v.kind === 'named')]
+  for (const v of byPriority.slice(0, Math.max(0, kept.length - options.hardMaxVersions))) remove.add(v.id)
   return versions.filter((v) => remove.has(v.id)).map((v) => v.id)
 }
 

@@ -98,5 +98,6 @@ describe('automatic version policy and retention', () => {
     expect(expiredVersions(versions, 10, { maxVersions: 1, maxVersionAgeMs: 1_000, hardMaxVersions: 10 })).toEqual(['a1', 'a2'])
     expect(expiredVersions(versions, 10, { maxVersions: 10, maxVersionAgeMs: 6, hardMaxVersions: 10 })).toEqual(['a1', 'a2'])
     expect(expiredVersions(versions, 10, { maxVersions: 0, maxVersionAgeMs: 1_000, hardMaxVersions: 1 })).toEqual(['a1', 'n1', 'a2', 'a3'])
+    expect(expiredVersions(versions, 10, { maxVersions: 10, maxVersionAgeMs: 1_000, hardMaxVersions: 3 })).toEqual(['a1', 'a2'])
   })
 })

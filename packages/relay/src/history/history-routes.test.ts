@@ -108,4 +108,19 @@ describe('version routes', () => {
     // The relay's own retention may delete (a server change).
     expect(await relay.history.applyRetention('notes/2')).toBe(0)
   })
+
+  it('retention removes the oldest automatic versions first and keeps named ones below the hard cap', async () => {
+    const relay = await start({ history: { autoVersions: false, retention: { maxVersions: 2, hardMaxVersions: 4 } } })
+    const doc = 'notes/3'
+    const take = async (kind: 'auto' | 'named', n: number): Promise<void> => {
+      await write(relay, doc, (d) => d.getText('t').insert(0, `${kind}${n} `))
+      await relay.history.create(doc, { kind, label: `${kind}${n}`, author: 't', actor: 't' })
+    }
+    await take('named', 1)
+    for (let n = 1; n <= 4; n++) await take('auto', n)
+    expect((await relay.history.list(doc)).map((v) => v.label)).toEqual(['named1', 'auto3', 'auto4'])
+    for (let n = 2; n <= 3; n++) await take('named', n)
+    // Five versions, the hard cap is four: an automatic one goes before any named one.
+    expect((await relay.history.list(doc)).map((v) => v.label)).toEqual(['named1', 'auto4', 'named2', 'named3'])
+  })
 })
