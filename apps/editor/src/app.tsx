@@ -14,6 +14,7 @@ import {
 import { editorPolicy, type EditorConfig } from './config.js'
 import { CollaborativeEditor } from './editor.js'
 import { CommentsPanel } from './comments.js'
+import { HistoryPanel } from './history.js'
 import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
@@ -49,7 +50,10 @@ function Workspace({ handle, config }: { handle: DocumentHandle; config: EditorC
       )}
       <main>
         <CollaborativeEditor handle={handle} onEditor={onEditor} />
-        <CommentsPanel handle={handle} author={config.userName} color={config.userColor} />
+        <div className="side">
+          <CommentsPanel handle={handle} author={config.userName} color={config.userColor} />
+          <HistoryPanel handle={handle} urls={config.urls} author={config.userName} />
+        </div>
       </main>
     </div>
   )

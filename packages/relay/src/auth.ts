@@ -11,6 +11,7 @@
  * `docs` grants document-name patterns (glob.ts) with `read` or `write`
  * (write includes read); the most permissive matching grant wins.
  */
+import { liveDocNameOf } from '@meridian/history'
 import { KeyObject, createPrivateKey, createPublicKey, createSecretKey, randomUUID, timingSafeEqual, type JsonWebKey } from 'node:crypto'
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose'
 import { compileGlob, matchGlob, type CompiledGlob } from './glob.js'
@@ -289,8 +290,13 @@ function decodeHeader(token: string): { alg: string | undefined; kid: string | u
   }
 }
 
-/** The access a token's grants give on `docName`: write wins over read; null when nothing matches. */
+/**
+ * The access a token's grants give on `docName`: write wins over read; null
+ * when nothing matches. A history document (`_meridian/history/X`) has X's
+ * access: read lists and opens versions, write adds them.
+ */
 export function accessFor(grants: readonly CompiledGrant[], docName: string): Access | null {
+  docName = liveDocNameOf(docName) ?? docName
   let access: Access | null = null
   for (const grant of grants) {
     if (access === 'write' || (access === 'read' && grant.access === 'read')) continue

@@ -132,3 +132,24 @@ export function sourceLabel(source: ChangeSource): string {
       return source.kind
   }
 }
+
+/**
+ * Whose checks an update gets before it is applied: a client's (history
+ * documents are append-only for clients: history/append-only.ts) or the
+ * relay's own (retention deletes versions; other relays pass those on).
+ */
+export type UpdateFrom = 'client' | 'relay'
+
+export function updateFrom(source: ChangeSource): UpdateFrom {
+  switch (source.kind) {
+    case 'client':
+      return 'client'
+    case 'mesh':
+    case 'anti-entropy':
+    case 'bus':
+    case 'bus-catch-up':
+    case 'bus-merge':
+    case 'server':
+      return 'relay'
+  }
+}

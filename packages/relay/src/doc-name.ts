@@ -1,3 +1,5 @@
+import { HISTORY_DOC_PREFIX } from '@meridian/history'
+
 /** Longest document name, in UTF-8 bytes (storage adapters accept at least this). */
 export const MAX_DOC_NAME_BYTES = 512
 
@@ -20,7 +22,10 @@ export function parseDocName(url: string): DocNameResult {
   }
   if (name.length === 0) return { ok: false, reason: 'ERR_DOC_NAME: empty' }
   if (Buffer.byteLength(name, 'utf8') > MAX_DOC_NAME_BYTES) return { ok: false, reason: 'ERR_DOC_NAME: too long' }
-  if (RESERVED.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: reserved path' }
+  // One form of the reserved prefix is a document: `_meridian/history/<name>`, the versions of `<name>` (@meridian/history).
+  const checked = name.startsWith(HISTORY_DOC_PREFIX) ? name.slice(HISTORY_DOC_PREFIX.length) : name
+  if (checked.length === 0) return { ok: false, reason: 'ERR_DOC_NAME: empty' }
+  if (RESERVED.test(checked)) return { ok: false, reason: 'ERR_DOC_NAME: reserved path' }
   if (/[\u0000-\u001f\u007f]/.test(name)) return { ok: false, reason: 'ERR_DOC_NAME: control characters' }
   return { ok: true, docName: name }
 }

@@ -13,6 +13,7 @@ export const RELAY_ERROR_CODES = {
   ERR_DOC_CORRUPT: 'a stored update of the document could not be applied',
   ERR_UPDATE_INVALID: 'the update could not be applied',
   ERR_UPDATE_TOO_DEEP: 'the update nests shared types deeper than the relay allows',
+  ERR_HISTORY_APPEND_ONLY: 'versions are immutable: a client may only add to a history document, never delete from it',
   ERR_UPDATE_TOO_COSTLY: 'the update would split more items than the relay allows in one message',
   ERR_DOC_BROKEN: 'applying an update failed; the document was dropped from memory and reloads from storage',
   ERR_STORAGE_WRITE: 'the update could not be committed to storage',

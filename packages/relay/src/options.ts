@@ -9,6 +9,7 @@ import type { MeshOptions } from './mesh/options.js'
 import type { BusBridgeOptions } from './bus-bridge.js'
 import type { DocumentPolicy } from './doc-modes.js'
 import type { ChangeFeedOptions, WebhookOptions } from './changes/index.js'
+import { resolveAutoVersionOptions, resolveRetention, type AutoVersionOptions, type RetentionOptions } from '@meridian/history'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 
 /** Auth, origins and limits are documented in hardening-options.ts. */
@@ -54,6 +55,23 @@ export interface RelayOptions extends HardeningOptions {
   webhooks?: readonly WebhookOptions[]
   /** Change feed and webhook timing (poll interval, webhook lease). */
   changeFeed?: ChangeFeedOptions
+  /** Version history (history/): automatic versions and retention. */
+  history?: HistoryOptions
+}
+
+export interface HistoryOptions {
+  /** When the relay takes automatic versions (decideAutoVersion of @meridian/history); false: never. Default DEFAULT_AUTO_VERSION_OPTIONS. */
+  autoVersions?: Partial<AutoVersionOptions> | false
+  /** What retention keeps (expiredVersions of @meridian/history). Default DEFAULT_RETENTION. */
+  retention?: Partial<RetentionOptions>
+  /** Retention runs this long after a client appended a version. Default 1 000 ms. */
+  retentionDelayMs?: number
+}
+
+export interface ResolvedHistoryOptions {
+  autoVersions: AutoVersionOptions | null
+  retention: RetentionOptions
+  retentionDelayMs: number
 }
 
 export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
@@ -74,6 +92,7 @@ export interface ResolvedRelayOptions extends ResolvedHardeningOptions {
   readOnlyRecoveryHoldMs: number
   webhooks: readonly WebhookOptions[]
   changeFeed: ChangeFeedOptions
+  history: ResolvedHistoryOptions
 }
 
 const RELAY_CLOCK = createSystemClock({ unref: true })
@@ -124,6 +143,19 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     readOnlyRecoveryHoldMs: positiveInt('readOnlyRecoveryHoldMs', options.readOnlyRecoveryHoldMs ?? 2_000, 0),
     webhooks: options.webhooks ?? [],
     changeFeed: options.changeFeed ?? {},
+    history: resolveHistoryOptions(options.history),
     ...resolveHardeningOptions(options, positiveInt('maxMessageBytes', options.maxMessageBytes ?? DEFAULT_RELAY_OPTIONS.maxMessageBytes, 1024))
+  }
+}
+
+function resolveHistoryOptions(options: HistoryOptions | undefined): ResolvedHistoryOptions {
+  try {
+    return {
+      autoVersions: options?.autoVersions === false ? null : resolveAutoVersionOptions(options?.autoVersions),
+      retention: resolveRetention(options?.retention),
+      retentionDelayMs: positiveInt('history.retentionDelayMs', options?.retentionDelayMs ?? 1_000, 0)
+    }
+  } catch (cause) {
+    throw new RelayError('ERR_RELAY_OPTIONS', `history: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
 }

@@ -7,7 +7,9 @@ import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'
 import { sendTurn, type BroadcastEntry, type BroadcastPeer } from './broadcast.js'
 import type { RelayMetrics } from './metrics.js'
-import { broadcastExcept, isStoredHere, type ChangeSource } from './change-source.js'
+import { broadcastExcept, isStoredHere, updateFrom, type ChangeSource, type UpdateFrom } from './change-source.js'
+import { isHistoryDocName } from '@meridian/history'
+import { refuseLiveDeletes } from './history/append-only.js'
 import { DeleteLog } from './delete-log.js'
 import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
 import { WriteQueue } from './room-writes.js'
@@ -86,6 +88,8 @@ export class Room {
   readonly name: string
   readonly doc: Y.Doc
   private readonly options: RoomOptions
+  /** A history document: clients may only add to it. */
+  private readonly appendOnly: boolean
   /** Made on the first log line (see `log`). */
   private logger: Logger | null = null
   private readonly peers = new Set<RoomPeer>()
@@ -127,6 +131,7 @@ export class Room {
     this.name = name
     this.doc = doc
     this.options = options
+    this.appendOnly = isHistoryDocName(name)
     this.compaction = new RoomCompaction({
       storage: options.storage,
       docName: name,
@@ -218,7 +223,7 @@ export class Room {
     if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
     if (options?.inspection === undefined) {
       try {
-        this.inspect(update)
+        this.inspect(update, updateFrom(source))
       } catch (err) {
         return Promise.reject(err)
       }
@@ -270,9 +275,16 @@ export class Room {
     return this.writes.committed
   }
 
-  /** Checks an update against the room's limits before it is applied (see update-guard.ts); throws a RelayError. */
-  inspect(update: Uint8Array): UpdateInspection {
-    return inspectUpdate(this.doc, update, this.updateLimits)
+  /**
+   * Checks an update against the room's limits before it is applied (see
+   * update-guard.ts); throws a RelayError. A client's update to a history
+   * document may not delete anything (history/append-only.ts); the default is
+   * the client's checks, so a caller must say when an update comes from a relay.
+   */
+  inspect(update: Uint8Array, from: UpdateFrom = 'client'): UpdateInspection {
+    const inspection = inspectUpdate(this.doc, update, this.updateLimits)
+    if (from === 'client' && this.appendOnly) refuseLiveDeletes(this.doc, update)
+    return inspection
   }
 
   get updateLimits(): UpdateLimits {

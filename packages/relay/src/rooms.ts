@@ -1,3 +1,4 @@
+import { isHistoryDocName } from '@meridian/history'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
@@ -22,8 +23,8 @@ export interface RoomManagerOptions {
   memoryBudget?: MemoryBudgetOptions
 }
 
-/** The relay's own documents (no client may open them: see doc-name.ts). */
-export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/')
+/** The relay's own documents (no client may open them: see doc-name.ts). History documents are the users' data. */
+export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/') && !isHistoryDocName(name)
 
 /** Compact on eviction only when enough updates piled up to be worth a write. */
 const COMPACT_ON_EVICT_MIN_UPDATES = 16

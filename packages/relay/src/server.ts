@@ -22,6 +22,9 @@ import { attachBus, type BusBridge } from './bus-bridge.js'
 import { releaseUpgrade } from './ws-internals.js'
 import { ChangeFeedService } from './changes/index.js'
 import { installDocAuth } from './docs/http-auth.js'
+import { HistoryService } from './history/history-service.js'
+import { AutoVersions } from './history/auto-versions.js'
+import { registerHistoryRoutes } from './history/history-routes.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -35,6 +38,10 @@ export interface Relay {
   readonly metrics: RelayMetrics
   /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
   registerStatusSection(name: string, provider: StatusProvider): () => void
+  /** Version history of documents (history/): list, create, open, restore. */
+  readonly history: HistoryService
+  /** Automatic versions and retention; `idle()` resolves when none is in flight. */
+  readonly autoVersions: AutoVersions
   /** Revokes tokens by `jti` and/or `sub`, closing the live connections that use them (4412); returns how many. Stored in the background. */
   revokeTokens(match: { jti?: string; sub?: string }): number
   /** The same, resolving once the revocation is stored (it then survives restarts and reaches the relays sharing the storage). */
@@ -159,6 +166,24 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   // The change feed routes and the webhook deliverers (changes/index.ts).
   const changes = new ChangeFeedService({ app, options, rooms, metrics, registerStatus: (name, provider) => status.register(name, provider) })
   await changes.start()
+  const history = new HistoryService({
+    rooms,
+    clock: options.clock,
+    logger,
+    nodeId: options.nodeId,
+    retention: options.history.retention,
+    isReadOnly: (docName) => guarantees.isReadOnly(docName)
+  })
+  const autoVersions = new AutoVersions({
+    rooms,
+    clock: options.clock,
+    logger,
+    nodeId: options.nodeId,
+    service: history,
+    policy: options.history.autoVersions,
+    retentionDelayMs: options.history.retentionDelayMs
+  })
+  registerHistoryRoutes(app, { service: history, auth: { adminToken: options.adminToken, authenticator: sockets.authenticator } })
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
   const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
@@ -178,6 +203,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       const deliverersStopped = changes.stop()
       for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down', 'shutdown')
       guarantees.close()
+      await autoVersions.close()
       // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.
       await mesh?.stop()
       await app.close()
@@ -228,6 +254,8 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       return bridge
     },
     metrics,
+    history,
+    autoVersions,
     registerStatusSection: (name, provider) => status.register(name, provider),
     revokeTokens: (match) => {
       const atMs = Date.now()

@@ -16,7 +16,7 @@ export type MeshApplyResult = 'applied' | 'too-large' | 'missing-deps'
  * missing part.
  */
 export async function applyFromMesh(room: Room, update: Uint8Array, source: ChangeSource, docSize: DocSizeGuard): Promise<MeshApplyResult> {
-  const inspection = room.inspect(update)
+  const inspection = room.inspect(update, 'relay')
   if (docSize.wouldExceed(room, inspection.growthBytes)) return 'too-large'
   const pendingBefore = pendingOf(room.doc)
   const applied = room.applyUpdate(update, source, { inspection })
