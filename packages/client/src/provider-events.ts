@@ -25,6 +25,8 @@ export interface MeridianProviderEvents {
   status: (event: { status: ConnectionStatus; url: string | null }) => void
   /** True once a sync round with the relay completed on the current connection. */
   synced: (synced: boolean) => void
+  /** A local write got further (stored locally, acknowledged, replicated): read `durabilityOf`. */
+  durability: () => void
   /** Number of local updates the relay has not acknowledged yet. */
   pending: (count: number) => void
   /** The relay identified itself (Meridian relays only). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Clock } from '@meridian/policy'
 import type { StatusFields } from '@meridian/protocol'
-import { Guarantees } from './guarantees.js'
+import { PolicyGuarantees as Guarantees } from './policy-guarantees.js'
 import type { MeridianError } from './errors.js'
 
 /** A clock the test moves by hand; timers are not needed by these checks. */
