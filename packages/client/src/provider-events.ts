@@ -1,8 +1,8 @@
 /** The provider's public state and event types. */
 import type { DecisionDiff, PolicyDecision } from '@meridian/policy'
 import { FATAL_CLOSE_CODES } from '@meridian/protocol'
-import type { MeridianError } from './errors.js'
-import type { RelayInfo } from './relay-link.js'
+import { MeridianError } from './errors.js'
+import type { RelayInfo } from './link-events.js'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
 
@@ -38,3 +38,9 @@ export interface MeridianProviderEvents {
 
 /** Close codes after which reconnecting with the same credentials cannot succeed (see PROTOCOL.md). */
 export const AUTH_REFUSALS: Readonly<Record<number, string>> = FATAL_CLOSE_CODES
+
+/** The error for a relay's close that retrying the same credentials cannot fix (AUTH_REFUSALS), or null. */
+export function authRefusal(code: number | null, reason: string): MeridianError | null {
+  const refusal = code === null ? undefined : AUTH_REFUSALS[code]
+  return refusal === undefined ? null : new MeridianError('ERR_RELAY', `relay refused the connection (${code}): ${refusal}`, { relayCode: reason.length > 0 ? reason : refusal })
+}

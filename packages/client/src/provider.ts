@@ -2,25 +2,22 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { ObservableV2 } from 'lib0/observable'
 import { systemClock, type Clock, type PolicyDecision } from '@meridian/policy'
-import { CLOSE_CODES } from '@meridian/protocol'
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js'
 import { MeridianError } from './errors.js'
 import { Ledger, type DurabilityLevel } from './ledger.js'
 import { LocalStore } from './local-store.js'
-import { RelayLink, type LinkEvent, type RelayInfo } from './relay-link.js'
-import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions, type WebSocketConstructor } from './options.js'
+import { LocalWrites, STORE_ORIGIN } from './local-writes.js'
+import type { LinkEvent, RelayInfo } from './link-events.js'
+import { Connection } from './connection.js'
+import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions } from './options.js'
 import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
-import { AUTH_REFUSALS, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
-import { Reconnect } from './reconnect.js'
+import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
 import { SIZE_REFUSALS, WriteGate } from './write-gate.js'
 import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
-
-/** Origin of transactions replaying the local store. */
-const STORE_ORIGIN = Symbol('meridian-store')
 
 /**
  * Keeps a Y.Doc in IndexedDB first and in sync with a Meridian relay (or any
@@ -39,8 +36,6 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   readonly whenLoaded: Promise<void>
 
   private readonly o: MeridianProviderOptions
-  /** Query parameters for the next connection (a token, typically); see setParams. */
-  private params: Readonly<Record<string, string>> | undefined
   private readonly clock: Clock
   private readonly waiters: Waiters
   private readonly ledger: Ledger
@@ -48,37 +43,32 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Writes held back for their size (see write-gate.ts). */
   private readonly gate: WriteGate
   private readonly store: LocalStore
+  private readonly writes: LocalWrites
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
   private readonly crossTab: CrossTab | null
-  private readonly reconnect: Reconnect
-  private link: RelayLink | null = null
+  private readonly connection: Connection
   private _destroyed = false
   private _status: ConnectionStatus = 'disconnected'
   private _synced = false
   private _loaded = false
   private _relay: RelayInfo | null = null
-  /** Sent in HELLO on every connection of this provider (see RelayLinkOptions.nodeId). */
-  private readonly nodeId: string
 
   constructor(options: MeridianProviderOptions) {
     super()
     const urls = validateProviderOptions(options)
     this.o = options
-    this.params = options.params
     this.doc = options.doc
     this.docName = options.docName
     this.clock = options.clock ?? systemClock
     this.waiters = new Waiters(this.clock)
     this.ledger = new Ledger(this.waiters, () => this.emit('durability', []))
-    // Random per provider instance, from the injected source (the testing kit replays it from a seed).
     const random = options.random ?? Math.random
-    this.nodeId = Array.from({ length: 4 }, () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0')).join('')
     const hooks: GuaranteesOptions = {
       policy: options.policy,
       clock: this.clock,
       onPolicy: (decision, diff) => this.emit('policy', [decision, diff]),
       onConverged: (decision) => this.emit('converged', [decision]),
-      onWritable: () => this.link?.sendPendingDiff(),
+      onWritable: () => this.connection.current?.sendPendingDiff(),
       onWarning: (error) => this.emitError(error)
     }
     this.guarantees = options.policyEngine?.(hooks) ?? new BasicGuarantees(hooks)
@@ -89,20 +79,31 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onError: (e) => this.emitError(e)
     })
     this.store = new LocalStore({
-      store: options.store,
-      docName: this.docName,
+      store: options.store, docName: this.docName, onError: (e) => this.emitError(e),
       compactAfterUpdates: options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
-      onError: (e) => this.emitError(e),
       onMemoryOnly: (error) => !this._destroyed && this.emit('persistence', [{ state: 'memory-only', error }])
     })
+    this.writes = new LocalWrites({ doc: this.doc, ledger: this.ledger, gate: this.gate, store: this.store, clock: this.clock, loaded: () => this.whenLoaded })
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
-    this.reconnect = new Reconnect({
-      urls,
+    this.connection = new Connection({
+      urls, params: options.params, WebSocket: options.WebSocket, docName: this.docName, doc: this.doc, clock: this.clock,
       backoff: new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random),
-      clock: this.clock,
       connect: options.connect ?? DEFAULT_PROVIDER_OPTIONS.connect,
-      open: (url) => this.openLink(url),
-      drop: () => this.link?.close(CLOSE_CODES.CLIENT_RECONNECT, 'browser offline')
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
+      syncProbeIntervalMs: options.syncProbeIntervalMs ?? defaultSyncProbeIntervalMs(options.policy),
+      digest: options.deleteDigest ?? null,
+      maxFrameBytes: this.gate.maxFrameBytes,
+      // Random per provider instance, from the injected source (the testing kit replays it from a seed).
+      nodeId: Array.from({ length: 4 }, () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0')).join(''),
+      host: {
+        highWaterMark: () => this.ledger.highWaterMark,
+        writable: () => this.guarantees.isWritable,
+        encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
+        localAwareness: () => (this.awareness.getLocalState() === null ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+      },
+      onEvent: (event) => this.onLinkEvent(event),
+      onAttempt: (url) => this.setStatus('connecting', url),
+      onError: (e) => this.emitError(e)
     })
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
@@ -110,7 +111,16 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     // Cross-tab: on by default where tabs share the store (the default IndexedDB one) and
     // BroadcastChannel exists. With a custom store, instances do not share storage, so it is opt-in.
     const crossTab = options.crossTab ?? (options.store === undefined && broadcastChannelAvailable())
-    this.crossTab = crossTab && broadcastChannelAvailable() ? this.openCrossTab() : null
+    this.crossTab = crossTab && broadcastChannelAvailable()
+      ? new CrossTab({
+        doc: this.doc,
+        docName: this.docName,
+        // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
+        // held back like our own edits while the document is read-only).
+        onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
+        onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
+      })
+      : null
     this.whenLoaded = this.load()
   }
 
@@ -154,7 +164,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   dropWrite(seq: number): void {
     this.gate.drop(seq, () => this.ledger.highWaterMark)
     this.notePending()
-    if (this.guarantees.isWritable) this.link?.sendPendingDiff()
+    if (this.guarantees.isWritable) this.connection.current?.sendPendingDiff()
   }
 
   /** Whether the app may offer `capability` right now. */
@@ -212,11 +222,11 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   /** The URL of the current (or last attempted) relay. */
   get url(): string | null {
-    return this.link?.url ?? null
+    return this.connection.current?.url ?? null
   }
 
   connect(): void {
-    this.reconnect.connect()
+    this.connection.connect()
   }
 
   /**
@@ -225,25 +235,22 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
    * `relayCode` ERR_AUTH_EXPIRED stops reconnecting); then call `connect()`.
    */
   setParams(params: Readonly<Record<string, string>>): void {
-    this.params = { ...params }
+    this.connection.params = { ...params }
   }
 
   /** Goes offline until `connect()`; local edits keep being stored and queued. */
   disconnect(): void {
-    this.reconnect.disconnect()
-    this.link?.close(1000, 'client disconnect')
+    this.connection.disconnect('client disconnect')
   }
 
   /** Resolves when a sync round with a relay has completed (now or later). */
   whenSynced(options?: { timeoutMs?: number }): Promise<void> {
-    if (this._destroyed) return Promise.reject(destroyedError())
-    return this.waiters.waitFor({ done: () => this._synced, what: 'synced' }, options?.timeoutMs)
+    return this._destroyed ? Promise.reject(destroyedError()) : this.waiters.waitFor({ done: () => this._synced, what: 'synced' }, options?.timeoutMs)
   }
 
   /** Resolves when every local update so far has been acknowledged by a relay (committed to its storage). */
   whenAcknowledged(options?: { timeoutMs?: number }): Promise<void> {
-    if (this._destroyed) return Promise.reject(destroyedError())
-    return this.waiters.waitFor({ done: () => this.ledger.size === 0, what: 'acknowledged' }, options?.timeoutMs)
+    return this._destroyed ? Promise.reject(destroyedError()) : this.waiters.waitFor({ done: () => this.ledger.size === 0, what: 'acknowledged' }, options?.timeoutMs)
   }
 
   /** Resolves once every local write so far is committed to the local store. */
@@ -256,10 +263,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   override async destroy(): Promise<void> {
     if (this._destroyed) return
     this._destroyed = true
-    this.reconnect.destroy()
     this.guarantees.destroy()
-    this.link?.close(1000, 'provider destroyed')
-    this.link = null
+    this.connection.destroy()
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
     this.crossTab?.close()
@@ -272,35 +277,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private async load(): Promise<void> {
     const stored = await this.store.load()
-    if (stored !== null && !this._destroyed) {
-      Y.transact(this.doc, () => {
-        if (stored.snapshot !== null) Y.applyUpdate(this.doc, stored.snapshot, STORE_ORIGIN)
-        for (const u of stored.updates) Y.applyUpdate(this.doc, u.data, STORE_ORIGIN)
-      }, STORE_ORIGIN)
-      for (const p of stored.pending) this.gate.admitRestored(this.ledger.add(p.data, this.clock.now(), { key: p.key }))
-    }
+    if (stored !== null && !this._destroyed) this.writes.restore(stored)
     this._loaded = true
     if (this._destroyed) return
     this.emit('loaded', [])
     // Ask the other tabs for edits this tab's load may have missed.
     this.crossTab?.start()
     if (this.ledger.size > 0) this.notePending()
-    this.reconnect.start()
-  }
-
-  private openCrossTab(): CrossTab {
-    return new CrossTab({
-      doc: this.doc,
-      docName: this.docName,
-      onUpdate: (update, forward) => {
-        // Not persisted, not in our ledger, not posted again (see cross-tab.ts).
-        Y.applyUpdate(this.doc, update, CROSS_TAB_ORIGIN)
-        // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
-        // held back like our own edits while the document is read-only).
-        if (forward && this.guarantees.isWritable) this.link?.sendUpdate(update, this.ledger.highWaterMark)
-      },
-      onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
-    })
+    this.connection.start()
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -311,19 +295,10 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       void this.store.local?.write(update, false)
       return
     }
-    const client = this.doc.clientID
-    const entry = this.ledger.add(update, this.clock.now())
-    const send = this.gate.admit(entry, client)
-    const persisted = this.store.local !== null ? this.store.local.write(update, true) : this.whenLoaded.then(() => this.store.local?.write(update, true) ?? null)
-    void persisted.then((key) => {
-      entry.key = key
-      this.ledger.markLocal(entry.seq, key !== null)
-      // Acknowledged before the local write committed: drop it from the store's pending list now.
-      if (key !== null && entry.acked) this.store.local?.acknowledge([key])
-    })
+    const send = this.writes.record(update, this.doc.clientID)
     this.notePending()
     if (this.guarantees.isWritable) {
-      if (send) this.link?.sendUpdate(update, this.ledger.highWaterMark)
+      if (send) this.connection.current?.sendUpdate(update, this.ledger.highWaterMark)
     } else {
       // Not dropped: kept locally and in the ledger, sent once the document is writable again.
       this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
@@ -331,54 +306,17 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.crossTab?.postUpdate(update, this._status === 'connected')
   }
 
-  private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown
-  ): void => {
+  private readonly onAwarenessUpdate = ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>, origin: unknown): void => {
     if (origin === this) return
-    this.link?.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
+    this.connection.current?.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
   }
 
-  /** One connection attempt (see Reconnect); false when none can start. */
-  private openLink(url: string): boolean {
-    const WebSocketImpl = this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    if (WebSocketImpl === undefined) {
-      this.emitError(new MeridianError('ERR_NO_WEBSOCKET', 'no WebSocket implementation: pass options.WebSocket (e.g. from the ws package)'))
-      return false
-    }
-    const link: RelayLink = new RelayLink({
-      url,
-      docName: this.docName,
-      params: this.params,
-      WebSocket: WebSocketImpl,
-      clock: this.clock,
-      connectTimeoutMs: this.o.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
-      syncProbeIntervalMs: this.o.syncProbeIntervalMs ?? defaultSyncProbeIntervalMs(this.o.policy),
-      doc: this.doc,
-      digest: this.o.deleteDigest ?? null,
-      maxFrameBytes: this.gate.maxFrameBytes,
-      nodeId: this.nodeId,
-      host: {
-        highWaterMark: () => this.ledger.highWaterMark,
-        writable: () => this.guarantees.isWritable,
-        encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
-        localAwareness: () => (this.awareness.getLocalState() === null ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
-      },
-      onEvent: (event) => {
-        if (this.link === link) this.onLinkEvent(link, event)
-      }
-    })
-    this.link = link
-    this.setStatus('connecting', url)
-    return true
-  }
-
-  /** Everything the current link reports (events of a replaced link are ignored). */
-  private onLinkEvent(link: RelayLink, event: LinkEvent): void {
+  /** Everything the current link reports, in order (see LinkEvent). */
+  private onLinkEvent(event: LinkEvent): void {
     switch (event.type) {
       case 'open':
-        this.setStatus('connected', link.url)
-        this.reconnect.opened()
+        this.setStatus('connected', this.url)
+        this.connection.opened()
         return
       case 'synced':
         this.guarantees.synced(event.syncAtMs)
@@ -387,14 +325,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       case 'sync-point':
         this.guarantees.syncPoint(event.syncAtMs)
         return
-      case 'acknowledged': {
-        const done = this.ledger.acknowledge(event.seq)
-        if (done.length === 0) return
-        this.store.local?.acknowledge(done.flatMap((e) => (e.key !== null ? [e.key] : [])))
-        this.notePending()
-        this.waiters.check()
+      case 'acknowledged':
+        if (this.writes.acknowledge(event.seq)) this.notePending()
         return
-      }
       case 'replicated':
         this.ledger.markReplicated(event.regions, event.seq)
         return
@@ -416,25 +349,25 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         this.emitError(event.error)
         return
       case 'frame-too-large':
-        this.emitError(new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${event.bytes} bytes, over maxFrameBytes ${this.gate.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes: event.bytes }))
+        this.emitError(this.gate.frameTooLarge(event.bytes))
         return
       case 'close':
-        this.onLinkClose(link, event.wasOpen, event.code, event.reason)
+        this.onLinkClose(event.wasOpen, event.code, event.reason)
         return
     }
   }
 
-  private onLinkClose(link: RelayLink, wasOpen: boolean, code: number | null, reason: string): void {
-    this.link = null
+  private onLinkClose(wasOpen: boolean, code: number | null, reason: string): void {
+    const url = this.url
     // Refused for its size: hold the culprit back so the reconnection does not resend it (y-websocket#189).
     if (code !== null && SIZE_REFUSALS[code] !== undefined) this.gate.relayRefused(code)
     // Refused credentials: retrying them cannot succeed and would hammer the relay, so stop, and say
     // why (last, so that the app can fix the cause, e.g. setParams, and connect() from the handler).
-    const refusal = code === null ? undefined : AUTH_REFUSALS[code]
+    const refusal = authRefusal(code, reason)
     this.setSynced(false)
-    this.reconnect.closed(wasOpen, refusal !== undefined)
-    this.setStatus('disconnected', link.url)
-    if (refusal !== undefined) this.emitError(new MeridianError('ERR_RELAY', `relay refused the connection (${code}): ${refusal}`, { relayCode: reason.length > 0 ? reason : refusal }))
+    this.connection.closed(wasOpen, refusal !== null)
+    this.setStatus('disconnected', url)
+    if (refusal !== null) this.emitError(refusal)
   }
 
   private notePending(): void {

@@ -41,6 +41,11 @@ export class WriteGate {
     return this.o.maxFrameBytes
   }
 
+  /** The error for an update the relay lacks that is too large for one frame (not one write's fault). */
+  frameTooLarge(bytes: number): MeridianError {
+    return new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.o.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes })
+  }
+
   /**
    * A local write entered the outbox; `client` is the Yjs client id it was made
    * with. Returns whether to send it live.
