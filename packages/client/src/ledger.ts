@@ -136,10 +136,11 @@ export class Ledger {
   levelOf(target: Uint8Array | 'all'): DurabilityLevel | 'pending' {
     const seq = this.resolveSeq(target)
     if (seq === null) return 'pending'
-    let best: DurabilityLevel | 'pending' = this.reached(seq, 'local') ? 'local' : 'pending'
-    if (this.reached(seq, 'relay')) best = 'relay'
+    const all = target === 'all'
+    let best: DurabilityLevel | 'pending' = this.reached(seq, 'local', all) ? 'local' : 'pending'
+    if (this.reached(seq, 'relay', all)) best = 'relay'
     for (const k of [...this.replicatedThrough.keys()].sort((a, b) => a - b)) {
-      if (this.reached(seq, { replicated: k })) best = { replicated: k }
+      if (this.reached(seq, { replicated: k }, all)) best = { replicated: k }
     }
     return best
   }
@@ -148,7 +149,7 @@ export class Ledger {
     const seq = this.resolveSeq(target)
     if (seq === null) return Promise.reject(new MeridianError('ERR_OPTIONS', 'not a local write of this provider (pass the update the doc emitted, or "all")'))
     return this.waiters.waitFor({
-      done: () => this.reached(seq, level),
+      done: () => this.reached(seq, level, target === 'all'),
       failed: () => (level === 'local' && this.failedLocal.has(seq) ? new MeridianError('ERR_PERSISTENCE', 'this write could not be stored locally') : null),
       what: typeof level === 'string' ? `durable at ${level}` : `replicated in ${level.replicated} regions`
     }, timeoutMs)
@@ -163,18 +164,18 @@ export class Ledger {
     return target === 'all' ? this.highWaterMark : this.seqOf.get(target) ?? null
   }
 
-  private reached(seq: number, level: DurabilityLevel): boolean {
-    if (level !== 'local' && this.held.size + this.coveredFrom.size > 0 && !this.beyondHeld(seq, level)) return false
+  /** Whether write `seq` (with `all`: every write up to it) has reached `level`. */
+  private reached(seq: number, level: DurabilityLevel, all: boolean): boolean {
+    if (level !== 'local' && this.held.size + this.coveredFrom.size > 0 && !this.beyondHeld(seq, level, all)) return false
     if (seq === 0) return true
     if (level === 'local') return seq <= this.localThrough || seq <= this.relayThrough
     if (level === 'relay') return seq <= this.relayThrough
     return seq <= (this.replicatedThrough.get(level.replicated) ?? 0)
   }
 
-  /** False while `seq` (or, for the newest seq — 'all' — any write) is withheld or sent but not yet acknowledged. */
-  private beyondHeld(seq: number, level: DurabilityLevel): boolean {
+  /** False while `seq` (with `all`: any write up to it) is withheld or sent but not yet acknowledged. */
+  private beyondHeld(seq: number, level: DurabilityLevel, all: boolean): boolean {
     const through = level === 'relay' ? this.relayThrough : typeof level === 'string' ? Infinity : this.replicatedThrough.get(level.replicated) ?? 0
-    const all = seq === this.highWaterMark
     for (const h of this.held) if (h === seq || (all && h <= seq)) return false
     for (const [s, from] of this.coveredFrom) if (through < from && (s === seq || (all && s <= seq))) return false
     return true
