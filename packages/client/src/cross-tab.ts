@@ -11,8 +11,8 @@ import * as Y from 'yjs'
  *   store is never posted again, so nothing echoes between tabs.
  * - A received update is applied to the doc with `CROSS_TAB_ORIGIN`. The
  *   receiving tab neither persists it (the sender already wrote it to the
- *   IndexedDB store the tabs share) nor adds it to its outbox (it is not its
- *   edit to get acknowledged; the sender's outbox tracks it).
+ *   IndexedDB store the tabs share) nor adds it to its ledger (it is not its
+ *   edit to get acknowledged; the sender's ledger tracks it).
  * - Each message says whether the sender had an open relay connection. If not,
  *   a receiving tab that is connected forwards the update to its relay, so an
  *   edit made in a tab that is offline on its own still reaches the relay now.

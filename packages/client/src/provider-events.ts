@@ -10,7 +10,7 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected'
  * Where local edits go: `ok` — into the local store (IndexedDB), so they
  * survive a reload; `memory-only` — the store failed (quota, closed by another
  * tab's upgrade, unavailable): the document keeps working, edits live in memory
- * and in the outbox until the relay acknowledges them, and a reload is needed
+ * and in the ledger until the relay acknowledges them, and a reload is needed
  * to use the store again. `error` is the failure that caused the switch.
  */
 export type PersistenceState = 'ok' | 'memory-only'

@@ -17,7 +17,7 @@ export type RefusalReason =
   | 'depends-on-refused'
 
 export interface RefusedWrite {
-  /** The write's outbox number (`error.seq`, `provider.dropWrite(seq)`). */
+  /** The write's number in the ledger (`error.seq`, `provider.dropWrite(seq)`). */
   readonly seq: number
   readonly bytes: number
   readonly reason: RefusalReason

@@ -47,7 +47,7 @@ export class WriteGate {
   }
 
   /**
-   * A local write entered the outbox; `client` is the Yjs client id it was made
+   * A local write entered the ledger; `client` is the Yjs client id it was made
    * with. Returns whether to send it live.
    */
   admit(entry: LedgerEntry, client: number): boolean {
@@ -129,7 +129,7 @@ export class WriteGate {
     } finally {
       this.dropping = false
     }
-    // The deletion is a new outbox entry, newer than every released write: the diff that carries it covers them.
+    // The deletion is a new ledger entry, newer than every released write: the diff that carries it covers them.
     for (const s of released) this.o.ledger.release(s, coveredBySeq())
     return released
   }
