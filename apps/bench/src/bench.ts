@@ -3,8 +3,9 @@
  * (main.ts: fan-out, latency, many-docs, large-doc-join, reconnect, cold-load)
  * and the mesh scenarios (mesh/main.ts: `mesh` for all of them, or
  * `mesh:propagation`, `mesh:partition`, `mesh:idle`, `mesh:region`), and
- * `kit` (kit/main.ts: the testing kit's in-process mode at scale) and
- * `history` (history/main.ts: version history on the 100k-operation document).
+ * `kit` (kit/main.ts: the testing kit's in-process mode at scale),
+ * `history` (history/main.ts: version history on the 100k-operation document) and `bundle`
+ * (bundle/main.ts: the SDK's bundle size next to the peers').
  * No scenario: everything. Each runner is its own process; figures are printed.
  */
 import { spawnSync } from 'node:child_process'
@@ -24,7 +25,8 @@ for (let i = 0; i < args.length; i++) {
 const mesh = positionals.filter((p) => p === 'mesh' || p.startsWith('mesh:'))
 const kit: string[] = positionals.filter((p) => p === 'kit' || p === 'kit:memory')
 const history = positionals.includes('history')
-const peers = positionals.filter((p) => !mesh.includes(p) && !kit.includes(p) && p !== 'history')
+const bundle = positionals.includes('bundle')
+const peers = positionals.filter((p) => !mesh.includes(p) && !kit.includes(p) && p !== 'history' && p !== 'bundle')
 
 const run = (script: string, scriptArgs: string[]): number => {
   const result = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...scriptArgs], { stdio: 'inherit' })
@@ -41,4 +43,5 @@ if (mesh.length > 0 || positionals.length === 0) {
 }
 if (kit.length > 0 || positionals.length === 0) status = Math.max(status, run('./kit/main.js', []))
 if (history || positionals.length === 0) status = Math.max(status, run('./history/main.js', []))
+if (bundle || positionals.length === 0) status = Math.max(status, run('./bundle/main.js', peers.length === 0 && mesh.length === 0 ? flags : []))
 process.exit(status)

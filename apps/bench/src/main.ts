@@ -15,6 +15,7 @@ import { evaluateTargets, formatNumber, renderMarkdown, type BenchReport, type R
 import { SUBJECTS, type Scenario, type ScenarioConfig, type SubjectName } from './scenario.js'
 import { SCENARIOS } from './scenarios/index.js'
 import { BENCH_ROOT, RELAY_CLI, REPO_ROOT, startServer, type ServerName } from './servers.js'
+import { writeResultsKeepingBundle } from './bundle/section.js'
 import { cpuDeltaMs, sampleProcess, systemBusyMs, waitForQuiet } from './proc.js'
 
 const USAGE = `Usage: npm run bench -- [scenario[:config] ...] [options]
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
     const saved = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport
     const markdown = renderMarkdown({ ...saved, targets: evaluateTargets(saved.runs) }, SCENARIOS)
     process.stdout.write(`${markdown}\n`)
-    if (values.snapshot) writeFileSync(join(BENCH_ROOT, 'RESULTS.md'), `${markdown}\n`)
+    if (values.snapshot) writeResultsKeepingBundle(join(BENCH_ROOT, 'RESULTS.md'), `${markdown}\n`)
     return 0
   }
   const selection = selectConfigs(positionals)
@@ -110,7 +111,7 @@ async function main(): Promise<number> {
   writeFileSync(join(resultsDir, 'latest.md'), `${markdown}\n`)
   log(`written: apps/bench/results/${stamp}.{md,json}`)
   if (values.snapshot) {
-    writeFileSync(join(BENCH_ROOT, 'RESULTS.md'), `${markdown}\n`)
+    writeResultsKeepingBundle(join(BENCH_ROOT, 'RESULTS.md'), `${markdown}\n`)
     log('written: apps/bench/RESULTS.md')
   }
   return runs.some((r) => r.metrics === null) ? 1 : 0

@@ -11,6 +11,8 @@ import {
   useUnloadGuard,
   type DocumentHandle
 } from '@meridian/react'
+import { deleteDigest } from '@meridian/client/digest'
+import { policyEngine } from '@meridian/client/policy'
 import { editorPolicy, type EditorConfig } from './config.js'
 import { CollaborativeEditor } from './editor.js'
 import { CommentsPanel } from './comments.js'
@@ -19,7 +21,7 @@ import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
   const options = useMemo(
-    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config) }),
+    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest }),
     [config]
   )
   const handle = useOpenDocument(options)

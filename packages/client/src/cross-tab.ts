@@ -11,8 +11,8 @@ import * as Y from 'yjs'
  *   store is never posted again, so nothing echoes between tabs.
  * - A received update is applied to the doc with `CROSS_TAB_ORIGIN`. The
  *   receiving tab neither persists it (the sender already wrote it to the
- *   IndexedDB store the tabs share) nor adds it to its outbox (it is not its
- *   edit to get acknowledged; the sender's outbox tracks it).
+ *   IndexedDB store the tabs share) nor adds it to its ledger (it is not its
+ *   edit to get acknowledged; the sender's ledger tracks it).
  * - Each message says whether the sender had an open relay connection. If not,
  *   a receiving tab that is connected forwards the update to its relay, so an
  *   edit made in a tab that is offline on its own still reaches the relay now.
@@ -49,10 +49,10 @@ export interface CrossTabOptions {
   /** Default `globalThis.BroadcastChannel`. */
   readonly BroadcastChannel?: BroadcastChannelConstructor
   /**
-   * Applies another tab's update. `forward`: the sender had no relay
-   * connection, so a connected receiver should send it on to its relay.
+   * Another tab's update, applied to the doc (with CROSS_TAB_ORIGIN): the sender had
+   * no relay connection, so a connected receiver should send it on to its relay.
    */
-  readonly onUpdate: (update: Uint8Array, forward: boolean) => void
+  readonly onForward: (update: Uint8Array) => void
   /** Something arrived that could not be applied (a buggy or newer tab). */
   readonly onError: (cause: unknown) => void
 }
@@ -109,7 +109,8 @@ export class CrossTab {
     try {
       switch (message.kind) {
         case 'update':
-          this.options.onUpdate(message.update, !message.relayed)
+          this.apply(message.update)
+          if (!message.relayed) this.options.onForward(message.update)
           return
         case 'step1': {
           if (message.to !== null && message.to !== this.tabId) return
@@ -123,12 +124,17 @@ export class CrossTab {
         }
         case 'step2':
           // The answering tab is responsible for sending its own edits to the relay.
-          if (message.to === this.tabId) this.options.onUpdate(message.update, false)
+          if (message.to === this.tabId) this.apply(message.update)
           return
       }
     } catch (cause) {
       this.options.onError(cause)
     }
+  }
+
+  /** Not persisted, not in this tab's ledger, not posted again (see above). */
+  private apply(update: Uint8Array): void {
+    Y.applyUpdate(this.options.doc, update, CROSS_TAB_ORIGIN)
   }
 
   private post(message: CrossTabMessage): void {

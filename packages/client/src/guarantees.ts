@@ -1,10 +1,8 @@
-import { withOmittedRegions, type Clock, type DecisionDiff, type PolicyConfig, type PolicyDecision } from '@meridian/policy'
+import type { Clock, DecisionDiff, DocumentMode, PolicyConfig, PolicyDecision, ShedReason } from '@meridian/policy'
 import type { StatusFields } from '@meridian/protocol'
-import { DurabilityTracker, type DurabilityLevel } from './durability.js'
-import { MeridianError } from './errors.js'
-import { PolicyMonitor } from './policy-monitor.js'
-import { StalenessFloor } from './staleness-floor.js'
+import type { MeridianError } from './errors.js'
 
+/** What the guarantees tell the provider. */
 export interface GuaranteesOptions {
   policy: Partial<PolicyConfig> | undefined
   clock: Clock
@@ -16,146 +14,137 @@ export interface GuaranteesOptions {
   onWarning: (error: MeridianError) => void
 }
 
-/** A STATUS that arrived before the connection's first sync round completed. */
-interface EarlyReport { regions: Record<string, number | null>; meshConfigured: boolean; reportAtMs: number }
+/**
+ * What the provider can promise: its mode, writability and capabilities, fed
+ * from the connection, the relay's reports and the pending writes. Two
+ * implementations: `BasicGuarantees` (here, always in the bundle: connection and
+ * the relay's read-only flag) and the policy engine's (`policyEngine` from
+ * `@meridian/client/policy`: staleness bound, bounds, capabilities, hysteresis).
+ */
+export interface Guarantees {
+  /** The decision as of now. */
+  readonly decision: PolicyDecision
+  readonly isWritable: boolean
+  can(capability: string): boolean
+  /** The relay of the current connection said hello from `region` ('' when it has none). */
+  relayInfo(region: string): void
+  /** The connection's first sync round completed; our step 1 was sent at `syncAtMs`. */
+  synced(syncAtMs: number): void
+  /** The relay answered a message sent at `syncAtMs` (after the first round). */
+  syncPoint(syncAtMs: number): void
+  connection(open: boolean): void
+  /** A STATUS report (see LinkEvent `status`). */
+  status(s: StatusFields, reportAtMs: number, roundDone: boolean): void
+  pending(count: number, bytes: number, oldestAtMs: number | null): void
+  destroy(): void
+}
+
+/** Builds the guarantees of one provider: `policyEngine` from `@meridian/client/policy`. */
+export type PolicyEngine = (options: GuaranteesOptions) => Guarantees
 
 /**
- * What the provider can promise, in one place: the policy decision (mode,
- * capabilities, staleness bound) fed from the connection, the relay's status
- * reports and the outbox; and the durability level of every local write.
- *
- * The staleness inputs are kept honest: a sync point is the local time the
- * client *sent* something the relay then answered (so the one-way latency is
- * counted), a relay's report never vouches for a region it omits (every region
- * seen this session is unbounded unless listed), and a new connection's bound
- * never reuses the previous relay's report.
+ * The guarantees without the policy engine: `offline` while there is no
+ * connection, `degraded` (`never-synced`) until its first sync round, `read-only`
+ * while the relay says so (writes are then held locally, never sent), else
+ * `healthy`. No staleness bound is computed (`stalenessBoundMs` is null: unknown)
+ * and no capability is configured (`can` is false for every name).
  */
-export class Guarantees {
-  readonly durability: DurabilityTracker
-  private readonly monitor: PolicyMonitor
-  private readonly o: GuaranteesOptions
-  private readonly floor: StalenessFloor
+export class BasicGuarantees implements Guarantees {
   private connected = false
-  private writable = true
-  /** Every region seen this session: listed in any report, or the region of any relay. */
-  private readonly seenRegions = new Set<string>()
-  /** The region of the relay of the current connection, once it said hello. */
-  private relayRegion: string | null = null
-  private early: EarlyReport | null = null
+  private roundDone = false
+  private readOnly = false
+  private pendingUpdates = 0
+  /** Not healthy (or pending) since it last converged: `converged` fires once it is healthy with nothing pending. */
+  private unconverged = false
+  private current: PolicyDecision
 
-  constructor(options: GuaranteesOptions) {
-    this.o = options
-    this.durability = new DurabilityTracker(options.clock)
-    this.floor = new StalenessFloor(options.policy?.capabilities ?? [])
-    this.monitor = new PolicyMonitor({
-      config: options.policy ?? {},
-      clock: options.clock,
-      onChange: (decision, diff) => {
-        options.onPolicy(decision, diff)
-        const wasWritable = this.writable
-        this.writable = decision.writable
-        if (!wasWritable && decision.writable) options.onWritable()
-      },
-      onConverged: options.onConverged
-    }, {
-      connected: false,
-      lastSyncAtMs: null,
-      relayStalenessMs: {},
-      relayMeshConfigured: false,
-      relayReportedAtMs: null,
-      pendingUpdates: 0,
-      pendingBytes: 0,
-      oldestPendingAgeMs: null,
-      homeRegionReachable: null,
-      relayReadOnly: false
-    })
-    this.writable = this.monitor.decision.writable
+  constructor(private readonly o: GuaranteesOptions) {
+    this.current = this.evaluate()
   }
 
-  /** The decision as of now (its staleness bound grown to this moment). */
   get decision(): PolicyDecision {
-    return this.monitor.decision
+    return this.current
   }
 
   get isWritable(): boolean {
-    return this.monitor.decision.writable
+    return this.current.writable
   }
 
-  can(capability: string): boolean {
-    return this.monitor.can(capability)
+  can(): boolean {
+    return false
   }
 
-  /** The relay of the current connection said hello from `region` ('' when it has none). */
-  relayInfo(region: string): void {
-    this.relayRegion = region.length > 0 ? region : null
-    if (this.relayRegion !== null) this.seenRegions.add(this.relayRegion)
+  relayInfo(): void {}
+
+  synced(): void {
+    this.roundDone = true
+    this.update()
   }
 
-  /**
-   * The connection's first sync round completed: the client holds everything the
-   * relay held when it received our step 1, sent at `syncAtMs`. The relay's
-   * regions come from a report of this connection, never from an earlier relay's.
-   */
-  synced(syncAtMs: number): void {
-    const early = this.early
-    this.early = null
-    this.monitor.update(early !== null
-      ? { connected: true, lastSyncAtMs: syncAtMs, relayStalenessMs: early.regions, relayMeshConfigured: early.meshConfigured, relayReportedAtMs: early.reportAtMs }
-      : { connected: true, lastSyncAtMs: syncAtMs, relayStalenessMs: this.unknownRegions(), relayMeshConfigured: false, relayReportedAtMs: syncAtMs })
-  }
-
-  /** The relay answered a message sent at `syncAtMs` (after the first round): a newer sync point. */
-  syncPoint(syncAtMs: number): void {
-    this.monitor.update({ lastSyncAtMs: syncAtMs })
-  }
+  syncPoint(): void {}
 
   connection(open: boolean): void {
-    if (open === this.connected) return
     this.connected = open
-    if (!open) {
-      this.relayRegion = null
-      this.early = null
-      this.floor.reset()
+    if (!open) this.roundDone = false
+    this.update()
+  }
+
+  status(s: StatusFields): void {
+    this.readOnly = s.readOnly
+    this.update()
+  }
+
+  pending(count: number): void {
+    this.pendingUpdates = count
+    this.update()
+  }
+
+  destroy(): void {}
+
+  private update(): void {
+    const before = this.current
+    const after = this.evaluate()
+    this.current = after
+    const modeChanged = before.mode !== after.mode
+    const writableChanged = before.writable !== after.writable
+    if (modeChanged) {
+      this.o.onPolicy(after, {
+        changed: true,
+        mode: { from: before.mode, to: after.mode },
+        writable: writableChanged ? { from: before.writable, to: after.writable } : null,
+        reasonsChanged: true,
+        turnedOn: [],
+        turnedOff: [],
+        reasonsChangedFor: [],
+        added: [],
+        removed: [],
+        measurementsChanged: before.pendingUpdates !== after.pendingUpdates
+      })
     }
-    this.monitor.update({ connected: open })
-  }
-
-  /**
-   * A STATUS report; `reportAtMs` is a local time at or before the relay sent it
-   * (see RelayLinkHandlers.onStatus), `roundDone` whether this connection's first
-   * sync round has completed. Read-only and home-region fields apply at once.
-   */
-  status(s: StatusFields, reportAtMs: number, roundDone: boolean): void {
-    const regions = withOmittedRegions(s.regions, this.seenRegions, this.relayRegion)
-    for (const region of Object.keys(s.regions)) this.seenRegions.add(region)
-    const fields = { homeRegionReachable: s.homeRegionReachable, relayReadOnly: s.readOnly }
-    if (!roundDone) {
-      this.early = { regions, meshConfigured: s.meshConfigured, reportAtMs }
-      this.monitor.update(fields)
-      return
-    }
-    this.monitor.update({ ...fields, connected: true, lastSyncAtMs: reportAtMs, relayReportedAtMs: reportAtMs, relayStalenessMs: regions, relayMeshConfigured: s.meshConfigured })
-    for (const u of this.floor.report(regions, s.meshConfigured)) {
-      this.o.onWarning(new MeridianError('ERR_STALENESS_UNACHIEVABLE',
-        `capability '${u.name}' asks for maxStalenessMs ${u.maxStalenessMs}, but the relay's staleness towards other regions is at best ${Math.round(u.floorMs)} ms (its last fresh reports): it will be shed most of the time`))
+    if (writableChanged && after.writable) this.o.onWritable()
+    if (after.mode !== 'healthy') this.unconverged = true
+    else if (this.unconverged && after.pendingUpdates === 0) {
+      this.unconverged = false
+      this.o.onConverged(after)
     }
   }
 
-  pending(count: number, bytes: number, oldestAtMs: number | null): void {
-    this.monitor.update({ pendingUpdates: count, pendingBytes: bytes, oldestPendingAgeMs: oldestAtMs === null ? null : this.o.clock.now() - oldestAtMs })
-  }
-
-  whenDurable(target: Uint8Array | 'all', level: DurabilityLevel, timeoutMs?: number): Promise<void> {
-    return this.durability.whenDurable(target, level, timeoutMs)
-  }
-
-  destroy(): void {
-    this.monitor.destroy()
-    this.durability.destroy()
-  }
-
-  /** Every region seen so far but the relay's own, as unbounded: what a relay that has not reported yet vouches for. */
-  private unknownRegions(): Record<string, number | null> {
-    return withOmittedRegions({}, this.seenRegions, this.relayRegion)
+  private evaluate(): PolicyDecision {
+    // Offline writes are stored and queued, so only the relay's read-only flag makes the document read-only.
+    const [mode, reasons]: [DocumentMode, ShedReason[]] = !this.connected
+      ? ['offline', ['offline']]
+      : this.readOnly
+        ? ['read-only', ['relay-read-only']]
+        : !this.roundDone ? ['degraded', ['never-synced']] : ['healthy', []]
+    return {
+      evaluatedAtMs: this.o.clock.now(),
+      mode,
+      writable: mode !== 'read-only',
+      reasons,
+      stalenessBoundMs: null,
+      pendingUpdates: this.pendingUpdates,
+      capabilities: [],
+      recheckAtMs: null
+    }
   }
 }

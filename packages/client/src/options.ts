@@ -4,6 +4,8 @@ import type { ClientStore } from './store/types.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { MeridianError } from './errors.js'
 import type { Clock, PolicyConfig } from '@meridian/policy'
+import type { PolicyEngine } from './guarantees.js'
+import type { DeleteDigest } from './delete-digest.js'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -48,9 +50,22 @@ export interface MeridianProviderOptions {
   /**
    * Bounded-staleness policy: the document's bounds (maxStalenessMs = T,
    * maxPendingUpdates = K), hysteresis (recoveryHoldMs) and the app's
-   * capabilities with their requirements. See @meridian/policy.
+   * capabilities with their requirements. See @meridian/policy. Needs `policyEngine`.
    */
   policy?: Partial<PolicyConfig>
+  /**
+   * The policy engine (`policyEngine` from `@meridian/client/policy`): modes with
+   * hysteresis, the staleness bound, bounds and capabilities. Without it (the
+   * default, which keeps the engine out of the bundle) the provider reports the
+   * connection and the relay's read-only flag only (see BasicGuarantees).
+   */
+  policyEngine?: PolicyEngine
+  /**
+   * The delete-set digest exchange (`deleteDigest` from `@meridian/client/digest`):
+   * reconnects send and receive only the deletes the other side lacks. Without it
+   * deletes travel as in y-websocket (whole delete sets).
+   */
+  deleteDigest?: DeleteDigest
   /**
    * Share edits with other tabs of this origin that edit the same document
    * (BroadcastChannel), so they see each other's edits at once, even offline.
@@ -104,6 +119,9 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
     if (typeof url !== 'string' || !/^wss?:\/\/[^/]+/.test(url)) {
       throw new MeridianError('ERR_OPTIONS', `relay URL must be ws:// or wss://, got ${String(url)}`)
     }
+  }
+  if (options.policy !== undefined && options.policyEngine === undefined) {
+    throw new MeridianError('ERR_OPTIONS', 'policy needs the policy engine: pass policyEngine from @meridian/client/policy')
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
   const probe = options.syncProbeIntervalMs

@@ -13,7 +13,7 @@ interface QueuedWrite {
  * batched per tick into one transaction and committed in order; the store is
  * compacted in the background once enough records pile up. A failing store
  * never throws into the document: errors go to `onError` and the write's key
- * resolves to null (the edit lives on in memory and in the outbox).
+ * resolves to null (the edit lives on in memory and in the ledger).
  *
  * A failed write (quota, I/O) or a store closed under us (another tab
  * upgrading the database) switches it to memory-only for good: later writes

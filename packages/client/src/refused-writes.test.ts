@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { RefusedWrites } from './refused-writes.js'
+import { deleteDigest } from './digest.js'
 
 /** Runs `fn` on `doc` and returns the update it emitted. */
 function write(doc: Y.Doc, fn: () => void): Uint8Array {
@@ -24,8 +25,8 @@ describe('RefusedWrites', () => {
     expect(r.refuse(2, big, doc.clientID, 'frame-too-large')).toMatchObject({ seq: 2, reason: 'frame-too-large' })
     doc.clientID = 12345
     write(doc, () => doc.getMap('m').set('after', 3))
-    for (const digest of [false, true]) {
-      const diff = r.encodeDiff(doc, Y.encodeStateVector(new Y.Doc()), digest, () => new Map(), () => [{ seq: 1, data: before }, { seq: 2, data: big }])
+    for (const digest of [null, deleteDigest]) {
+      const diff = r.encodeDiff(doc, Y.encodeStateVector(new Y.Doc()), digest, () => [], () => [{ seq: 1, data: before }, { seq: 2, data: big }])
       expect(diff.byteLength).toBeLessThan(1_000)
       const peer = new Y.Doc()
       Y.applyUpdate(peer, diff)

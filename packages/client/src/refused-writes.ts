@@ -1,5 +1,6 @@
 import * as Y from 'yjs'
-import { decodeBounds, encodeBounds, encodeUpdateWithoutOldDeletes, subtractDeleteRanges, type DeleteRanges } from '@meridian/protocol'
+import { decodeBounds, encodeBounds, type DeleteRanges } from '@meridian/protocol'
+import type { DeleteDigest } from './delete-digest.js'
 
 /** Default `maxFrameBytes`: the relay's default frame limit (`maxMessageBytes`, 16 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -16,7 +17,7 @@ export type RefusalReason =
   | 'depends-on-refused'
 
 export interface RefusedWrite {
-  /** The write's outbox number (`error.seq`, `provider.dropWrite(seq)`). */
+  /** The write's number in the ledger (`error.seq`, `provider.dropWrite(seq)`). */
   readonly seq: number
   readonly bytes: number
   readonly reason: RefusalReason
@@ -100,12 +101,12 @@ export class RefusedWrites {
   encodeDiff(
     doc: Y.Doc,
     stateVector: Uint8Array,
-    digest: boolean,
-    pendingDeletes: () => DeleteRanges,
+    digest: DeleteDigest | null,
+    pendingDeletes: () => DeleteRanges[],
     unacknowledged: () => readonly { seq: number; data: Uint8Array }[]
   ): Uint8Array {
     if (this.blocks.length === 0) {
-      return digest ? encodeUpdateWithoutOldDeletes(doc, stateVector, pendingDeletes()) : Y.encodeStateAsUpdate(doc, stateVector)
+      return digest !== null ? digest.encodeDiff(doc, stateVector, pendingDeletes(), null) : Y.encodeStateAsUpdate(doc, stateVector)
     }
     // Pretend the peer holds every struct of a blocked client; the structs of that client it
     // lacks from before its first withheld write are in our unacknowledged writes: add those.
@@ -117,8 +118,8 @@ export class RefusedWrites {
       bounds.set(client, Math.max(has, Y.getState(doc.store, client)))
       if (has < from) earlier = true
     }
-    const main = digest
-      ? encodeUpdateWithoutOldDeletes(doc, encodeBounds(bounds), subtractDeleteRanges(pendingDeletes(), this.blockedRanges()))
+    const main = digest !== null
+      ? digest.encodeDiff(doc, encodeBounds(bounds), pendingDeletes(), this.blockedRanges())
       : Y.encodeStateAsUpdate(doc, encodeBounds(bounds))
     if (!earlier) return main
     const withheld = new Set(this.blocks.map((b) => b.write.seq))

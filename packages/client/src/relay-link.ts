@@ -9,55 +9,14 @@ import {
   PROTOCOL_VERSION,
   encodeMessage,
   tryDecodeMessage,
-  DeleteSync,
+  type DeleteSync,
   type DsReplyMessage,
-  type Message,
-  type StatusFields
+  type Message
 } from '@meridian/protocol'
+import type { DeleteDigest } from './delete-digest.js'
+import type { LinkEvent, LinkHost } from './link-events.js'
 import { MeridianError } from './errors.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
-
-export interface RelayInfo {
-  readonly url: string
-  readonly nodeId: string
-  readonly region: string
-  readonly version: number
-  readonly features: number
-}
-
-export interface RelayLinkHandlers {
-  onOpen(): void
-  /**
-   * The first sync round of this connection completed: the client then held
-   * everything the relay held when it received our step 1, sent at `syncAtMs`.
-   */
-  onSynced(syncAtMs: number): void
-  /**
-   * After the first round: the relay answered a message we sent at `syncAtMs`
-   * (a probe's step 1, an update's ack), so everything it held then is here — one
-   * ordered socket. Only ever moves forward.
-   */
-  onSyncPoint(syncAtMs: number): void
-  /** Every outbox entry with seq <= outboxSeq is committed by the relay. */
-  onAcknowledged(outboxSeq: number): void
-  /** Every outbox entry with seq <= outboxSeq is held by at least `regions` other regions. */
-  onReplicated(regions: number, outboxSeq: number): void
-  /**
-   * The relay's report of what it can promise for this document. `reportAtMs`: a
-   * local time at or before the relay sent it — the latest answered send time, or
-   * before the first round completes (`roundDone` false) the connection attempt's start.
-   */
-  onStatus(status: StatusFields, reportAtMs: number, roundDone: boolean): void
-  onRelayInfo(info: RelayInfo): void
-  onAwareness(update: Uint8Array): void
-  /** Applies a relay update to the doc; may throw on garbage (the link then closes). */
-  onRemoteUpdate(update: Uint8Array): void
-  onError(error: MeridianError): void
-  /** An update-bearing message larger than `maxFrameBytes` was not sent (the relay would close the connection). */
-  onFrameTooLarge(bytes: number): void
-  /** Called exactly once. */
-  onClose(wasOpen: boolean, code: number | null, reason: string): void
-}
 
 export interface RelayLinkOptions {
   url: string
@@ -66,44 +25,43 @@ export interface RelayLinkOptions {
   WebSocket: WebSocketConstructor
   connectTimeoutMs: number
   doc: Y.Doc
-  /** Highest outbox seq so far: what an update sent now covers. */
-  outboxHighWaterMark: () => number
-  localAwareness: () => Uint8Array | null
   /**
    * This provider's id in HELLO (random, per provider instance): a relay that
    * saw it leave can tell what it missed since (see FEATURE_DS_DIGEST).
    */
   nodeId: string
-  /** Read-only documents get no step 2 from us: the relay would refuse the writes in it. */
-  isReadOnly: () => boolean
-  /** What a relay at `stateVector` lacks of ours (without writes held back: see WriteGate). */
-  encodeDiff: (stateVector: Uint8Array, digest: boolean) => Uint8Array
+  /** The delete-set digest exchange, offered to the relay when present. */
+  digest: DeleteDigest | null
   /** Update-bearing messages larger than this are not sent. */
   maxFrameBytes: number
-  handlers: RelayLinkHandlers
   clock: Clock
   /** Send a step 1 this often once synced, so the staleness bound has a fresh, answered sync point; 0: never. */
   syncProbeIntervalMs: number
+  host: LinkHost
+  onEvent: (event: LinkEvent) => void
 }
 
 const OPEN = 1
 const MAX_MARKS = 4096
 /** How long to hold the relay's step 1 waiting for its hello (a plain y-websocket server never sends one). */
 const HELLO_WAIT_MS = 1_000
-const FEATURES = FEATURE_ACKS | FEATURE_STATUS | FEATURE_REPLICATION | FEATURE_DS_DIGEST
+const BASE_FEATURES = FEATURE_ACKS | FEATURE_STATUS | FEATURE_REPLICATION
 
 /**
  * One WebSocket connection attempt to one relay. Counts the update-bearing
- * messages it sends and remembers which outbox entries each covered, so the
- * relay's cumulative ack(n) maps back to outbox entries.
+ * messages it sends and remembers which writes (ledger seqs) each covered, so the
+ * relay's cumulative ack(n) maps back to writes.
  */
 export class RelayLink {
   readonly url: string
   private readonly socket: WebSocketLike
   private readonly options: RelayLinkOptions
-  private readonly handlers: RelayLinkHandlers
+  private readonly host: LinkHost
+  private readonly emit: (event: LinkEvent) => void
+  /** What we offer in HELLO: the digest exchange only with its code present. */
+  private readonly offered: number
   private sent = 0
-  /** [message count, outbox high-water mark, local send time] per update-bearing message, oldest first. */
+  /** [message count, newest write seq, local send time] per update-bearing message, oldest first. */
   private marks: [number, number, number][] = []
   /** Local send times of our step 1s not yet answered (the relay answers each with one step 2, in order). */
   private readonly step1SentAt: number[] = []
@@ -130,7 +88,9 @@ export class RelayLink {
 
   constructor(options: RelayLinkOptions) {
     this.options = options
-    this.handlers = options.handlers
+    this.host = options.host
+    this.emit = options.onEvent
+    this.offered = BASE_FEATURES | (options.digest !== null ? FEATURE_DS_DIGEST : 0)
     this.url = options.url
     this.attemptAtMs = options.clock.now()
     const query = new URLSearchParams(options.params ?? {}).toString()
@@ -146,11 +106,11 @@ export class RelayLink {
     }
   }
 
-  sendUpdate(update: Uint8Array, outboxSeq: number): void {
+  sendUpdate(update: Uint8Array, seq: number): void {
     // Before our step 2 went out, a live update could depend on offline edits still waiting in
     // it (the relay refuses updates with missing dependencies); the step 2 will cover it anyway.
     if (!this.opened || this.closed || !this.step2Sent) return
-    this.sendCounted(encodeMessage({ type: 'sync-update', update }), outboxSeq)
+    this.sendCounted(encodeMessage({ type: 'sync-update', update }), seq)
   }
 
   sendAwareness(update: Uint8Array): void {
@@ -172,11 +132,11 @@ export class RelayLink {
     this.opened = true
     if (this.connectTimer !== null) this.options.clock.clearTimeout(this.connectTimer)
     this.connectTimer = null
-    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: this.options.nodeId, region: '', features: FEATURES }))
+    this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'client', nodeId: this.options.nodeId, region: '', features: this.offered }))
     this.sendStep1()
-    const awareness = this.options.localAwareness()
+    const awareness = this.host.localAwareness()
     if (awareness !== null) this.sendAwareness(awareness)
-    this.handlers.onOpen()
+    this.emit({ type: 'open' })
   }
 
   private onMessage(data: unknown): void {
@@ -213,7 +173,7 @@ export class RelayLink {
         return
       case 'sync-step2': {
         const sentAtMs = this.step1SentAt.shift()
-        this.handlers.onRemoteUpdate(message.update)
+        this.emit({ type: 'remote-update', update: message.update })
         if (this.answeredAtMs !== null) {
           // A probe's answer.
           if (sentAtMs !== undefined) this.answered(sentAtMs)
@@ -227,45 +187,45 @@ export class RelayLink {
         this.onDeleteReply(message)
         return
       case 'sync-update':
-        this.handlers.onRemoteUpdate(message.update)
+        this.emit({ type: 'remote-update', update: message.update })
         return
       case 'awareness':
-        this.handlers.onAwareness(message.update)
+        this.emit({ type: 'awareness', update: message.update })
         return
       case 'query-awareness': {
-        const awareness = this.options.localAwareness()
+        const awareness = this.host.localAwareness()
         if (awareness !== null) this.sendAwareness(awareness)
         return
       }
       case 'status':
         this.statusReceived = true
-        this.handlers.onStatus(message, this.answeredAtMs ?? this.attemptAtMs, this.answeredAtMs !== null)
+        this.emit({ type: 'status', status: message, reportAtMs: this.answeredAtMs ?? this.attemptAtMs, roundDone: this.answeredAtMs !== null })
         if (this.heldStep1 !== null) this.releaseStep1()
         return
       case 'replicated': {
         const covered = this.coveredBy(message.upTo)
-        if (covered >= 0) this.handlers.onReplicated(message.regions, covered)
+        if (covered >= 0) this.emit({ type: 'replicated', regions: message.regions, seq: covered })
         return
       }
       case 'hello':
         this.relayHello = true
-        this.features = message.features & FEATURES
+        this.features = message.features & this.offered
         // Without FEATURE_STATUS there is no status to wait for.
         if (this.heldStep1 !== null && (this.features & FEATURE_STATUS) === 0) this.releaseStep1()
-        this.handlers.onRelayInfo({ url: this.url, nodeId: message.nodeId, region: message.region, version: message.version, features: message.features })
+        this.emit({ type: 'relay', info: { url: this.url, nodeId: message.nodeId, region: message.region, version: message.version, features: message.features } })
         return
       case 'ack': {
         const mark = this.markAt(message.upTo)
         if (mark === null) return
-        this.handlers.onAcknowledged(mark[1])
+        this.emit({ type: 'acknowledged', seq: mark[1] })
         if (this.answeredAtMs !== null) this.answered(mark[2])
         return
       }
       case 'error':
-        this.handlers.onError(new MeridianError('ERR_RELAY', `relay error ${message.code}: ${message.message}`, { relayCode: message.code }))
+        this.emit({ type: 'error', error: new MeridianError('ERR_RELAY', `relay error ${message.code}: ${message.message}`, { relayCode: message.code }) })
         return
       case 'auth-denied':
-        this.handlers.onError(new MeridianError('ERR_RELAY', `permission denied: ${message.reason}`, { relayCode: 'ERR_AUTH' }))
+        this.emit({ type: 'error', error: new MeridianError('ERR_RELAY', `permission denied: ${message.reason}`, { relayCode: 'ERR_AUTH' }) })
         return
       case 'auth-token':
       case 'ds-digest':
@@ -275,11 +235,11 @@ export class RelayLink {
     }
   }
 
-  /** Sends what the relay lacks of ours (after a read-only spell): covers every outbox entry so far. */
+  /** Sends what the relay lacks of ours (after a read-only spell): covers every write so far. */
   sendPendingDiff(): void {
     if (!this.opened || this.closed || this.relayStateVector === null) return
-    const update = this.options.encodeDiff(this.relayStateVector, false)
-    this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.options.outboxHighWaterMark())
+    const update = this.host.encodeDiff(this.relayStateVector, false)
+    this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.host.highWaterMark())
     this.step2Sent = true
   }
 
@@ -294,23 +254,23 @@ export class RelayLink {
   private answerStep1(stateVector: Uint8Array): void {
     const doc = this.options.doc
     const digest = (this.features & FEATURE_DS_DIGEST) !== 0
-    if (!this.options.isReadOnly()) {
-      // Everything the relay lacks, which covers every outbox entry so far. With the digest
+    if (this.host.writable()) {
+      // Everything the relay lacks, which covers every write so far. With the digest
       // exchange, deletes of structs the relay holds travel only if they are our pending edits'.
-      const update = this.options.encodeDiff(stateVector, digest)
-      this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.options.outboxHighWaterMark())
+      const update = this.host.encodeDiff(stateVector, digest)
+      this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.host.highWaterMark())
       this.step2Sent = true
     }
-    if (digest) this.send(encodeMessage((this.deleteSync ??= new DeleteSync()).begin(doc, stateVector)))
+    if (digest && this.options.digest !== null) this.send(encodeMessage((this.deleteSync ??= this.options.digest.session()).begin(doc, stateVector)))
   }
 
   /** The relay's answer in the digest exchange: apply, send what it asks for; the round ends with the last reply. */
   private onDeleteReply(reply: DsReplyMessage): void {
     const sync = this.deleteSync
     if (sync === null || !sync.pending) return
-    const step = sync.onReply(this.options.doc, reply, !this.options.isReadOnly())
-    if (step.apply !== null) this.handlers.onRemoteUpdate(step.apply)
-    if (step.update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update: step.update }), this.options.outboxHighWaterMark())
+    const step = sync.onReply(this.options.doc, reply, this.host.writable())
+    if (step.apply !== null) this.emit({ type: 'remote-update', update: step.apply })
+    if (step.update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update: step.update }), this.host.highWaterMark())
     if (step.ranges !== null) this.send(encodeMessage(step.ranges))
     if (step.done) this.roundComplete()
   }
@@ -326,14 +286,14 @@ export class RelayLink {
   private roundComplete(): void {
     if (this.answeredAtMs !== null || this.firstStep1AtMs === null) return
     this.answeredAtMs = this.firstStep1AtMs
-    this.handlers.onSynced(this.firstStep1AtMs)
+    this.emit({ type: 'synced', syncAtMs: this.firstStep1AtMs })
     this.scheduleProbe()
   }
 
   private answered(sentAtMs: number): void {
     if (this.answeredAtMs === null || sentAtMs <= this.answeredAtMs) return
     this.answeredAtMs = sentAtMs
-    this.handlers.onSyncPoint(sentAtMs)
+    this.emit({ type: 'sync-point', syncAtMs: sentAtMs })
   }
 
   /** One probe at a time: the next is armed once the previous is sent; an unanswered one is not repeated. */
@@ -366,19 +326,19 @@ export class RelayLink {
     return found
   }
 
-  /** The outbox seq covered by the first `upTo` update-bearing messages, or -1. */
+  /** The write seq covered by the first `upTo` update-bearing messages, or -1. */
   private coveredBy(upTo: number): number {
     return this.markAt(upTo)?.[1] ?? -1
   }
 
-  private sendCounted(message: Uint8Array, outboxSeq: number): void {
+  private sendCounted(message: Uint8Array, seq: number): void {
     if (message.byteLength > this.options.maxFrameBytes) {
-      this.handlers.onFrameTooLarge(message.byteLength)
+      this.emit({ type: 'frame-too-large', bytes: message.byteLength })
       return
     }
     if (!this.send(message)) return
     this.sent++
-    this.marks.push([this.sent, outboxSeq, this.options.clock.now()])
+    this.marks.push([this.sent, seq, this.options.clock.now()])
     // A relay that never acknowledges (a plain y-websocket server) must not grow this forever;
     // dropping old marks only delays an ack, since acks are cumulative.
     if (this.marks.length > MAX_MARKS) this.marks.splice(0, this.marks.length - MAX_MARKS)
@@ -396,7 +356,7 @@ export class RelayLink {
   }
 
   private fail(error: MeridianError): void {
-    this.handlers.onError(error)
+    this.emit({ type: 'error', error })
     this.close(CLOSE_CODES.CLIENT_RECONNECT, error.code)
   }
 
@@ -412,6 +372,6 @@ export class RelayLink {
     this.socket.onopen = null
     this.socket.onmessage = null
     this.socket.onclose = null
-    this.handlers.onClose(this.opened, code, reason)
+    this.emit({ type: 'close', wasOpen: this.opened, code, reason })
   }
 }

@@ -1,60 +1,66 @@
 /**
- * Promises that resolve once a condition holds (`whenSynced`,
- * `whenAcknowledged`): checked whenever the provider's state changes, each
- * with an optional timeout on the injected clock, and all rejected on
- * destroy — none is left hanging.
+ * The provider's one waiter implementation: promises that settle once a
+ * condition holds (`whenSynced`, `whenAcknowledged`, `whenDurable`), checked
+ * whenever the provider's state changes, each with an optional timeout on the
+ * injected clock, and all rejected on destroy — none is left hanging.
  */
 import type { Clock, ClockTimer } from '@meridian/policy'
 import { MeridianError } from './errors.js'
 
-interface Waiter { check: () => boolean; resolve: () => void; reject: (e: MeridianError) => void }
+export interface WaitCondition {
+  /** Resolves the wait once true. */
+  done: () => boolean
+  /** Rejects the wait with this error once it returns one (checked after `done`). */
+  failed?: () => MeridianError | null
+  /** For the timeout's message: "not <what> within N ms". */
+  what: string
+}
+
+interface Waiter { condition: WaitCondition; settle: (error: MeridianError | null) => void }
 
 export class Waiters {
   private readonly waiters = new Set<Waiter>()
-  private readonly clock: Clock
 
-  constructor(clock: Clock) {
-    this.clock = clock
-  }
+  constructor(private readonly clock: Clock) {}
 
-  /** Resolves once `check()` holds; rejects with ERR_TIMEOUT after `timeoutMs` (none: no timeout). */
-  waitFor(check: () => boolean, what: string, timeoutMs: number | undefined): Promise<void> {
-    if (check()) return Promise.resolve()
+  /** Settles once the condition holds or fails; rejects with ERR_TIMEOUT after `timeoutMs` (none: no timeout). */
+  waitFor(condition: WaitCondition, timeoutMs?: number): Promise<void> {
+    if (condition.done()) return Promise.resolve()
+    const early = condition.failed?.() ?? null
+    if (early !== null) return Promise.reject(early)
     return new Promise((resolve, reject) => {
       let timer: ClockTimer | null = null
       const waiter: Waiter = {
-        check,
-        resolve: () => {
+        condition,
+        settle: (error) => {
+          this.waiters.delete(waiter)
           if (timer !== null) this.clock.clearTimeout(timer)
-          resolve()
-        },
-        reject: (e) => {
-          if (timer !== null) this.clock.clearTimeout(timer)
-          reject(e)
+          if (error === null) resolve()
+          else reject(error)
         }
       }
       this.waiters.add(waiter)
       if (timeoutMs !== undefined) {
         timer = this.clock.setTimeout(() => {
-          this.waiters.delete(waiter)
-          reject(new MeridianError('ERR_TIMEOUT', `not ${what} within ${timeoutMs} ms`))
+          timer = null
+          waiter.settle(new MeridianError('ERR_TIMEOUT', `not ${condition.what} within ${timeoutMs} ms`))
         }, timeoutMs)
       }
     })
   }
 
-  /** Something changed: resolve every waiter whose condition now holds. */
+  /** Something changed: settle every waiter whose condition now holds or failed. */
   check(): void {
     for (const w of [...this.waiters]) {
-      if (w.check()) {
-        this.waiters.delete(w)
-        w.resolve()
+      if (w.condition.done()) w.settle(null)
+      else {
+        const error = w.condition.failed?.() ?? null
+        if (error !== null) w.settle(error)
       }
     }
   }
 
   rejectAll(error: MeridianError): void {
-    for (const w of this.waiters) w.reject(error)
-    this.waiters.clear()
+    for (const w of [...this.waiters]) w.settle(error)
   }
 }

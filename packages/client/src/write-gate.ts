@@ -1,8 +1,8 @@
 import * as Y from 'yjs'
 import type { DeleteRanges } from '@meridian/protocol'
 import { MeridianError } from './errors.js'
-import type { DurabilityTracker } from './durability.js'
-import type { Outbox, OutboxEntry } from './outbox.js'
+import type { DeleteDigest } from './delete-digest.js'
+import type { Ledger, LedgerEntry } from './ledger.js'
 import { FRAME_OVERHEAD_BYTES, RefusedWrites, type RefusalReason, type RefusedWrite } from './refused-writes.js'
 
 /** Close codes with which a relay refuses what we sent for its size. */
@@ -10,8 +10,9 @@ export const SIZE_REFUSALS: Readonly<Record<number, string>> = { 1009: 'frame to
 
 export interface WriteGateOptions {
   doc: Y.Doc
-  outbox: Outbox
-  durability: DurabilityTracker
+  ledger: Ledger
+  /** The delete-set digest exchange, when the provider has it (`@meridian/client/digest`). */
+  digest: DeleteDigest | null
   maxFrameBytes: number
   /** A fresh Yjs client id (random from the provider's injected source). */
   newClientId: () => number
@@ -29,6 +30,8 @@ export class WriteGate {
   private readonly o: WriteGateOptions
   /** While `drop` deletes a refused write's content: that deletion goes out in a catch-up diff, not live. */
   private dropping = false
+  /** Each pending write's deletes, decoded once (on the first reconnect that needs them). */
+  private readonly deletes = new WeakMap<LedgerEntry, DeleteRanges>()
 
   constructor(options: WriteGateOptions) {
     this.o = options
@@ -38,11 +41,16 @@ export class WriteGate {
     return this.o.maxFrameBytes
   }
 
+  /** The error for an update the relay lacks that is too large for one frame (not one write's fault). */
+  frameTooLarge(bytes: number): MeridianError {
+    return new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.o.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes })
+  }
+
   /**
-   * A local write entered the outbox; `client` is the Yjs client id it was made
+   * A local write entered the ledger; `client` is the Yjs client id it was made
    * with. Returns whether to send it live.
    */
-  admit(entry: OutboxEntry, client: number): boolean {
+  admit(entry: LedgerEntry, client: number): boolean {
     if (this.dropping) return false
     if (entry.data.byteLength + FRAME_OVERHEAD_BYTES > this.o.maxFrameBytes) {
       return !this.hold(entry, client, 'frame-too-large', null)
@@ -52,8 +60,7 @@ export class WriteGate {
   }
 
   /** A write restored from the local store (already local; an earlier session's client id): held back if too large. */
-  admitRestored(entry: OutboxEntry): void {
-    this.o.durability.restored(entry.seq)
+  admitRestored(entry: LedgerEntry): void {
     if (entry.data.byteLength + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return
     const client = ownClientOf(entry.data, this.o.doc.clientID)
     if (client !== null) this.hold(entry, client, 'frame-too-large', null)
@@ -65,8 +72,8 @@ export class WriteGate {
    * culprit. Returns false when there is none to blame.
    */
   relayRefused(code: number): boolean {
-    const candidates = this.o.outbox.unacknowledged().filter((e) => !this.refused.has(e.seq))
-    const culprit = candidates.reduce<OutboxEntry | null>((a, e) => (a === null || e.data.byteLength > a.data.byteLength ? e : a), null)
+    const candidates = this.o.ledger.unacknowledged().filter((e) => !this.refused.has(e.seq))
+    const culprit = candidates.reduce<LedgerEntry | null>((a, e) => (a === null || e.data.byteLength > a.data.byteLength ? e : a), null)
     if (culprit === null) return false
     const client = ownClientOf(culprit.data, this.o.doc.clientID)
     if (client === null || !this.hold(culprit, client, 'relay-refused', null, code)) return false
@@ -77,9 +84,23 @@ export class WriteGate {
     return true
   }
 
-  /** What a relay at `stateVector` lacks of ours, without the withheld writes. */
-  encodeDiff(stateVector: Uint8Array, digest: boolean, pendingDeletes: () => DeleteRanges): Uint8Array {
-    return this.refused.encodeDiff(this.o.doc, stateVector, digest, pendingDeletes, () => this.o.outbox.unacknowledged())
+  /**
+   * What a relay at `stateVector` lacks of ours, without the withheld writes.
+   * `digest`: the relay checks older deletes by digest (FEATURE_DS_DIGEST): only our
+   * pending writes' deletes of structs it holds go with it.
+   */
+  encodeDiff(stateVector: Uint8Array, digest: boolean): Uint8Array {
+    const exchange = digest ? this.o.digest : null
+    return this.refused.encodeDiff(this.o.doc, stateVector, exchange, () => this.pendingDeletes(exchange), () => this.o.ledger.unacknowledged())
+  }
+
+  private pendingDeletes(digest: DeleteDigest | null): DeleteRanges[] {
+    if (digest === null) return []
+    return this.o.ledger.unacknowledged().map((entry) => {
+      let ranges = this.deletes.get(entry)
+      if (ranges === undefined) this.deletes.set(entry, (ranges = digest.deletesOf(entry.data)))
+      return ranges
+    })
   }
 
   /**
@@ -108,15 +129,15 @@ export class WriteGate {
     } finally {
       this.dropping = false
     }
-    // The deletion is a new outbox entry, newer than every released write: the diff that carries it covers them.
-    for (const s of released) this.o.durability.release(s, coveredBySeq())
+    // The deletion is a new ledger entry, newer than every released write: the diff that carries it covers them.
+    for (const s of released) this.o.ledger.release(s, coveredBySeq())
     return released
   }
 
-  private hold(entry: OutboxEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number): boolean {
+  private hold(entry: LedgerEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number): boolean {
     const write = this.refused.refuse(entry.seq, entry.data, client, reason, dependsOn)
     if (write === null) return false
-    this.o.durability.hold(entry.seq)
+    this.o.ledger.hold(entry.seq)
     // Later writes must not sit behind the withheld clocks: give the document a fresh client id.
     if (this.o.doc.clientID === client) this.o.doc.clientID = this.o.newClientId()
     if (reason !== 'depends-on-refused') this.o.onError(tooLarge(write, this.o.maxFrameBytes, code))

@@ -6,6 +6,7 @@ import { act, cleanup, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, type MeridianProviderOptions } from '@meridian/client'
+import { policyEngine } from '@meridian/client/policy'
 import { createTestClient, NodeWebSocket, startTestRelay, TEST_BACKOFF, type TestRelay } from '@meridian/testing'
 import {
   describeDurability,
@@ -45,6 +46,7 @@ function options(docName: string, url: string | undefined, built: MeridianProvid
     backoff: TEST_BACKOFF,
     store: new MemoryClientStore(),
     policy: { capabilities: [{ name: 'comments', maxStalenessMs: 30_000, requires: 'online' }] },
+    policyEngine,
     createProvider: (o: MeridianProviderOptions) => {
       const p = new MeridianProvider(o)
       built.push(p)

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider } from '@meridian/client'
+import { policyEngine } from '@meridian/client/policy'
 import { DEFAULT_MESH_OPTIONS } from '@meridian/relay'
 import { NodeWebSocket, TEST_BACKOFF } from '@meridian/testing'
 import { BenchClient, cluster, percentile, startMeshRelays, until, type BenchRelay } from './cluster.js'
@@ -71,7 +72,7 @@ export async function boundScenario(o: BoundOptions): Promise<Record<string, unk
     const doc = new Y.Doc()
     observer = new MeridianProvider({
       WebSocket: NodeWebSocket, store: new MemoryClientStore(), crossTab: false, backoff: TEST_BACKOFF,
-      doc, docName: 'doc-0', urls: [us.url], policy: { maxStalenessMs: 60_000 }
+      doc, docName: 'doc-0', urls: [us.url], policy: { maxStalenessMs: 60_000 }, policyEngine
     })
     await observer.whenLoaded
     const provider = observer

@@ -1,5 +1,7 @@
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider } from '@meridian/client'
+import { deleteDigest } from '@meridian/client/digest'
+import { policyEngine } from '@meridian/client/policy'
 import { systemClock, type DocumentMode, type PolicyConfig, type PolicyDecision } from '@meridian/policy'
 
 /** T: beyond this staleness bound a region's document is `degraded`. Short, so a cut shows within seconds. */
@@ -52,7 +54,9 @@ export class RegionClient {
       crossTab: false,
       // A killed relay comes back within seconds: retry soon, never more than 2 s apart.
       backoff: { initialDelayMs: 250, maxDelayMs: 2_000, stableAfterMs: 3_000 },
-      policy: REGIONS_POLICY
+      policy: REGIONS_POLICY,
+      policyEngine,
+      deleteDigest
     })
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider } from '@meridian/client'
+import { FULL_SDK } from '../full-sdk.js'
 import { KitError, levelRank } from '../assertions.js'
 import { ClusterBase } from '../cluster-base.js'
 import type { ClientSpec, ClusterClient, ClusterRelay, ClusterReport, Endpoint, PartitionOptions, SettleOptions, SettleReport, TrafficReport } from '../cluster-types.js'
@@ -167,6 +168,8 @@ export class ProcessCluster extends ClusterBase {
     // Seeded client ids: the same seed makes the same updates, so a replay shows the same diff.
     doc.clientID = deriveSeed(this.seed, `client-id:${id}`) || 1
     const provider = new MeridianProvider({
+      // The whole SDK: the policy engine and the delete-set digest (optional entries of @meridian/client).
+      ...FULL_SDK,
       WebSocket: NodeWebSocket,
       store: new MemoryClientStore(),
       crossTab: false,

@@ -1,6 +1,7 @@
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, openIdbClientStore, type MeridianProviderOptions, type WebSocketConstructor } from '@meridian/client'
+import { FULL_SDK } from '../full-sdk.js'
 
 /** Node's `ws` as the SDK's WebSocket (Node 20 has no global one). */
 export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor
@@ -27,12 +28,15 @@ export interface TestClient {
   errors: string[]
 }
 
-/** A MeridianProvider for tests in Node: `ws`, fast backoff, an in-memory store unless told otherwise. */
+/**
+ * A MeridianProvider for tests in Node: `ws`, fast backoff, an in-memory store unless told otherwise,
+ * and the whole SDK (the policy engine and the delete-set digest).
+ */
 export function createTestClient(docName: string, options: TestClientOptions = {}): TestClient {
   const { indexedDB, ...rest } = options
   const doc = rest.doc ?? new Y.Doc()
   const store = indexedDB !== undefined ? () => openIdbClientStore({ indexedDB }) : rest.store ?? new MemoryClientStore()
-  const provider = new MeridianProvider({ WebSocket: NodeWebSocket, backoff: TEST_BACKOFF, ...rest, store, doc, docName })
+  const provider = new MeridianProvider({ ...FULL_SDK, WebSocket: NodeWebSocket, backoff: TEST_BACKOFF, ...rest, store, doc, docName })
   const errors: string[] = []
   provider.on('error', (e) => errors.push(`${e.code}: ${e.message}`))
   return { provider, doc, indexedDB, errors }

@@ -3,6 +3,7 @@ import { Awareness } from 'y-protocols/awareness'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { buildRelay, type Relay } from '@meridian/relay'
 import { MeridianProvider, MemoryClientStore, type WebSocketConstructor } from '@meridian/client'
+import { FULL_SDK } from '../full-sdk.js'
 import { ClusterBase } from '../cluster-base.js'
 import { KitError, levelRank } from '../assertions.js'
 import { createPrng, deriveSeed, randomSeed } from '../prng.js'
@@ -157,6 +158,8 @@ export class MemoryCluster extends ClusterBase {
     } as unknown as WebSocketConstructor
     this.network.addNode(id, 'client', null)
     const provider = new MeridianProvider({
+      // The whole SDK: the policy engine and the delete-set digest (optional entries of @meridian/client).
+      ...FULL_SDK,
       backoff: { initialDelayMs: 100, maxDelayMs: 2_000, stableAfterMs: 1_000 },
       // An in-memory store gains nothing from folding its log often; tests that exercise compaction set it lower.
       compactAfterUpdates: DEFAULT_SIM_CLIENT_COMPACT_AFTER,

@@ -1,7 +1,7 @@
 import * as fake from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { MemoryClientStore, MeridianProvider, crossTabChannelName, openIdbClientStore, type ClientStore } from '../src/index.js'
+import { MemoryClientStore, MeridianProvider, crossTabChannelName, openIdbClientStore, type ClientStore } from './index.js'
 
 // idb checks `instanceof IDBRequest` etc. against globals.
 for (const name of ['IDBRequest', 'IDBOpenDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor', 'IDBCursorWithValue', 'IDBKeyRange'] as const) {

@@ -12,7 +12,7 @@ import {
   type ClientStore,
   type MeridianError,
   type PersistenceState
-} from '../src/index.js'
+} from './index.js'
 
 /** A memory store whose operations can be made to fail like IndexedDB does. */
 class FlakyStore extends MemoryClientStore {

@@ -1,0 +1,53 @@
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+import { describe, expect, it } from 'vitest'
+
+/**
+ * The size budget of `@meridian/client` (issue #18): each entry bundled as the
+ * peers are measured in `npm run bench -- bundle` (esbuild, minified, browser
+ * ESM, `yjs` external, lib0 and y-protocols bundled; gzip level 9). Bytes, never
+ * time. A budget is the figure this commit reached plus a small margin: growing
+ * past it needs a reason, and then a new budget here.
+ */
+const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
+  '@meridian/client': 20_500,
+  '@meridian/client/policy': 5_000,
+  '@meridian/client/digest': 4_500
+}
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+
+async function gzipBytes(entry: string): Promise<number> {
+  const result = await build({
+    stdin: { contents: `export * from '${entry}'`, resolveDir: root, loader: 'ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    external: ['yjs'],
+    write: false,
+    logLevel: 'silent',
+    plugins: [{
+      // Workspace packages from their sources, as vitest resolves them (no build needed).
+      name: 'workspace-sources',
+      setup(b) {
+        b.onResolve({ filter: /^@meridian\/[a-z-]+(\/[a-z-]+)?$/ }, (args) => {
+          const [pkg, sub] = args.path.slice('@meridian/'.length).split('/') as [string, string | undefined]
+          return { path: `${root}packages/${pkg}/src/${sub ?? 'index'}.ts` }
+        })
+      }
+    }]
+  })
+  return gzipSync((result.outputFiles[0] as { contents: Uint8Array }).contents, { level: 9 }).byteLength
+}
+
+describe('bundle size budget', () => {
+  for (const [entry, budget] of Object.entries(BUDGETS_GZIP_BYTES)) {
+    it(`${entry} stays within ${budget} bytes gzip`, async () => {
+      const bytes = await gzipBytes(entry)
+      expect(bytes, `${entry} is ${bytes} B gzip`).toBeLessThanOrEqual(budget)
+      expect(bytes).toBeGreaterThan(1_000)
+    })
+  }
+})
