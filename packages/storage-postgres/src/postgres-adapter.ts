@@ -1,9 +1,10 @@
 import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { StorageError, assertBytes, assertDocName, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { StorageError, assertBytes, assertDeletedAt, assertDocName, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
+import type { DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
 import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 import { PgMeshMembers } from './mesh-members.js'
+import { PgDocIndex } from './doc-index.js'
 
 export interface PostgresStorageOptions {
   /**
@@ -116,6 +117,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
   readonly schema: string
   readonly #pool: Pool
   readonly #meshMembers: PgMeshMembers
+  readonly #docIndex: PgDocIndex
   readonly #sql: Statements
   #closing: Promise<void> | null = null
 
@@ -124,6 +126,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
     this.schema = schema
     this.#sql = statements(schema)
     this.#meshMembers = new PgMeshMembers(schema)
+    this.#docIndex = new PgDocIndex(schema)
   }
 
   /** Same as `openPostgresStorage`. */
@@ -251,6 +254,40 @@ export class PostgresStorageAdapter implements StorageAdapter {
       return rows.map((r) => r.name)
     })
   }
+
+  listDocuments(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]> {
+    return this.#run(async () => {
+      assertListDocumentsOptions(options)
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.list(this.#plainQuery, options)
+    })
+  }
+
+  tombstone(docName: string, deletedAtMs: number): Promise<void> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertDeletedAt(deletedAtMs)
+      await this.#docIndex.ensure(this.#plainQuery)
+      await this.#transaction((client) => this.#docIndex.tombstone(client, docName, deletedAtMs))
+    })
+  }
+
+  loadTombstone(docName: string): Promise<DocTombstone | null> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.load(this.#plainQuery, docName)
+    })
+  }
+
+  listTombstones(): Promise<DocTombstone[]> {
+    return this.#run(async () => {
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.all(this.#plainQuery)
+    })
+  }
+
+  readonly #plainQuery = (text: string, values?: unknown[]): Promise<{ rows: unknown[] }> => this.#query({ text, ...(values !== undefined ? { values } : {}) })
 
   saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
     return this.#run(async () => {

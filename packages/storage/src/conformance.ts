@@ -23,6 +23,7 @@ import type { ConformanceFactory } from './conformance-harness.js'
 import { registerDurabilityCases, registerLifecycleCases } from './conformance-lifecycle.js'
 import { registerYjsCases } from './conformance-yjs.js'
 import { registerMeshMemberCases } from './conformance-mesh-members.js'
+import { registerDocIndexCases } from './conformance-doc-index.js'
 
 export type { ConformanceFactory, ConformanceFixture } from './conformance-harness.js'
 
@@ -41,5 +42,6 @@ export function runStorageConformance(name: string, factory: ConformanceFactory)
     describe('durability (needs reopen)', () => registerDurabilityCases(harness))
     describe('Yjs round trip', () => registerYjsCases(harness))
     describe('mesh members (optional)', () => registerMeshMemberCases(harness))
+    describe('document listing and tombstones (optional)', () => registerDocIndexCases(harness))
   })
 }

@@ -7,3 +7,4 @@ export { MAX_DOC_NAME_BYTES, assertBytes, assertDocName, assertSeq, assertUpdate
 export { MemoryStorageAdapter } from './memory-adapter.js'
 export { applyStoredDocument, docFromStored } from './stored-doc.js'
 export { MAX_STORED_MESH_MEMBERS, assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
+export { MAX_LIST_DOCUMENTS, assertDeletedAt, assertListDocumentsOptions, compareDocNames, type DocTombstone, type ListDocumentsOptions, type StoredDocumentInfo } from './doc-index.js'

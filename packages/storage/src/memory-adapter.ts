@@ -2,6 +2,7 @@ import { StorageError, toStorageError } from './errors.js'
 import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
 import { assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
 import { assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
+import { assertDeletedAt, assertListDocumentsOptions, compareDocNames, type DocTombstone, type ListDocumentsOptions, type StoredDocumentInfo } from './doc-index.js'
 
 interface MemoryDocument {
   snapshot: Uint8Array | null
@@ -21,6 +22,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #docs = new Map<string, MemoryDocument>()
   #closed = false
   #meshMembers = new Map<string, StoredMeshMember[]>()
+  #tombstones = new Map<string, number>()
 
   load(docName: string): Promise<StoredDocument | null> {
     return this.#run(() => {
@@ -101,6 +103,45 @@ export class MemoryStorageAdapter implements StorageAdapter {
     return this.#run(() => [...this.#docs.keys()])
   }
 
+  /** Sorts every name: fine for a test adapter (the durable adapters read an index). */
+  listDocuments(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]> {
+    return this.#run(() => {
+      assertListDocumentsOptions(options)
+      const prefix = options.prefix ?? ''
+      const after = options.after ?? ''
+      const names = [...this.#docs.keys()]
+        .filter((n) => n.startsWith(prefix) && !this.#tombstones.has(n) && (after === '' || compareDocNames(n, after) > 0))
+        .sort(compareDocNames)
+        .slice(0, options.limit)
+      return names.map((docName) => {
+        const doc = this.#docs.get(docName) as MemoryDocument
+        const bytes = doc.updates.reduce((n, u) => n + u.data.length, doc.snapshot?.length ?? 0)
+        return { docName, bytes, lastSeq: doc.nextSeq - 1 }
+      })
+    })
+  }
+
+  tombstone(docName: string, deletedAtMs: number): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertDeletedAt(deletedAtMs)
+      this.#docs.delete(docName)
+      if (!this.#tombstones.has(docName)) this.#tombstones.set(docName, deletedAtMs)
+    })
+  }
+
+  loadTombstone(docName: string): Promise<DocTombstone | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      const deletedAtMs = this.#tombstones.get(docName)
+      return deletedAtMs === undefined ? null : { docName, deletedAtMs }
+    })
+  }
+
+  listTombstones(): Promise<DocTombstone[]> {
+    return this.#run(() => [...this.#tombstones].map(([docName, deletedAtMs]) => ({ docName, deletedAtMs })))
+  }
+
   saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
     return this.#run(() => {
       assertMeshMembers(observerNodeId, members)
@@ -116,6 +157,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     this.#closed = true
     this.#docs.clear()
     this.#meshMembers.clear()
+    this.#tombstones.clear()
     return Promise.resolve()
   }
 
