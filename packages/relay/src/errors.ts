@@ -32,7 +32,14 @@ export const RELAY_ERROR_CODES = {
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
   ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
   ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded',
-  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later'
+  ERR_MEMORY_BUDGET: 'the relay holds as many documents in memory as its budget allows; retry later',
+  ERR_DOC_DELETED: 'the document was deleted; its name cannot be used again',
+  ERR_DOC_NOT_FOUND: 'no such document',
+  ERR_DOC_EXISTS: 'the document already exists',
+  ERR_BAD_REQUEST: 'the request is malformed',
+  ERR_BODY_TOO_LARGE: 'the request body is larger than the relay allows',
+  ERR_ADMIN_AUTH: 'the admin token is required',
+  ERR_NOT_SUPPORTED: "the relay's storage does not support this operation"
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES

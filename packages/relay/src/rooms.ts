@@ -42,6 +42,8 @@ export class RoomManager {
   private closed = false
   private readonly loadedListeners = new Set<(room: Room) => void>()
   private readonly evictedListeners = new Set<(room: Room) => void>()
+  /** Runs before every load of a client document; a rejection refuses the load (deleted documents: docs/tombstones.ts). */
+  private loadGuard: ((name: string) => Promise<void>) | null = null
 
   /** What every room is built with: one object for all of them (each room keeps it). */
   private readonly roomOptions: RoomOptions
@@ -94,7 +96,9 @@ export class RoomManager {
         pending = this.rooms.get(name) // another acquire may have started it meanwhile
       }
       if (pending === undefined) {
-        pending = Room.load(name, this.roomOptions).then((room) => {
+        const guard = this.loadGuard
+        const checked = guard === null || isSystemDocument(name) ? Promise.resolve() : guard(name)
+        pending = checked.then(() => Room.load(name, this.roomOptions)).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room
@@ -115,6 +119,32 @@ export class RoomManager {
       return room
     }
     throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  /** Sets the check every load of a client document passes first (one guard; a later call replaces it). */
+  setLoadGuard(guard: (name: string) => Promise<void>): void {
+    this.loadGuard = guard
+  }
+
+  /**
+   * Takes a document out of memory now (it was deleted): its peers are failed
+   * with `error`, what it had queued is flushed, and it leaves memory like an
+   * evicted room. Resolves at once when it is not loaded. Acquirers waiting
+   * meanwhile load it afresh (and meet the load guard).
+   */
+  async drop(name: string, error: RelayError): Promise<void> {
+    const entry = this.rooms.get(name)
+    if (entry === undefined) return
+    const room = await entry.catch(() => null)
+    if (room === null) return
+    if (room.evicting !== null) {
+      await room.evicting
+      return
+    }
+    this.cancelEviction(name)
+    room.failPeers(error)
+    room.evicting = this.evict(room, false)
+    await room.evicting
   }
 
   /** Estimated memory of the loaded documents (memory-budget.ts). */
@@ -218,10 +248,10 @@ export class RoomManager {
     })()
   }
 
-  private async evict(room: Room): Promise<void> {
+  private async evict(room: Room, compact = true): Promise<void> {
     try {
       await room.flush()
-      if (!room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
+      if (compact && !room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
