@@ -23,7 +23,7 @@ Against a running relay (--url, and --token or MERIDIAN_ADMIN_TOKEN: the admin t
                                             apply a Yjs update (--create: the document must not exist)
   rm <name>                                 delete the document (final: tombstoned in every region)
   export --out <archive|-> [--prefix p]     back up every document to an archive
-  import --in <archive>                     restore an archive (idempotent, verified)
+  import --in <archive> [--progress]        restore an archive (idempotent, verified; --progress: a line per document)
 
 Offline, for backup and restore (the relays on that storage stopped for import):
   export --data-dir <dir> | --postgres <url>  --out <archive|-> [--prefix p]
@@ -61,7 +61,7 @@ export async function docsCommand(argv: string[], env: Record<string, string | u
         url: { type: 'string' }, token: { type: 'string' }, prefix: { type: 'string' }, json: { type: 'boolean' },
         types: { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, file: { type: 'string' },
         create: { type: 'boolean' }, 'wait-for': { type: 'string' }, 'timeout-ms': { type: 'string' },
-        'data-dir': { type: 'string' }, postgres: { type: 'string' }, help: { type: 'boolean' }
+        'data-dir': { type: 'string' }, postgres: { type: 'string' }, progress: { type: 'boolean' }, help: { type: 'boolean' }
       }
     })
   } catch (e) {
@@ -141,6 +141,7 @@ export async function docsCommand(argv: string[], env: Record<string, string | u
           const same = Buffer.compare(before, Y.encodeSnapshot(Y.snapshot(held))) === 0
           held.destroy()
           if (!same) throw new ArchiveError(`${JSON.stringify(d.name)}: the relay does not hold the archived state after the import`)
+          if (v.progress === true) io.err(`imported ${d.name}\n`)
           io.afterDocument?.(i)
         }
         for (const t of archive.tombstones) await api.json('DELETE', `/v1/docs/${enc(t.name)}`, undefined, [404])
@@ -175,7 +176,12 @@ async function runOffline(command: string, v: Values, io: DocsCliIo): Promise<nu
       const r = await exportStorage(storage, archiveSink(typeof v.out === 'string' ? v.out : undefined, io), typeof v.prefix === 'string' ? { prefix: v.prefix } : {})
       io.err(`exported ${r.docs} documents, ${r.tombstones} deletions\n`)
     } else {
-      const r = await importIntoStorage(storage, archive, io.afterDocument !== undefined ? { afterDocument: io.afterDocument } : {})
+      const r = await importIntoStorage(storage, archive, {
+        afterDocument: (i) => {
+          if (v.progress === true) io.err(`imported ${archive.docs[i]?.name ?? ''}\n`)
+          io.afterDocument?.(i)
+        }
+      })
       io.err(`imported ${archive.docs.length} documents (${r.written} written, ${r.skipped} already there), ${r.tombstones} deletions\n`)
     }
     return 0
