@@ -46,11 +46,17 @@ export interface DocsCliIo {
   afterDocument?: (index: number) => void
 }
 
-class UsageError extends Error {}
+/** A command line `docs` cannot run (exit code 2). */
+export class DocsUsageError extends Error {
+  readonly code = 'ERR_CLI_USAGE'
+}
+const UsageError = DocsUsageError
 class RequestError extends Error {}
 
-/** Runs the subcommand; returns the process exit code (0 done, 1 failed, 2 bad usage). */
-export async function docsCommand(argv: string[], env: Record<string, string | undefined>, io: DocsCliIo): Promise<number> {
+const COMMANDS = ['ls', 'get', 'put', 'rm', 'export', 'import'] as const
+
+/** Parses a `docs` command line without running it (the README check uses it too); throws DocsUsageError. */
+export function parseDocsArgs(argv: string[]) {
   let parsed
   try {
     parsed = parseArgs({
@@ -65,15 +71,27 @@ export async function docsCommand(argv: string[], env: Record<string, string | u
       }
     })
   } catch (e) {
+    throw new DocsUsageError((e as Error).message)
+  }
+  const [command, name, ...extra] = parsed.positionals
+  if (parsed.values.help !== true && !COMMANDS.includes(command as (typeof COMMANDS)[number])) throw new DocsUsageError(`unknown command ${JSON.stringify(command ?? '')}`)
+  return { command, name, extra, values: parsed.values }
+}
+
+/** Runs the subcommand; returns the process exit code (0 done, 1 failed, 2 bad usage). */
+export async function docsCommand(argv: string[], env: Record<string, string | undefined>, io: DocsCliIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseDocsArgs(argv)
+  } catch (e) {
     io.err(`meridian-relay docs: ${(e as Error).message}\n\n${DOCS_USAGE}`)
     return 2
   }
-  const { values: v, positionals } = parsed
-  if (v.help === true || positionals.length === 0) {
-    ;(v.help === true ? io.out : io.err)(DOCS_USAGE)
-    return v.help === true ? 0 : 2
+  const { values: v, command, name, extra } = parsed
+  if (v.help === true) {
+    io.out(DOCS_USAGE)
+    return 0
   }
-  const [command, name, ...extra] = positionals
   try {
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`)
     const offline = v['data-dir'] !== undefined || v.postgres !== undefined

@@ -90,16 +90,18 @@ export async function registerDocRoutes(app: FastifyInstance, deps: DocRoutesDep
       return readJson(deps, name, request.query.types)
     })
 
-    scope.post('/v1/docs/:name/updates', { bodyLimit }, async (request: FastifyRequest<NameParams>) => {
+    scope.post('/v1/docs/:name/updates', { bodyLimit }, async (request: FastifyRequest<NameParams>, reply) => {
       const name = docName(request.params.name)
       const auth = await authorizeDocRequest(request, name, 'write')
       const update = binaryBody(request.body)
       const q = request.query
       const waitFor = q.waitFor === undefined ? undefined : parseWaitFor(q.waitFor)
       const timeoutMs = intParam(q.timeoutMs, 'timeoutMs', DEFAULT_WAIT_TIMEOUT_MS, 0, MAX_WAIT_TIMEOUT_MS)
-      return withRoom(deps, name, (room) => applyServerWrite(room, update, deps, {
+      const result = await withRoom(deps, name, (room) => applyServerWrite(room, update, deps, {
         actor: auth.actor, timeoutMs, ...(waitFor !== undefined ? { waitForReplicated: waitFor } : {})
       }))
+      // Committed here either way; 202 says the replication asked for was not reached in time.
+      return reply.code(result.waitFor?.satisfied === false ? 202 : 200).send(result)
     })
 
     scope.put('/v1/docs/:name', { bodyLimit }, async (request: FastifyRequest<NameParams>, reply) => {
