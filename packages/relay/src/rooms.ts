@@ -143,7 +143,12 @@ export class RoomManager {
     }
     this.cancelEviction(name)
     room.failPeers(error)
-    room.evicting = this.evict(room, false)
+    room.evicting = (async () => {
+      await room.flush()
+      // A session that acquired the room just before is failed too (later ones wait for the eviction and meet the guard).
+      room.failPeers(error)
+      await this.evict(room, false)
+    })()
     await room.evicting
   }
 
