@@ -91,7 +91,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy,
     // A document name is one route parameter of the document API (percent-encoded: up to 3 bytes per byte).
-    maxParamLength: 3 * MAX_DOC_NAME_BYTES + 64
+    routerOptions: { maxParamLength: 3 * MAX_DOC_NAME_BYTES + 64 }
   })
   // Socket errors (resets, oversized frames) are the peer's doing, not the relay's. ws is already
   // closing the socket (with 1009 for an oversized frame) and reads no more: the close frame gets a
