@@ -25,6 +25,17 @@ export interface RoomManagerOptions {
 /** The relay's own documents (no client may open them: see doc-name.ts). */
 export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/')
 
+/** The guard and the load run side by side (no extra round trip on a cold load); a refused load's room is destroyed. */
+async function guardedLoad(guard: Promise<void>, load: Promise<Room>): Promise<Room> {
+  const [allowed, loaded] = await Promise.allSettled([guard, load])
+  if (allowed.status === 'rejected') {
+    if (loaded.status === 'fulfilled') loaded.value.destroy()
+    throw allowed.reason
+  }
+  if (loaded.status === 'rejected') throw loaded.reason
+  return loaded.value
+}
+
 /** Compact on eviction only when enough updates piled up to be worth a write. */
 const COMPACT_ON_EVICT_MIN_UPDATES = 16
 
@@ -97,8 +108,7 @@ export class RoomManager {
       }
       if (pending === undefined) {
         const guard = this.loadGuard
-        const checked = guard === null || isSystemDocument(name) ? Promise.resolve() : guard(name)
-        pending = checked.then(() => Room.load(name, this.roomOptions)).then((room) => {
+        pending = (guard === null || isSystemDocument(name) ? Room.load(name, this.roomOptions) : guardedLoad(guard(name), Room.load(name, this.roomOptions))).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room

@@ -365,9 +365,10 @@ export class AntiEntropy {
   }
 
   private async computeDigest(docName: string): Promise<Uint8Array | null> {
-    if (this.o.isDeleted !== undefined && (await this.o.isDeleted(docName))) return tombstoneDigest(docName)
+    // A loaded room is not deleted here (a deletion takes it out of memory first): no storage read on the write path.
     const room = this.o.rooms.getLoaded(docName)
     if (room !== undefined) return docDigest(room.doc)
+    if (this.o.isDeleted !== undefined && (await this.o.isDeleted(docName))) return tombstoneDigest(docName)
     const stored = await this.o.storage.load(docName)
     if (stored === null) return null
     const doc = docFromStored(stored)
