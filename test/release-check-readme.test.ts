@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseCli } from '../apps/relay/src/cli-options.js'
 import { mintTokenCommand } from '../apps/relay/src/mint-token.js'
+import { parseDocsArgs } from '../apps/relay/src/docs-cli.js'
 import { readmeSection, shellBlocks, shellLines, shellWords } from './helpers/readme-commands.js'
 import { run, startUntil } from './helpers/release-app.js'
 
@@ -24,12 +25,15 @@ mkdirSync(scratchRoot, { recursive: true })
 const scratch = mkdtempSync(join(scratchRoot, 'readme-commands-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
+const DOCS_SECTION = 'Documents from your backend'
+
 const isRelayCommand = (line: string): boolean => /^(npx )?meridian-relay( |$)|^npx @meridian\/cli( |$)/.test(line)
 
-/** The README's sections other than "In your app", as text. */
+/** The README's sections other than "In your app" and "Documents from your backend" (run by their own tests), as text. */
 function readmeOutsideApp(): string {
   const app = readmeSection(readme, 'In your app').text
-  return readme.replace(app, '\n')
+  const docs = readmeSection(readme, DOCS_SECTION).text
+  return readme.replace(app, '\n').replace(docs, '\n')
 }
 
 describe('README commands', () => {
@@ -112,4 +116,29 @@ describe('README commands', () => {
 
     expect(checked.filter((c) => c.startsWith('README')).length).toBeGreaterThanOrEqual(7)
   })
+  it('runs the "Documents from your backend" commands as written, against the relay the section starts', async () => {
+    const blocks = shellBlocks(readmeSection(readme, DOCS_SECTION).text).map(shellLines)
+    const [setup = [], ...rest] = blocks
+    const start = setup.find((l) => l.startsWith('npx meridian-relay '))
+    expect(start).toBeDefined()
+    for (const line of setup) if (line !== start) await run(scratch, 'sh', ['-c', line], { timeoutMs: 60_000 })
+    // Port 0 instead of the fixed one (as above); the later commands get the address it took.
+    const fixed = /--port (\d+)/.exec(start ?? '')?.[1] ?? ''
+    const relay = await startUntil(scratch, 'sh', ['-c', (start ?? '').replace(/--port \d+/, '--port 0')], /listening on (ws:\/\/\S+)/, { timeoutMs: 60_000 })
+    try {
+      const url = (relay.match[1] ?? '').replace(/^ws/, 'http')
+      const lines = rest.flat()
+      // Bare `meridian-relay` lines name hosts that are not here (a remote PostgreSQL): their flags are parsed only.
+      for (const line of lines.filter((l) => l.startsWith('meridian-relay '))) expect(() => parseDocsArgs(shellWords(line).slice(2)), line).not.toThrow()
+      // One shell for the rest, in order, as a user pastes them into one terminal (the `export` carries over).
+      const script = ['set -e', ...lines.filter((l) => !l.startsWith('meridian-relay ')).map((l) => l.replaceAll(`http://127.0.0.1:${fixed}`, url))].join('\n')
+      const { stdout, stderr } = await run(scratch, 'sh', ['-c', script], { timeoutMs: 120_000 })
+      expect(stdout).toContain('"content":"Hello from the backend"')
+      expect(stdout).toContain('"content": "> Hello from the backend"')
+      expect(stdout).toMatch(/"durability":"relay"/)
+      expect(stderr).toMatch(/imported \d+ documents/)
+    } finally {
+      await relay.stop(20_000)
+    }
+  }, 240_000)
 })

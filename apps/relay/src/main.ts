@@ -8,12 +8,25 @@ import { CliError } from './cli-error.js'
 import { USAGE, parseCli } from './cli-options.js'
 import { defaultBusPrefix } from './region-cli.js'
 import { mintTokenCommand } from './mint-token.js'
+import { docsCommand } from './docs-cli.js'
 import { EDITOR_PREFIX, serveDemo } from './static.js'
 import { prettyDestination, resolveLogFormat } from './log-format.js'
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'mint-token') {
     process.exitCode = await mintTokenCommand(process.argv.slice(3), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s))
+    return
+  }
+  if (process.argv[2] === 'docs') {
+    process.exitCode = await docsCommand(process.argv.slice(3), process.env, {
+      fetch,
+      out: (s) => process.stdout.write(s),
+      outBytes: (b) => process.stdout.write(b),
+      err: (s) => process.stderr.write(s),
+      openStorage: async (target) => 'postgres' in target
+        ? openPostgresStorage({ connectionString: target.postgres, poolSize: 2 })
+        : openSqliteStorage({ dataDir: target.dataDir })
+    })
     return
   }
   let config

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
 import { secretEquals } from './auth.js'
+import { isDocApiRoute } from './docs/http-auth.js'
 
 export interface AdminAuthOptions {
   /** Bearer token for `/v1/*`; undefined: the routes answer 401 whenever `required`. */
@@ -29,7 +30,8 @@ export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || (
 export function guardAdminRoutes(app: FastifyInstance, options: AdminAuthOptions): void {
   const check = adminCheck(options)
   app.addHook('onRoute', (route: RouteOptions) => {
-    if (!isAdminRoute(route.url)) return
+    // The document API decides per request (admin token or a JWT's grants): docs/http-auth.ts.
+    if (!isAdminRoute(route.url) || isDocApiRoute(route.url)) return
     const existing = route.onRequest
     route.onRequest = existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])]
   })

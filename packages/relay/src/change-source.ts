@@ -54,6 +54,8 @@ export interface ServerSource {
   readonly kind: 'server'
   /** Who asked, for logs and audit (e.g. "admin", a token's subject). */
   readonly actor: string
+  /** The mesh numbers this write for replication tracking (the document API reports its durability by it). */
+  readonly tracked?: (trackedSeq: number) => void
 }
 
 export type ChangeSource = ClientSource | MeshSource | AntiEntropySource | BusSource | BusCatchUpSource | BusMergeSource | ServerSource

@@ -39,7 +39,14 @@ export const RELAY_ERROR_CODES = {
   ERR_FEED_CURSOR: 'invalid change-feed cursor or parameter',
   ERR_FEED_UNSUPPORTED: "the relay's storage has no change feed",
   ERR_WEBHOOK_UNKNOWN: 'no webhook with that id',
-  ERR_WEBHOOK_NOT_LEADER: 'another relay of the region delivers this webhook'
+  ERR_WEBHOOK_NOT_LEADER: 'another relay of the region delivers this webhook',
+  ERR_DOC_DELETED: 'the document was deleted; its name cannot be used again',
+  ERR_DOC_NOT_FOUND: 'no such document',
+  ERR_DOC_EXISTS: 'the document already exists',
+  ERR_BAD_REQUEST: 'the request is malformed',
+  ERR_BODY_TOO_LARGE: 'the request body is larger than the relay allows',
+  ERR_ADMIN_AUTH: 'the admin token is required',
+  ERR_NOT_SUPPORTED: "the relay's storage does not support this operation"
 } as const
 
 export type RelayErrorCode = keyof typeof RELAY_ERROR_CODES

@@ -291,6 +291,11 @@ export class Room {
     return this.options.updateLimits ?? DEFAULT_UPDATE_LIMITS
   }
 
+  /** Fails every peer with `error` (they disconnect with its code): the document is going away (deleted). */
+  failPeers(error: RelayError): void {
+    for (const peer of [...this.peers]) peer.fail(error)
+  }
+
   /** The room can no longer be trusted: its peers are failed and it leaves memory (reloaded from storage next time). */
   private markBroken(cause: unknown): RelayError {
     const error = new RelayError('ERR_DOC_BROKEN', this.name, { cause })

@@ -26,6 +26,17 @@ export interface RoomManagerOptions {
 /** The relay's own documents (no client may open them: see doc-name.ts). History documents are the users' data. */
 export const isSystemDocument = (name: string): boolean => name.startsWith('_meridian/') && !isHistoryDocName(name)
 
+/** The guard and the load run side by side (no extra round trip on a cold load); a refused load's room is destroyed. */
+async function guardedLoad(guard: Promise<void>, load: Promise<Room>): Promise<Room> {
+  const [allowed, loaded] = await Promise.allSettled([guard, load])
+  if (allowed.status === 'rejected') {
+    if (loaded.status === 'fulfilled') loaded.value.destroy()
+    throw allowed.reason
+  }
+  if (loaded.status === 'rejected') throw loaded.reason
+  return loaded.value
+}
+
 /** Compact on eviction only when enough updates piled up to be worth a write. */
 const COMPACT_ON_EVICT_MIN_UPDATES = 16
 
@@ -43,6 +54,8 @@ export class RoomManager {
   private closed = false
   private readonly loadedListeners = new Set<(room: Room) => void>()
   private readonly evictedListeners = new Set<(room: Room) => void>()
+  /** Runs before every load of a client document; a rejection refuses the load (deleted documents: docs/tombstones.ts). */
+  private loadGuard: ((name: string) => Promise<void>) | null = null
 
   /** What every room is built with: one object for all of them (each room keeps it). */
   private readonly roomOptions: RoomOptions
@@ -95,7 +108,8 @@ export class RoomManager {
         pending = this.rooms.get(name) // another acquire may have started it meanwhile
       }
       if (pending === undefined) {
-        pending = Room.load(name, this.roomOptions).then((room) => {
+        const guard = this.loadGuard
+        pending = (guard === null || isSystemDocument(name) ? Room.load(name, this.roomOptions) : guardedLoad(guard(name), Room.load(name, this.roomOptions))).then((room) => {
           this.loaded.set(name, room)
           this.notify(this.loadedListeners, room)
           return room
@@ -116,6 +130,37 @@ export class RoomManager {
       return room
     }
     throw new RelayError('ERR_DOC_LOAD', `${name}: evicted repeatedly while loading`)
+  }
+
+  /** Sets the check every load of a client document passes first (one guard; a later call replaces it). */
+  setLoadGuard(guard: (name: string) => Promise<void>): void {
+    this.loadGuard = guard
+  }
+
+  /**
+   * Takes a document out of memory now (it was deleted): its peers are failed
+   * with `error`, what it had queued is flushed, and it leaves memory like an
+   * evicted room. Resolves at once when it is not loaded. Acquirers waiting
+   * meanwhile load it afresh (and meet the load guard).
+   */
+  async drop(name: string, error: RelayError): Promise<void> {
+    const entry = this.rooms.get(name)
+    if (entry === undefined) return
+    const room = await entry.catch(() => null)
+    if (room === null) return
+    if (room.evicting !== null) {
+      await room.evicting
+      return
+    }
+    this.cancelEviction(name)
+    room.failPeers(error)
+    room.evicting = (async () => {
+      await room.flush()
+      // A session that acquired the room just before is failed too (later ones wait for the eviction and meet the guard).
+      room.failPeers(error)
+      await this.evict(room, false)
+    })()
+    await room.evicting
   }
 
   /** Estimated memory of the loaded documents (memory-budget.ts). */
@@ -219,10 +264,10 @@ export class RoomManager {
     })()
   }
 
-  private async evict(room: Room): Promise<void> {
+  private async evict(room: Room, compact = true): Promise<void> {
     try {
       await room.flush()
-      if (!room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
+      if (compact && !room.broken && room.uncompactedUpdates >= COMPACT_ON_EVICT_MIN_UPDATES) await room.compact()
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)

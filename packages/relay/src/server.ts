@@ -25,6 +25,10 @@ import { installDocAuth } from './docs/http-auth.js'
 import { HistoryService } from './history/history-service.js'
 import { AutoVersions } from './history/auto-versions.js'
 import { registerHistoryRoutes } from './history/history-routes.js'
+import { DocTombstones } from './docs/tombstones.js'
+import { registerDocRoutes } from './docs/doc-routes.js'
+import { DocSizeGuard } from './limits.js'
+import { MAX_DOC_NAME_BYTES } from './doc-name.js'
 
 export interface Relay {
   readonly app: FastifyInstance
@@ -93,7 +97,9 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request logs would drown the per-connection ones that matter here.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: options.trustProxy
+    trustProxy: options.trustProxy,
+    // A document name is one route parameter of the document API (percent-encoded: up to 3 bytes per byte).
+    routerOptions: { maxParamLength: 3 * MAX_DOC_NAME_BYTES + 64 }
   })
   // Socket errors (resets, oversized frames) are the peer's doing, not the relay's. ws is already
   // closing the socket (with 1009 for an oversized frame) and reads no more: the close frame gets a
@@ -114,10 +120,12 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   // Before any route: the check attaches to each /v1/ route as it is registered (the mesh's too).
   guardAdminRoutes(app, { adminToken: options.adminToken, required: options.auth.mode === 'jwt' || options.adminToken !== undefined })
 
+  // Deleted documents: loads refused, the mesh told (docs/tombstones.ts).
+  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => Date.now() })
   const mesh = options.mesh === undefined
     ? null
     : new Mesh(
-      { rooms, storage: options.storage, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, maxDocumentBytes: options.maxDocumentBytes, clock: options.clock, random: options.random },
+      { rooms, storage: options.storage, tombstones, logger, nodeId: options.nodeId, region: options.region, maxMessageBytes: options.maxMessageBytes, maxDocumentBytes: options.maxDocumentBytes, clock: options.clock, random: options.random },
       // With a region bus, changes from the bus were pushed on by the relay that accepted them.
       { ...options.mesh, regionShared: options.bus !== undefined }
     )
@@ -183,7 +191,18 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     policy: options.history.autoVersions,
     retentionDelayMs: options.history.retentionDelayMs
   })
-  registerHistoryRoutes(app, { service: history, auth: { adminToken: options.adminToken, authenticator: sockets.authenticator } })
+  registerHistoryRoutes(app, { service: history })
+  await registerDocRoutes(app, {
+    rooms,
+    storage: options.storage,
+    tombstones,
+    maxBodyBytes: options.maxMessageBytes,
+    docSize: new DocSizeGuard(options.maxDocumentBytes),
+    guarantees,
+    mesh,
+    clock: options.clock,
+    regionShared: options.bus !== undefined
+  })
 
   // Document sockets: limits, Origin and token checks, then a Connection (doc-socket.ts).
   const upgrades = new WeakMap<IncomingMessage, ServerResponse>()

@@ -1,10 +1,11 @@
 import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { StorageError, assertBytes, assertCursorValues, assertDocName, assertKey, assertLimit, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { ChangeLogEntry, ChangesPage, StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
+import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
 import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 import { PgMeshMembers } from './mesh-members.js'
 import { PgChangeFeed } from './change-feed.js'
+import { PgDocIndex } from './doc-index.js'
 
 export interface PostgresStorageOptions {
   /**
@@ -117,6 +118,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
   readonly schema: string
   readonly #pool: Pool
   readonly #meshMembers: PgMeshMembers
+  readonly #docIndex: PgDocIndex
   readonly #sql: Statements
   readonly #feed: PgChangeFeed
   #closing: Promise<void> | null = null
@@ -127,6 +129,7 @@ export class PostgresStorageAdapter implements StorageAdapter {
     this.#sql = statements(schema)
     this.#meshMembers = new PgMeshMembers(schema)
     this.#feed = new PgChangeFeed(schema)
+    this.#docIndex = new PgDocIndex(schema)
   }
 
   /** Same as `openPostgresStorage`. */
@@ -254,6 +257,40 @@ export class PostgresStorageAdapter implements StorageAdapter {
       return rows.map((r) => r.name)
     })
   }
+
+  listDocuments(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]> {
+    return this.#run(async () => {
+      assertListDocumentsOptions(options)
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.list(this.#plainQuery, options)
+    })
+  }
+
+  tombstone(docName: string, deletedAtMs: number): Promise<void> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      assertDeletedAt(deletedAtMs)
+      await this.#docIndex.ensure(this.#plainQuery)
+      await this.#transaction((client) => this.#docIndex.tombstone(client, docName, deletedAtMs))
+    })
+  }
+
+  loadTombstone(docName: string): Promise<DocTombstone | null> {
+    return this.#run(async () => {
+      assertDocName(docName)
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.load(this.#plainQuery, docName)
+    })
+  }
+
+  listTombstones(): Promise<DocTombstone[]> {
+    return this.#run(async () => {
+      await this.#docIndex.ensure(this.#plainQuery)
+      return this.#docIndex.all(this.#plainQuery)
+    })
+  }
+
+  readonly #plainQuery = (text: string, values?: unknown[]): Promise<{ rows: unknown[] }> => this.#query({ text, ...(values !== undefined ? { values } : {}) })
 
   saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
     return this.#run(async () => {

@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
 import { loadSqliteMeshMembers, saveSqliteMeshMembers } from './mesh-members.js'
-import { StorageError, assertBytes, assertCursorValues, assertDocName, assertKey, assertLimit, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { ChangeLogEntry, ChangesPage, StorageAdapter, StoredDocument, StoredUpdate } from '@meridian/storage'
+import { listSqliteDocuments, listSqliteTombstones, loadSqliteTombstone, tombstoneSqlite } from './doc-index.js'
+import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
+import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
 import { migrate } from './schema.js'
 import { SqliteChangeFeed, ensureChangeFeed } from './change-feed.js'
 
@@ -149,6 +150,32 @@ export class SqliteStorageAdapter implements StorageAdapter {
 
   list(): Promise<string[]> {
     return this.#run(() => this.#tx.list())
+  }
+
+  listDocuments(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]> {
+    return this.#run(() => {
+      assertListDocumentsOptions(options)
+      return listSqliteDocuments(this.#db, options)
+    })
+  }
+
+  tombstone(docName: string, deletedAtMs: number): Promise<void> {
+    return this.#write(() => {
+      assertDocName(docName)
+      assertDeletedAt(deletedAtMs)
+      tombstoneSqlite(this.#db, docName, deletedAtMs)
+    })
+  }
+
+  loadTombstone(docName: string): Promise<DocTombstone | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      return loadSqliteTombstone(this.#db, docName)
+    })
+  }
+
+  listTombstones(): Promise<DocTombstone[]> {
+    return this.#run(() => listSqliteTombstones(this.#db))
   }
 
   saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {

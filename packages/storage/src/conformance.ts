@@ -24,6 +24,7 @@ import { registerDurabilityCases, registerLifecycleCases } from './conformance-l
 import { registerYjsCases } from './conformance-yjs.js'
 import { registerMeshMemberCases } from './conformance-mesh-members.js'
 import { registerChangeFeedCases } from './conformance-change-feed.js'
+import { registerDocIndexCases } from './conformance-doc-index.js'
 
 export type { ConformanceFactory, ConformanceFixture } from './conformance-harness.js'
 
@@ -43,5 +44,6 @@ export function runStorageConformance(name: string, factory: ConformanceFactory)
     describe('Yjs round trip', () => registerYjsCases(harness))
     describe('mesh members (optional)', () => registerMeshMemberCases(harness))
     describe('change feed, cursors and leases (optional)', () => registerChangeFeedCases(harness))
+    describe('document listing and tombstones (optional)', () => registerDocIndexCases(harness))
   })
 }

@@ -3,6 +3,7 @@ import type { StorageAdapter, StoredDocument, StoredUpdate } from './types.js'
 import { assertMeshMembers, unionMeshMembers, type StoredMeshMember } from './mesh-members.js'
 import { assertBytes, assertDocName, assertSeq, assertUpdateList } from './validate.js'
 import { assertCursorValues, assertKey, assertLimit, assertTtl, parsePositionCursor, type ChangeLogEntry, type ChangesPage } from './change-feed.js'
+import { assertDeletedAt, assertListDocumentsOptions, compareDocNames, type DocTombstone, type ListDocumentsOptions, type StoredDocumentInfo } from './doc-index.js'
 
 interface MemoryDocument {
   snapshot: Uint8Array | null
@@ -27,6 +28,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #nextPos = 1
   #cursors = new Map<string, Map<string, string>>()
   #leases = new Map<string, { holder: string; untilMs: number }>()
+  #tombstones = new Map<string, number>()
 
   load(docName: string): Promise<StoredDocument | null> {
     return this.#run(() => {
@@ -109,6 +111,46 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   list(): Promise<string[]> {
     return this.#run(() => [...this.#docs.keys()])
+  }
+
+  /** Sorts every name: fine for a test adapter (the durable adapters read an index). */
+  listDocuments(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]> {
+    return this.#run(() => {
+      assertListDocumentsOptions(options)
+      const prefix = options.prefix ?? ''
+      const after = options.after ?? ''
+      const names = [...this.#docs.keys()]
+        .filter((n) => n.startsWith(prefix) && !this.#tombstones.has(n) && (after === '' || compareDocNames(n, after) > 0))
+        .sort(compareDocNames)
+        .slice(0, options.limit)
+      return names.map((docName) => {
+        const doc = this.#docs.get(docName) as MemoryDocument
+        const bytes = doc.updates.reduce((n, u) => n + u.data.length, doc.snapshot?.length ?? 0)
+        return { docName, bytes, lastSeq: doc.nextSeq - 1 }
+      })
+    })
+  }
+
+  tombstone(docName: string, deletedAtMs: number): Promise<void> {
+    return this.#run(() => {
+      assertDocName(docName)
+      assertDeletedAt(deletedAtMs)
+      this.#docs.delete(docName)
+      this.#log = this.#log.filter((e) => e.doc !== docName) // as remove() does
+      if (!this.#tombstones.has(docName)) this.#tombstones.set(docName, deletedAtMs)
+    })
+  }
+
+  loadTombstone(docName: string): Promise<DocTombstone | null> {
+    return this.#run(() => {
+      assertDocName(docName)
+      const deletedAtMs = this.#tombstones.get(docName)
+      return deletedAtMs === undefined ? null : { docName, deletedAtMs }
+    })
+  }
+
+  listTombstones(): Promise<DocTombstone[]> {
+    return this.#run(() => [...this.#tombstones].map(([docName, deletedAtMs]) => ({ docName, deletedAtMs })))
   }
 
   saveMeshMembers(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void> {
@@ -196,6 +238,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     this.#closed = true
     this.#docs.clear()
     this.#meshMembers.clear()
+    this.#tombstones.clear()
     return Promise.resolve()
   }
 

@@ -1,5 +1,6 @@
 import type { StoredMeshMember } from './mesh-members.js'
 import type { ChangeFeedStorage } from './change-feed.js'
+import type { DocTombstone, ListDocumentsOptions, StoredDocumentInfo } from './doc-index.js'
 
 /**
  * The relay storage contract. Small on purpose (automerge-repo style): an adapter
@@ -27,6 +28,10 @@ import type { ChangeFeedStorage } from './change-feed.js'
  *   document stored again under the same name starts from scratch.
  * - `appendMany` (optional) is `append` of each update in order, committed
  *   together: all of them are durable when it resolves, none if it rejects.
+ * - `listDocuments`, `tombstone`, `loadTombstone`, `listTombstones` (optional,
+ *   doc-index.ts, all four or none): a tombstone outlives `remove` and reopen;
+ *   a tombstoned name is left out of `listDocuments` even if updates were
+ *   appended under it afterwards (a relay that had not heard of the deletion).
  */
 export interface StoredUpdate {
   /** Per-document sequence number, strictly increasing, never reused. */
@@ -64,6 +69,21 @@ export interface StorageAdapter extends ChangeFeedStorage {
   list(): Promise<string[]>
   /** Flushes and releases resources. Further calls reject with ERR_STORAGE_CLOSED. */
   close(): Promise<void>
+  /**
+   * Optional (doc-index.ts): stored documents in UTF-8 byte order of their
+   * names, after `after`, starting with `prefix`, at most `limit`, without
+   * tombstoned names. Reads indexes only, never every document.
+   */
+  listDocuments?(options: ListDocumentsOptions): Promise<StoredDocumentInfo[]>
+  /**
+   * Optional: removes the document and records its tombstone, atomically.
+   * Idempotent: a name tombstoned already keeps its first `deletedAtMs`.
+   */
+  tombstone?(docName: string, deletedAtMs: number): Promise<void>
+  /** Optional: the document's tombstone, or null. */
+  loadTombstone?(docName: string): Promise<DocTombstone | null>
+  /** Optional: every tombstone (any order). */
+  listTombstones?(): Promise<DocTombstone[]>
   /** Optional (mesh-members.ts): replaces what relay `observerNodeId` remembers of its mesh. */
   saveMeshMembers?(observerNodeId: string, members: readonly StoredMeshMember[]): Promise<void>
   /** Optional (mesh-members.ts): every remembered member, one record per node (highest incarnation). */

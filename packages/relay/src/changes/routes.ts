@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '@meridian/policy'
-import { authorizeDocRequest } from '../docs/http-auth.js'
+import { checkDocRequest } from '../docs/http-auth.js'
 import { parseDocName } from '../doc-name.js'
 import type { ChangeFeed, FeedChange } from './feed.js'
 
@@ -53,7 +53,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
     const { name } = request.params as { name: string }
     const parsed = parseDocName(`/${encodeURIComponent(name)}`)
     if (!parsed.ok) return reply.code(400).send({ code: 'ERR_DOC_NAME', message: parsed.reason })
-    const auth = await authorizeDocRequest(request, parsed.docName, 'read')
+    const auth = await checkDocRequest(request, parsed.docName, 'read')
     if (!auth.ok) return reply.code(auth.status).send({ code: auth.code, message: auth.message })
     if (!feed.supportsDocs) return reply.code(501).send({ code: 'ERR_FEED_UNSUPPORTED', message: 'this storage has no change feed' })
     const q = request.query as Query

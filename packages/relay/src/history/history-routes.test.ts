@@ -83,7 +83,7 @@ describe('version routes', () => {
     expect((await relay.app.inject({ url: path })).statusCode).toBe(401)
     expect((await relay.app.inject({ url: path, headers: bearer(other) })).statusCode).toBe(403)
     expect((await relay.app.inject({ url: path, headers: bearer(reader) })).statusCode).toBe(200)
-    expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(reader), payload: {} })).json()).toMatchObject({ code: 'ERR_READ_ONLY' })
+    expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(reader), payload: {} })).json()).toMatchObject({ code: 'ERR_AUTH_FORBIDDEN' })
     expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(writer), payload: { label: 'x' } })).statusCode).toBe(201)
     expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(ADMIN), payload: { label: 'y' } })).statusCode).toBe(201)
   })

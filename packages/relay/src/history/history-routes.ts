@@ -13,12 +13,11 @@ import * as Y from 'yjs'
 import { diffVersions, rootKinds, typedRoot, type VersionMeta } from '@meridian/history'
 import { parseDocName } from '../doc-name.js'
 import type { Access } from '../auth.js'
-import { authorizeHistoryRequest, type HistoryAuthDeps } from './history-auth.js'
+import { checkDocRequest } from '../docs/http-auth.js'
 import { historyFailureStatus, type HistoryService } from './history-service.js'
 
 export interface HistoryRouteDeps {
   service: HistoryService
-  auth: HistoryAuthDeps
 }
 
 const MAX_LABEL_CHARS = 200
@@ -60,9 +59,9 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
       await reply.code(400).send({ code: 'ERR_DOC_NAME', message: parsed.ok ? 'not a document with versions' : parsed.reason })
       return null
     }
-    const result = await authorizeHistoryRequest(deps.auth, request, parsed.docName, need)
+    const result = await checkDocRequest(request, parsed.docName, need)
     if (!result.ok) {
-      await reply.code(result.status).send({ code: result.code, message: 'not allowed' })
+      await reply.code(result.status).send({ code: result.code, message: result.message })
       return null
     }
     return { docName: parsed.docName, actor: result.actor }

@@ -7,7 +7,7 @@ import type { RoomManager } from '../rooms.js'
 import type { Room } from '../room.js'
 import { DocSizeGuard } from '../limits.js'
 import { applyFromMesh } from './mesh-apply.js'
-import { DigestIndex, docDigest } from './digest-index.js'
+import { DigestIndex, docDigest, isTombstoneDigest, tombstoneDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
 import type { ReplicationTracker } from './replication.js'
 
@@ -45,6 +45,10 @@ export interface AntiEntropyOptions {
    * be pulled (too large, not loadable, not applicable) and the rest were.
    */
   onRoundComplete: (link: MeshLink, startedAtMs: number, skipped: number) => void
+  /** Whether the document was deleted here (its digest is then the tombstone's); default never. */
+  isDeleted?: (docName: string) => Promise<boolean>
+  /** A peer listed a document as deleted that this relay does not know as deleted: delete it here too. */
+  onRemoteTombstone?: (docName: string, region: string) => void
 }
 
 interface Round {
@@ -193,7 +197,14 @@ export class AntiEntropy {
         } else if (m.type === 'mesh-ae-docs') {
           for (const e of m.entries) {
             const mine = this.o.digests.digestOf(e.docName)
-            if (mine === null || Buffer.compare(mine, e.digest) !== 0) round.queue.push(e.docName)
+            if (mine !== null && Buffer.compare(mine, e.digest) === 0) continue
+            // A deletion wins over content: never pulled back, and the peer's deletion is taken as ours.
+            if (mine !== null && isTombstoneDigest(e.docName, mine)) continue
+            if (isTombstoneDigest(e.docName, e.digest)) {
+              this.o.onRemoteTombstone?.(e.docName, round.link.remote?.region ?? '')
+              continue
+            }
+            round.queue.push(e.docName)
           }
           round.listingDone = m.last
           void this.pump(round)
@@ -354,8 +365,10 @@ export class AntiEntropy {
   }
 
   private async computeDigest(docName: string): Promise<Uint8Array | null> {
+    // A loaded room is not deleted here (a deletion takes it out of memory first): no storage read on the write path.
     const room = this.o.rooms.getLoaded(docName)
     if (room !== undefined) return docDigest(room.doc)
+    if (this.o.isDeleted !== undefined && (await this.o.isDeleted(docName))) return tombstoneDigest(docName)
     const stored = await this.o.storage.load(docName)
     if (stored === null) return null
     const doc = docFromStored(stored)

@@ -15,6 +15,21 @@ export function docDigest(doc: Y.Doc): Uint8Array | null {
   return createHash('sha256').update(Y.encodeSnapshot(Y.snapshot(doc))).digest().subarray(0, DIGEST_BYTES)
 }
 
+/**
+ * The digest entry of a deleted document (PROTOCOL.md "Tombstones"): a hash no
+ * document state can have, derived from the name alone, so every relay that
+ * holds the tombstone lists the same entry and a relay that sees it for a name
+ * knows the document was deleted. A relay that does not know the rule sees a
+ * differing digest and asks for a diff, which is refused (mesh-doc-unavailable).
+ */
+export function tombstoneDigest(docName: string): Uint8Array {
+  return createHash('sha256').update('meridian-tombstone\0').update(docName).digest().subarray(0, DIGEST_BYTES)
+}
+
+export function isTombstoneDigest(docName: string, digest: Uint8Array): boolean {
+  return Buffer.compare(tombstoneDigest(docName), digest) === 0
+}
+
 const sha = (...parts: (string | Uint8Array)[]): Buffer => {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)

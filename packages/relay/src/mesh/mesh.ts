@@ -9,7 +9,8 @@ import type { Room, RoomChange } from '../room.js'
 import type { RoomManager } from '../rooms.js'
 import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
 import { AntiEntropy } from './anti-entropy.js'
-import { DigestIndex, docDigest } from './digest-index.js'
+import { DigestIndex, docDigest, tombstoneDigest } from './digest-index.js'
+import type { DocTombstones } from '../docs/tombstones.js'
 import { MeshLink, type HandshakeFailure } from './link.js'
 import { MeshDialer } from './dialer.js'
 import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName, type MemberRecord } from './membership.js'
@@ -60,6 +61,7 @@ interface Deps {
   clock: Clock
   /** Jitter for redial backoff. */
   random: () => number
+  tombstones?: DocTombstones // deleted documents: a tombstone digest entry; a peer's tombstone deletes here too
 }
 
 /**
@@ -119,6 +121,7 @@ export class Mesh {
       maxDiffBytes: deps.maxDocumentBytes,
       maxDocumentBytes: deps.maxDocumentBytes,
       clock: deps.clock,
+      ...(deps.tombstones !== undefined ? deps.tombstones.antiEntropyHooks(this.log) : {}),
       onRoundComplete: (link, startedAtMs, skipped) => {
         const region = link.remote?.region
         if (region === undefined) return
@@ -196,13 +199,14 @@ export class Mesh {
       this.d.rooms.onRoomLoaded((room) => this.watchRoom(room)),
       // Evicted rooms leave their final digest behind, so the index needs no reload for them.
       this.d.rooms.onRoomEvicted((room) => {
-        // After a failed write memory is not what is stored: recompute from storage.
-        if (room.storageFailed) this.digests.markDirty(room.name)
+        // After a failed write memory is not what is stored: recompute from storage (a deleted one: its tombstone).
+        if (room.storageFailed || this.d.tombstones?.isKnownDeleted(room.name) === true) this.digests.markDirty(room.name)
         else this.digests.set(room.name, docDigest(room.doc))
       })
     )
     for (const room of await this.d.rooms.loadedRooms()) this.watchRoom(room)
     for (const name of await this.d.storage.list()) this.digests.markDirty(name)
+    if (this.d.tombstones !== undefined) this.unsubscribe.push(await this.d.tombstones.feedDigests((name) => this.digests.set(name, tombstoneDigest(name))))
     this.heartbeat = this.d.clock.setInterval(() => this.tick(), this.options.heartbeatIntervalMs)
     const aeEvery = Math.max(10, Math.floor(this.options.antiEntropyIntervalMs / 4))
     this.aeTimer = this.d.clock.setInterval(() => this.antiEntropyTick(), aeEvery)
@@ -423,7 +427,7 @@ export class Mesh {
       case 'server': {
         const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), this.d.clock.now())
         // The connection that sent it maps its own message numbers to tracked writes (replication reports).
-        if (source.kind === 'client') source.tracked(seq)
+        if (source.kind === 'client' || source.kind === 'server') source.tracked?.(seq)
         // Relays sharing the region's storage and bus already have it: only other regions need a push.
         const targets = this.regionShared ? [] : [...this.regionLinks(own, null)]
         for (const region of this.foreignRegions()) {
