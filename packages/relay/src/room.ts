@@ -223,17 +223,14 @@ export class Room {
     }
     let failure: unknown = null
     const before = Y.encodeStateVector(this.doc)
-    this.current = source
-    try {
-      Y.applyUpdate(this.doc, update)
-    } catch (cause) {
-      // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
-      failure = cause
-    } finally {
-      this.current = null
-    }
-    const produced = this.produced
-    this.produced = []
+    const produced = this.runAs(source, () => {
+      try {
+        Y.applyUpdate(this.doc, update)
+      } catch (cause) {
+        // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
+        failure = cause
+      }
+    })
     if (failure !== null) {
       // Yjs threw before changing anything (no change emitted, same state, not wedged): a malformed
       // update, refused like one Yjs cannot read; the room is intact.
@@ -245,8 +242,7 @@ export class Room {
       return Promise.reject(this.markBroken(failure))
     }
     if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
-    for (const change of produced) this.accept(change, source)
-    return this.writes.committed
+    return this.acceptAll(produced, source)
   }
 
   /**
@@ -256,14 +252,25 @@ export class Room {
    */
   transact(edit: (doc: Y.Doc) => void, source: ChangeSource): Promise<void> {
     if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
+    const produced = this.runAs(source, () => this.doc.transact(() => edit(this.doc)))
+    return this.acceptAll(produced, source)
+  }
+
+  /** Runs `change` with `source` as the source of what Yjs emits meanwhile (synchronously); returns what it emitted. */
+  private runAs(source: ChangeSource, change: () => void): Uint8Array[] {
     this.current = source
     try {
-      this.doc.transact(() => edit(this.doc))
+      change()
     } finally {
       this.current = null
     }
     const produced = this.produced
     this.produced = []
+    return produced
+  }
+
+  /** Stores, broadcasts and tells each change of `source`; resolves once committed. */
+  private acceptAll(produced: readonly Uint8Array[], source: ChangeSource): Promise<void> {
     for (const change of produced) this.accept(change, source)
     return this.writes.committed
   }
