@@ -6,7 +6,7 @@ import { createSystemClock, type Clock } from '@meridian/policy'
 import { buildRelay, type MeshOptions, type Relay } from '@meridian/relay'
 import { MESH_CLOSE_CODES } from '@meridian/protocol'
 import { RawClient, waitUntil } from '@meridian/testing'
-import { RawMeshPeer, replay, startRecordingProxy } from './mesh-peer.js'
+import { RawMeshPeer, replay, startRecordingProxy } from '../test-support/mesh-peer.js'
 
 const SECRET = 'test-cluster-secret-0123456789'
 const relays: Relay[] = []

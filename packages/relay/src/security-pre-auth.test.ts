@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient, waitUntil } from '@meridian/testing'
-import { SECRET, metric, relayPool, scrape } from './helpers.js'
-import { closeCodeIn, frameHeader, rawUpgrade } from './wire.js'
+import { SECRET, metric, relayPool, scrape } from './test-support/helpers.js'
+import { closeCodeIn, frameHeader, rawUpgrade } from './test-support/wire.js'
 
 const pool = relayPool()
 const sockets: Socket[] = []

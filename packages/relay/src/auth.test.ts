@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { SignJWT } from 'jose'
 import { accessFor, mintToken, resolveAuthOptions, type ResolvedRelayOptions } from '@meridian/relay'
 import { Authenticator, RevocationList, compileGlob, globMatches, matchGlob } from '@meridian/relay/internal'
-import { SECRET } from './helpers.js'
+import { SECRET } from './test-support/helpers.js'
 
 type Jwt = Extract<ResolvedRelayOptions['auth'], { mode: 'jwt' }>
 const authenticator = (options: Parameters<typeof resolveAuthOptions>[0]): Authenticator =>

@@ -4,9 +4,9 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/policy'
-import { Room } from '../src/room.js'
-import { AwarenessSweeper } from '../src/room-presence.js'
-import { DocSizeGuard } from '../src/limits.js'
+import { Room } from './room.js'
+import { AwarenessSweeper } from './room-presence.js'
+import { DocSizeGuard } from './limits.js'
 
 /** A clock moved by hand; counts its live intervals. */
 function manualClock(): Clock & { advance(ms: number): void; intervals: number } {

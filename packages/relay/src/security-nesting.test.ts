@@ -3,8 +3,8 @@ import * as Y from 'yjs'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient, relayView } from '@meridian/testing'
-import { deepNesting, deleteSetUpdate } from './attacks.js'
-import { metric, relayPool, scrape } from './helpers.js'
+import { deepNesting, deleteSetUpdate } from './test-support/attacks.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

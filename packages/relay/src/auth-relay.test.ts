@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { CLOSE_CODES, mintToken, type DocGrant } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
-import { ADMIN, SECRET, metric, relayPool, scrape } from './helpers.js'
+import { ADMIN, SECRET, metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

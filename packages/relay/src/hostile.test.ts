@@ -4,9 +4,9 @@ import { pino } from 'pino'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES } from '@meridian/relay'
 import { Room } from '@meridian/relay/internal'
-import { updateIsKnown } from '../src/hostile.js'
+import { updateIsKnown } from './hostile.js'
 import { RawClient } from '@meridian/testing'
-import { metric, relayPool, scrape } from './helpers.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

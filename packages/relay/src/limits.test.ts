@@ -5,7 +5,7 @@ import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES, DEFAULT_RELAY_OPTIONS, buildRelay, resolveRelayOptions } from '@meridian/relay'
 import { encodeMessage, type Message } from '@meridian/protocol'
 import { RawClient } from '@meridian/testing'
-import { metric, relayPool, scrape } from './helpers.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

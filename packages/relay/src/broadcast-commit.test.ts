@@ -4,8 +4,8 @@ import * as Y from 'yjs'
 import { MemoryStorageAdapter, type StorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
-import { frameBinaryMessages } from '../src/broadcast.js'
-import { metric, relayPool, scrape } from './helpers.js'
+import { frameBinaryMessages } from './broadcast.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

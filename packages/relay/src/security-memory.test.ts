@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient, waitUntil } from '@meridian/testing'
-import { metric, relayPool, scrape } from './helpers.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

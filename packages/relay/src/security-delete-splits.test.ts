@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient, relayView } from '@meridian/testing'
-import { deleteSetUpdate, splittingDeletes } from './attacks.js'
-import { metric, relayPool, scrape } from './helpers.js'
+import { deleteSetUpdate, splittingDeletes } from './test-support/attacks.js'
+import { metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

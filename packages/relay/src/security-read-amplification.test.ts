@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { CLOSE_CODES, mintToken } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
-import { SECRET, relayPool } from './helpers.js'
+import { SECRET, relayPool } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ADMIN, SECRET, relayPool } from './helpers.js'
+import { ADMIN, SECRET, relayPool } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

@@ -14,7 +14,7 @@ import {
 } from '@meridian/protocol'
 import { CLOSE_CODES } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
-import { relayPool } from './helpers.js'
+import { relayPool } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { RawClient } from '@meridian/testing'
-import { metric, parseMetrics, relayPool } from './helpers.js'
+import { metric, parseMetrics, relayPool } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())

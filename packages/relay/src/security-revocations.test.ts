@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { CLOSE_CODES, mintToken } from '@meridian/relay'
 import { RawClient } from '@meridian/testing'
-import { ADMIN, SECRET, metric, relayPool, scrape } from './helpers.js'
+import { ADMIN, SECRET, metric, relayPool, scrape } from './test-support/helpers.js'
 
 const pool = relayPool()
 afterEach(() => pool.closeAll())
