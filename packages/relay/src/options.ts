@@ -6,7 +6,7 @@ import { createSystemClock, type Clock } from '@meridian/policy'
 import { RelayError } from './errors.js'
 import type { RelayBus } from '@meridian/bus-redis'
 import type { MeshOptions } from './mesh/options.js'
-import type { BusBridgeOptions } from './bus-bridge.js'
+import type { BusBridgeOptions } from './bus-bridge-options.js'
 import type { DocumentPolicy } from './doc-modes.js'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 

@@ -5,23 +5,19 @@ import { createSystemClock, type Clock } from '@meridian/policy'
 import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
 import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'
-import { sendTurn, type BroadcastEntry, type BroadcastPeer } from './broadcast.js'
+import { sendTurn, type BroadcastEntry } from './broadcast.js'
 import type { RelayMetrics } from './metrics.js'
 import { broadcastExcept, isStoredHere, type ChangeSource } from './change-source.js'
 import { DeleteLog } from './delete-log.js'
 import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
 import { WriteQueue } from './room-writes.js'
 import { hasPending, isWedged } from './yjs-internals.js'
+import type { RoomPeer } from './room-peer.js'
 import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
 import { replayStored } from './stored-replay.js'
 import { RoomCompaction } from './room-compaction.js'
 
-/** A connection as a room sees it. */
-export interface RoomPeer extends BroadcastPeer {
-  readonly id: string
-  /** The room failed (storage write failed): the peer must disconnect so its client resyncs. */
-  fail(error: RelayError): void
-}
+export type { RoomPeer } from './room-peer.js'
 
 const ROOM_CLOCK = createSystemClock({ unref: true })
 
