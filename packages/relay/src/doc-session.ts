@@ -142,7 +142,8 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
             rooms.release(room)
             return
           case 'open':
-            throw new Error('a session opened twice')
+            rooms.release(room) // loaded twice: cannot happen (one load per session); keep the hold balanced
+            return
           case 'loading':
             this.open(room, this.state.queue)
         }
@@ -161,7 +162,11 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
         this.host.log.error({ err }, 'document load failed')
         this.host.end('other', refusal(err instanceof RelayError ? err.code : 'ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed'))
       }
-    )
+    ).catch((err: unknown) => {
+      // A bug while opening or handling what came during the load: only this socket pays for it.
+      this.host.log.error({ err }, 'unexpected error opening the document: closing the connection')
+      this.host.end('other', { error: new RelayError('ERR_PROTOCOL'), closeCode: CLOSE_CODES.INTERNAL_ERROR })
+    })
   }
 
   /** Joins the room, starts the y-websocket handshake, then handles what came while loading. */
