@@ -21,7 +21,7 @@ export default tseslint.config(
   {
     files: ['packages/*/src/**/*.ts', 'packages/*/src/**/*.tsx', 'apps/*/src/**/*.ts', 'apps/*/src/**/*.tsx'],
     // Test support that the package builds leave out (no tsconfig covers them): syntactic rules only.
-    ignores: ['**/*.test.ts', '**/*.test.tsx', '**/*.test-helper.ts', 'packages/client/src/store/store-conformance.ts', 'packages/client/src/store/editing-session.ts'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx', '**/*.test-helper.ts', '**/test-support/**', 'packages/client/src/store/store-conformance.ts', 'packages/client/src/store/editing-session.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

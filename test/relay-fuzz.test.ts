@@ -18,7 +18,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import { encodeMessage, type Message } from '@meridian/protocol'
 import { mintToken } from '@meridian/relay'
 import { RawClient, createPrng, parseSeed, randomEdit, startRelayProcess, type RelayProcess } from '@meridian/testing'
-import { deleteSetUpdate } from '../packages/relay/test/attacks.js'
+import { deleteSetUpdate } from '../packages/relay/src/test-support/attacks.js'
 
 const SECRET = 'fuzz-secret-that-is-at-least-32-bytes!!'
 const FRAMES = 3_000

@@ -1,60 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { RedisOptions } from 'ioredis'
 import { BusError } from './errors.js'
 import { Listeners } from './listeners.js'
 import type { BusMessage, BusMessageHandler, BusResyncEvent, BusStatus, RelayBus, RelayBusEvents } from './types.js'
-import { assertBusMessage, assertDocName, assertNodeId } from './validate.js'
+import { assertBusMessage, assertDocName } from './validate.js'
+import { connectionOptions, resolveOptions, splitPrefixParam, type RedisBusOptions, type ResolvedOptions } from './redis-bus-options.js'
+import { Waker } from './waker.js'
+import { PublishNotices } from './publish-notices.js'
+import { FIELD, readStream, type StreamReading, type Subscription } from './stream-entries.js'
 
-export interface RedisBusOptions {
-  /**
-   * `redis://[user:password@]host:6379[/db]` (or `rediss://`). A `prefix` query
-   * parameter sets `keyPrefix` (unless given); other parameters go to ioredis.
-   */
-  url: string
-  /** This relay's id, carried by every entry it publishes. */
-  nodeId: string
-  /** Prefix of every key; relays of one region share it, other regions (on the same Redis) must not. Default 'meridian:'. */
-  keyPrefix?: string
-  /** Approximate cap on entries kept per document stream (`XADD MAXLEN ~`). Default 1000. */
-  streamMaxLen?: number
-  /** A document stream nobody publishes to expires after this long. Default 3600000 (1 h). */
-  streamTtlMs?: number
-  /** How long one blocking XREAD waits before it is reissued. Default 5000. */
-  blockMs?: number
-  /** Most entries read per stream per XREAD. Default 500. */
-  readBatch?: number
-  /** Longest pause between reconnection attempts (exponential backoff with jitter up to this). Default 2000. */
-  reconnectMaxDelayMs?: number
-  /** Give up a connection attempt after this long (then retry). Default 10000. */
-  connectTimeoutMs?: number
-  /** Name of the two connections in `CLIENT LIST` (suffixed ':cmd' and ':read'). Default `meridian-bus:<nodeId>`. */
-  connectionName?: string
-}
-
-export const DEFAULT_REDIS_BUS_OPTIONS = Object.freeze({
-  keyPrefix: 'meridian:',
-  streamMaxLen: 1000,
-  streamTtlMs: 3_600_000,
-  blockMs: 5_000,
-  readBatch: 500,
-  reconnectMaxDelayMs: 2_000,
-  connectTimeoutMs: 10_000
-})
-
-type ResolvedOptions = Required<RedisBusOptions>
-
-interface Subscription {
-  readonly docName: string
-  readonly key: string
-  readonly handlers: Set<BusMessageHandler>
-  /** Id of the last entry read (or the stream's tail at subscription); null: unknown — fetch the tail, then resync. */
-  cursor: string | null
-  /** True while `subscribe` takes the stream's tail itself: the read loop leaves it alone meanwhile. */
-  settingUp: boolean
-  /** Per publisher epoch, the last update number seen: a jump means entries were trimmed unread. */
-  readonly publishers: Map<string, number>
-}
+export { DEFAULT_REDIS_BUS_OPTIONS, redactRedisUrl, splitPrefixParam, type RedisBusOptions } from './redis-bus-options.js'
 
 interface PublisherState {
   /** `<incarnation>.<counter>`: unique to this process and this run of publishes to the document. */
@@ -62,10 +17,6 @@ interface PublisherState {
   next: number
   expireRefreshAt: number
 }
-
-/** Publisher epochs remembered per document for gap detection (oldest forgotten first). */
-const MAX_PUBLISHERS_PER_DOC = 64
-const FIELD = { origin: 'o', epoch: 'i', number: 'n', kind: 'k', data: 'd' } as const
 
 /**
  * The region bus on Redis Streams. One stream per document
@@ -98,8 +49,8 @@ export class RedisBus implements RelayBus {
   readonly #subs = new Map<string, Subscription>()
   readonly #subsByKey = new Map<string, Subscription>()
   readonly #pub = new Map<string, PublisherState>()
-  /** Documents whose update publish failed: announce with a resync entry once possible. */
-  readonly #unpublished = new Set<string>()
+  /** Documents whose update publish failed: announced with a resync entry once possible. */
+  readonly #notices: PublishNotices
   #epochs = 0
   #status: BusStatus = 'connecting'
   #everReady = false
@@ -110,11 +61,10 @@ export class RedisBus implements RelayBus {
   #closed = false
   #closing: Promise<void> | null = null
   #loop: Promise<void> = Promise.resolve()
-  #wake: (() => void) | null = null
+  readonly #waker = new Waker()
   #generation = 0
   #blockedGeneration: number | null = null
   #readerId: number | null = null
-  #noticeTimer: NodeJS.Timeout | null = null
 
   constructor(options: RedisBusOptions) {
     const resolved = resolveOptions(options)
@@ -124,18 +74,12 @@ export class RedisBus implements RelayBus {
     this.#events = new Listeners<RelayBusEvents>((err, event) => {
       if (event !== 'error') this.#reportError(err)
     })
-    const common: RedisOptions = {
-      connectTimeout: resolved.connectTimeoutMs,
-      // Never queue or replay commands behind our back: a publish either goes out now or
-      // fails (and is announced later); the read loop re-takes its positions on reconnect.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-      disableClientInfo: true,
-      protocol: 2,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), resolved.reconnectMaxDelayMs) + Math.floor(Math.random() * 100)
-    }
+    this.#notices = new PublishNotices({
+      canSend: () => this.#cmdReady,
+      send: (docName) => this.#xadd(this.#key(docName), this.#pub.get(docName)?.epoch ?? `${this.#incarnation}.0`, 0, 'resync', Buffer.alloc(0)),
+      reportError: (err) => this.#reportError(err)
+    })
+    const common = connectionOptions(resolved)
     const { url } = splitPrefixParam(resolved.url)
     this.#cmd = new Redis(url, { ...common, connectionName: `${resolved.connectionName}:cmd` })
     this.#reader = new Redis(url, { ...common, connectionName: `${resolved.connectionName}:read` })
@@ -188,7 +132,7 @@ export class RedisBus implements RelayBus {
     // Numbered even if the publish fails, so the next one shows readers the gap.
     const number = isUpdate ? state.next++ : 0
     if (!this.#cmdReady) {
-      if (isUpdate) this.#markUnpublished(docName)
+      if (isUpdate) this.#notices.mark(docName)
       throw new BusError('ERR_BUS_UNAVAILABLE', 'not connected to Redis')
     }
     const key = this.#key(docName)
@@ -203,7 +147,7 @@ export class RedisBus implements RelayBus {
       await Promise.all(writes)
     } catch (cause) {
       state.expireRefreshAt = 0
-      if (isUpdate) this.#markUnpublished(docName)
+      if (isUpdate) this.#notices.mark(docName)
       throw new BusError('ERR_BUS_UNAVAILABLE', `publish to Redis failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
     }
   }
@@ -263,7 +207,7 @@ export class RedisBus implements RelayBus {
     this.#closing ??= (async () => {
       this.#closed = true
       this.#setStatus('closed')
-      if (this.#noticeTimer !== null) clearTimeout(this.#noticeTimer)
+      this.#notices.stop()
       this.#wakeUp()
       this.#reader.disconnect()
       try {
@@ -309,7 +253,7 @@ export class RedisBus implements RelayBus {
       for (const sub of this.#subs.values()) sub.cursor = null
       this.#wakeUp()
     }
-    if (role === 'cmd' && isReady) this.#sendNotices()
+    if (role === 'cmd' && isReady) this.#notices.flush()
     const ready = this.#cmdReady && this.#readerReady
     if (ready) this.#everReady = true
     this.#setStatus(ready ? 'ready' : this.#everReady ? 'reconnecting' : 'connecting')
@@ -319,35 +263,6 @@ export class RedisBus implements RelayBus {
     if (this.#status === status || this.#status === 'closed') return
     this.#status = status
     this.#events.emit('status', status)
-  }
-
-  #markUnpublished(docName: string): void {
-    this.#unpublished.add(docName)
-    this.#scheduleNotices(1_000)
-  }
-
-  #scheduleNotices(delayMs: number): void {
-    if (this.#noticeTimer !== null || this.#closed) return
-    this.#noticeTimer = setTimeout(() => {
-      this.#noticeTimer = null
-      this.#sendNotices()
-    }, delayMs)
-    this.#noticeTimer.unref()
-  }
-
-  /** Tells the other relays to catch these documents up from storage: our publishes of them failed. */
-  #sendNotices(): void {
-    if (this.#closed || this.#unpublished.size === 0) return
-    if (!this.#cmdReady) return // retried on the next 'ready'
-    for (const docName of [...this.#unpublished]) {
-      this.#unpublished.delete(docName)
-      const state = this.#pub.get(docName)
-      const epoch = state?.epoch ?? `${this.#incarnation}.0`
-      this.#xadd(this.#key(docName), epoch, 0, 'resync', Buffer.alloc(0)).catch((err: unknown) => {
-        this.#reportError(err)
-        this.#markUnpublished(docName)
-      })
-    }
   }
 
   /** Something changed for the read loop (a subscription, a connection): make it start over now. */
@@ -368,23 +283,11 @@ export class RedisBus implements RelayBus {
   }
 
   #wakeUp(): void {
-    const wake = this.#wake
-    this.#wake = null
-    wake?.()
+    this.#waker.wake()
   }
 
   #sleep(maxMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = null
-        resolve()
-      }, maxMs)
-      timer.unref()
-      this.#wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+    return this.#waker.sleep(maxMs)
   }
 
   async #readLoop(): Promise<void> {
@@ -446,48 +349,18 @@ export class RedisBus implements RelayBus {
   #deliver(reply: unknown): void {
     if (!Array.isArray(reply)) return
     const resync = new Map<BusResyncEvent['reason'], Set<string>>()
-    const needResync = (docName: string, reason: BusResyncEvent['reason']): void => {
-      let set = resync.get(reason)
-      if (set === undefined) resync.set(reason, (set = new Set()))
-      set.add(docName)
+    const reading: StreamReading = {
+      incarnation: this.#incarnation,
+      needResync: (docName, reason) => {
+        let set = resync.get(reason)
+        if (set === undefined) resync.set(reason, (set = new Set()))
+        set.add(docName)
+      },
+      reportError: (err) => this.#reportError(err)
     }
     for (const stream of reply as [Buffer, [Buffer, Buffer[]][]][]) {
       const sub = this.#subsByKey.get(String(stream[0]))
-      if (sub === undefined) continue
-      for (const [id, fields] of stream[1]) {
-        sub.cursor = String(id)
-        const entry = parseEntry(fields)
-        if (entry === null) {
-          this.#reportError(new Error(`malformed bus entry ${String(id)} in ${sub.key}`))
-          continue
-        }
-        if (entry.epoch.startsWith(`${this.#incarnation}.`)) continue // our own
-        if (entry.kind === 'resync') {
-          needResync(sub.docName, 'peer-publish-failed')
-          continue
-        }
-        if (entry.kind === 'update') {
-          const last = sub.publishers.get(entry.epoch)
-          if (last !== undefined && entry.number > last + 1) needResync(sub.docName, 'gap')
-          if (last === undefined || entry.number > last) {
-            sub.publishers.delete(entry.epoch) // re-insert: Map order is recency
-            sub.publishers.set(entry.epoch, entry.number)
-            if (sub.publishers.size > MAX_PUBLISHERS_PER_DOC) {
-              const oldest = sub.publishers.keys().next().value
-              if (oldest !== undefined) sub.publishers.delete(oldest)
-            }
-          }
-        } else if (entry.kind !== 'awareness') {
-          continue // a kind from a newer version: skip it
-        }
-        for (const handler of [...sub.handlers]) {
-          try {
-            handler({ kind: entry.kind, data: new Uint8Array(entry.data), origin: entry.origin })
-          } catch (err) {
-            this.#reportError(err)
-          }
-        }
-      }
+      if (sub !== undefined) readStream(sub, stream[1], reading)
     }
     for (const [reason, docNames] of resync) this.#emitResync({ docNames: [...docNames], reason })
   }
@@ -509,85 +382,4 @@ export class RedisBus implements RelayBus {
 /** Creates the bus and starts connecting in the background (see `whenReady`, the `status` event). */
 export function openRedisBus(options: RedisBusOptions): RedisBus {
   return new RedisBus(options)
-}
-
-/** Splits Meridian's own `prefix` query parameter off a Redis URL. */
-export function splitPrefixParam(url: string): { url: string; prefix: string | undefined } {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return { url, prefix: undefined }
-  }
-  const prefix = parsed.searchParams.get('prefix') ?? undefined
-  if (prefix === undefined) return { url, prefix }
-  parsed.searchParams.delete('prefix')
-  return { url: parsed.toString(), prefix }
-}
-
-/** `redis://:secret@host` → `redis://:***@host`, for logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(unparsable Redis URL)'
-  }
-}
-
-interface Entry {
-  origin: string
-  epoch: string
-  number: number
-  kind: string
-  data: Buffer
-}
-
-function parseEntry(fields: Buffer[]): Entry | null {
-  const values = new Map<string, Buffer>()
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]
-    const value = fields[i + 1]
-    if (name !== undefined && value !== undefined) values.set(String(name), value)
-  }
-  const origin = values.get(FIELD.origin)
-  const epoch = values.get(FIELD.epoch)
-  const number = Number(String(values.get(FIELD.number) ?? ''))
-  const kind = values.get(FIELD.kind)
-  const data = values.get(FIELD.data)
-  if (origin === undefined || epoch === undefined || kind === undefined || data === undefined || !Number.isSafeInteger(number)) return null
-  return { origin: String(origin), epoch: String(epoch), number, kind: String(kind), data }
-}
-
-function resolveOptions(options: RedisBusOptions): ResolvedOptions {
-  const invalid = (message: string) => new BusError('ERR_BUS_INVALID_ARGUMENT', message)
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
-  if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) throw invalid('url must be a redis:// or rediss:// URL')
-  assertNodeId(options.nodeId)
-  const fromUrl = splitPrefixParam(options.url).prefix
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<RedisBusOptions>
-  const merged: ResolvedOptions = {
-    ...DEFAULT_REDIS_BUS_OPTIONS,
-    connectionName: `meridian-bus:${options.nodeId.replace(/\s/g, '_')}`,
-    ...defined,
-    keyPrefix: options.keyPrefix ?? fromUrl ?? DEFAULT_REDIS_BUS_OPTIONS.keyPrefix
-  } as ResolvedOptions
-  if (typeof merged.keyPrefix !== 'string') throw invalid('keyPrefix must be a string')
-  if (typeof merged.connectionName !== 'string' || /\s/.test(merged.connectionName) || merged.connectionName === '') {
-    throw invalid('connectionName must be a non-empty string without spaces')
-  }
-  const int = (name: keyof ResolvedOptions, min: number): void => {
-    const value = merged[name]
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > 0x7fffffff) {
-      throw invalid(`${name} must be an integer between ${min} and 2147483647`)
-    }
-  }
-  int('streamMaxLen', 1)
-  int('streamTtlMs', 1_000)
-  int('blockMs', 1)
-  int('readBatch', 1)
-  int('reconnectMaxDelayMs', 1)
-  int('connectTimeoutMs', 1)
-  return merged
 }

@@ -20,7 +20,6 @@
  *   client never came back to resend.
  */
 import * as Y from 'yjs'
-import type { Logger } from 'pino'
 import type { BusMessage, BusResyncEvent, BusStatus, ReceivedBusMessage, RelayBus } from '@meridian/bus-redis'
 import { isRelayError } from './errors.js'
 import { createBusMetrics } from './metrics.js'
@@ -28,21 +27,21 @@ import { hasPending } from './yjs-internals.js'
 import { docFromStored } from '@meridian/storage'
 import { BUS_CATCH_UP_SOURCE, BUS_MERGE_SOURCE, BUS_SOURCE, isPublishedOnBus } from './change-source.js'
 import type { Room } from './room.js'
-import type { Relay } from './server.js'
+import type { ResolvedRelayOptions } from './options.js'
+import type { RoomManager } from './rooms.js'
+import type { RelayMetrics } from './metrics.js'
+import type { StatusProvider } from './status.js'
+import { DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridgeOptions } from './bus-bridge-options.js'
 
-export interface BusBridgeOptions {
-  /** Catch every loaded document up from storage this often (a backstop; see above). 0 disables. Default 60000. */
-  catchUpIntervalMs?: number
-  /** Most catch-ups (storage loads) running at once. Default 4. */
-  catchUpConcurrency?: number
-  /** Default: the relay's logger. */
-  logger?: Logger
+export { DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridgeOptions } from './bus-bridge-options.js'
+
+/** What the bridge needs of its relay (a `Relay` from buildRelay has all of it). */
+export interface BridgedRelay {
+  readonly options: Pick<ResolvedRelayOptions, 'logger' | 'nodeId' | 'storage' | 'clock'>
+  readonly metrics: Pick<RelayMetrics, 'registry'>
+  readonly rooms: Pick<RoomManager, 'onRoomLoaded' | 'onRoomEvicted' | 'loadedRooms'>
+  registerStatusSection(name: string, provider: StatusProvider): () => void
 }
-
-export const DEFAULT_BUS_BRIDGE_OPTIONS = Object.freeze({
-  catchUpIntervalMs: 60_000,
-  catchUpConcurrency: 4
-})
 
 export interface BusBridgeStats {
   published: number
@@ -80,7 +79,7 @@ const ERROR_LOG_INTERVAL_MS = 5_000
  * kept caught up until it is evicted. Call once, after `buildRelay` (documents
  * already loaded are picked up too). The bus's node id should be the relay's.
  */
-export function attachBus(relay: Relay, bus: RelayBus, options: BusBridgeOptions = {}): BusBridge {
+export function attachBus(relay: BridgedRelay, bus: RelayBus, options: BusBridgeOptions = {}): BusBridge {
   const catchUpIntervalMs = options.catchUpIntervalMs ?? DEFAULT_BUS_BRIDGE_OPTIONS.catchUpIntervalMs
   const catchUpConcurrency = options.catchUpConcurrency ?? DEFAULT_BUS_BRIDGE_OPTIONS.catchUpConcurrency
   if (!Number.isSafeInteger(catchUpIntervalMs) || catchUpIntervalMs < 0) throw new TypeError('catchUpIntervalMs must be a non-negative integer')

@@ -5,7 +5,7 @@
  * exhaustive `switch (source.kind)`: a new kind of source fails to compile
  * until each of them has said what to do with it. See docs/architecture.md.
  */
-import type { RoomPeer } from './room.js'
+import type { RoomPeer } from './room-peer.js'
 
 /** A client's socket: stored, broadcast to the room's other peers, pushed to other regions, published, tracked. */
 export interface ClientSource {

@@ -1,490 +1,396 @@
-import type { RawData } from 'ws'
-import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket } from './transport.js'
+/**
+ * One document socket, from its acceptance to its close: the one owner of the
+ * socket. It checks the document name and Origin, takes the token through its
+ * auth gate (auth-gate.ts), bounds the rate, watches idleness, liveness and
+ * the token's expiry, decodes frames for its document session
+ * (doc-session.ts), and ends the socket through one `end(reason, error?)`.
+ */
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import * as Y from 'yjs'
-import {
-  FEATURE_ACKS,
-  FEATURE_DS_DIGEST,
-  FEATURE_REPLICATION,
-  FEATURE_STATUS,
-  PROTOCOL_VERSION,
-  encodeMessage,
-  isProtocolError,
-  tryDecodeMessage,
-  validateStateVector,
-  type DsReplyFields,
-  type Message
-} from '@meridian/protocol'
-import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
-import type { Room, RoomPeer } from './room.js'
-import type { Access } from './auth.js'
-import type { GuaranteedConnection } from './guarantees.js'
-import { labelOf, type CloseReason, type RejectReason } from './metrics.js'
-import { updateIsKnown } from './hostile.js'
-import { leftPending, pendingOf, restorePending } from './yjs-internals.js'
-import { frameBinaryMessages, type Broadcast } from './broadcast.js'
-import { frameWriterOf, type FrameStream } from './ws-internals.js'
-import { ReplicationProgress } from './replication-progress.js'
-import type { UpdateInspection } from './update-guard.js'
-import { TokenBucket } from './limits.js'
-import { DEFAULT_AWARENESS_LIMITS } from './awareness-guard.js'
-import { DeleteExchange } from './delete-exchange.js'
-import { CLOSE_REASONS, type ConnectionOptions } from './connection-options.js'
+import type { RawData } from 'ws'
+import type { Clock } from '@meridian/policy'
+import type { RelaySocket } from './transport.js'
+import { CLOSE_CODES, RelayError } from './errors.js'
+import { parseDocName } from './doc-name.js'
+import type { Access, TokenClaims } from './auth.js'
+import type { Scheduled } from './deadlines.js'
+import type { WireSocket } from './wire-budget.js'
+import type { CloseReason, RejectReason } from './metrics.js'
+import type { Broadcast } from './broadcast.js'
+import type { RoomPeer } from './room.js'
+import { AuthGate, PRE_AUTH_TIMEOUT, expiredEnd, verdictFor, type AuthVerdict } from './auth-gate.js'
+import { DocSession, type SessionHost } from './doc-session.js'
+import { SocketWriter, type SocketWriterOwner } from './socket-writer.js'
+import { closeReasonOf, endOpen, endRefused, endSilently, refusal, type SilentEnd, type SocketError } from './connection-end.js'
+import { SocketPacing } from './socket-pacing.js'
+import { byteLength, type QueuedFrame } from './frames.js'
+import type { Admission, ConnectionHub } from './connection-hub.js'
 
-export type { ConnectionOptions } from './connection-options.js'
+/** The socket's states; `end` is the only way into 'ended'. */
+type SocketState =
+  /** Waiting for the token: frames are decoded by the auth gate, those it keeps are held for the document. */
+  | { readonly kind: 'pre-auth'; readonly held: QueuedFrame[]; heldBytes: number }
+  /** The token (if any) granted the document: its session loads it, then speaks the protocol. */
+  | { readonly kind: 'admitted'; readonly session: DocSession }
+  | { readonly kind: 'ended'; readonly session: DocSession | null }
 
-const BINARY = { binary: true } as const
-
-/**
- * Bytes of sync-step2 answers per connection, in documents of
- * `maxDocumentBytes`: a client syncs once per connection (a y-websocket client
- * with `resyncInterval` once per interval), so two whole documents at once and
- * one every ten seconds is plenty; a client asking for more is closed (4429).
- * Small documents are never limited in practice.
- */
-export const SYNC_ANSWER_RATE = { documentsPerSecond: 0.1, burstDocuments: 2, burstSlackBytes: 64 * 1024 } as const
-/** Direct sends up to this size are framed here (copied once); larger ones go through `ws`. */
-const SMALL_MESSAGE_BYTES = 16 * 1024
-
-/**
- * One client socket in one room. Speaks y-websocket to everyone; after a
- * Meridian HELLO it also acknowledges committed updates (cumulatively: ack(n)
- * means the first n update-bearing messages of this connection are durable).
- */
-export class Connection implements RoomPeer, GuaranteedConnection {
-  readonly id: string
-  private readonly socket: RelaySocket
-  /** For a `ws` socket: where pre-framed broadcasts can be written (see broadcast.ts); null: through `send`. */
-  private readonly frameWriter: (() => FrameStream | null) | null
-  private readonly room: Room
+export class Connection implements Scheduled, SessionHost, SocketWriterOwner {
+  readonly id = flatUuid()
+  /** Owned by the relay's Deadlines. */
+  deadlineIndex = -1
+  deadlineAt = 0
+  claims: TokenClaims | null = null
+  private state: SocketState = { kind: 'pre-auth', held: [], heldBytes: 0 }
+  private docName = ''
+  /** Made on the first log line (most sockets never log): see `log`. */
   private logger: Logger | null = null
-  private readonly options: ConnectionOptions
-  private meridian = false
-  /** Features agreed in HELLO. */
-  private features = 0
-  /** With FEATURE_REPLICATION agreed: what other regions hold of this connection's writes. */
-  private replication: ReplicationProgress | null = null
-  private attached = false
-  private received = 0
-  private committed = 0
-  private ackScheduled = false
-  /** With FEATURE_DS_DIGEST agreed: the delete-set digest exchange. */
-  private deletes: DeleteExchange | null = null
-  private closed = false
-  private accessLevel: Access
-  /** First update-bearing message refused on this connection: acks, being cumulative, stop before it. */
-  private refusedAt: number | null = null
-  /** Bytes of sync-step2 answers this connection may still get (each may be the whole document): made on first use. */
-  private answerBudget: TokenBucket | null = null
-  /** Arrival times of update-bearing messages not yet committed, for the ack latency histogram. */
-  private arrivals: [seq: number, atMs: number][] = []
-  /** Why the relay ended this connection (null: the client did, or not ended). */
-  endReason: CloseReason | null = null
+  private gate: AuthGate | null = null
+  /** Made when the document opens (nothing is sent before). */
+  private writer: SocketWriter | null = null
+  /** Why the socket is going down, when known before its close event (first cause wins). */
+  private closeHint: CloseReason | null = null
+  private readonly pacing: SocketPacing
+  private released = false
+  private readonly clock: Clock
 
-  constructor(options: ConnectionOptions) {
-    this.options = options
-    this.id = options.id
-    this.socket = options.socket
-    this.frameWriter = frameWriterOf(options.socket)
-    this.room = options.room
-    this.accessLevel = options.access ?? 'write'
+  constructor(private readonly hub: ConnectionHub<Connection>, private readonly socket: RelaySocket, private readonly ip: string) {
+    this.clock = hub.options.clock
+    this.pacing = new SocketPacing(socket, this.clock, hub.options.rateLimit, hub.metrics.throttled)
   }
 
-  /** This connection's logger, made when it first logs (a pino child per socket is memory most sockets never use). */
-  private get log(): Logger {
-    return (this.logger ??= this.options.logger.child({ ...this.options.logBindings, conn: this.id }))
+  /** The socket's logger (`conn`, and `doc` once known), made when first used. */
+  get log(): Logger {
+    return (this.logger ??= this.hub.logger.child(this.docName === '' ? { conn: this.id } : { conn: this.id, doc: this.docName }))
   }
 
-  get access(): Access {
-    return this.accessLevel
+  get debugEnabled(): boolean {
+    return this.hub.logger.isLevelEnabled('debug')
   }
 
-  /** Changes the access (a refreshed token may grant more or less). */
-  setAccess(access: Access): void {
-    this.accessLevel = access
+  /** A debug line (the logger is not made for it unless debug is on). */
+  private debug(obj: object, msg: string): void {
+    if (this.debugEnabled) this.log.debug(obj, msg)
   }
 
-  /** Joins the room and starts the y-websocket handshake. */
-  start(): void {
-    this.room.addPeer(this)
-    this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.room.doc) }))
-    const awareness = this.room.encodeAwarenessState()
-    if (awareness !== null) this.send(awareness)
+  /** The document's access, once admitted. */
+  get access(): Access | null {
+    return this.state.kind === 'pre-auth' ? null : (this.state.session?.access ?? null)
   }
 
-  handleRaw(data: RawData, isBinary: boolean): void {
-    if (this.closed) return
-    if (!isBinary) {
-      this.count('text_frame')
-      this.reject(new RelayError('ERR_PROTOCOL', 'text frames are not part of the protocol'), CLOSE_CODES.UNSUPPORTED_DATA)
+  /** Whether the document is open on this socket. */
+  get isOpen(): boolean {
+    return this.state.kind === 'admitted' && this.state.session.isOpen
+  }
+
+  private get isEnded(): boolean {
+    return this.state.kind === 'ended'
+  }
+
+  /** `wire`: the TCP socket under `socket`, when there is one (its bytes count against the pre-auth budget). */
+  start(url: string, admission: Admission, wire: WireSocket | null): void {
+    const { options } = this.hub
+    const verdict = this.hub.limiter.tryAcquire(this.ip)
+    if (verdict !== 'ok') {
+      this.released = true
+      this.socket.on('close', () => this.hub.ended(this))
+      this.end('other', refusal('ERR_TOO_MANY_CONNECTIONS', CLOSE_CODES.TRY_AGAIN_LATER, verdict))
       return
     }
-    const bytes = toUint8Array(data)
-    const decoded = tryDecodeMessage(bytes, this.options.limits)
-    if (!decoded.ok) {
-      const oversized = decoded.error.code === 'ERR_PROTOCOL_OVERSIZED'
-      this.options.metrics?.messageIn('invalid', bytes.length)
-      this.count(oversized ? 'oversized' : 'malformed')
-      this.reject(new RelayError('ERR_PROTOCOL', decoded.error.code, { cause: decoded.error }), oversized ? CLOSE_CODES.MESSAGE_TOO_BIG : CLOSE_CODES.INVALID_MESSAGE)
+    this.socket.on('close', () => this.onClose())
+    this.socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary))
+    this.socket.on('pong', () => this.pacing.pong())
+    this.socket.on('error', (err) => {
+      // ws has already closed the socket with 1009 for a frame over maxPayload; nothing of it was read.
+      if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.count('oversized')
+        if (this.isOpen) this.closeHint ??= 'protocol'
+      }
+      this.debug({ err }, 'socket error')
+    })
+
+    const parsed = parseDocName(url)
+    if (!parsed.ok) {
+      this.end('other', refusal('ERR_DOC_NAME', CLOSE_CODES.INVALID_MESSAGE, 'bad_doc_name', parsed.reason))
       return
     }
-    this.options.metrics?.messageIn(labelOf(decoded.message.type), bytes.length)
-    this.handleMessage(decoded.message)
+    this.docName = parsed.docName
+    this.logger = null
+    if (!admission.originAllowed) {
+      this.end('other', refusal('ERR_ORIGIN', CLOSE_CODES.ORIGIN_NOT_ALLOWED, 'origin'))
+      return
+    }
+    if (options.idleTimeoutMs > 0) {
+      this.pacing.idleArmed = true
+      this.schedule()
+    }
+    const authenticator = this.hub.authenticator
+    if (authenticator === null) {
+      this.admitted('write', null)
+      return
+    }
+    this.gate = new AuthGate({ authenticator, docName: this.docName, preAuth: options.preAuth, limits: this.hub.decodeLimits, metrics: this.hub.metrics })
+    if (admission.verified !== null) {
+      this.applyVerdict(verdictFor(admission.verified, this.docName))
+      return
+    }
+    // No token in the upgrade: the first auth message must bring one, within the pre-auth budget.
+    this.gate.startPreAuth(this.clock.now() + options.preAuth.timeoutMs, wire, () => this.wireExceeded())
+    this.schedule()
   }
 
-  send(message: Uint8Array): void {
-    if (this.closed || this.socket.readyState !== SOCKET_OPEN) return
-    if (!this.hasRoomFor(message.length)) return
-    this.options.metrics?.messageOut(message)
-    // Small messages (acks, status, most handshakes) as one pre-framed write; large ones through
-    // `ws`, which writes the header and the payload without copying it.
-    const stream = message.length <= SMALL_MESSAGE_BYTES ? (this.frameWriter?.() ?? null) : null
-    if (stream !== null) {
-      stream.write(frameBinaryMessages([message]))
-      return
+  /** Over the pre-auth byte budget on the wire (partial frames included). */
+  private wireExceeded(): void {
+    switch (this.state.kind) {
+      case 'ended':
+        // Already refused for another reason and still sending: nothing more is read.
+        this.socket.terminate()
+        return
+      case 'admitted':
+        return
+      case 'pre-auth':
+        this.count('pre_auth_budget')
+        this.end('other', AuthGate.WIRE_EXCEEDED)
     }
-    this.socket.send(message, BINARY, (err) => {
-      if (err !== undefined && err !== null && this.options.logger.isLevelEnabled('debug')) this.log.debug({ err }, 'send failed')
+  }
+
+  private applyVerdict(verdict: AuthVerdict): void {
+    switch (verdict.kind) {
+      case 'deny':
+        this.end(verdict.closed, verdict.end)
+        return
+      case 'admit':
+        this.admitted(verdict.access, verdict.claims)
+    }
+  }
+
+  private admitted(access: Access, claims: TokenClaims | null): void {
+    if (this.state.kind !== 'pre-auth') return
+    const { held, heldBytes } = this.state
+    this.gate?.endPreAuth()
+    this.claims = claims
+    const session = new DocSession(this, this.hub.sessionDeps, this.docName, access, held, heldBytes)
+    this.state = { kind: 'admitted', session }
+    if (claims !== null) this.armExpiry(claims)
+    else this.schedule()
+    if (this.isEnded) return // expired on arrival
+    session.load()
+  }
+
+  /** The session's document is in memory: the socket counts as a connection from now on. */
+  opened(session: DocSession): void {
+    const { metrics } = this.hub
+    this.writer = new SocketWriter(this.socket, this, this.hub.options.maxBufferedBytes, metrics)
+    metrics.connectionsAccepted.inc()
+    metrics.connections.inc({ access: session.access })
+    const sub = this.claims?.sub
+    this.debug({ access: session.access, ip: this.ip, ...(sub !== undefined ? { sub } : {}) }, 'connection opened')
+  }
+
+  /** A token on the live socket: it must verify and still grant this document; access follows it. */
+  refreshToken(token: string): void {
+    const gate = this.gate
+    if (gate === null) return // no auth: ignored
+    void gate.refresh(token).then((verdict) => {
+      if (verdict === null || this.state.kind !== 'admitted') return
+      const session = this.state.session
+      switch (verdict.kind) {
+        case 'deny':
+          this.end(verdict.closed, { error: verdict.end.error, closeCode: verdict.end.closeCode })
+          return
+        case 'admit':
+          break
+      }
+      this.claims = verdict.claims
+      session.setAccess(verdict.access)
+      if (verdict.claims !== null) this.armExpiry(verdict.claims)
+      this.debug({ access: verdict.access }, 'token refreshed')
     })
   }
 
-  /**
-   * The room's broadcast of a turn (metrics are counted by the room, once):
-   * for a `ws` socket the frames are written in one go — the same buffer for
-   * every socket that gets all of them — else each message is sent.
-   */
-  deliver(broadcast: Broadcast): boolean {
-    if (this.closed || this.socket.readyState !== SOCKET_OPEN) return false
-    const all = broadcast.getsAll(this)
-    const messages = all ? null : broadcast.messagesFor(this)
-    if (messages !== null && messages.length === 0) return false
-    let bytes = broadcast.bytes
-    if (messages !== null) {
-      bytes = 0
-      for (const m of messages) bytes += m.length
+  /** Sets the expiry from the token (replacing the previous one); an already expired token ends the socket now. */
+  private armExpiry(claims: TokenClaims): void {
+    if (this.gate?.armExpiry(claims, this.clock.now()) === true) {
+      this.hub.deadlines.delete(this)
+      this.deadlinePassed()
+      return
     }
-    if (!this.hasRoomFor(bytes)) return false
-    const stream = this.frameWriter?.() ?? null
-    if (stream !== null) {
-      stream.write(messages === null ? broadcast.framedForAll() : frameBinaryMessages(messages))
-    } else if (messages === null) {
-      for (const e of broadcast.entries) this.socket.send(e.message, BINARY)
-    } else {
-      for (const m of messages) this.socket.send(m, BINARY)
+    this.schedule()
+  }
+
+  /**
+   * Puts the socket in the relay's deadlines at its earliest one. Activity
+   * does not move it (that would be heap work per message): when an idle
+   * deadline comes due the socket checks, and is scheduled again if it was active since.
+   */
+  private schedule(): void {
+    const at = Math.min(this.pacing.idleAt(this.hub.options.idleTimeoutMs), this.gate?.nextDeadline() ?? Number.POSITIVE_INFINITY)
+    if (this.isEnded || at === Number.POSITIVE_INFINITY) this.hub.deadlines.delete(this)
+    else this.hub.deadlines.set(this, at)
+  }
+
+  /** Called by the relay's Deadlines when this socket's deadline came (it is no longer scheduled). */
+  deadlinePassed(): void {
+    if (this.isEnded) return
+    const now = this.clock.now()
+    switch (this.gate?.due(now, this.state.kind === 'pre-auth') ?? null) {
+      case 'pre-auth':
+        this.end('other', PRE_AUTH_TIMEOUT)
+        return
+      case 'expired':
+        this.log.info('token expired: closing')
+        this.end('expired', expiredEnd())
+        return
+      case null:
+        break
+    }
+    if (now >= this.pacing.idleAt(this.hub.options.idleTimeoutMs)) {
+      this.log.info('idle: closing')
+      this.end('idle', { error: new RelayError('ERR_IDLE_TIMEOUT'), closeCode: CLOSE_CODES.IDLE_TIMEOUT })
+      return
+    }
+    this.schedule()
+  }
+
+  /** The heartbeat: terminates a socket that did not answer the previous ping (nor sent anything since). */
+  beat(): void {
+    if (this.isEnded || this.pacing.beat()) return
+    this.log.info('no pong since the last ping: terminating')
+    this.end('heartbeat')
+  }
+
+  /** Stops every timer and deadline; a socket paused by the rate limiter reads again, so its close handshake can complete. */
+  clearTimers(): void {
+    this.hub.deadlines.delete(this)
+    this.gate?.clear()
+    this.pacing.stop()
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.isEnded) return
+    const size = byteLength(data)
+    const verdict = this.pacing.activity(size)
+    if (verdict.kind === 'exceeded') {
+      this.count('rate_limited')
+      this.log.info({ what: verdict.what }, 'rate limit exceeded by more than a burst: closing')
+      this.end('rate_limited', { error: new RelayError('ERR_RATE_LIMITED'), closeCode: CLOSE_CODES.RATE_LIMITED })
+      return
+    }
+    try {
+      this.dispatch(data, isBinary, size)
+    } catch (err) {
+      // A bug, not the peer's fault; still only this socket pays for it (an exception here would
+      // otherwise escape ws's event handler and take the process down).
+      this.log.error({ err }, 'unexpected error handling a message: closing the connection')
+      this.count('unexpected')
+      this.end('other', { error: new RelayError('ERR_PROTOCOL'), closeCode: CLOSE_CODES.INTERNAL_ERROR })
+    }
+  }
+
+  private dispatch(data: RawData, isBinary: boolean, size: number): void {
+    const state = this.state
+    switch (state.kind) {
+      case 'pre-auth':
+        this.preAuthFrame(state, data, isBinary, size)
+        return
+      case 'admitted':
+        if (state.session.isOpen) state.session.frame(data, isBinary)
+        else if (!state.session.hold({ kind: 'raw', data, isBinary }, size)) {
+          this.end('other', refusal('ERR_LOADING_QUEUE_FULL', CLOSE_CODES.TRY_AGAIN_LATER, 'queue_overflow'))
+        }
+        return
+      case 'ended':
+        return // a frame that raced the close
+    }
+  }
+
+  private preAuthFrame(state: Extract<SocketState, { kind: 'pre-auth' }>, data: RawData, isBinary: boolean, size: number): void {
+    if (this.gate === null) return
+    const step = this.gate.preAuthFrame(data, isBinary, size)
+    switch (step.kind) {
+      case 'refuse':
+        if (step.rejected !== null) this.count(step.rejected)
+        this.end('other', step.end)
+        return
+      case 'hold':
+        state.held.push({ kind: 'decoded', message: step.message, bytes: size })
+        state.heldBytes += size
+        return
+      case 'verify':
+        void step.verdict.then((verdict) => {
+          if (this.state.kind === 'pre-auth') this.applyVerdict(verdict)
+        })
+    }
+  }
+
+  send(message: Uint8Array): void {
+    if (!this.isEnded) this.writer?.send(message)
+  }
+
+  deliver(broadcast: Broadcast, peer: RoomPeer): boolean {
+    return !this.isEnded && this.writer !== null && this.writer.deliver(broadcast, peer)
+  }
+
+  /** The writer destroyed the socket: the peer does not read fast enough. */
+  slowConsumer(): void {
+    this.end('slow_consumer')
+  }
+
+  /** Ends the socket because of `error` (its close reason follows from its code). */
+  reject(error: RelayError, closeCode: number): void {
+    this.end(closeReasonOf(error.code), { error, closeCode })
+  }
+
+  /**
+   * Ends the socket, once (false if already ended). Before the document opened
+   * it is a refusal (counted by `error.refused`); once open, `reason` is the
+   * close reason (unless an earlier cause is known) and a Meridian client is told `error` first.
+   */
+  end(reason: SilentEnd): boolean
+  end(reason: CloseReason, error: SocketError): boolean
+  end(reason: CloseReason, error?: SocketError): boolean {
+    const state = this.state
+    if (state.kind === 'ended') return false
+    const session = state.kind === 'admitted' ? state.session : null
+    const open = session?.isOpen === true
+    const why = open ? (this.closeHint ?? reason) : reason
+    this.state = { kind: 'ended', session }
+    this.clearTimers()
+    const ctx = { socket: this.socket, logs: this, metrics: this.hub.metrics, clock: this.clock }
+    if (error === undefined) endSilently(ctx, reason as SilentEnd)
+    else if (open) endOpen(ctx, error, session.meridian ? this.writer : null)
+    else endRefused(ctx, error, reason, this.ip)
+    if (session === null) return true
+    session.close()
+    if (open) {
+      const { metrics } = this.hub
+      this.debug({ reason: why }, 'connection closed')
+      metrics.connections.dec({ access: session.access })
+      metrics.connectionsClosed.inc({ reason: why })
     }
     return true
   }
 
-  /**
-   * False (and the connection dropped) when `bytes` more would take what is
-   * queued for this socket past `maxBufferedBytes`: the peer is too slow.
-   */
-  private hasRoomFor(bytes: number): boolean {
-    const buffered = this.socket.bufferedAmount
-    if (buffered === 0 || buffered + bytes <= this.options.maxBufferedBytes) return true
-    // Destroyed at once, not closed: a close frame would queue behind what it does not read,
-    // and the buffer would be held until the close timeout.
-    this.log.warn({ bufferedBytes: buffered }, 'slow consumer: disconnecting')
-    this.endReason ??= 'slow_consumer'
-    this.socket.terminate()
-    this.dispose()
-    return false
-  }
-
-  fail(error: RelayError): void {
-    this.reject(error, CLOSE_CODES.INTERNAL_ERROR)
-  }
-
-  /** Socket closed (by either side): leave the room. Idempotent. */
-  dispose(): void {
-    if (this.closed) return
-    this.closed = true
-    this.deletes?.close()
-    if (this.attached) this.options.guarantees?.detach(this)
-    this.room.removePeer(this)
-    this.options.onClose()
-  }
-
-  close(code: number, reason: string, why?: CloseReason): void {
-    if (why !== undefined) this.endReason ??= why
-    if (this.socket.readyState === SOCKET_OPEN || this.socket.readyState === SOCKET_CONNECTING) {
-      this.socket.close(code, reason.slice(0, 120))
+  private onClose(): void {
+    this.gate?.endPreAuth()
+    this.hub.ended(this)
+    this.end('client')
+    this.clearTimers()
+    if (!this.released) {
+      this.released = true
+      this.hub.limiter.release(this.ip)
     }
-    this.dispose()
-  }
-
-  private handleMessage(message: Message): void {
-    switch (message.type) {
-      case 'sync-step1': {
-        try {
-          validateStateVector(message.stateVector)
-        } catch (err) {
-          this.reject(new RelayError('ERR_PROTOCOL', 'malformed state vector', { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
-          return
-        }
-
-        // With FEATURE_DS_DIGEST the deletes of structs the client holds are checked by digest
-        // (its ds-digest follows); a joiner with nothing holds no such struct.
-        this.deletes?.onStep1()
-        const update = this.room.diffFor(message.stateVector, (this.features & FEATURE_DS_DIGEST) !== 0 ? 'new-deletes' : 'all-deletes')
-        // Each answer may be the whole document (cached, but still sent): a client asking over and over is cut off.
-        if (this.answerBytes().take(update.length, performance.now()) > 0) {
-          this.count('rate_limited')
-          this.reject(new RelayError('ERR_RATE_LIMITED', 'too many sync-step1 answers'), CLOSE_CODES.RATE_LIMITED)
-          return
-        }
-        this.send(encodeMessage({ type: 'sync-step2', update }))
-        // Every sync round ends with a status report: the client's staleness bound starts here.
-        this.sendStatus()
-        return
-      }
-      case 'sync-step2':
-      case 'sync-update': {
-        const seq = ++this.received
-        if (this.options.metrics !== undefined) this.arrivals.push([seq, performance.now()])
-        if (this.accessLevel === 'read') {
-          this.handleReadOnlyUpdate(seq, message.update)
-          return
-        }
-        if (this.options.guarantees?.isReadOnly(this.room.name) === true) {
-          // The document's home region is unreachable: refused like a read-only token's write.
-          this.handleReadOnlyUpdate(seq, message.update, 'ERR_DOC_READ_ONLY')
-          return
-        }
-        let inspection: UpdateInspection
-        try {
-          inspection = this.room.inspect(message.update)
-        } catch (err) {
-          const error = isRelayError(err) ? err : new RelayError('ERR_UPDATE_INVALID', undefined, { cause: err })
-          this.count(error.code === 'ERR_UPDATE_TOO_DEEP' ? 'too_deep' : error.code === 'ERR_UPDATE_TOO_COSTLY' ? 'too_costly' : 'invalid_update')
-          this.reject(error, CLOSE_CODES.INVALID_UPDATE)
-          return
-        }
-        // The size the document will have: a delete set cutting items adds an item per cut.
-        if (this.options.docSize?.wouldExceed(this.room, inspection.growthBytes) === true) {
-          this.count('doc_too_large')
-          this.reject(new RelayError('ERR_DOC_TOO_LARGE', `limit is ${this.options.docSize.maxBytes} bytes`), CLOSE_CODES.DOC_TOO_LARGE)
-          return
-        }
-        const pendingBefore = pendingOf(this.room.doc)
-        const applied = this.room.applyUpdate(message.update, { kind: 'client', peer: this, nodeId: this.clientNodeId, tracked: this.noteTrackedWrite }, { inspection })
-        if (leftPending(this.room.doc, pendingBefore)) {
-          // Whatever integrated is valid and already queued for storage; the rest would live
-          // in memory only, acknowledged yet lost on restart. Drop it; the client resends it.
-          restorePending(this.room.doc, pendingBefore)
-          applied.catch(() => undefined)
-          this.count('missing_deps')
-          this.reject(new RelayError('ERR_UPDATE_MISSING_DEPS'), CLOSE_CODES.INVALID_UPDATE)
-          return
-        }
-        applied.then(
-          () => this.markCommitted(seq),
-          (err: unknown) => {
-            const error = isRelayError(err) ? err : new RelayError('ERR_STORAGE_WRITE', undefined, { cause: err })
-            const refused = error.code === 'ERR_UPDATE_INVALID' || error.code === 'ERR_UPDATE_TOO_DEEP' || error.code === 'ERR_UPDATE_TOO_COSTLY'
-            if (refused) this.count('invalid_update')
-            this.reject(error, refused ? CLOSE_CODES.INVALID_UPDATE : CLOSE_CODES.INTERNAL_ERROR)
-          }
-        )
-        return
-      }
-      case 'awareness': {
-        try {
-          // Only ids this connection introduced (one for a read-only one), relay clocks, capped states.
-          const limits = this.options.awarenessLimits ?? DEFAULT_AWARENESS_LIMITS
-          const dropped = this.room.applyPeerAwareness(message.update, this, {
-            maxIds: this.accessLevel === 'read' ? 1 : limits.maxIdsPerConnection,
-            maxStateBytes: limits.maxStateBytes
-          })
-          if (dropped > 0) this.count('awareness_not_own')
-        } catch (err) {
-          this.count('invalid_awareness')
-          this.reject(isRelayError(err) ? err : new RelayError('ERR_AWARENESS_INVALID', undefined, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
-        }
-        return
-      }
-      case 'auth-token':
-        this.options.onAuthToken?.(message.token)
-        return
-      case 'ds-digest':
-      case 'ds-ranges': {
-        // Not agreed: ignored (the client's step 2 had every delete anyway).
-        let reply: DsReplyFields | null = null
-        try {
-          reply = this.deletes?.answer(this.room.doc, message) ?? null
-        } catch (err) {
-          this.reject(new RelayError('ERR_PROTOCOL', `malformed ${message.type}`, { cause: err }), CLOSE_CODES.INVALID_MESSAGE)
-          return
-        }
-        if (reply !== null) this.send(encodeMessage({ type: 'ds-reply', ...reply }))
-        return
-      }
-      case 'query-awareness': {
-        const awareness = this.room.encodeAwarenessState()
-        if (awareness !== null) this.send(awareness)
-        return
-      }
-      case 'hello':
-        if (message.role !== 'client') {
-          this.reject(new RelayError('ERR_PROTOCOL', 'relay links use the mesh endpoint'), CLOSE_CODES.INVALID_MESSAGE)
-          return
-        }
-        this.meridian = true
-        this.send(encodeMessage({
-          type: 'hello',
-          version: PROTOCOL_VERSION,
-          role: 'relay',
-          nodeId: this.options.nodeId,
-          region: this.options.region,
-          features: (this.features = message.features & (FEATURE_ACKS | FEATURE_DS_DIGEST | (this.options.guarantees?.features ?? 0)))
-        }))
-        if ((this.features & (FEATURE_STATUS | FEATURE_REPLICATION)) !== 0 && this.options.guarantees !== undefined && !this.attached) {
-          this.attached = true
-          this.options.guarantees.attach(this)
-        }
-        if ((this.features & FEATURE_DS_DIGEST) === 0) {
-          this.deletes?.close()
-          this.deletes = null
-        } else if (this.deletes === null) {
-          // Bounded like any string field, and only a client's own: the delete log keys departures by it.
-          this.deletes = new DeleteExchange(() => this.room.deleteLog(), message.nodeId.slice(0, 128))
-        }
-        this.replication = (this.features & FEATURE_REPLICATION) === 0 || this.options.guarantees === undefined
-          ? null
-          : this.replication ?? new ReplicationProgress({
-            guarantees: this.options.guarantees,
-            committed: () => this.committed,
-            report: (regions, upTo) => this.send(encodeMessage({ type: 'replicated', regions, upTo }))
-          })
-        this.sendStatus()
-        if (this.committed > 0) this.scheduleAck()
-        return
-      case 'auth-denied':
-      case 'ack':
-      case 'error':
-      case 'ds-reply':
-      case 'status':
-      case 'replicated':
-        // Meaningless from a client; ignored rather than fatal, as y-websocket does.
-        return
-    }
-  }
-
-  private answerBytes(): TokenBucket {
-    const doc = this.options.docSize?.maxBytes ?? 8 * 1024 * 1024
-    const { documentsPerSecond, burstDocuments, burstSlackBytes } = SYNC_ANSWER_RATE
-    return (this.answerBudget ??= new TokenBucket(doc * documentsPerSecond, doc * burstDocuments + burstSlackBytes, performance.now()))
-  }
-
-  /** The node id the client gave in HELLO when it agreed the digest exchange (the delete log tells its writes by it). */
-  get clientNodeId(): string | null {
-    return this.deletes === null || this.deletes.nodeId === '' ? null : this.deletes.nodeId
-  }
-
-  get docName(): string {
-    return this.room.name
-  }
-
-  sendStatus(): void {
-    const g = this.options.guarantees
-    if (g === undefined || (this.features & FEATURE_STATUS) === 0) return
-    this.send(encodeMessage({ type: 'status', ...g.status(this.room.name) }))
-  }
-
-  /** The mesh numbered this connection's latest write for replication tracking (through its change source). */
-  private readonly noteTrackedWrite = (trackedSeq: number): void => {
-    this.replication?.note(this.received, trackedSeq)
-  }
-
-  /** Commits here or confirmations from other regions may have advanced what `replicated` can report. */
-  replicationProgress(): void {
-    this.replication?.schedule()
-  }
-
-  /**
-   * A read-only connection's update is never applied. If the document already
-   * has all of it (the handshake reply of a client with nothing new), it is
-   * acknowledged like a committed one; otherwise it is refused: not applied, not
-   * broadcast, an error to the client, and no ack from then on (acks are
-   * cumulative). The connection stays open for reading (for a document
-   * the policy made read-only it is closed instead: see below).
-   */
-  private handleReadOnlyUpdate(seq: number, update: Uint8Array, code: 'ERR_READ_ONLY' | 'ERR_DOC_READ_ONLY' = 'ERR_READ_ONLY'): void {
-    let known: boolean
-    try {
-      known = updateIsKnown(this.room.doc, update)
-    } catch (cause) {
-      this.count('invalid_update')
-      this.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause }), CLOSE_CODES.INVALID_UPDATE)
-      return
-    }
-    if (known) {
-      if (this.refusedAt === null) void this.room.flush().then(() => this.markCommitted(seq))
-      return
-    }
-    this.count('read_only')
-    const error = new RelayError(code, 'the update was not applied')
-    if (code === 'ERR_DOC_READ_ONLY') {
-      // Fatal: acks are cumulative, so the connection could acknowledge nothing after this write.
-      // The client reconnects, is told the document is read-only, and holds its writes.
-      this.reject(error, CLOSE_CODES.DOC_READ_ONLY)
-      return
-    }
-    this.refusedAt ??= seq
-    this.log.info({ code }, 'refused a write on a read-only connection')
-    this.send(encodeMessage(this.meridian
-      ? { type: 'error', code: error.code, message: error.message, fatal: false }
-      : { type: 'auth-denied', reason: 'read-only' }))
   }
 
   private count(reason: RejectReason): void {
-    this.options.metrics?.rejectedMessages.inc({ reason })
-  }
-
-  private markCommitted(seq: number): void {
-    if (seq <= this.committed) return
-    if (this.refusedAt !== null && seq >= this.refusedAt) return
-    this.committed = seq
-    // Other regions may have acknowledged before this commit landed: report what is now reportable.
-    this.replication?.schedule()
-    if (this.arrivals.length > 0) {
-      const now = performance.now()
-      while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {
-        const arrival = this.arrivals.shift()
-        if (arrival !== undefined) this.options.metrics?.ackLatencySeconds.observe((now - arrival[1]) / 1000)
-      }
-      // Drained: let go of the array's backing store (it stays as large as the largest burst otherwise).
-      if (this.arrivals.length === 0) this.arrivals = []
-    }
-    if (this.meridian) this.scheduleAck()
-  }
-
-  /** Acks are cumulative, so a burst of commits is acknowledged by one message. */
-  private scheduleAck(): void {
-    if (this.ackScheduled) return
-    this.ackScheduled = true
-    queueMicrotask(() => {
-      this.ackScheduled = false
-      this.send(encodeMessage({ type: 'ack', upTo: this.committed }))
-    })
-  }
-
-  /** Ends the connection because of `error`: logged, sent to a Meridian client as a fatal `error`, closed with `closeCode`. */
-  reject(error: RelayError, closeCode: number): void {
-    if (this.closed) return
-    this.endReason ??= CLOSE_REASONS[error.code] ?? 'other'
-    this.log.info({ code: error.code, reason: error.message, closeCode }, 'closing connection')
-    if (this.meridian) {
-      // Decode failures carry the decoder's own code on the wire (PROTOCOL.md, "Errors").
-      const code = isProtocolError(error.cause) ? error.cause.code : error.code
-      this.send(encodeMessage({ type: 'error', code, message: error.message, fatal: true }))
-    }
-    this.close(closeCode, error.code)
+    this.hub.metrics.rejectedMessages.inc({ reason })
   }
 }
 
-function toUint8Array(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data))
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+/**
+ * A random UUID as one flat string: `randomUUID()` returns a tree of
+ * concatenated pieces (about 400 bytes of heap while it lives, as the id of
+ * every open socket does); this is its 36 characters.
+ */
+function flatUuid(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1')
 }

@@ -5,7 +5,7 @@
  * the document.
  */
 import * as Y from 'yjs'
-import { structsOf } from './yjs-internals.js'
+import { findStructIndex, structsOf } from './yjs-internals.js'
 
 /**
  * True if the document already contains everything `update` carries: every
@@ -25,7 +25,7 @@ export function updateIsKnown(doc: Y.Doc, update: Uint8Array): boolean {
       if (range.len <= 0) continue
       const end = range.clock + range.len
       if (docStructs === undefined || end > Y.getState(doc.store, client)) return false
-      let i = Y.findIndexSS(docStructs as never, range.clock)
+      let i = findStructIndex(docStructs, range.clock)
       for (; i < docStructs.length; i++) {
         const s = docStructs[i]
         if (s === undefined || s.id.clock >= end) break

@@ -6,6 +6,8 @@ import * as Y from 'yjs'
 import type { Room } from './room.js'
 import type { RateLimitOptions } from './hardening-options.js'
 
+export type { RateLimitOptions } from './hardening-options.js'
+
 /** A token bucket: `ratePerSecond` tokens flow in, at most `burst` are kept. Rate 0: unlimited. */
 export class TokenBucket {
   private tokens: number

@@ -8,7 +8,8 @@
 import type { RelayGuarantees } from './guarantees.js'
 
 export interface ReplicationProgressOptions {
-  guarantees: RelayGuarantees
+  /** How many other regions hold a tracked write (only `heldBy` is used). */
+  guarantees: Pick<RelayGuarantees, 'heldBy'>
   /** Messages 1..committed() of the connection are committed here. */
   committed: () => number
   /** Sends `replicated(regions, upTo)` to the client. */

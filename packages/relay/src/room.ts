@@ -5,7 +5,7 @@ import { createSystemClock, type Clock } from '@meridian/policy'
 import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
 import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'
-import { sendTurn, type BroadcastEntry, type BroadcastPeer } from './broadcast.js'
+import { sendTurn, type BroadcastEntry } from './broadcast.js'
 import type { RelayMetrics } from './metrics.js'
 import { broadcastExcept, isStoredHere, updateFrom, type ChangeSource, type UpdateFrom } from './change-source.js'
 import { isHistoryDocName } from '@meridian/history'
@@ -14,16 +14,12 @@ import { DeleteLog } from './delete-log.js'
 import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
 import { WriteQueue } from './room-writes.js'
 import { hasPending, isWedged } from './yjs-internals.js'
+import type { RoomPeer } from './room-peer.js'
 import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
 import { replayStored } from './stored-replay.js'
 import { RoomCompaction } from './room-compaction.js'
 
-/** A connection as a room sees it. */
-export interface RoomPeer extends BroadcastPeer {
-  readonly id: string
-  /** The room failed (storage write failed): the peer must disconnect so its client resyncs. */
-  fail(error: RelayError): void
-}
+export type { RoomPeer } from './room-peer.js'
 
 const ROOM_CLOCK = createSystemClock({ unref: true })
 
@@ -230,17 +226,14 @@ export class Room {
     }
     let failure: unknown = null
     const before = Y.encodeStateVector(this.doc)
-    this.current = source
-    try {
-      Y.applyUpdate(this.doc, update)
-    } catch (cause) {
-      // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
-      failure = cause
-    } finally {
-      this.current = null
-    }
-    const produced = this.produced
-    this.produced = []
+    const produced = this.runAs(source, () => {
+      try {
+        Y.applyUpdate(this.doc, update)
+      } catch (cause) {
+        // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
+        failure = cause
+      }
+    })
     if (failure !== null) {
       // Yjs threw before changing anything (no change emitted, same state, not wedged): a malformed
       // update, refused like one Yjs cannot read; the room is intact.
@@ -252,8 +245,7 @@ export class Room {
       return Promise.reject(this.markBroken(failure))
     }
     if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
-    for (const change of produced) this.accept(change, source)
-    return this.writes.committed
+    return this.acceptAll(produced, source)
   }
 
   /**
@@ -263,14 +255,25 @@ export class Room {
    */
   transact(edit: (doc: Y.Doc) => void, source: ChangeSource): Promise<void> {
     if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
+    const produced = this.runAs(source, () => this.doc.transact(() => edit(this.doc)))
+    return this.acceptAll(produced, source)
+  }
+
+  /** Runs `change` with `source` as the source of what Yjs emits meanwhile (synchronously); returns what it emitted. */
+  private runAs(source: ChangeSource, change: () => void): Uint8Array[] {
     this.current = source
     try {
-      this.doc.transact(() => edit(this.doc))
+      change()
     } finally {
       this.current = null
     }
     const produced = this.produced
     this.produced = []
+    return produced
+  }
+
+  /** Stores, broadcasts and tells each change of `source`; resolves once committed. */
+  private acceptAll(produced: readonly Uint8Array[], source: ChangeSource): Promise<void> {
     for (const change of produced) this.accept(change, source)
     return this.writes.committed
   }

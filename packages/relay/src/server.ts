@@ -5,7 +5,6 @@ import websocket from '@fastify/websocket'
 import type { WebSocket } from 'ws'
 import type { RelaySocket, UpgradeInfo } from './transport.js'
 import { CLOSE_CODES } from './errors.js'
-import { Connection } from './connection.js'
 import { RoomManager } from './rooms.js'
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js'
 import { DocSockets } from './doc-socket.js'
@@ -90,7 +89,6 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     metrics.documentEvictions.inc()
   })
   if (options.auth.mode === 'none') logger.warn('auth is off: anyone who can reach this relay may read and write every document')
-  const connections = new Set<Connection>()
   let closing: Promise<void> | null = null
 
   const app = Fastify({
@@ -147,7 +145,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     return { status: 'ready', nodeId: options.nodeId, region: options.region }
   })
 
-  const sockets = new DocSockets({ options, logger, rooms, connections, metrics, guarantees })
+  const sockets = new DocSockets({ options, logger, rooms, metrics, guarantees })
   sockets.registerHooks(app)
   // Connections still sending their request headers count against the connection caps (slowloris).
   new PendingConnections({
@@ -220,7 +218,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
       // Feed streams end before the HTTP server waits for its requests; deliverers stop while storage is there.
       changes.closeStreams()
       const deliverersStopped = changes.stop()
-      for (const c of [...connections]) c.close(CLOSE_CODES.GOING_AWAY, 'relay shutting down', 'shutdown')
+      sockets.shutdown()
       guarantees.close()
       await autoVersions.close()
       // Mesh links first: a peer behind a partition would hold app.close() on its close handshake.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { clearAwarenessCheckTimer, hasPending, isWedged, leftPending, pendingOf, restorePending, setPending, structsOf } from './yjs-internals.js'
+import { clearAwarenessCheckTimer, findStructIndex, hasPending, isWedged, leftPending, pendingOf, restorePending, setPending, structsOf } from './yjs-internals.js'
 
 describe('the Yjs internals the relay relies on (shape)', () => {
   it('a doc has _transaction (null when idle) and _transactionCleanups (an array, empty when idle)', () => {
@@ -48,6 +48,20 @@ describe('the Yjs internals the relay relies on (shape)', () => {
     expect(hasPending(fresh)).toBe(true)
     setPending(fresh, snapshot)
     expect(hasPending(fresh)).toBe(false)
+  })
+
+  it('findIndexSS finds the struct holding a clock in a client\'s structs, and throws past the last', () => {
+    const doc = new Y.Doc()
+    doc.clientID = 7
+    const text = doc.getText('t')
+    text.insert(0, 'abc') // clocks 0-2
+    text.insert(0, 'de') // clocks 3-4: a second struct (not merged: it precedes the first)
+    const structs = structsOf(doc, 7)
+    expect(structs?.length).toBe(2)
+    if (structs === undefined) return
+    const table: [clock: number, index: number][] = [[0, 0], [2, 0], [3, 1], [4, 1]]
+    for (const [clock, index] of table) expect(findStructIndex(structs, clock), `clock ${clock}`).toBe(index)
+    expect(() => findStructIndex(structs, 5)).toThrow()
   })
 })
 

@@ -5,7 +5,7 @@
  * disabling a safety check. The versions are pinned exactly in package.json
  * for the same reason.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
 
 interface StructLike {
@@ -29,6 +29,14 @@ const storeOf = (doc: Y.Doc): StoreInternals => doc.store as unknown as StoreInt
 
 /** The structs of each client, in clock order (the document's struct store). */
 export const structsOf = (doc: Y.Doc, client: number): readonly StructLike[] | undefined => storeOf(doc).clients.get(client)
+
+/**
+ * The index of the struct holding `clock` in one client's structs (a binary
+ * search). `Y.findIndexSS` is exported but typed for Yjs' own struct classes;
+ * it reads only `id.clock` and `length`, and throws when no struct holds `clock`.
+ */
+export const findStructIndex = (structs: readonly StructLike[], clock: number): number =>
+  Y.findIndexSS(structs as unknown as Parameters<typeof Y.findIndexSS>[0], clock)
 
 /** What Yjs keeps aside when an update refers to changes the document does not have. */
 export interface PendingSnapshot {

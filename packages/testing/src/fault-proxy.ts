@@ -1,6 +1,11 @@
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
-import { performance } from 'node:perf_hooks'
+import type { FaultProxy, FaultProxyOptions, FaultProxyStats } from './fault-proxy-types.js'
+import { MAX_HEAD_BYTES, mayBeHttpRequest, parseDialerIdentity } from './dialer-identity.js'
+import { Pipe, type Direction, type PipeProxy } from './fault-pipe.js'
+
+export type { FaultProxy, FaultProxyConnection, FaultProxyOptions, FaultProxyStats, PartitionDirection } from './fault-proxy-types.js'
+export { parseDialerIdentity } from './dialer-identity.js'
 
 /**
  * A fault-injecting TCP proxy for chaos tests.
@@ -22,134 +27,8 @@ import { performance } from 'node:perf_hooks'
  * the application protocol above must notice and recover.
  */
 
-export type PartitionDirection = 'both' | 'to-target' | 'from-target'
-
-export interface FaultProxyOptions {
-  target: { host: string; port: number }
-  listen?: { host?: string /* default 127.0.0.1 */; port?: number /* default 0 */ }
-  name?: string
-  /**
-   * A connection whose first bytes look like an HTTP request line is held
-   * (nothing forwarded either way) until its request head is complete. If the
-   * head is not complete this long after its first byte, the connection is
-   * treated as unidentified (`peer: null`) and forwarding starts. Default 2000 ms.
-   */
-  identifyTimeoutMs?: number
-}
-
-export interface FaultProxyConnection {
-  id: number
-  /** `x-meridian-node-id` of the dialer, or null (no header / not HTTP / not yet identified). */
-  peer: string | null
-  /** `x-meridian-region` of the dialer, or null. */
-  region: string | null
-  /** Bytes written to the target on this connection (blackholed bytes not included). */
-  bytesToTarget: number
-  /** Bytes written back to the dialer on this connection (blackholed bytes not included). */
-  bytesFromTarget: number
-}
-
-export interface FaultProxyStats {
-  /** TCP connections accepted since start. */
-  accepted: number
-  /** Bytes written to the target (all connections, blackholed bytes not included). */
-  bytesToTarget: number
-  /** Bytes written back to dialers (all connections, blackholed bytes not included). */
-  bytesFromTarget: number
-  /** Bytes discarded by partition rules. */
-  droppedBytes: number
-  /** Times a source socket was paused because its destination (or the latency queue) was full. */
-  backpressurePauses: number
-  /**
-   * Largest amount of data ever held by the proxy for one direction of one
-   * connection (latency queue + destination socket's write buffer), in bytes.
-   * Stays small (around a socket high-water mark plus one chunk) when
-   * backpressure works.
-   */
-  maxBufferedBytes: number
-}
-
-export interface FaultProxy {
-  readonly name: string
-  readonly port: number
-  readonly host: string
-  /** `ws://host:port` */
-  readonly url: string
-  /**
-   * Cut traffic between this proxy's target and the dialer `peer` (a node id,
-   * or '*' for every dialer including unidentified ones).
-   * - 'both' (default): drop everything;
-   * - 'to-target': drop only bytes flowing from the dialer to the target;
-   * - 'from-target': drop only bytes flowing from the target to the dialer.
-   * Rules for the same peer accumulate ('to-target' then 'from-target' = 'both').
-   * Applies immediately to existing connections (bytes are silently discarded,
-   * sockets stay open) and to new ones (accepted, then blackholed). Rules are
-   * checked when a chunk is delivered, so chunks still waiting out a latency
-   * delay when the partition starts are dropped too. An end of
-   * stream (FIN) in a blocked direction is held, not dropped, and delivered
-   * after `heal` — like TCP retransmitting its FIN.
-   */
-  partition(peer: string, direction?: PartitionDirection): void
-  /** Remove the rules for `peer` (exact key: heal('*') removes only the '*' rule), or every rule. New bytes flow again on existing connections. */
-  heal(peer?: string): void
-  /**
-   * Delay every chunk by `ms` in both directions, preserving order. With a
-   * `peer`, applies only to that dialer's connections (and takes precedence
-   * over the proxy-wide value); without, proxy-wide. `0` removes the setting
-   * — `setLatency(0)` without a peer removes every latency setting. Chunks
-   * already queued keep their scheduled time (and order).
-   */
-  setLatency(ms: number, peer?: string): void
-  /** Abort the connections dialed by `peer` (all of them for no peer or '*'): both sockets are reset (RST) and destroyed. */
-  resetConnections(peer?: string): void
-  readonly connections: ReadonlyArray<FaultProxyConnection>
-  readonly stats: FaultProxyStats
-  /** Close the listener and destroy every connection. Idempotent; resolves even with open connections. */
-  close(): Promise<void>
-}
-
-const MAX_HEAD_BYTES = 16 * 1024
-/** Pause the source once this much is waiting in a latency queue. */
-const QUEUE_HIGH_WATER = 1024 * 1024
-const NODE_ID_HEADER = 'x-meridian-node-id'
-const REGION_HEADER = 'x-meridian-region'
-
-type Direction = 'to-target' | 'from-target'
-
-interface ProxyState {
-  readonly stats: FaultProxyStats
-  isBlocked(peer: string | null, direction: Direction): boolean
-  latencyFor(peer: string | null): number
+interface ProxyState extends PipeProxy {
   forget(conn: Conn): void
-}
-
-/** Could `buf` be the start of an HTTP request line (`METHOD SP ...`)? */
-function mayBeHttpRequest(buf: Buffer): boolean {
-  const n = Math.min(buf.length, 21)
-  for (let i = 0; i < n; i++) {
-    const b = buf[i]!
-    if (b === 0x20) return i > 0
-    if (b < 0x41 || b > 0x5a) return false // methods are upper-case tokens
-  }
-  return buf.length < 21
-}
-
-/** Extract the dialer identity from a request head (without the final CRLFCRLF). */
-export function parseDialerIdentity(head: Buffer): { peer: string | null; region: string | null } {
-  let peer: string | null = null
-  let region: string | null = null
-  const lines = head.toString('latin1').split('\r\n')
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!
-    const colon = line.indexOf(':')
-    if (colon <= 0) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    if (value === '') continue
-    if (name === NODE_ID_HEADER && peer === null) peer = value
-    else if (name === REGION_HEADER && region === null) region = value
-  }
-  return { peer, region }
 }
 
 /** Reset (RST) and destroy a socket; never throws. */
@@ -163,125 +42,6 @@ function abort(socket: Socket): void {
     socket.resetAndDestroy()
   } catch {
     socket.destroy()
-  }
-}
-
-interface QueueItem {
-  /** null = end of stream */
-  chunk: Buffer | null
-  due: number
-}
-
-/** One direction of one connection: an order-preserving, delaying, filtering pump. */
-class Pipe {
-  private readonly queue: QueueItem[] = []
-  private queuedBytes = 0
-  private timer: NodeJS.Timeout | undefined
-  private waitingDrain = false
-  private sourcePaused = false
-  private ended = false
-  private closed = false
-  /** While true, nothing is delivered (connection not identified yet). */
-  held: boolean
-
-  constructor(
-    private readonly proxy: ProxyState,
-    private readonly conn: Conn,
-    private readonly direction: Direction,
-    private readonly src: Socket,
-    private readonly dst: Socket,
-    held: boolean
-  ) {
-    this.held = held
-  }
-
-  push(chunk: Buffer | null): void {
-    if (this.closed || this.ended) return
-    if (chunk === null) this.ended = true
-    else this.queuedBytes += chunk.length
-    this.queue.push({ chunk, due: performance.now() + this.proxy.latencyFor(this.conn.peer) })
-    this.pump()
-  }
-
-  onDrain(): void {
-    if (!this.waitingDrain) return
-    this.waitingDrain = false
-    this.pump()
-  }
-
-  pump(): void {
-    if (this.closed) return
-    if (!this.held && !this.waitingDrain) this.deliver()
-    this.updateSourceFlow()
-  }
-
-  close(): void {
-    this.closed = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    this.queue.length = 0
-    this.queuedBytes = 0
-  }
-
-  private deliver(): void {
-    const { stats } = this.proxy
-    while (this.queue.length > 0) {
-      const item = this.queue[0]!
-      const wait = item.due - performance.now()
-      if (wait > 0) {
-        this.arm(wait)
-        return
-      }
-      const blocked = this.proxy.isBlocked(this.conn.peer, this.direction)
-      if (item.chunk === null) {
-        if (blocked) return // hold the FIN until heal
-        this.queue.shift()
-        if (!this.dst.destroyed && !this.dst.writableEnded) this.dst.end()
-        continue
-      }
-      const chunk = item.chunk
-      this.queue.shift()
-      this.queuedBytes -= chunk.length
-      if (blocked) {
-        stats.droppedBytes += chunk.length
-        continue
-      }
-      if (this.dst.destroyed || this.dst.writableEnded) continue // peer gone; connection is being torn down
-      const ok = this.dst.write(chunk)
-      if (this.direction === 'to-target') {
-        this.conn.bytesToTarget += chunk.length
-        stats.bytesToTarget += chunk.length
-      } else {
-        this.conn.bytesFromTarget += chunk.length
-        stats.bytesFromTarget += chunk.length
-      }
-      const buffered = this.queuedBytes + this.dst.writableLength
-      if (buffered > stats.maxBufferedBytes) stats.maxBufferedBytes = buffered
-      if (!ok) {
-        this.waitingDrain = true
-        return
-      }
-    }
-  }
-
-  private arm(wait: number): void {
-    if (this.timer !== undefined) return // already armed for the head (or earlier)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.pump()
-    }, Math.max(1, Math.ceil(wait)))
-  }
-
-  private updateSourceFlow(): void {
-    const shouldPause = !this.closed && (this.waitingDrain || this.queuedBytes >= QUEUE_HIGH_WATER)
-    if (shouldPause && !this.sourcePaused) {
-      this.sourcePaused = true
-      this.proxy.stats.backpressurePauses++
-      this.src.pause()
-    } else if (!shouldPause && this.sourcePaused) {
-      this.sourcePaused = false
-      if (!this.src.destroyed) this.src.resume()
-    }
   }
 }
 

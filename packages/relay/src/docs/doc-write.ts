@@ -12,7 +12,7 @@ import type { DocSizeGuard } from '../limits.js'
 import type { RelayGuarantees } from '../guarantees.js'
 import type { Mesh } from '../mesh/mesh.js'
 import { RelayError } from '../errors.js'
-import { applyFromMesh } from '../mesh/mesh-apply.js'
+import { applyWithinLimits } from '../guarded-apply.js'
 
 /** How far a write got: committed by this relay ('relay'), in storage its whole region shares ('region'), or held by k other regions too. */
 export type Durability = 'relay' | 'region' | { replicated: number }
@@ -47,13 +47,16 @@ export async function applyServerWrite(room: Room, update: Uint8Array, deps: Wri
   if (deps.guarantees.isReadOnly(room.name)) throw new RelayError('ERR_DOC_READ_ONLY')
   let tracked: number | null = null
   const before = room.changedBytes
-  const result = await applyFromMesh(room, update, { kind: 'server', actor: options.actor, tracked: (seq) => { tracked = seq } }, deps.docSize)
-  switch (result) {
+  // A caller's write: inspected by a client's rules (a history document stays append-only over HTTP too).
+  const result = applyWithinLimits(room, update, { kind: 'server', actor: options.actor, tracked: (seq) => { tracked = seq } }, deps.docSize, 'client')
+  switch (result.kind) {
     case 'too-large':
       throw new RelayError('ERR_DOC_TOO_LARGE', `limit is ${deps.docSize.maxBytes} bytes`)
     case 'missing-deps':
+      await result.committed
       throw new RelayError('ERR_UPDATE_MISSING_DEPS', 'the part that depends on nothing missing was applied; send the missing changes first')
     case 'applied':
+      await result.committed
       break
   }
   const base: Durability = deps.regionShared ? 'region' : 'relay'

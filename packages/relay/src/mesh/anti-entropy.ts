@@ -6,7 +6,7 @@ import { docFromStored, type StorageAdapter } from '@meridian/storage'
 import type { RoomManager } from '../rooms.js'
 import type { Room } from '../room.js'
 import { DocSizeGuard } from '../limits.js'
-import { applyFromMesh } from './mesh-apply.js'
+import { applyWithinLimits } from '../guarded-apply.js'
 import { DigestIndex, docDigest, isTombstoneDigest, tombstoneDigest } from './digest-index.js'
 import type { MeshLink } from './link.js'
 import type { ReplicationTracker } from './replication.js'
@@ -339,12 +339,13 @@ export class AntiEntropy {
       return
     }
     try {
-      const result = await applyFromMesh(room, new Uint8Array(update.buffer, update.byteOffset, update.byteLength), { kind: 'anti-entropy', region: round.link.remote?.region ?? '' }, this.docSize)
-      if (result === 'too-large') {
+      const result = applyWithinLimits(room, new Uint8Array(update.buffer, update.byteOffset, update.byteLength), { kind: 'anti-entropy', region: round.link.remote?.region ?? '' }, this.docSize)
+      if (result.kind === 'too-large') {
         await this.skip(round, m.docName, `would pass the document size limit (${this.o.maxDocumentBytes} bytes)`)
         return
       }
       // 'missing-deps': structs whose dependencies the serving relay lacks too stay out, as for a client's write.
+      await result.committed
       round.link.send({ type: 'mesh-doc-applied', docName: m.docName, stateVector: Y.encodeStateVector(room.doc) })
     } catch (err) {
       await this.skip(round, m.docName, `not applied: ${(err as Error).message}`)

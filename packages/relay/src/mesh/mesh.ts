@@ -16,7 +16,7 @@ import { MeshDialer } from './dialer.js'
 import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName, type MemberRecord } from './membership.js'
 import { RelayError } from '../errors.js'
 import { DocSizeGuard } from '../limits.js'
-import { applyFromMesh } from './mesh-apply.js'
+import { applyWithinLimits } from '../guarded-apply.js'
 import { MemberMemory } from './member-memory.js'
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './options.js'
 import { ReplicationTracker, type RegionBacklog } from './replication.js'
@@ -380,17 +380,18 @@ export class Mesh {
     try {
       // The same checks as a client's write. Not acknowledged when refused: the sender's tracker keeps it
       // pending, and anti-entropy (which skips what it cannot take) reports the document rather than lying.
-      const result = await applyFromMesh(room, update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId }, this.docSize)
-      switch (result) {
+      const result = applyWithinLimits(room, update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId }, this.docSize)
+      switch (result.kind) {
         case 'too-large':
           this.log.warn({ doc: docName, peer: link.remote?.nodeId, limit: this.d.maxDocumentBytes }, 'mesh push refused: the document would pass its size limit')
           return
         case 'missing-deps':
+          await result.committed
           // Depends on changes this relay lacks (an earlier push lost with a link): anti-entropy brings them.
           this.log.debug({ doc: docName, peer: link.remote?.nodeId }, 'mesh push with missing dependencies: part dropped')
           return
         case 'applied':
-          break
+          await result.committed
       }
       link.send({ type: 'mesh-update-ack', id, docName, stateVector: Y.encodeStateVector(room.doc) })
     } catch (err) {
