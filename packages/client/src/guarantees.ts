@@ -1,4 +1,5 @@
-import type { Clock, DecisionDiff, DocumentMode, PolicyConfig, PolicyDecision, ShedReason } from '@meridian/policy'
+import type { DecisionDiff, DocumentMode, PolicyConfig, PolicyDecision, ShedReason } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { StatusFields } from '@meridian/protocol'
 import type { MeridianError } from './errors.js'
 

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { Ledger } from './ledger.js'
 import type { LocalStore } from './local-store.js'
 import type { ClientStoredDocument } from './store/types.js'

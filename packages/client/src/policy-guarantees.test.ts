@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { StatusFields } from '@meridian/protocol'
 import { PolicyGuarantees as Guarantees } from './policy-guarantees.js'
 import type { MeridianError } from './errors.js'

@@ -1,4 +1,4 @@
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import {
   createPolicyEngine,
   decisionAt,

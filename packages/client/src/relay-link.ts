@@ -1,4 +1,4 @@
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import * as Y from 'yjs'
 import {
   CLOSE_CODES,

@@ -1,4 +1,4 @@
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 
 /** A clock the test moves by hand (`advance`), with timers that fire in order. */
 export function manualClock(startMs = 1_000): Clock & { advance(ms: number): void } {

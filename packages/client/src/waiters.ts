@@ -4,7 +4,7 @@
  * whenever the provider's state changes, each with an optional timeout on the
  * injected clock, and all rejected on destroy — none is left hanging.
  */
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import { MeridianError } from './errors.js'
 
 export interface WaitCondition {

@@ -18,5 +18,3 @@ export { createPolicyEngine } from './engine.js'
 export type { PolicyEngine, PolicyEngineOptions } from './engine.js'
 export { decisionsEqual, diffDecisions, isCapabilityOn } from './diff.js'
 export type { DecisionDiff } from './diff.js'
-// Clock lives in @meridian/base; re-exported until every caller imports it from there.
-export { createSystemClock, systemClock, type Clock, type ClockTimer, type SystemClockOptions } from '@meridian/base'

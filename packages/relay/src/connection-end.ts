@@ -4,7 +4,7 @@
  * reason it is counted under. Shared by the socket owner (connection.ts), its
  * auth gate and its document sessions.
  */
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { Logger } from 'pino'
 import { encodeMessage, isProtocolError } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError, type RelayErrorCode } from './errors.js'

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { RawData } from 'ws'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { RelaySocket } from './transport.js'
 import { CLOSE_CODES, RelayError } from './errors.js'
 import { parseDocName } from './doc-name.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import { Deadlines, type Scheduled } from './deadlines.js'
 
 /** A manual clock: timers run when `advance` passes them, in deadline order. */

@@ -9,7 +9,7 @@
  * Deadlines are exact (a due item is told at its deadline, not on a coarse
  * tick), so a simulated clock sees the same timing as with one timer each.
  */
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 
 /** What the heap needs on an item; `Deadlines` owns both fields. */
 export interface Scheduled {

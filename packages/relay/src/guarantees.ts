@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import { FEATURE_REPLICATION, FEATURE_STATUS, type StatusFields } from '@meridian/protocol'
 import { DocumentModes, type DocumentPolicy } from './doc-modes.js'
 import type { Mesh } from './mesh/mesh.js'

@@ -6,7 +6,7 @@
  */
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type * as Y from 'yjs'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import { RelayError } from './errors.js'
 import { clearAwarenessCheckTimer } from './yjs-internals.js'
 import { AwarenessOwners } from './awareness-guard.js'

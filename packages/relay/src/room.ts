@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
-import { createSystemClock, type Clock } from '@meridian/policy'
+import { createSystemClock, type Clock } from '@meridian/base'
 import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
 import { EncodingCache, stateVectorKey } from './encoding-cache.js'
 import { RelayError } from './errors.js'

@@ -1,7 +1,7 @@
 import { isHistoryDocName } from '@meridian/history'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import { RelayError } from './errors.js'
 import { Room, type RoomOptions } from './room.js'
 import { AwarenessSweeper } from './room-presence.js'

@@ -4,7 +4,7 @@
  * the socket is destroyed after a short grace whether or not the close
  * handshake completed.
  */
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { RelaySocket } from './transport.js'
 
 /** How long a refused socket gets to take its close frame before it is destroyed. */

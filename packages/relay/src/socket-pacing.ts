@@ -3,7 +3,7 @@
  * reading until repaid, see limits.ts), its last activity for the idle
  * timeout, and whether it answered the heartbeat.
  */
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import type { Counter } from 'prom-client'
 import { ConnectionRateLimiter, type RateLimitOptions, type RateVerdict } from './limits.js'
 import type { RelaySocket } from './transport.js'

@@ -1,4 +1,4 @@
-import { systemClock } from '@meridian/policy'
+import { systemClock } from '@meridian/base'
 import type { ApiError, DemoState } from '../server/api-types.js'
 import { MODE_COLORS, drawChart } from './chart.js'
 import { MAX_STALENESS_MS, RegionClient, type Sample } from './region-client.js'

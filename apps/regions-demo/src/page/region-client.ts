@@ -2,7 +2,8 @@ import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider } from '@meridian/client'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
-import { systemClock, type DocumentMode, type PolicyConfig, type PolicyDecision } from '@meridian/policy'
+import { type DocumentMode, type PolicyConfig, type PolicyDecision } from '@meridian/policy'
+import { systemClock } from '@meridian/base'
 
 /** T: beyond this staleness bound a region's document is `degraded`. Short, so a cut shows within seconds. */
 export const MAX_STALENESS_MS = 3_000

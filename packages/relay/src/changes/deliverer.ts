@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import { matchGlob } from '../glob.js'
 import { isInternalDoc, type ChangeFeed } from './feed.js'
 import { changeJson } from './routes.js'

@@ -12,7 +12,7 @@
  * is a timer on the relay's clock; `close()` ends them all.
  */
 import type { StorageAdapter } from '@meridian/storage'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 
 export type ChangeKind = 'update' | 'snapshot'
 

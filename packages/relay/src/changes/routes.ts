@@ -10,7 +10,7 @@
  * `Last-Event-ID` resumes). See README, "Change feed".
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import { checkDocRequest } from '../docs/http-auth.js'
 import { parseDocName } from '../doc-name.js'
 import type { ChangeFeed, FeedChange } from './feed.js'

@@ -6,7 +6,7 @@
  * clients, pushed to other regions and tracked for replication by the mesh,
  * published on the region's bus), and the durability it reached.
  */
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import type { Room } from '../room.js'
 import type { DocSizeGuard } from '../limits.js'
 import type { RelayGuarantees } from '../guarantees.js'

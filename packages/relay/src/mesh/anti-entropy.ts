@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import * as Y from 'yjs'
 import type { MeshMessage } from '@meridian/protocol'
 import { docFromStored, type StorageAdapter } from '@meridian/storage'

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { RawData } from 'ws'
-import type { Clock } from '@meridian/policy'
+import type { Clock } from '@meridian/base'
 import { SOCKET_CONNECTING, SOCKET_OPEN, type RelaySocket } from '../transport.js'
 import { MESH_CLOSE_CODES, MESH_HANDSHAKE_VERSION, MESH_NONCE_BYTES, decodeMeshMessage, encodeMeshMessage, type MeshMember, type MeshMessage } from '@meridian/protocol'
 import { meshHelloProof, meshNonce, verifyMeshHello, type MeshRole } from './link-auth.js'

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 import type { RelaySocket } from '../transport.js'
 import * as Y from 'yjs'
 import { MESH_CLOSE_CODES, type MeshMember, type MeshMessage } from '@meridian/protocol'

@@ -1,4 +1,4 @@
-import type { Clock, ClockTimer } from '@meridian/policy'
+import type { Clock, ClockTimer } from '@meridian/base'
 
 /** Simulated time starts here (2026-01-01T00:00:00Z), so epoch-based code sees plausible dates. */
 export const SIM_EPOCH_MS = 1_767_225_600_000
