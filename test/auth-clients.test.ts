@@ -47,7 +47,13 @@ describe('clients with tokens', () => {
     cleanups.push(() => viewer.destroy())
     const denied: string[] = []
     const warn = console.warn
-    console.warn = (...args: unknown[]) => { denied.push(args.join(' ')) }
+    // y-websocket reports the relay's auth-denied with console.warn: that is the signal to wait for.
+    let onDenied = (): void => undefined
+    const deniedSeen = new Promise<void>((resolve) => { onDenied = resolve })
+    console.warn = (...args: unknown[]) => {
+      denied.push(args.join(' '))
+      if (args.join(' ').includes('read-only')) onDenied()
+    }
     cleanups.push(() => { console.warn = warn })
 
     stock.doc.getText('t').insert(0, 'stock ')
@@ -63,6 +69,8 @@ describe('clients with tokens', () => {
     await waitFor(() => meridian.doc.getMap('m').get('legit') === true, 'legit edit', meridian.doc)
     await waitFor(() => viewer.doc.getMap('m').get('legit') === true, 'viewer to keep reading', viewer.doc)
     await meridian.provider.whenAcknowledged({ timeoutMs: 5_000 })
+    // The viewer's write and the stock client's arrive on different sockets, in either order.
+    await Promise.race([deniedSeen, new Promise((resolve) => setTimeout(resolve, 5_000))])
     expect(denied.some((d) => d.includes('read-only'))).toBe(true)
     expect(meridian.doc.getMap('m').has('vandalism')).toBe(false)
     expect((await storedDoc(storage, 'team-1/doc')).getMap('m').toJSON()).toEqual({ legit: true })

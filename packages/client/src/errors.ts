@@ -8,7 +8,7 @@ export const MERIDIAN_ERROR_CODES = {
   ERR_REMOTE_UPDATE: 'the relay sent an update Yjs could not apply',
   ERR_PROTOCOL: 'the relay sent a message that could not be decoded',
   ERR_RELAY: 'the relay reported an error', // see `relayCode`
-  ERR_PERSISTENCE: 'local storage failed: the document keeps working in memory',
+  ERR_PERSISTENCE: 'local storage failed', // the document keeps working in memory
   ERR_TIMEOUT: 'a wait given a timeoutMs did not complete in time',
   ERR_READ_ONLY: 'the document is read-only (its home region is unreachable): the write is refused',
   ERR_WRITE_TOO_LARGE: 'a local write is too large for the relay and is held back', // see `seq`, provider.dropWrite
