@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
+import { MemoryClientStore, isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
 import { historyDocName, listVersions } from '@meridian/history'
 import { createTestClient, startTestRelay, type TestRelay } from '@meridian/testing'
 
@@ -51,7 +51,8 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
   for (const digest of [true, false]) {
     it(`is held back and reported once; appends still sync; no reconnect loop (${digest ? 'with' : 'without'} the delete digest)`, async () => {
       const { relay, url, id } = await relayWithVersion()
-      const client = createTestClient(historyDocName('notes/1'), { url, ...(digest ? {} : { deleteDigest: undefined }) })
+      const store = new MemoryClientStore()
+      const client = createTestClient(historyDocName('notes/1'), { url, store, ...(digest ? {} : { deleteDigest: undefined }) })
       cleanups.push(() => client.provider.destroy())
       const { provider, doc } = client
       const attempts: string[] = []
@@ -109,6 +110,28 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       }
       // Locally the deletion stays (the document keeps every local write).
       expect(doc.getMap('versions').has(id)).toBe(false)
+
+      // A reload: the local copy still has the deletion, no pending write carries it. Refused once more, then withheld.
+      await provider.whenPersisted()
+      await provider.destroy()
+      const reloaded = createTestClient(historyDocName('notes/1'), { url, store, ...(digest ? {} : { deleteDigest: undefined }) })
+      cleanups.push(() => reloaded.provider.destroy())
+      const reconnects: string[] = []
+      reloaded.provider.on('status', (e) => {
+        if (e.status === 'connecting') reconnects.push('connecting')
+      })
+      const refusedAgain = new Promise<MeridianError>((resolve) => reloaded.provider.on('error', (e) => {
+        if (isMeridianError(e, 'ERR_WRITE_REFUSED')) resolve(e)
+      }))
+      await reloaded.provider.whenLoaded
+      expect(reloaded.doc.getMap('versions').has(id)).toBe(false)
+      expect((await refusedAgain).relayCode).toBe('ERR_HISTORY_APPEND_ONLY')
+      await reloaded.provider.whenSynced({ timeoutMs: 10_000 })
+      const after = edit(reloaded.doc, () => reloaded.doc.getMap('versions').set('note-4', { note: 'after the reload' }))
+      await reloaded.provider.whenDurable(after, 'relay', { timeoutMs: 10_000 })
+      expect(reconnects.length).toBeLessThanOrEqual(2)
+      expect(reloaded.errors.filter((e) => e.startsWith('ERR_WRITE_REFUSED'))).toHaveLength(1)
+      expect((await relay.history.list('notes/1')).map((v) => v.id)).toEqual([id])
     }, 30_000)
   }
 })

@@ -84,6 +84,14 @@ export class RefusedWrites {
     return write
   }
 
+  /**
+   * Withholds every delete `doc` holds now: for a write refusal no pending write
+   * explains (e.g. a write dropped before a reload, now only in the local copy).
+   */
+  withholdAllDeletes(doc: Y.Doc): void {
+    this.droppedDeletes.push(deletesOfDoc(doc))
+  }
+
   /** `update` (deletes only) without the withheld deletes; null if nothing is left. */
   sendableDeletes(update: Uint8Array): Uint8Array | null {
     const withheld = this.withheldDeletes()
@@ -209,6 +217,9 @@ export class RefusedWrites {
 const deletesOf = (update: Uint8Array): DeleteRanges =>
   union([new Map([...Y.decodeUpdate(update).ds.clients].map(([client, items]) => [client, items.map((i): [number, number] => [i.clock, i.len])]))])
 
+const deletesOfDoc = (doc: Y.Doc): DeleteRanges =>
+  new Map([...Y.createDeleteSetFromStructStore(doc.store).clients].map(([c, items]) => [c, items.map((i): [number, number] => [i.clock, i.len])]))
+
 /** Union, normalised (per client sorted, overlaps merged, empty dropped). */
 function union(sets: readonly DeleteRanges[]): DeleteRanges {
   const out: DeleteRanges = new Map()
@@ -267,6 +278,5 @@ function withoutDeletes(doc: Y.Doc, stateVector: Uint8Array, withheld: DeleteRan
   const head = full.subarray(0, full.length - tail.length)
   // Should Yjs lay it out otherwise (pending structs merged in), nothing is sent rather than the refused deletes.
   if (head.length < 1 || full.subarray(head.length).some((b, i) => b !== tail[i])) return new Uint8Array([0, 0])
-  const all: DeleteRanges = new Map([...Y.createDeleteSetFromStructStore(doc.store).clients].map(([c, items]) => [c, items.map((i): [number, number] => [i.clock, i.len])]))
-  return encodeUpdate(head, subtract(all, withheld))
+  return encodeUpdate(head, subtract(deletesOfDoc(doc), withheld))
 }

@@ -83,15 +83,20 @@ export class WriteGate {
   /**
    * The relay refused a write for what it does (`relayCode`): every unacknowledged
    * write that deletes something is held back (its structs and its deletes), with
-   * one ERR_WRITE_REFUSED each. Returns whether any was.
+   * one ERR_WRITE_REFUSED each. With none (the refused deletes are only in the
+   * local copy, e.g. a dropped write after a reload), every delete the document
+   * holds now is withheld, with one ERR_WRITE_REFUSED: either way the reconnection
+   * does not send them again.
    */
-  writeRefused(relayCode: string): boolean {
+  writeRefused(relayCode: string): void {
     const candidates = this.o.ledger.unacknowledged().filter((e) => !this.refused.has(e.seq) && Y.decodeUpdate(e.data).ds.clients.size > 0)
     let held = false
     for (const e of candidates) {
       if (this.hold(e, ownClientOf(e.data, this.o.doc.clientID) ?? this.o.doc.clientID, 'write-refused', null, undefined, relayCode)) held = true
     }
-    return held
+    if (held) return
+    this.refused.withholdAllDeletes(this.o.doc)
+    this.o.onError(new MeridianError('ERR_WRITE_REFUSED', `the relay refuses deletes of this document (${relayCode}): they are no longer sent`, { relayCode }))
   }
 
   /**
