@@ -96,7 +96,7 @@ export class WriteGate {
     }
     if (held) return
     this.refused.withholdAllDeletes(this.o.doc)
-    this.o.onError(new MeridianError('ERR_WRITE_REFUSED', `the relay refuses deletes of this document (${relayCode}): they are no longer sent`, { relayCode }))
+    this.o.onError(new MeridianError('ERR_WRITE_REFUSED', `deletes held back: the relay refuses them (${relayCode})`, { relayCode }))
   }
 
   /**
@@ -180,7 +180,7 @@ export class WriteGate {
         break
       case 'write-refused':
         this.o.onError(new MeridianError('ERR_WRITE_REFUSED',
-          `write ${write.seq} is held back: the relay refuses it (${relayCode ?? ''}); other writes still sync. provider.dropWrite(${write.seq}) gives it up`,
+          `write ${write.seq} held back: the relay refuses it (${relayCode ?? ''})`,
           { seq: write.seq, bytes: write.bytes, ...(relayCode !== undefined ? { relayCode } : {}) }))
         break
       case 'depends-on-refused':
