@@ -2,7 +2,8 @@
  * Every relay command the README shows runs as written. Commands meant for this machine (`npx …`,
  * `node -e …` in "Running a relay" and "Operating a relay") are run through npx from a scratch folder in
  * the repository, in README order: the relay starts, answers, and drains on SIGTERM. The "In your app"
- * section is run in a fresh app by release-check.test.ts. Deployment examples for other hosts (bare
+ * section is run in a fresh app by release-check.test.ts; the "Version history" command-line block runs
+ * after the "Documents from your backend" commands, against the relay that section starts. Deployment examples for other hosts (bare
  * `meridian-relay …` lines naming remote databases, deploy/compose.yaml, deploy/meridian-relay.service)
  * cannot run here: their flags go through the CLI's own parser, with their secret files stood in by a
  * temporary one.
@@ -26,14 +27,16 @@ const scratch = mkdtempSync(join(scratchRoot, 'readme-commands-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 const DOCS_SECTION = 'Documents from your backend'
+const HISTORY_SECTION = 'Version history'
 
 const isRelayCommand = (line: string): boolean => /^(npx )?meridian-relay( |$)|^npx @meridian\/cli( |$)/.test(line)
 
-/** The README's sections other than "In your app" and "Documents from your backend" (run by their own tests), as text. */
+/** The README's sections other than "In your app", "Documents from your backend" and "Version history" (run by their own tests), as text. */
 function readmeOutsideApp(): string {
   const app = readmeSection(readme, 'In your app').text
   const docs = readmeSection(readme, DOCS_SECTION).text
-  return readme.replace(app, '\n').replace(docs, '\n')
+  const history = readmeSection(readme, HISTORY_SECTION).text
+  return readme.replace(app, '\n').replace(docs, '\n').replace(history, '\n')
 }
 
 describe('README commands', () => {
@@ -127,7 +130,10 @@ describe('README commands', () => {
     const relay = await startUntil(scratch, 'sh', ['-c', (start ?? '').replace(/--port \d+/, '--port 0')], /listening on (ws:\/\/\S+)/, { timeoutMs: 60_000 })
     try {
       const url = (relay.match[1] ?? '').replace(/^ws/, 'http')
-      const lines = rest.flat()
+      // The "Version history" command-line block follows (it names notes/welcome, which the block above created).
+      const versions = shellBlocks(readmeSection(readme, HISTORY_SECTION).text).map(shellLines).filter((b) => b.some((l) => l.includes('meridian-relay docs versions ')))
+      expect(versions).toHaveLength(1)
+      const lines = [...rest.flat(), ...versions.flat()]
       // Bare `meridian-relay` lines name hosts that are not here (a remote PostgreSQL): their flags are parsed only.
       for (const line of lines.filter((l) => l.startsWith('meridian-relay '))) expect(() => parseDocsArgs(shellWords(line).slice(2)), line).not.toThrow()
       // One shell for the rest, in order, as a user pastes them into one terminal (the `export` carries over).
@@ -137,6 +143,8 @@ describe('README commands', () => {
       expect(stdout).toContain('"content": "> Hello from the backend"')
       expect(stdout).toMatch(/"durability":"relay"/)
       expect(stderr).toMatch(/imported \d+ documents/)
+      expect(stderr).toMatch(/version \S+ taken: relay/)
+      expect(stdout).toMatch(/"restored":"[^"]+","preRestore":\{[^}]*"kind":"pre-restore"/)
     } finally {
       await relay.stop(20_000)
     }

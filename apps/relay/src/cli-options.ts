@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
+import type { HistoryOptions } from '@meridian/relay'
 import { CliError } from './cli-error.js'
 import { HARDENING_PARSE_OPTIONS, HARDENING_USAGE, parseHardening, type HardeningConfig } from './hardening-cli.js'
+import { HISTORY_PARSE_OPTIONS, HISTORY_USAGE, parseHistory } from './history-cli.js'
 import { LOG_FORMATS, type LogFormat } from './log-format.js'
 import { REGION_PARSE_OPTIONS, REGION_USAGE, parseRegion, type RegionConfig } from './region-cli.js'
 import { WEBHOOK_PARSE_OPTIONS, WEBHOOK_USAGE, parseWebhooks, type WebhookConfig } from './webhook-cli.js'
@@ -35,6 +37,8 @@ export interface CliConfig {
   bus: RegionConfig['bus']
   /** Webhooks and change-feed timing (webhook-cli.ts). */
   webhooks: WebhookConfig
+  /** Retention and automatic versions (history-cli.ts). */
+  history: HistoryOptions
 }
 
 export const CLI_DEFAULTS = {
@@ -66,7 +70,7 @@ export const USAGE = `Usage: meridian-relay [options]
   --serve-demo <dir>      also serve the built demo app from <dir> at /demo/ (MERIDIAN_SERVE_DEMO)
   --serve-editor <dir>    also serve the built editor demo from <dir> at /editor/ (MERIDIAN_SERVE_EDITOR)
   --help                  print this and exit
-${HARDENING_USAGE}${REGION_USAGE}${WEBHOOK_USAGE}
+${HARDENING_USAGE}${REGION_USAGE}${WEBHOOK_USAGE}${HISTORY_USAGE}
   meridian-relay mint-token --help   mint a token for local use
 `
 
@@ -103,7 +107,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
         help: { type: 'boolean' },
         ...HARDENING_PARSE_OPTIONS,
         ...REGION_PARSE_OPTIONS,
-        ...WEBHOOK_PARSE_OPTIONS
+        ...WEBHOOK_PARSE_OPTIONS,
+        ...HISTORY_PARSE_OPTIONS
       }
     }))
   } catch (err) {
@@ -168,7 +173,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     serveEditor: resolveOptional(values['serve-editor'] ?? env.MERIDIAN_SERVE_EDITOR),
     hardening: parseHardening(values, env),
     ...parseRegion(values, env),
-    webhooks: parseWebhooks(values, env)
+    webhooks: parseWebhooks(values, env),
+    history: parseHistory(values, env)
   }
 }
 

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import type { StorageAdapter } from '@meridian/storage'
+import { versionsCommand } from './versions-cli.js'
 import { ArchiveError, docLine, endLine, exportStorage, headerLine, importIntoStorage, parseArchive, type ArchiveContents } from './docs-archive.js'
 
 export const DOCS_USAGE = `Usage: meridian-relay docs <command> [options]
@@ -24,6 +25,7 @@ Against a running relay (--url, and --token or MERIDIAN_ADMIN_TOKEN: the admin t
   rm <name>                                 delete the document (final: tombstoned in every region)
   export --out <archive|-> [--prefix p]     back up every document to an archive
   import --in <archive> [--progress]        restore an archive (idempotent, verified; --progress: a line per document)
+  versions ls|create|get|diff|restore <doc> a document's versions (docs versions --help)
 
 Offline, for backup and restore (the relays on that storage stopped for import):
   export --data-dir <dir> | --postgres <url>  --out <archive|-> [--prefix p]
@@ -80,6 +82,7 @@ export function parseDocsArgs(argv: string[]) {
 
 /** Runs the subcommand; returns the process exit code (0 done, 1 failed, 2 bad usage). */
 export async function docsCommand(argv: string[], env: Record<string, string | undefined>, io: DocsCliIo): Promise<number> {
+  if (argv[0] === 'versions') return versionsCommand(argv.slice(1), env, io, (url, token) => new Api(io.fetch, url, token))
   let parsed
   try {
     parsed = parseDocsArgs(argv)
@@ -246,11 +249,12 @@ const enc = (name: string): string => encodeURIComponent(name)
 class Api {
   constructor(private readonly fetchFn: typeof fetch, private readonly base: string, private readonly token: string | undefined) {}
 
-  private async call(method: string, path: string, body?: Uint8Array, allow: number[] = []): Promise<Response | null> {
+  /** A string body is JSON; bytes are a Yjs update. */
+  private async call(method: string, path: string, body?: Uint8Array | string, allow: number[] = []): Promise<Response | null> {
     const headers: Record<string, string> = {}
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
-    if (body !== undefined) headers['content-type'] = 'application/octet-stream'
-    const res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: new Uint8Array(body) } : {}) })
+    if (body !== undefined) headers['content-type'] = typeof body === 'string' ? 'application/json' : 'application/octet-stream'
+    const res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) })
     if (res.ok) return res
     if (allow.includes(res.status)) return null
     const text = await res.text()
@@ -264,7 +268,7 @@ class Api {
     throw new RequestError(`${method} ${path} → ${res.status} ${detail}`)
   }
 
-  async json(method: string, path: string, body?: Uint8Array, allow: number[] = []): Promise<unknown> {
+  async json(method: string, path: string, body?: Uint8Array | string, allow: number[] = []): Promise<unknown> {
     const res = await this.call(method, path, body, allow)
     return res === null ? null : res.json()
   }

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     documentPolicies: config.homeRegions,
     webhooks: config.webhooks.webhooks,
     changeFeed: config.webhooks.changeFeed,
+    history: config.history,
     // A cluster secret makes this relay a mesh member (a relay with no --peer is a seed for others).
     ...(config.clusterSecret !== undefined
       ? {

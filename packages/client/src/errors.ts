@@ -12,6 +12,7 @@ export const MERIDIAN_ERROR_CODES = {
   ERR_TIMEOUT: 'a wait given a timeoutMs did not complete in time',
   ERR_READ_ONLY: 'the document is read-only (its home region is unreachable): the write is refused',
   ERR_WRITE_TOO_LARGE: 'a local write is too large for the relay and is held back', // see `seq`, provider.dropWrite
+  ERR_WRITE_REFUSED: 'the relay refuses a local write: it is held back', // see `relayCode`, `seq`, provider.dropWrite
   ERR_STALENESS_UNACHIEVABLE: "a capability's maxStalenessMs is below what the relay can deliver" // a warning, once per capability
 } as const
 
@@ -27,7 +28,7 @@ export interface MeridianErrorOptions {
 export class MeridianError extends defineErrors('MeridianError', MERIDIAN_ERROR_CODES) {
   /** For ERR_RELAY: the relay's own error code. */
   readonly relayCode: string | undefined
-  /** For ERR_WRITE_TOO_LARGE: the write's number (`provider.refusedWrites`, `provider.dropWrite(seq)`). */
+  /** For ERR_WRITE_TOO_LARGE and ERR_WRITE_REFUSED: the write's number (`provider.refusedWrites`, `provider.dropWrite(seq)`). */
   readonly seq: number | undefined
   /** For ERR_WRITE_TOO_LARGE: the write's size in bytes. */
   readonly bytes: number | undefined

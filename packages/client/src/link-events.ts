@@ -55,5 +55,7 @@ export interface LinkHost {
   writable(): boolean
   /** What a relay at `stateVector` lacks of ours (without writes held back: see WriteGate). */
   encodeDiff(stateVector: Uint8Array, digest: boolean): Uint8Array
+  /** Deletes the digest exchange would send, without those held back (null: none left). */
+  sendableDeletes(update: Uint8Array): Uint8Array | null
   localAwareness(): Uint8Array | null
 }

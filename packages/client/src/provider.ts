@@ -15,7 +15,7 @@ import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-t
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
-import { SIZE_REFUSALS, WriteGate } from './write-gate.js'
+import { WriteGate } from './write-gate.js'
 import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
@@ -100,6 +100,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         highWaterMark: () => this.ledger.highWaterMark,
         writable: () => this.guarantees.isWritable,
         encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
+        sendableDeletes: (update) => this.gate.refused.sendableDeletes(update),
         localAwareness: () => (this.awareness.getLocalState() === null ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
       },
       onEvent: (event) => this.onLinkEvent(event),
@@ -360,8 +361,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private onLinkClose(wasOpen: boolean, code: number | null, reason: string): void {
     const url = this.url
-    // Refused for its size: hold the culprit back so the reconnection does not resend it (y-websocket#189).
-    if (code !== null && SIZE_REFUSALS[code] !== undefined) this.gate.relayRefused(code)
+    // Refused for its size or what it does: hold the culprit back so the reconnection does not resend it (y-websocket#189).
+    this.gate.relayClosed(code, reason)
     // Refused credentials: retrying them cannot succeed and would hammer the relay, so stop, and say
     // why (last, so that the app can fix the cause, e.g. setParams, and connect() from the handler).
     const refusal = authRefusal(code, reason)

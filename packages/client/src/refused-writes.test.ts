@@ -60,4 +60,37 @@ describe('RefusedWrites', () => {
     const del = write(doc, () => doc.getText('t').delete(0, 1))
     expect(new RefusedWrites().refuse(1, del, doc.clientID, 'relay-refused')).toBeNull()
   })
+  it('withholds the deletes of a write refused for what it does (write-refused), held or dropped, with and without the digest', () => {
+    const doc = new Y.Doc()
+    const m = doc.getMap('m')
+    const setup = write(doc, () => doc.transact(() => {
+      m.set('a', 1)
+      m.set('b', 2)
+      m.set('c', 3)
+    }))
+    const relay = new Y.Doc()
+    Y.applyUpdate(relay, setup)
+    const refused = write(doc, () => m.delete('a'))
+    const other = write(doc, () => m.delete('b'))
+    const r = new RefusedWrites()
+    expect(r.refuse(2, refused, doc.clientID, 'write-refused')).toMatchObject({ seq: 2, reason: 'write-refused' })
+    // A size refusal of a pure deletion holds nothing back (there is nothing large in it).
+    expect(new RefusedWrites().refuse(2, refused, doc.clientID, 'relay-refused')).toBeNull()
+    const seen = (diff: Uint8Array): unknown => {
+      const copy = new Y.Doc()
+      Y.applyUpdate(copy, setup)
+      Y.applyUpdate(copy, diff)
+      return copy.getMap('m').toJSON()
+    }
+    for (const dropped of [false, true]) {
+      if (dropped) expect(r.release(2)).toEqual([2])
+      for (const digest of [null, deleteDigest]) {
+        const diff = r.encodeDiff(doc, Y.encodeStateVector(relay), digest, () => [deleteDigest.deletesOf(refused), deleteDigest.deletesOf(other)], () => [{ seq: 2, data: refused }, { seq: 3, data: other }])
+        expect(seen(diff), `dropped ${dropped}, digest ${digest !== null}`).toEqual({ a: 1, c: 3 })
+      }
+      // What the digest exchange would send: the refused deletes are left out.
+      expect(r.sendableDeletes(refused)).toBeNull()
+      expect(seen(r.sendableDeletes(Y.mergeUpdates([refused, other])) ?? new Uint8Array([0, 0]))).toEqual({ a: 1, c: 3 })
+    }
+  })
 })

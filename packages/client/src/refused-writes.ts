@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
 import { decodeBounds, encodeBounds, type DeleteRanges } from '@meridian/protocol'
 import type { DeleteDigest } from './delete-digest.js'
 
@@ -15,6 +16,11 @@ export type RefusalReason =
   | 'relay-refused'
   /** It builds on a refused write (inserts next to it, deletes in it): the relay could not apply it alone. */
   | 'depends-on-refused'
+  /**
+   * The relay closed the connection refusing what it does (4400 with a write-specific code, e.g.
+   * ERR_HISTORY_APPEND_ONLY: a deletion from a history document): its deletes are withheld too.
+   */
+  | 'write-refused'
 
 export interface RefusedWrite {
   /** The write's number in the ledger (`error.seq`, `provider.dropWrite(seq)`). */
@@ -29,10 +35,12 @@ export interface RefusedWrite {
 
 interface Block {
   write: RefusedWrite
-  /** Yjs client id and the clock range [from, to) of its structs. */
+  /** Yjs client id and the clock range [from, to) of its structs (empty for a pure deletion). */
   client: number
   from: number
   to: number
+  /** For 'write-refused': the write's deletes, withheld from everything sent. */
+  deletes: DeleteRanges | null
 }
 
 /**
@@ -45,6 +53,8 @@ interface Block {
  */
 export class RefusedWrites {
   private readonly blocks: Block[] = []
+  /** Deletes of dropped 'write-refused' writes: the relay refuses them for good, so they are never sent. */
+  private readonly droppedDeletes: DeleteRanges[] = []
 
   get size(): number {
     return this.blocks.length
@@ -60,17 +70,34 @@ export class RefusedWrites {
 
   /**
    * Holds back a write of `client` (the document's id when it was made). Returns
-   * the refusal, or null if the update carries no struct of that client (nothing
-   * to hold back: e.g. a pure deletion, which is small).
+   * the refusal, or null if there is nothing to hold back: no struct of that
+   * client (e.g. a pure deletion, which is small) and, for 'write-refused', no delete.
    */
   refuse(seq: number, update: Uint8Array, client: number, reason: RefusalReason, dependsOn: number | null = null): RefusedWrite | null {
     const meta = Y.parseUpdateMeta(update)
-    const from = meta.from.get(client)
-    const to = meta.to.get(client)
-    if (from === undefined || to === undefined || to <= from) return null
+    const from = meta.from.get(client) ?? 0
+    const to = Math.max(from, meta.to.get(client) ?? 0)
+    const deletes = reason === 'write-refused' ? deletesOf(update) : null
+    if (to <= from && (deletes === null || deletes.size === 0)) return null
     const write: RefusedWrite = { seq, bytes: update.byteLength, reason, dependsOn, update }
-    this.blocks.push({ write, client, from, to })
+    this.blocks.push({ write, client, from, to, deletes })
     return write
+  }
+
+  /**
+   * Withholds every delete `doc` holds now: for a write refusal no pending write
+   * explains (e.g. a write dropped before a reload, now only in the local copy).
+   */
+  withholdAllDeletes(doc: Y.Doc): void {
+    this.droppedDeletes.push(deletesOfDoc(doc))
+  }
+
+  /** `update` (deletes only) without the withheld deletes; null if nothing is left. */
+  sendableDeletes(update: Uint8Array): Uint8Array | null {
+    const withheld = this.withheldDeletes()
+    if (withheld === null) return update
+    const rest = subtract(deletesOf(update), withheld)
+    return rest.size === 0 ? null : encodeUpdate(new Uint8Array([0]), rest)
   }
 
   /** The refused write `update` builds on (references or deletes one of its structs), or null. */
@@ -105,7 +132,8 @@ export class RefusedWrites {
     pendingDeletes: () => DeleteRanges[],
     unacknowledged: () => readonly { seq: number; data: Uint8Array }[]
   ): Uint8Array {
-    if (this.blocks.length === 0) {
+    const withheldDeletes = this.withheldDeletes()
+    if (this.blocks.length === 0 && withheldDeletes === null) {
       return digest !== null ? digest.encodeDiff(doc, stateVector, pendingDeletes(), null) : Y.encodeStateAsUpdate(doc, stateVector)
     }
     // Pretend the peer holds every struct of a blocked client; the structs of that client it
@@ -118,9 +146,10 @@ export class RefusedWrites {
       bounds.set(client, Math.max(has, Y.getState(doc.store, client)))
       if (has < from) earlier = true
     }
+    // Without the digest a diff carries the whole delete set: all of it but the withheld deletes.
     const main = digest !== null
       ? digest.encodeDiff(doc, encodeBounds(bounds), pendingDeletes(), this.blockedRanges())
-      : Y.encodeStateAsUpdate(doc, encodeBounds(bounds))
+      : withoutDeletes(doc, encodeBounds(bounds), withheldDeletes)
     if (!earlier) return main
     const withheld = new Set(this.blocks.map((b) => b.write.seq))
     const below = unacknowledged().filter((e) => !withheld.has(e.seq)).map((e) => e.data)
@@ -137,6 +166,8 @@ export class RefusedWrites {
       const w = (this.blocks[i] as Block).write
       if (w.seq === seq || w.dependsOn === seq) {
         out.push(w.seq)
+        const deletes = (this.blocks[i] as Block).deletes
+        if (deletes !== null) this.droppedDeletes.push(deletes)
         this.blocks.splice(i, 1)
       }
     }
@@ -156,18 +187,96 @@ export class RefusedWrites {
 
   private firstBlockedClocks(): Map<number, number> {
     const out = new Map<number, number>()
-    for (const b of this.blocks) out.set(b.client, Math.min(out.get(b.client) ?? Infinity, b.from))
+    for (const b of this.blocks) if (b.to > b.from) out.set(b.client, Math.min(out.get(b.client) ?? Infinity, b.from))
     return out
   }
 
+  /** Every delete never to be sent ('write-refused' writes, held or dropped), or null if there is none. */
+  private withheldDeletes(): DeleteRanges | null {
+    const all = [...this.droppedDeletes, ...this.blocks.flatMap((b) => (b.deletes === null ? [] : [b.deletes]))]
+    return all.length === 0 ? null : union(all)
+  }
+
   private blockedRanges(): DeleteRanges {
-    const out: DeleteRanges = new Map()
+    const structs: DeleteRanges = new Map()
     for (const b of this.blocks) {
-      const list = out.get(b.client) ?? []
+      if (b.to <= b.from) continue
+      const list = structs.get(b.client) ?? []
       list.push([b.from, b.to - b.from])
       list.sort((x, y) => x[0] - y[0])
-      out.set(b.client, list)
+      structs.set(b.client, list)
     }
-    return out
+    const withheld = this.withheldDeletes()
+    return withheld === null ? structs : union([structs, withheld])
   }
+}
+
+// Delete ranges kept lean here (the digest entry has the full set, protocol's delete-ranges.ts): the core bundle carries these.
+
+/** The deletes an update carries, normalised. */
+const deletesOf = (update: Uint8Array): DeleteRanges =>
+  union([new Map([...Y.decodeUpdate(update).ds.clients].map(([client, items]) => [client, items.map((i): [number, number] => [i.clock, i.len])]))])
+
+const deletesOfDoc = (doc: Y.Doc): DeleteRanges =>
+  new Map([...Y.createDeleteSetFromStructStore(doc.store).clients].map(([c, items]) => [c, items.map((i): [number, number] => [i.clock, i.len])]))
+
+/** Union, normalised (per client sorted, overlaps merged, empty dropped). */
+function union(sets: readonly DeleteRanges[]): DeleteRanges {
+  const out: DeleteRanges = new Map()
+  for (const set of sets) for (const [client, list] of set) out.set(client, [...(out.get(client) ?? []), ...list])
+  for (const [client, list] of out) {
+    const merged: [number, number][] = []
+    for (const [clock, len] of list.filter((r) => r[1] > 0).sort((a, b) => a[0] - b[0])) {
+      const last = merged[merged.length - 1]
+      if (last !== undefined && clock <= last[0] + last[1]) last[1] = Math.max(last[1], clock + len - last[0])
+      else merged.push([clock, len])
+    }
+    if (merged.length > 0) out.set(client, merged)
+    else out.delete(client)
+  }
+  return out
+}
+
+/** `a` without `b`. */
+function subtract(a: DeleteRanges, b: DeleteRanges): DeleteRanges {
+  const out: DeleteRanges = new Map()
+  for (const [client, list] of a) {
+    let kept = list
+    for (const [c, l] of b.get(client) ?? []) {
+      kept = kept.flatMap(([x, n]): [number, number][] => [
+        ...(x < c ? [[x, Math.min(n, c - x)] as [number, number]] : []),
+        ...(x + n > c + l ? [[Math.max(x, c + l), x + n - Math.max(x, c + l)] as [number, number]] : [])
+      ])
+    }
+    if (kept.length > 0) out.set(client, kept)
+  }
+  return out
+}
+
+/** A V1 update: `structs` (its struct section), then `deletes` as Yjs writes a delete set. */
+function encodeUpdate(structs: Uint8Array, deletes: DeleteRanges): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeUint8Array(e, structs)
+  encoding.writeVarUint(e, deletes.size)
+  for (const [client, list] of [...deletes].sort((x, y) => y[0] - x[0])) {
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, list.length)
+    for (const [clock, len] of list) {
+      encoding.writeVarUint(e, clock)
+      encoding.writeVarUint(e, len)
+    }
+  }
+  return encoding.toUint8Array(e)
+}
+
+/** What a peer at `stateVector` lacks of `doc` (V1), its whole delete set but `withheld` (null: all of it). */
+function withoutDeletes(doc: Y.Doc, stateVector: Uint8Array, withheld: DeleteRanges | null): Uint8Array {
+  const full = Y.encodeStateAsUpdate(doc, stateVector)
+  if (withheld === null) return full
+  // A V1 update is its structs, then the delete set; the latter alone is what a peer holding every struct gets.
+  const tail = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(doc)).subarray(1)
+  const head = full.subarray(0, full.length - tail.length)
+  // Should Yjs lay it out otherwise (pending structs merged in), nothing is sent rather than the refused deletes.
+  if (head.length < 1 || full.subarray(head.length).some((b, i) => b !== tail[i])) return new Uint8Array([0, 0])
+  return encodeUpdate(head, subtract(deletesOfDoc(doc), withheld))
 }

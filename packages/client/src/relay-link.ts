@@ -270,7 +270,8 @@ export class RelayLink {
     if (sync === null || !sync.pending) return
     const step = sync.onReply(this.options.doc, reply, this.host.writable())
     if (step.apply !== null) this.emit({ type: 'remote-update', update: step.apply })
-    if (step.update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update: step.update }), this.host.highWaterMark())
+    const update = step.update === null ? null : this.host.sendableDeletes(step.update)
+    if (update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.host.highWaterMark())
     if (step.ranges !== null) this.send(encodeMessage(step.ranges))
     if (step.done) this.roundComplete()
   }

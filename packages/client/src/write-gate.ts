@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import type { DeleteRanges } from '@meridian/protocol'
+import { CLOSE_CODES, type DeleteRanges } from '@meridian/protocol'
 import { MeridianError } from './errors.js'
 import type { DeleteDigest } from './delete-digest.js'
 import type { Ledger, LedgerEntry } from './ledger.js'
@@ -7,6 +7,13 @@ import { FRAME_OVERHEAD_BYTES, RefusedWrites, type RefusalReason, type RefusedWr
 
 /** Close codes with which a relay refuses what we sent for its size. */
 export const SIZE_REFUSALS: Readonly<Record<number, string>> = { 1009: 'frame too large', 4413: 'document too large' }
+
+/**
+ * Close reasons (with 4400) with which a relay refuses a write for what it does: resending it
+ * cannot succeed, so it is held back like a write too large (ERR_HISTORY_APPEND_ONLY: a client
+ * deleted from a history document, whose versions are immutable).
+ */
+export const WRITE_REFUSALS: ReadonlySet<string> = new Set(['ERR_HISTORY_APPEND_ONLY'])
 
 export interface WriteGateOptions {
   doc: Y.Doc
@@ -64,6 +71,32 @@ export class WriteGate {
     if (entry.data.byteLength + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return
     const client = ownClientOf(entry.data, this.o.doc.clientID)
     if (client !== null) this.hold(entry, client, 'frame-too-large', null)
+  }
+
+  /** The relay closed the connection: a refusal for size or for what a write does holds the culprit back. */
+  relayClosed(code: number | null, reason: string): void {
+    if (code === null) return
+    if (SIZE_REFUSALS[code] !== undefined) this.relayRefused(code)
+    else if (code === CLOSE_CODES.INVALID_UPDATE && WRITE_REFUSALS.has(reason)) this.writeRefused(reason)
+  }
+
+  /**
+   * The relay refused a write for what it does (`relayCode`): every unacknowledged
+   * write that deletes something is held back (its structs and its deletes), with
+   * one ERR_WRITE_REFUSED each. With none (the refused deletes are only in the
+   * local copy, e.g. a dropped write after a reload), every delete the document
+   * holds now is withheld, with one ERR_WRITE_REFUSED: either way the reconnection
+   * does not send them again.
+   */
+  writeRefused(relayCode: string): void {
+    const candidates = this.o.ledger.unacknowledged().filter((e) => !this.refused.has(e.seq) && Y.decodeUpdate(e.data).ds.clients.size > 0)
+    let held = false
+    for (const e of candidates) {
+      if (this.hold(e, ownClientOf(e.data, this.o.doc.clientID) ?? this.o.doc.clientID, 'write-refused', null, undefined, relayCode)) held = true
+    }
+    if (held) return
+    this.refused.withholdAllDeletes(this.o.doc)
+    this.o.onError(new MeridianError('ERR_WRITE_REFUSED', `deletes held back: the relay refuses them (${relayCode})`, { relayCode }))
   }
 
   /**
@@ -134,13 +167,25 @@ export class WriteGate {
     return released
   }
 
-  private hold(entry: LedgerEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number): boolean {
+  private hold(entry: LedgerEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number, relayCode?: string): boolean {
     const write = this.refused.refuse(entry.seq, entry.data, client, reason, dependsOn)
     if (write === null) return false
     this.o.ledger.hold(entry.seq)
     // Later writes must not sit behind the withheld clocks: give the document a fresh client id.
     if (this.o.doc.clientID === client) this.o.doc.clientID = this.o.newClientId()
-    if (reason !== 'depends-on-refused') this.o.onError(tooLarge(write, this.o.maxFrameBytes, code))
+    switch (reason) {
+      case 'frame-too-large':
+      case 'relay-refused':
+        this.o.onError(tooLarge(write, this.o.maxFrameBytes, code))
+        break
+      case 'write-refused':
+        this.o.onError(new MeridianError('ERR_WRITE_REFUSED',
+          `write ${write.seq} held back: the relay refuses it (${relayCode ?? ''})`,
+          { seq: write.seq, bytes: write.bytes, ...(relayCode !== undefined ? { relayCode } : {}) }))
+        break
+      case 'depends-on-refused':
+        break
+    }
     return true
   }
 }

@@ -7,6 +7,7 @@
 export { buildRelay, type Relay } from './server.js'
 export { DEFAULT_RELAY_OPTIONS, resolveRelayOptions, type HistoryOptions, type RelayOptions, type ResolvedHistoryOptions, type ResolvedRelayOptions } from './options.js'
 export { HistoryService } from './history/history-service.js'
+export { DEFAULT_AUTO_VERSION_OPTIONS, DEFAULT_RETENTION } from '@meridian/history'
 export { AutoVersions, countsAsActivity } from './history/auto-versions.js'
 export { RelayError, isRelayError, RELAY_ERROR_CODES, CLOSE_CODES, type RelayErrorCode } from './errors.js'
 export { parseDocName, MAX_DOC_NAME_BYTES } from './doc-name.js'

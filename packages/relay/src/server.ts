@@ -189,7 +189,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     policy: options.history.autoVersions,
     retentionDelayMs: options.history.retentionDelayMs
   })
-  registerHistoryRoutes(app, { service: history })
+  registerHistoryRoutes(app, { service: history, durability: { guarantees, mesh, clock: options.clock, regionShared: options.bus !== undefined } })
   await registerDocRoutes(app, {
     rooms,
     storage: options.storage,

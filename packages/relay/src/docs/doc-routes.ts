@@ -169,7 +169,7 @@ function binaryBody(body: unknown): Uint8Array {
   return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
 }
 
-function intParam(value: string | undefined, what: string, fallback: number, min: number, max: number): number {
+export function intParam(value: string | undefined, what: string, fallback: number, min: number, max: number): number {
   if (value === undefined || value === '') return fallback
   const n = Number(value)
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new RelayError('ERR_BAD_REQUEST', `${what} must be an integer between ${min} and ${max}`)
@@ -177,7 +177,7 @@ function intParam(value: string | undefined, what: string, fallback: number, min
 }
 
 /** `replicated:k`: wait until k other regions hold the write. */
-function parseWaitFor(value: string): number {
+export function parseWaitFor(value: string): number {
   const match = /^replicated:(\d{1,3})$/.exec(value)
   const k = match === null ? NaN : Number(match[1])
   if (!Number.isSafeInteger(k) || k < 1) throw new RelayError('ERR_BAD_REQUEST', 'waitFor must be replicated:<k>, k >= 1')

@@ -59,23 +59,34 @@ export async function applyServerWrite(room: Room, update: Uint8Array, deps: Wri
       await result.committed
       break
   }
+  return reachedDurability(deps, room.name, tracked, room.changedBytes !== before, options)
+}
+
+/** What reachedDurability needs of the relay. */
+export type DurabilityDeps = Pick<WriteDeps, 'guarantees' | 'mesh' | 'clock' | 'regionShared'>
+
+/**
+ * The durability a committed write of `docName` reached: `seq` is the number
+ * the mesh tracks it by (null: untracked — it changed nothing, or there is no
+ * mesh). With `waitForReplicated`, resolves once that many other regions hold
+ * it or `timeoutMs` passed. Also used by the version routes (history/).
+ */
+export async function reachedDurability(deps: DurabilityDeps, docName: string, seq: number | null, changed: boolean, options: Pick<WriteOptions, 'waitForReplicated' | 'timeoutMs'>): Promise<WriteResult> {
   const base: Durability = deps.regionShared ? 'region' : 'relay'
-  const changed = room.changedBytes !== before
-  const seq: number | null = tracked
   if (seq === null || deps.mesh === null) {
     const out: WriteResult = { changed, durability: base, regions: null }
     if (options.waitForReplicated !== undefined) out.waitFor = { replicated: options.waitForReplicated, satisfied: false }
     return out
   }
   const want = options.waitForReplicated
-  const held = want === undefined ? deps.guarantees.heldBy(seq) : await waitForRegions(deps, room.name, seq, want, options.timeoutMs)
+  const held = want === undefined ? deps.guarantees.heldBy(seq) : await waitForRegions(deps, docName, seq, want, options.timeoutMs)
   const out: WriteResult = { changed, durability: held.held > 0 ? { replicated: held.held } : base, regions: held }
   if (want !== undefined) out.waitFor = { replicated: want, satisfied: held.held >= want }
   return out
 }
 
 /** Resolves once `want` other regions hold write `seq`, or at the timeout, with how many hold it then. */
-function waitForRegions(deps: WriteDeps, docName: string, seq: number, want: number, timeoutMs: number): Promise<{ held: number; total: number }> {
+function waitForRegions(deps: DurabilityDeps, docName: string, seq: number, want: number, timeoutMs: number): Promise<{ held: number; total: number }> {
   const mesh = deps.mesh as Mesh
   const now = (): { held: number; total: number } => deps.guarantees.heldBy(seq)
   if (now().held >= want || now().held >= now().total) return Promise.resolve(now())

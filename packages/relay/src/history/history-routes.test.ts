@@ -109,6 +109,27 @@ describe('version routes', () => {
     expect(await relay.history.applyRetention('notes/2')).toBe(0)
   })
 
+  it('answers the durability of a version write; ?waitFor= without other regions is not satisfied (202), a bad one is refused', async () => {
+    const relay = await start()
+    const path = `/v1/docs/${encodeURIComponent('notes/4')}/versions`
+    await write(relay, 'notes/4', (d) => d.getText('t').insert(0, 'x'))
+    const plain = await relay.app.inject({ method: 'POST', url: path, payload: { label: 'a' } })
+    expect(plain.statusCode).toBe(201)
+    expect(plain.json()).toMatchObject({ durability: 'relay', regions: null })
+    const waited = await relay.app.inject({ method: 'POST', url: `${path}?waitFor=replicated:1&timeoutMs=0`, payload: { label: 'b' } })
+    expect(waited.statusCode).toBe(202)
+    expect(waited.json()).toMatchObject({ version: { label: 'b' }, durability: 'relay', waitFor: { replicated: 1, satisfied: false } })
+    const id = (plain.json() as { version: { id: string } }).version.id
+    const restored = await relay.app.inject({ method: 'POST', url: `${path}/${id}/restore?waitFor=replicated:2&timeoutMs=0` })
+    expect(restored.statusCode).toBe(202)
+    expect(restored.json()).toMatchObject({ restored: id, durability: 'relay', waitFor: { replicated: 2, satisfied: false } })
+    const bad = await relay.app.inject({ method: 'POST', url: `${path}?waitFor=soon`, payload: { label: 'c' } })
+    expect(bad.statusCode).toBe(400)
+    expect(JSON.stringify(bad.json())).toContain('ERR_BAD_REQUEST')
+    // A refused request took no version.
+    expect((await relay.history.list('notes/4')).map((v) => v.label)).toEqual(['a', 'b', 'before restoring ' + id])
+  })
+
   it('retention removes the oldest automatic versions first and keeps named ones below the hard cap', async () => {
     const relay = await start({ history: { autoVersions: false, retention: { maxVersions: 2, hardMaxVersions: 4 } } })
     const doc = 'notes/3'

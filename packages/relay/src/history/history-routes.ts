@@ -3,21 +3,30 @@
  * percent-encoded: `notes%2F1`):
  *
  * - `GET  /v1/docs/:name/versions` — the list, oldest first (read).
- * - `POST /v1/docs/:name/versions` `{ "label": "…" }` — a named version of the document as this relay holds it (write).
+ * - `POST /v1/docs/:name/versions[?waitFor=replicated:<k>&timeoutMs=]` `{ "label": "…" }` — a named version of the document as this relay holds it (write).
  * - `GET  /v1/docs/:name/versions/:id` — the version as a Yjs update (`application/octet-stream`, V1), or `?format=json`: its content as JSON (read).
  * - `GET  /v1/docs/:name/versions/:id/diff?against=<id|now>` — what changed from version `:id` to `against` (default `now`) (read).
- * - `POST /v1/docs/:name/versions/:id/restore` — a `pre-restore` version, then the restore as one forward change; 409 ERR_DOC_READ_ONLY when the document is read-only here (write).
+ * - `POST /v1/docs/:name/versions/:id/restore[?waitFor=…&timeoutMs=]` — a `pre-restore` version, then the restore as one forward change; 409 ERR_DOC_READ_ONLY when the document is read-only here (write).
+ *
+ * Both writes answer the durability they reached (`durability`, `regions`,
+ * and with `waitFor` whether it was reached: 202 if not in time), as
+ * `POST /v1/docs/:name/updates` does (reachedDurability of docs/doc-write.ts);
+ * a restore's is that of the weaker of its two changes.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import * as Y from 'yjs'
-import { diffVersions, rootKinds, typedRoot, type VersionMeta } from '@meridian/history'
+import { diffVersions, historyDocName, rootKinds, typedRoot, type VersionMeta } from '@meridian/history'
 import { parseDocName } from '../doc-name.js'
 import type { Access } from '../auth.js'
 import { checkDocRequest } from '../docs/http-auth.js'
+import { DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS, intParam, parseWaitFor } from '../docs/doc-routes.js'
+import { reachedDurability, type DurabilityDeps, type WriteOptions, type WriteResult } from '../docs/doc-write.js'
 import { historyFailureStatus, type HistoryService } from './history-service.js'
 
 export interface HistoryRouteDeps {
   service: HistoryService
+  /** What the durability of a version write is read from (the document API's). */
+  durability: DurabilityDeps
 }
 
 const MAX_LABEL_CHARS = 200
@@ -46,6 +55,19 @@ export function contentJson(doc: Y.Doc): Record<string, unknown> {
     out[name] = root instanceof Y.XmlFragment ? root.toString() : root.toJSON()
   }
   return out
+}
+
+/** `?waitFor=replicated:<k>&timeoutMs=` as `POST /v1/docs/:name/updates` takes them; throws ERR_BAD_REQUEST. */
+function waitOptions(query: unknown): Pick<WriteOptions, 'waitForReplicated' | 'timeoutMs'> {
+  const q = (query ?? {}) as Record<string, string | undefined>
+  const timeoutMs = intParam(q.timeoutMs, 'timeoutMs', DEFAULT_WAIT_TIMEOUT_MS, 0, MAX_WAIT_TIMEOUT_MS)
+  return q.waitFor === undefined ? { timeoutMs } : { timeoutMs, waitForReplicated: parseWaitFor(q.waitFor) }
+}
+
+/** The durability fields of an answer, and its status: `ok`, or 202 when the replication asked for was not reached in time. */
+function durabilityAnswer(result: WriteResult, ok: number): { status: number; fields: Omit<WriteResult, 'changed'> } {
+  const { changed: _changed, ...fields } = result
+  return { status: result.waitFor?.satisfied === false ? 202 : ok, fields }
 }
 
 export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDeps): void {
@@ -92,8 +114,10 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
       return reply.code(400).send({ code: 'ERR_BAD_REQUEST', message: `label must be a string of at most ${MAX_LABEL_CHARS} characters` })
     }
     try {
-      const { version } = await service.create(who.docName, { kind: 'named', label: label ?? '', author: who.actor, actor: who.actor })
-      return reply.code(201).send({ docName: who.docName, version: versionJson(version) })
+      const wait = waitOptions(request.query)
+      const { version, trackedSeq } = await service.create(who.docName, { kind: 'named', label: label ?? '', author: who.actor, actor: who.actor })
+      const { status, fields } = durabilityAnswer(await reachedDurability(deps.durability, historyDocName(who.docName), trackedSeq, true, wait), 201)
+      return reply.code(status).send({ docName: who.docName, version: versionJson(version), ...fields })
     } catch (err) {
       return fail(reply, err)
     }
@@ -144,8 +168,14 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
     if (who === null) return reply
     const { id } = request.params as { id: string }
     try {
-      const { preRestore } = await service.restore(who.docName, id, who.actor)
-      return { docName: who.docName, restored: id, preRestore: versionJson(preRestore) }
+      const wait = waitOptions(request.query)
+      const { preRestore, trackedSeqs } = await service.restore(who.docName, id, who.actor)
+      const parts = [reachedDurability(deps.durability, historyDocName(who.docName), trackedSeqs.preRestore, true, wait)]
+      // A restore to the content the document holds changes nothing: only the pre-restore version travels.
+      if (trackedSeqs.restore !== null) parts.push(reachedDurability(deps.durability, who.docName, trackedSeqs.restore, true, wait))
+      const weakest = (await Promise.all(parts)).reduce((a, b) => ((b.regions?.held ?? 0) < (a.regions?.held ?? 0) ? b : a))
+      const { status, fields } = durabilityAnswer(weakest, 200)
+      return reply.code(status).send({ docName: who.docName, restored: id, preRestore: versionJson(preRestore), ...fields })
     } catch (err) {
       return fail(reply, err)
     }

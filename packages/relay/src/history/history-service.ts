@@ -47,18 +47,21 @@ export class HistoryService {
   /**
    * Takes a version of the document as this relay holds it now, applies
    * retention, and resolves once both are committed here. `created` is false
-   * when an automatic version of the same state existed already.
+   * when an automatic version of the same state existed already; `trackedSeq`
+   * is the number the mesh tracks the history document's change by (null:
+   * untracked), for its durability (reachedDurability of docs/doc-write.ts).
    */
-  create(docName: string, options: { kind: VersionKind; label?: string; author: string; actor: string }): Promise<{ version: VersionMeta; created: boolean }> {
+  create(docName: string, options: { kind: VersionKind; label?: string; author: string; actor: string }): Promise<{ version: VersionMeta; created: boolean; trackedSeq: number | null }> {
     return this.withRoom(docName, (live) => this.withRoom(historyDocName(docName), async (history) => {
       const record = captureVersion(live.doc, { kind: options.kind, label: options.label ?? '', author: options.author, nowMs: this.d.clock.now() })
       let created = false
+      const tracked = new Tracked()
       await history.transact((doc) => {
         created = appendVersion(doc, record)
         this.retain(doc)
-      }, this.source(options.actor))
+      }, this.source(options.actor, tracked))
       const { stateV2: _state, ...version } = record
-      return { version, created }
+      return { version, created, trackedSeq: tracked.seq }
     }))
   }
 
@@ -80,25 +83,27 @@ export class HistoryService {
    * Restores version `id` as one forward change of the document (restore.ts
    * of @meridian/history), after taking a `pre-restore` version of it.
    * Refused with ERR_DOC_READ_ONLY like any write when the document is
-   * read-only here.
+   * read-only here. `trackedSeqs`: the mesh's numbers of the pre-restore
+   * version and of the restore (null: untracked, e.g. a restore that changed nothing).
    */
-  restore(docName: string, id: string, actor: string): Promise<{ preRestore: VersionMeta }> {
+  restore(docName: string, id: string, actor: string): Promise<{ preRestore: VersionMeta; trackedSeqs: { preRestore: number | null; restore: number | null } }> {
     if (this.d.isReadOnly(docName)) return Promise.reject(new RelayError('ERR_DOC_READ_ONLY', docName))
     return this.withRoom(docName, (live) => this.withRoom(historyDocName(docName), async (history) => {
       const version = openVersion(history.doc, id)
       try {
         const before = captureVersion(live.doc, { kind: 'pre-restore', label: `before restoring ${id}`, author: actor, nowMs: this.d.clock.now() })
-        const source = this.source(actor)
+        const savedSeq = new Tracked()
+        const restoredSeq = new Tracked()
         const saved = history.transact((doc) => {
           appendVersion(doc, before)
           this.retain(doc)
-        }, source)
+        }, this.source(actor, savedSeq))
         // Run as a promise: a throw inside the edit must not leave `saved`'s rejection unobserved.
-        const restored = Promise.resolve().then(() => live.transact((doc) => restoreVersion(doc, version), source))
+        const restored = Promise.resolve().then(() => live.transact((doc) => restoreVersion(doc, version), this.source(actor, restoredSeq)))
         await Promise.all([saved, restored])
         this.d.logger.info({ doc: docName, version: id, actor }, 'version restored')
         const { stateV2: _state, ...preRestore } = before
-        return { preRestore }
+        return { preRestore, trackedSeqs: { preRestore: savedSeq.seq, restore: restoredSeq.seq } }
       } finally {
         version.destroy()
       }
@@ -125,8 +130,16 @@ export class HistoryService {
     return expired.length
   }
 
-  private source(actor: string): ServerSource {
-    return { kind: 'server', actor: `history:${actor}` }
+  private source(actor: string, tracked?: Tracked): ServerSource {
+    return { kind: 'server', actor: `history:${actor}`, ...(tracked !== undefined ? { tracked: tracked.note } : {}) }
+  }
+}
+
+/** The number the mesh gave a server change for replication tracking (ServerSource.tracked), once it did. */
+class Tracked {
+  seq: number | null = null
+  readonly note = (seq: number): void => {
+    this.seq = seq
   }
 }
 
@@ -142,6 +155,7 @@ export function historyFailureStatus(err: unknown): { status: number; code: stri
         return { status: 422, code: err.code, message: err.message }
     }
   }
+  if (RelayError.is(err, 'ERR_BAD_REQUEST')) return { status: 400, code: err.code, message: err.message }
   if (RelayError.is(err, 'ERR_DOC_READ_ONLY')) return { status: 409, code: err.code, message: err.message }
   if (RelayError.is(err)) return { status: 503, code: err.code, message: err.message }
   return { status: 500, code: 'ERR_INTERNAL', message: 'the version operation failed' }
