@@ -1,3 +1,4 @@
+import { createSystemClock } from '@meridian/base'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStorageAdapter } from '@meridian/storage'
@@ -131,7 +132,10 @@ describe('version routes', () => {
   })
 
   it('retention removes the oldest automatic versions first and keeps named ones below the hard cap', async () => {
-    const relay = await start({ history: { autoVersions: false, retention: { maxVersions: 2, hardMaxVersions: 4 } } })
+    // Versions are ordered by time: a clock that moves 1 ms per read keeps two versions taken in the same ms apart.
+    let nowMs = Date.now()
+    const clock = { ...createSystemClock({ unref: true }), now: () => ++nowMs }
+    const relay = await start({ clock, history: { autoVersions: false, retention: { maxVersions: 2, hardMaxVersions: 4 } } })
     const doc = 'notes/3'
     const take = async (kind: 'auto' | 'named', n: number): Promise<void> => {
       await write(relay, doc, (d) => d.getText('t').insert(0, `${kind}${n} `))
