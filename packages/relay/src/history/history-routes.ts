@@ -6,7 +6,7 @@
  * - `POST /v1/docs/:name/versions[?waitFor=replicated:<k>&timeoutMs=]` `{ "label": "…" }` — a named version of the document as this relay holds it (write).
  * - `GET  /v1/docs/:name/versions/:id` — the version as a Yjs update (`application/octet-stream`, V1), or `?format=json`: its content as JSON (read).
  * - `GET  /v1/docs/:name/versions/:id/diff?against=<id|now>` — what changed from version `:id` to `against` (default `now`) (read).
- * - `POST /v1/docs/:name/versions/:id/restore[?waitFor=…&timeoutMs=]` — a `pre-restore` version, then the restore as one forward change; 409 ERR_DOC_READ_ONLY when the document is read-only here (write).
+ * - `POST /v1/docs/:name/versions/:id/restore[?waitFor=…&timeoutMs=]` — a `pre-restore` version, then the restore as one forward change; 423 ERR_DOC_READ_ONLY when the document is read-only here (write).
  *
  * Both writes answer the durability they reached (`durability`, `regions`,
  * and with `waitFor` whether it was reached: 202 if not in time), as

@@ -12,6 +12,7 @@ import {
   HistoryError, appendVersion, captureVersion, expiredVersions, historyDocName, listVersions, openVersion, restoreVersion, versionsMap,
   type RetentionOptions, type VersionKind, type VersionMeta
 } from '@meridian/history'
+import { HTTP_STATUS } from '../docs/http-errors.js'
 import { RelayError } from '../errors.js'
 import type { Room } from '../room.js'
 import type { RoomManager } from '../rooms.js'
@@ -155,8 +156,7 @@ export function historyFailureStatus(err: unknown): { status: number; code: stri
         return { status: 422, code: err.code, message: err.message }
     }
   }
-  if (RelayError.is(err, 'ERR_BAD_REQUEST')) return { status: 400, code: err.code, message: err.message }
-  if (RelayError.is(err, 'ERR_DOC_READ_ONLY')) return { status: 409, code: err.code, message: err.message }
-  if (RelayError.is(err)) return { status: 503, code: err.code, message: err.message }
+  // The document API's statuses (docs/http-errors.ts): one answer per relay code across /v1/docs.
+  if (RelayError.is(err)) return { status: HTTP_STATUS[err.code], code: err.code, message: err.message }
   return { status: 500, code: 'ERR_INTERNAL', message: 'the version operation failed' }
 }
