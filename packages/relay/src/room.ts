@@ -9,7 +9,7 @@ import { sendTurn, type BroadcastEntry } from './broadcast.js'
 import type { RelayMetrics } from './metrics.js'
 import { broadcastExcept, isStoredHere, updateFrom, type ChangeSource, type UpdateFrom } from './change-source.js'
 import { isHistoryDocName } from '@meridian/history'
-import { refuseLiveDeletes } from './history/append-only.js'
+import { refuseHistoryRewrites } from './history/append-only.js'
 import { DeleteLog } from './delete-log.js'
 import { AwarenessSweeper, RoomPresence, type AwarenessChange, type AwarenessSource } from './room-presence.js'
 import { WriteQueue } from './room-writes.js'
@@ -281,12 +281,12 @@ export class Room {
   /**
    * Checks an update against the room's limits before it is applied (see
    * update-guard.ts); throws a RelayError. A client's update to a history
-   * document may not delete anything (history/append-only.ts); the default is
+   * document may not delete or replace a version (history/append-only.ts); the default is
    * the client's checks, so a caller must say when an update comes from a relay.
    */
   inspect(update: Uint8Array, from: UpdateFrom = 'client'): UpdateInspection {
     const inspection = inspectUpdate(this.doc, update, this.updateLimits)
-    if (from === 'client' && this.appendOnly) refuseLiveDeletes(this.doc, update)
+    if (from === 'client' && this.appendOnly) refuseHistoryRewrites(this.doc, update)
     return inspection
   }
 
