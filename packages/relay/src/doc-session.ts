@@ -158,6 +158,11 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
           this.host.end('other', refusal('ERR_RELAY_CLOSED', CLOSE_CODES.GOING_AWAY, 'shutting_down'))
           return
         }
+        if (err instanceof RelayError && err.code === 'ERR_DOC_DELETED') {
+          // Fatal for the client (FATAL_CLOSE_CODES): the name stays deleted, so it stops reconnecting.
+          this.host.end('other', refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted'))
+          return
+        }
         metrics.documentLoads.inc({ result: 'error' })
         this.host.log.error({ err }, 'document load failed')
         this.host.end('other', refusal(err instanceof RelayError ? err.code : 'ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed'))
@@ -249,9 +254,9 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
     return this.state.kind === 'open' && this.host.deliver(broadcast, this)
   }
 
-  /** The room failed (a storage write failed): the client resyncs on a new socket. */
+  /** The room failed (a storage write failed): the client resyncs on a new socket; or it was deleted: the client stops. */
   fail(error: RelayError): void {
-    this.reject(error, CLOSE_CODES.INTERNAL_ERROR)
+    this.reject(error, error.code === 'ERR_DOC_DELETED' ? CLOSE_CODES.DOC_DELETED : CLOSE_CODES.INTERNAL_ERROR)
   }
 
   reject(error: RelayError, closeCode: number): void {
