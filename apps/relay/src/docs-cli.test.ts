@@ -70,7 +70,7 @@ describe('meridian-relay docs (online)', () => {
     const put = await run('put', 'team/a', '--url', url, '--file', join(dir, 'a.bin'))
     expect(JSON.parse(put.stdout.join(''))).toMatchObject({ changed: false, durability: 'relay' })
     const ls = await run('ls', '--url', url, '--prefix', 'team/')
-    expect(ls.stdout.join('')).toMatch(/^team\/a\t\d+\t1\n$/)
+    expect(ls.stdout.join('')).toMatch(/^team\/a\t\d+\t1\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\n$/)
     const json = await run('get', 'team/a', '--url', url, '--json')
     expect(JSON.parse(json.stdout.join(''))).toMatchObject({ data: { content: 'alpha' } })
     const out = join(dir, 'out.bin')

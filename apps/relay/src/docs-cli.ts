@@ -16,7 +16,7 @@ import { ArchiveError, docLine, endLine, exportStorage, headerLine, importIntoSt
 export const DOCS_USAGE = `Usage: meridian-relay docs <command> [options]
 
 Against a running relay (--url, and --token or MERIDIAN_ADMIN_TOKEN: the admin token or a JWT):
-  ls [--prefix p] [--json]                  list documents (name, stored bytes, last seq)
+  ls [--prefix p] [--json]                  list documents (name, stored bytes, last seq, last change)
   get <name> [--json [--types a:text,...]] [--out file]
                                             the document as a Yjs update (or its JSON projection)
   put <name> --file <update|-> [--create] [--wait-for replicated:<k>] [--timeout-ms n]
@@ -105,7 +105,7 @@ export async function docsCommand(argv: string[], env: Record<string, string | u
     }
     switch (command) {
       case 'ls': {
-        for await (const d of api.list(v.prefix ?? '')) io.out(v.json === true ? `${JSON.stringify(d)}\n` : `${d.name}\t${d.bytes}\t${d.lastSeq}\n`)
+        for await (const d of api.list(v.prefix ?? '')) io.out(v.json === true ? `${JSON.stringify(d)}\n` : `${d.name}\t${d.bytes}\t${d.lastSeq}\t${lastChange(d.lastChangeAtMs)}\n`)
         return 0
       }
       case 'get': {
@@ -241,6 +241,8 @@ async function readStdin(): Promise<Uint8Array> {
 }
 
 const enc = (name: string): string => encodeURIComponent(name)
+/** `ls`'s last-change column: ISO 8601 UTC, or '-' when the storage did not record it (older database). */
+const lastChange = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString())
 
 /** The relay's HTTP API; errors become RequestError with the relay's code. */
 class Api {
@@ -276,11 +278,11 @@ class Api {
     return res === null ? null : new Uint8Array(await res.arrayBuffer())
   }
 
-  async *list(prefix: string): AsyncGenerator<{ name: string; bytes: number; lastSeq: number }> {
+  async *list(prefix: string): AsyncGenerator<{ name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }> {
     let cursor = ''
     // Bounded by the relay's documents: each page moves the cursor forward.
     for (;;) {
-      const page = (await this.json('GET', `/v1/docs?limit=1000&prefix=${encodeURIComponent(prefix)}&cursor=${cursor}`)) as { documents: { name: string; bytes: number; lastSeq: number }[]; nextCursor: string | null }
+      const page = (await this.json('GET', `/v1/docs?limit=1000&prefix=${encodeURIComponent(prefix)}&cursor=${cursor}`)) as { documents: { name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }[]; nextCursor: string | null }
       yield * page.documents
       if (page.nextCursor === null) return
       cursor = page.nextCursor

@@ -56,6 +56,9 @@ interface Statements {
   list: string
 }
 
+/** The last-change stamp: the database's clock (one for every relay of a region), in ms. */
+const NOW_MS = `(extract(epoch FROM now()) * 1000)::bigint`
+
 function statements(schema: string): Statements {
   const S = quoteIdent(schema)
   return {
@@ -65,8 +68,8 @@ function statements(schema: string): Statements {
     // the server's default synchronous_commit=on means the WAL is flushed.
     append: `
       WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, 2)
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1
+        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, 2, ${NOW_MS})
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1, last_change_at_ms = ${NOW_MS}
         RETURNING d.next_seq - 1 AS seq
       )
       INSERT INTO ${S}.updates (doc, seq, data) SELECT $1, claimed.seq, $2 FROM claimed
@@ -75,8 +78,8 @@ function statements(schema: string): Statements {
     // one statement and one commit for all of them.
     appendMany: `
       WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, $3::bigint + 1)
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint
+        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, $3::bigint + 1, ${NOW_MS})
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint, last_change_at_ms = ${NOW_MS}
         RETURNING d.next_seq - $3::bigint AS first
       )
       INSERT INTO ${S}.updates (doc, seq, data)

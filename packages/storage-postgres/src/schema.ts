@@ -29,6 +29,10 @@ const MIGRATIONS: readonly string[] = [
     data bytea  NOT NULL,
     PRIMARY KEY (doc, seq)
   );
+  `,
+  // When the last update was appended (listDocuments), by the database's clock; NULL for documents last changed before version 2.
+  `
+  ALTER TABLE $S.documents ADD COLUMN last_change_at_ms bigint CHECK (last_change_at_ms >= 0);
   `
 ]
 

@@ -82,9 +82,10 @@ describe('HTTP document API', () => {
       expect(res.status).toBe(201)
     }
     expect(await errorOf(await fetch(`${base}/v1/docs/p%2Fa`, { method: 'PUT', headers: auth(ADMIN), body: bin(textUpdate('again')) }))).toEqual({ status: 409, code: 'ERR_DOC_EXISTS' })
-    const page1 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2`, { headers: auth(ADMIN) })).json()) as { documents: { name: string; bytes: number; lastSeq: number }[]; nextCursor: string | null }
+    const page1 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2`, { headers: auth(ADMIN) })).json()) as { documents: { name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }[]; nextCursor: string | null }
     expect(page1.documents.map((d) => d.name)).toEqual(['p/a', 'p/b'])
     expect(page1.documents[0]?.lastSeq).toBe(1)
+    expect(page1.documents[0]?.lastChangeAtMs).toBeTypeOf('number')
     expect(page1.documents[0]?.bytes).toBeGreaterThan(0)
     const page2 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2&cursor=${page1.nextCursor ?? ''}`, { headers: auth(ADMIN) })).json()) as { documents: { name: string }[]; nextCursor: string | null }
     expect(page2.documents.map((d) => d.name)).toEqual(['p/c'])
