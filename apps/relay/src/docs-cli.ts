@@ -244,7 +244,16 @@ const enc = (name: string): string => encodeURIComponent(name)
 /** `ls`'s last-change column: ISO 8601 UTC, or '-' when the storage did not record it (older database). */
 const lastChange = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString())
 
-/** The relay's HTTP API; errors become RequestError with the relay's code. */
+/** 429 answers one request may get before the command gives up. */
+const MAX_RATE_LIMIT_RETRIES = 30
+
+/** The wait a `Retry-After` (seconds) asks for, between 1 and 60 s. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header)
+  return Math.min(60, Math.max(1, Number.isFinite(seconds) ? seconds : 1)) * 1000
+}
+
+/** The relay's HTTP API; errors become RequestError with the relay's code (a 429 is retried after its Retry-After). */
 class Api {
   constructor(private readonly fetchFn: typeof fetch, private readonly base: string, private readonly token: string | undefined) {}
 
@@ -252,7 +261,13 @@ class Api {
     const headers: Record<string, string> = {}
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['content-type'] = 'application/octet-stream'
-    const res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: new Uint8Array(body) } : {}) })
+    let res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: new Uint8Array(body) } : {}) })
+    // Over the relay's request rate (a large export or import): wait as told, a bounded number of times.
+    for (let retry = 0; res.status === 429 && retry < MAX_RATE_LIMIT_RETRIES; retry++) {
+      await res.arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(res.headers.get('retry-after'))))
+      res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: new Uint8Array(body) } : {}) })
+    }
     if (res.ok) return res
     if (allow.includes(res.status)) return null
     const text = await res.text()
