@@ -158,11 +158,8 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
           this.host.end('other', refusal('ERR_RELAY_CLOSED', CLOSE_CODES.GOING_AWAY, 'shutting_down'))
           return
         }
-        if (err instanceof RelayError && err.code === 'ERR_DOC_DELETED') {
-          // Fatal for the client (FATAL_CLOSE_CODES): the name stays deleted, so it stops reconnecting.
-          this.host.end('other', refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted'))
-          return
-        }
+        // Deleted: fatal for the client (FATAL_CLOSE_CODES), as the name stays deleted.
+        if (err instanceof RelayError && err.code === 'ERR_DOC_DELETED') return this.host.end('other', refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted'))
         metrics.documentLoads.inc({ result: 'error' })
         this.host.log.error({ err }, 'document load failed')
         this.host.end('other', refusal(err instanceof RelayError ? err.code : 'ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed'))

@@ -2,7 +2,7 @@ import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
 import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
 import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
-import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
+import { NOW_MS, SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 import { PgMeshMembers } from './mesh-members.js'
 import { PgChangeFeed } from './change-feed.js'
 import { PgDocIndex } from './doc-index.js'
@@ -55,9 +55,6 @@ interface Statements {
   remove: string
   list: string
 }
-
-/** The last-change stamp: the database's clock (one for every relay of a region), in ms. */
-const NOW_MS = `(extract(epoch FROM now()) * 1000)::bigint`
 
 function statements(schema: string): Statements {
   const S = quoteIdent(schema)

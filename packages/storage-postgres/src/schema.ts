@@ -38,6 +38,9 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
+/** SQL for the `last_change_at_ms` stamp: the database's clock (one for every relay of a region), in ms. */
+export const NOW_MS = `(extract(epoch FROM now()) * 1000)::bigint`
+
 /** Table of applied migrations (one row per version), inside the adapter's schema. */
 const VERSION_TABLE = 'meridian_schema_version'
 

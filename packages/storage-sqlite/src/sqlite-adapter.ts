@@ -360,10 +360,7 @@ function createTransactions(db: SqliteDatabase, sql: Statements) {
     // The process clock stamps the last change (the database is in-process: the same clock).
     append: db.transaction((docName: string, update: Uint8Array): number => insert(docName, update, Date.now())),
 
-    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[]): number[] => {
-      const nowMs = Date.now()
-      return updates.map((u) => insert(docName, u, nowMs))
-    }),
+    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[], nowMs = Date.now()): number[] => updates.map((u) => insert(docName, u, nowMs))),
 
     compact: db.transaction((docName: string, snapshot: Uint8Array, throughSeq: number): void => {
       const row = sql.selectDocument.get(docName)
