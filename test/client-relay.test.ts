@@ -140,3 +140,49 @@ describe('MeridianProvider against a relay with authentication', () => {
     await a.provider.whenSynced({ timeoutMs: 5_000 })
   })
 })
+
+describe('MeridianProvider on a document deleted over HTTP', () => {
+  it('reports ERR_DOC_DELETED once and stops reconnecting; a fresh provider is refused the same way', async () => {
+    const admin = 'admin-token-for-the-delete-test'
+    const r = await startRelay({ adminToken: admin })
+    track(r.relay)
+    // Counts connection attempts; a zero backoff makes any retry immediate (a timer of 0 ms).
+    const opened = { a: 0, b: 0 }
+    const counting = (key: keyof typeof opened): typeof NodeWebSocket =>
+      class extends NodeWebSocket {
+        constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+          super(...args)
+          opened[key]++
+        }
+      }
+    const backoff = { initialDelayMs: 0, maxDelayMs: 0, stableAfterMs: 500 }
+    const refusedBy = (provider: MeridianProvider): Promise<string[]> => new Promise((resolve) => {
+      const codes: string[] = []
+      provider.on('error', (e) => {
+        if (e.code !== 'ERR_RELAY') return
+        codes.push(e.relayCode ?? '')
+        resolve(codes)
+      })
+    })
+    const a = createClient('gone', { url: r.url, backoff, WebSocket: counting('a') })
+    track(a.provider)
+    await a.provider.whenSynced({ timeoutMs: 5_000 })
+    a.doc.getText('t').insert(0, 'soon gone')
+    await a.provider.whenAcknowledged({ timeoutMs: 5_000 })
+    const aErrors = refusedBy(a.provider)
+    const res = await fetch(`${r.url.replace(/^ws/, 'http')}/v1/docs/gone`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })
+    expect(res.status).toBe(200)
+    expect(await aErrors).toEqual(['ERR_DOC_DELETED'])
+
+    const b = createClient('gone', { url: r.url, backoff, WebSocket: counting('b') })
+    track(b.provider)
+    expect(await refusedBy(b.provider)).toEqual(['ERR_DOC_DELETED'])
+    // By the time b was refused over the network, a retry of a (0 ms backoff) or of b would have been made.
+    const refused = (await r.relay.metrics.connectionsRefused.get()).values.find((v) => v.labels.reason === 'doc_deleted')
+    expect(refused?.value).toBe(1)
+    expect(opened).toEqual({ a: 1, b: 1 })
+    expect(await aErrors).toEqual(['ERR_DOC_DELETED'])
+    expect([a.provider.status, b.provider.status]).toEqual(['disconnected', 'disconnected'])
+    expect(a.provider.synced).toBe(false)
+  })
+})

@@ -29,7 +29,10 @@ afterEach(async () => {
 })
 
 async function relayProcess(dir: string): Promise<RelayProcess> {
-  const p = await startRelayProcess(['--data-dir', dir, '--auth', 'jwt', '--jwt-secret', SECRET, '--admin-token', ADMIN])
+  const p = await startRelayProcess([
+    '--data-dir', dir, '--auth', 'jwt', '--jwt-secret', SECRET, '--admin-token', ADMIN,
+    '--http-requests-per-second', '5', '--http-burst-requests', '20'
+  ])
   cleanups.push(() => (p.child.exitCode === null && p.child.signalCode === null ? p.kill('SIGKILL') : undefined))
   return p
 }
@@ -43,6 +46,25 @@ function httpStatus(url: string, method: string, path: string, body?: string): P
     const req = request({ host: hostname, port, method, path, headers: body !== undefined ? { 'content-type': 'application/json' } : {} }, (res) => {
       res.resume()
       res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** A document API request: its status and error code (null on success). */
+function httpCall(url: string, method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<{ status: number; code: string | null }> {
+  const { hostname, port } = new URL(url.replace(/^ws/, 'http'))
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path, headers: body !== undefined ? { ...headers, 'content-type': 'application/octet-stream' } : headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const status = res.statusCode ?? 0
+        let code: string | null = null
+        if (status >= 400) code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error: { code: string } }).error.code
+        resolve({ status, code })
+      })
     })
     req.on('error', reject)
     req.end(body)
@@ -78,6 +100,21 @@ describe('security barrage (#15)', () => {
     // 1. Admin API, percent-encoded.
     for (const path of ['/%76%31/status', '/v%31/status']) expect(await httpStatus(url, 'GET', path)).toBe(401)
     expect(await httpStatus(url, 'POST', '/%761/revocations', JSON.stringify({ sub: 'honest' }))).toBe(401)
+
+    // 1b. The document API: no token, a reserved name, hostile updates over HTTP, then a request flood.
+    const bearer = { authorization: `Bearer ${write}` }
+    expect(await httpCall(url, 'GET', '/v1/docs', {})).toEqual({ status: 401, code: 'ERR_AUTH_REQUIRED' })
+    expect(await httpCall(url, 'GET', `/v1/docs/${encodeURIComponent('_meridian/revocations')}`, bearer)).toEqual({ status: 400, code: 'ERR_DOC_NAME' })
+    expect(await httpCall(url, 'POST', '/v1/docs/http-victim/updates', bearer, deepNesting(3_000).update)).toEqual({ status: 400, code: 'ERR_UPDATE_TOO_DEEP' })
+    expect(await httpCall(url, 'POST', '/v1/docs/http-victim/updates', bearer, new Uint8Array([0xff, 0xff, 0xff, 0x01, 0x02]))).toEqual({ status: 400, code: 'ERR_UPDATE_INVALID' })
+    const floodStartMs = Date.now()
+    const flood = await Promise.all(Array.from({ length: 40 }, () => httpCall(url, 'GET', '/v1/docs/http-victim/changes?after=0', bearer)))
+    const floodSeconds = Math.ceil((Date.now() - floodStartMs) / 1000)
+    const limited = flood.filter((r) => r.status === 429)
+    expect(limited.length).toBeGreaterThan(0)
+    expect(limited.every((r) => r.code === 'ERR_RATE_LIMITED')).toBe(true)
+    // At most the burst (20) plus what refilled meanwhile (5/s) got through.
+    expect(flood.filter((r) => r.status === 200).length).toBeLessThanOrEqual(20 + 5 * floodSeconds)
 
     // 2. Deep nesting, then the delete that would have bricked the document.
     const deep = await RawClient.connect(url, 'shared', { query: { token: write } })

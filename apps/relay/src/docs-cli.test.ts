@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStorageAdapter, docFromStored, type StorageAdapter } from '@meridian/storage'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
-import { buildRelay, type Relay } from '@meridian/relay'
+import { buildRelay, type Relay, type RelayOptions } from '@meridian/relay'
 import { docsCommand, type DocsCliIo } from './docs-cli.js'
 
 const ADMIN = 'docs-cli-admin-token-0123'
@@ -21,8 +21,8 @@ function tempDir(): string {
   return dir
 }
 
-async function relay(storage: StorageAdapter = new MemoryStorageAdapter()): Promise<{ relay: Relay; url: string }> {
-  const r = await buildRelay({ storage, nodeId: 'cli', region: 'eu', adminToken: ADMIN })
+async function relay(storage: StorageAdapter = new MemoryStorageAdapter(), options: Partial<RelayOptions> = {}): Promise<{ relay: Relay; url: string }> {
+  const r = await buildRelay({ storage, nodeId: 'cli', region: 'eu', adminToken: ADMIN, ...options })
   cleanups.push(() => r.close())
   const url = (await r.listen({ port: 0, host: '127.0.0.1' })).replace(/^ws/, 'http')
   return { relay: r, url }
@@ -70,7 +70,7 @@ describe('meridian-relay docs (online)', () => {
     const put = await run('put', 'team/a', '--url', url, '--file', join(dir, 'a.bin'))
     expect(JSON.parse(put.stdout.join(''))).toMatchObject({ changed: false, durability: 'relay' })
     const ls = await run('ls', '--url', url, '--prefix', 'team/')
-    expect(ls.stdout.join('')).toMatch(/^team\/a\t\d+\t1\n$/)
+    expect(ls.stdout.join('')).toMatch(/^team\/a\t\d+\t1\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\n$/)
     const json = await run('get', 'team/a', '--url', url, '--json')
     expect(JSON.parse(json.stdout.join(''))).toMatchObject({ data: { content: 'alpha' } })
     const out = join(dir, 'out.bin')
@@ -109,6 +109,24 @@ describe('meridian-relay docs (online)', () => {
     const ls = io()
     await docsCommand(['ls', '--url', target.url], env, ls)
     expect(ls.stdout.join('').split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['x/1', 'x/2'])
+  })
+
+  it('waits out the relay\'s request rate (429 Retry-After) instead of failing an export', async () => {
+    const storage = new MemoryStorageAdapter()
+    for (const name of ['r/1', 'r/2']) await storage.append(name, textUpdate(name))
+    // Three requests (the listing, two documents) against a burst of two: the third is answered 429 once.
+    const { url } = await relay(storage, { httpRateLimit: { requestsPerSecond: 10, burstRequests: 2 } })
+    const statuses: number[] = []
+    const counting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init)
+      statuses.push(res.status)
+      return res
+    }
+    const archive = join(tempDir(), 'limited.ndjson')
+    expect(await docsCommand(['export', '--url', url, '--out', archive], env, io({ fetch: counting }))).toBe(0)
+    expect(statuses).toContain(429)
+    expect(statuses.at(-1)).toBe(200)
+    expect(readFileSync(archive, 'utf8')).toContain('"end":true,"docs":2')
   })
 })
 

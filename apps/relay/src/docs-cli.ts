@@ -17,7 +17,7 @@ import { ArchiveError, docLine, endLine, exportStorage, headerLine, importIntoSt
 export const DOCS_USAGE = `Usage: meridian-relay docs <command> [options]
 
 Against a running relay (--url, and --token or MERIDIAN_ADMIN_TOKEN: the admin token or a JWT):
-  ls [--prefix p] [--json]                  list documents (name, stored bytes, last seq)
+  ls [--prefix p] [--json]                  list documents (name, stored bytes, last seq, last change)
   get <name> [--json [--types a:text,...]] [--out file]
                                             the document as a Yjs update (or its JSON projection)
   put <name> --file <update|-> [--create] [--wait-for replicated:<k>] [--timeout-ms n]
@@ -108,7 +108,7 @@ export async function docsCommand(argv: string[], env: Record<string, string | u
     }
     switch (command) {
       case 'ls': {
-        for await (const d of api.list(v.prefix ?? '')) io.out(v.json === true ? `${JSON.stringify(d)}\n` : `${d.name}\t${d.bytes}\t${d.lastSeq}\n`)
+        for await (const d of api.list(v.prefix ?? '')) io.out(v.json === true ? `${JSON.stringify(d)}\n` : `${d.name}\t${d.bytes}\t${d.lastSeq}\t${lastChange(d.lastChangeAtMs)}\n`)
         return 0
       }
       case 'get': {
@@ -244,8 +244,19 @@ async function readStdin(): Promise<Uint8Array> {
 }
 
 const enc = (name: string): string => encodeURIComponent(name)
+/** `ls`'s last-change column: ISO 8601 UTC, or '-' when the storage did not record it (older database). */
+const lastChange = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString())
 
-/** The relay's HTTP API; errors become RequestError with the relay's code. */
+/** 429 answers one request may get before the command gives up. */
+const MAX_RATE_LIMIT_RETRIES = 30
+
+/** The wait a `Retry-After` (seconds) asks for, between 1 and 60 s. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header)
+  return Math.min(60, Math.max(1, Number.isFinite(seconds) ? seconds : 1)) * 1000
+}
+
+/** The relay's HTTP API; errors become RequestError with the relay's code (a 429 is retried after its Retry-After). */
 class Api {
   constructor(private readonly fetchFn: typeof fetch, private readonly base: string, private readonly token: string | undefined) {}
 
@@ -254,7 +265,14 @@ class Api {
     const headers: Record<string, string> = {}
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
     if (body !== undefined) headers['content-type'] = typeof body === 'string' ? 'application/json' : 'application/octet-stream'
-    const res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) })
+    const init = { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : new Uint8Array(body) } : {}) }
+    let res = await this.fetchFn(`${this.base}${path}`, init)
+    // Over the relay's request rate (a large export or import): wait as told, a bounded number of times.
+    for (let retry = 0; res.status === 429 && retry < MAX_RATE_LIMIT_RETRIES; retry++) {
+      await res.arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(res.headers.get('retry-after'))))
+      res = await this.fetchFn(`${this.base}${path}`, init)
+    }
     if (res.ok) return res
     if (allow.includes(res.status)) return null
     const text = await res.text()
@@ -280,11 +298,11 @@ class Api {
     return res === null ? null : new Uint8Array(await res.arrayBuffer())
   }
 
-  async *list(prefix: string): AsyncGenerator<{ name: string; bytes: number; lastSeq: number }> {
+  async *list(prefix: string): AsyncGenerator<{ name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }> {
     let cursor = ''
     // Bounded by the relay's documents: each page moves the cursor forward.
     for (;;) {
-      const page = (await this.json('GET', `/v1/docs?limit=1000&prefix=${encodeURIComponent(prefix)}&cursor=${cursor}`)) as { documents: { name: string; bytes: number; lastSeq: number }[]; nextCursor: string | null }
+      const page = (await this.json('GET', `/v1/docs?limit=1000&prefix=${encodeURIComponent(prefix)}&cursor=${cursor}`)) as { documents: { name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }[]; nextCursor: string | null }
       yield * page.documents
       if (page.nextCursor === null) return
       cursor = page.nextCursor

@@ -54,7 +54,8 @@ describe('auth and limit flags', () => {
       '--max-frame-bytes', '1048576', '--max-document-bytes', '524288', '--max-buffered-bytes', '4194304',
       '--max-connections', '100', '--max-connections-per-ip', '10', '--rate-messages-per-second', '50', '--rate-burst-messages', '100',
       '--rate-bytes-per-second', '1000000', '--rate-burst-bytes', '2000000', '--idle-timeout-ms', '0', '--ping-interval-ms', '15000',
-      '--pre-auth-max-frames', '3', '--pre-auth-max-bytes', '2048', '--pre-auth-timeout-ms', '5000'
+      '--pre-auth-max-frames', '3', '--pre-auth-max-bytes', '2048', '--pre-auth-timeout-ms', '5000',
+      '--http-requests-per-second', '5', '--http-burst-requests', '20'
     ])
     expect(h.options).toMatchObject({
       auth: { mode: 'jwt', issuer: 'iss', audience: 'aud', clockToleranceMs: 1000 },
@@ -67,14 +68,15 @@ describe('auth and limit flags', () => {
       maxConnections: 100,
       maxConnectionsPerIp: 10,
       rateLimit: { messagesPerSecond: 50, burstMessages: 100, bytesPerSecond: 1000000, burstBytes: 2000000 },
+      httpRateLimit: { requestsPerSecond: 5, burstRequests: 20 },
       idleTimeoutMs: 0,
       pingIntervalMs: 15000,
       preAuth: { maxFrames: 3, maxBytes: 2048, timeoutMs: 5000 },
       processMetrics: true
     })
     expect(h.options.auth).toMatchObject({ publicKeys: [expect.stringContaining('BEGIN PUBLIC KEY')] })
-    const fromEnv = parse([], { MERIDIAN_AUTH: 'none', MERIDIAN_MAX_FRAME_BYTES: '2048', MERIDIAN_RATE_BURST_MESSAGES: '7', MERIDIAN_PRE_AUTH_TIMEOUT_MS: '99' })
-    expect(fromEnv.options).toMatchObject({ maxMessageBytes: 2048, rateLimit: { burstMessages: 7 }, preAuth: { timeoutMs: 99 } })
+    const fromEnv = parse([], { MERIDIAN_AUTH: 'none', MERIDIAN_MAX_FRAME_BYTES: '2048', MERIDIAN_RATE_BURST_MESSAGES: '7', MERIDIAN_PRE_AUTH_TIMEOUT_MS: '99', MERIDIAN_HTTP_REQUESTS_PER_SECOND: '0' })
+    expect(fromEnv.options).toMatchObject({ maxMessageBytes: 2048, rateLimit: { burstMessages: 7 }, preAuth: { timeoutMs: 99 }, httpRateLimit: { requestsPerSecond: 0 } })
     expect(() => parse(['--auth', 'none', '--max-frame-bytes', 'lots'])).toThrow(/--max-frame-bytes must be/)
     expect(() => parse(['--auth', 'none', '--idle-timeout-ms', '-1'])).toThrow(CliError)
     expect(() => parse(['--auth', 'none', '--admin-token', 'short'])).toThrow(/16 characters/)

@@ -30,6 +30,8 @@ export const HARDENING_PARSE_OPTIONS = {
   'rate-burst-messages': { type: 'string' },
   'rate-bytes-per-second': { type: 'string' },
   'rate-burst-bytes': { type: 'string' },
+  'http-requests-per-second': { type: 'string' },
+  'http-burst-requests': { type: 'string' },
   'idle-timeout-ms': { type: 'string' },
   'ping-interval-ms': { type: 'string' },
   'pre-auth-max-frames': { type: 'string' },
@@ -68,6 +70,8 @@ Limits (MERIDIAN_ + the flag name in upper snake case, e.g. MERIDIAN_MAX_FRAME_B
   --rate-burst-messages <n>       (default ${D.rateLimit.burstMessages})
   --rate-bytes-per-second <n>     per connection; 0 = unlimited (default ${D.rateLimit.bytesPerSecond})
   --rate-burst-bytes <n>          (default ${D.rateLimit.burstBytes}, at least --max-frame-bytes)
+  --http-requests-per-second <n>  /v1/docs/** and /v1/changes, per address and per token; 0 = unlimited (429 above) (default ${D.httpRateLimit.requestsPerSecond})
+  --http-burst-requests <n>       (default ${D.httpRateLimit.burstRequests})
   --idle-timeout-ms <n>           close connections silent this long (4008); 0 = never (default ${D.idleTimeoutMs})
   --ping-interval-ms <n>          ping period; no pong by the next ping terminates; 0 = off (default ${D.pingIntervalMs})
   --pre-auth-max-frames <n>       frames before the auth message is verified (default ${D.preAuth.maxFrames})
@@ -176,6 +180,11 @@ export function parseHardening(values: Values, env: Record<string, string | unde
     burstBytes: int('rate-burst-bytes')
   }
   options.rateLimit = Object.fromEntries(Object.entries(rateLimit).filter(([, v]) => v !== undefined))
+  const httpRateLimit = {
+    requestsPerSecond: int('http-requests-per-second'),
+    burstRequests: int('http-burst-requests')
+  }
+  options.httpRateLimit = Object.fromEntries(Object.entries(httpRateLimit).filter(([, v]) => v !== undefined))
   const preAuth = {
     maxFrames: int('pre-auth-max-frames'),
     maxBytes: int('pre-auth-max-bytes'),

@@ -2,6 +2,7 @@ import type { Clock, ClockTimer } from '@meridian/base'
 import * as Y from 'yjs'
 import {
   CLOSE_CODES,
+  FATAL_CLOSE_CODES,
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
   FEATURE_REPLICATION,
@@ -17,6 +18,9 @@ import type { DeleteDigest } from './delete-digest.js'
 import type { LinkEvent, LinkHost } from './link-events.js'
 import { MeridianError } from './errors.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
+
+/** Relay codes whose fatal `error` message precedes a fatal close: the provider reports that close, once. */
+const REPORTED_BY_CLOSE: ReadonlySet<string> = new Set(Object.values(FATAL_CLOSE_CODES))
 
 export interface RelayLinkOptions {
   url: string
@@ -222,6 +226,7 @@ export class RelayLink {
         return
       }
       case 'error':
+        if (message.fatal && REPORTED_BY_CLOSE.has(message.code)) return
         this.emit({ type: 'error', error: new MeridianError('ERR_RELAY', `relay error ${message.code}: ${message.message}`, { relayCode: message.code }) })
         return
       case 'auth-denied':

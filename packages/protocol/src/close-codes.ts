@@ -28,6 +28,8 @@ export const CLOSE_CODES = {
   INVALID_MESSAGE: 4401,
   /** The token is valid but grants nothing on this document. */
   FORBIDDEN: 4403,
+  /** The document was deleted (tombstoned): its name cannot be used again, so reconnecting cannot succeed. */
+  DOC_DELETED: 4404,
   /** Pre-auth budget (frames, bytes or seconds) spent without a valid auth message. */
   AUTH_TIMEOUT: 4408,
   /** No token, or one that does not verify (signature, format, algorithm, issuer, audience, not-before). */
@@ -61,7 +63,8 @@ export const MESH_CLOSE_CODES = {
 } as const
 
 /**
- * Refusals a client cannot fix by reconnecting with the same credentials: it
+ * Refusals a client cannot fix by reconnecting with the same credentials (or
+ * at all: a deleted document): it
  * stops reconnecting and reports the relay's error code (PROTOCOL.md).
  */
 export const FATAL_CLOSE_CODES: Readonly<Record<number, string>> = {
@@ -69,5 +72,6 @@ export const FATAL_CLOSE_CODES: Readonly<Record<number, string>> = {
   [CLOSE_CODES.UNAUTHENTICATED]: 'ERR_AUTH_INVALID',
   [CLOSE_CODES.TOKEN_EXPIRED]: 'ERR_AUTH_EXPIRED',
   [CLOSE_CODES.TOKEN_REVOKED]: 'ERR_AUTH_REVOKED',
-  [CLOSE_CODES.ORIGIN_NOT_ALLOWED]: 'ERR_ORIGIN'
+  [CLOSE_CODES.ORIGIN_NOT_ALLOWED]: 'ERR_ORIGIN',
+  [CLOSE_CODES.DOC_DELETED]: 'ERR_DOC_DELETED'
 }

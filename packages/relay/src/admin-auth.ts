@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler } from 'fastify'
 import { secretEquals } from './auth.js'
 import { isDocApiRoute } from './docs/http-auth.js'
+import { errorBody } from './docs/http-errors.js'
 
 export interface AdminAuthOptions {
   /** Bearer token for `/v1/*`; undefined: the routes answer 401 whenever `required`. */
@@ -28,22 +29,29 @@ export const isAdminRoute = (pattern: string): boolean => pattern === '/v1' || (
  * (call it before any route is added: the mesh's `/v1/cluster` included).
  */
 export function guardAdminRoutes(app: FastifyInstance, options: AdminAuthOptions): void {
-  const check = adminCheck(options)
+  const plainCheck = adminCheck(options, 'flat')
+  // The relay-wide change feed answers errors like the document API (`{ error: { code, message } }`).
+  const feedCheck = adminCheck(options, 'nested')
   app.addHook('onRoute', (route: RouteOptions) => {
     // The document API decides per request (admin token or a JWT's grants): docs/http-auth.ts.
     if (!isAdminRoute(route.url) || isDocApiRoute(route.url)) return
+    const check = route.url === '/v1/changes' ? feedCheck : plainCheck
     const existing = route.onRequest
     route.onRequest = existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])]
   })
 }
 
-function adminCheck({ adminToken, required }: AdminAuthOptions): onRequestHookHandler {
+/** `flat`: `{ code, message }` (the operator endpoints); `nested`: `{ error: { code, message } }` (the change feed). */
+type ErrorShape = 'flat' | 'nested'
+
+function adminCheck({ adminToken, required }: AdminAuthOptions, shape: ErrorShape): onRequestHookHandler {
   return async function adminOnly(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (!required) return
     const header = request.headers.authorization
     const presented = header !== undefined && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : null
     if (adminToken === undefined || presented === null || !secretEquals(presented, adminToken)) {
-      await reply.code(401).send({ code: 'ERR_ADMIN_AUTH', message: adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required' })
+      const message = adminToken === undefined ? 'configure an admin token to use /v1' : 'admin token required'
+      await reply.code(401).send(shape === 'nested' ? errorBody('ERR_ADMIN_AUTH', message) : { code: 'ERR_ADMIN_AUTH', message })
     }
   }
 }

@@ -158,6 +158,8 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
           this.host.end('other', refusal('ERR_RELAY_CLOSED', CLOSE_CODES.GOING_AWAY, 'shutting_down'))
           return
         }
+        // Deleted: fatal for the client (FATAL_CLOSE_CODES), as the name stays deleted.
+        if (err instanceof RelayError && err.code === 'ERR_DOC_DELETED') return this.host.end('other', refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted'))
         metrics.documentLoads.inc({ result: 'error' })
         this.host.log.error({ err }, 'document load failed')
         this.host.end('other', refusal(err instanceof RelayError ? err.code : 'ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed'))
@@ -249,9 +251,9 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
     return this.state.kind === 'open' && this.host.deliver(broadcast, this)
   }
 
-  /** The room failed (a storage write failed): the client resyncs on a new socket. */
+  /** The room failed (a storage write failed): the client resyncs on a new socket; or it was deleted: the client stops. */
   fail(error: RelayError): void {
-    this.reject(error, CLOSE_CODES.INTERNAL_ERROR)
+    this.reject(error, error.code === 'ERR_DOC_DELETED' ? CLOSE_CODES.DOC_DELETED : CLOSE_CODES.INTERNAL_ERROR)
   }
 
   reject(error: RelayError, closeCode: number): void {

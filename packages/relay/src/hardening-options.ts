@@ -22,6 +22,14 @@ export interface RateLimitOptions {
   burstBytes: number
 }
 
+/** Request rate of the document API and the change feed (docs/http-rate-limit.ts), per client address and per token. */
+export interface HttpRateLimitOptions {
+  /** Sustained requests per second per address (and per token); 0: no limit. A long-poll or stream counts once. */
+  requestsPerSecond: number
+  /** Bucket size: requests an address (or a token) may make at once. */
+  burstRequests: number
+}
+
 export interface PreAuthOptions {
   /** Frames a connection without a token may send before its auth message is verified. */
   maxFrames: number
@@ -68,6 +76,8 @@ export interface HardeningOptions {
   pingIntervalMs?: number
   /** Per-connection token buckets. */
   rateLimit?: Partial<RateLimitOptions>
+  /** Per-address and per-token request buckets of `/v1/docs/**` and `/v1/changes` (429 ERR_RATE_LIMITED over them). */
+  httpRateLimit?: Partial<HttpRateLimitOptions>
   /** Budget of a connection that has not authenticated yet (no `?token=`, auth message pending). */
   preAuth?: Partial<PreAuthOptions>
   /** Trust `X-Forwarded-For` from these proxies (fastify's `trustProxy`): true, or addresses/CIDRs. Default false. */
@@ -91,6 +101,7 @@ export interface ResolvedHardeningOptions {
   memoryBudget: MemoryBudgetOptions
   pingIntervalMs: number
   rateLimit: RateLimitOptions
+  httpRateLimit: HttpRateLimitOptions
   preAuth: PreAuthOptions
   trustProxy: boolean | string | string[]
   processMetrics: boolean
@@ -119,6 +130,10 @@ export const DEFAULT_HARDENING_OPTIONS = {
     bytesPerSecond: 4 * MiB,
     /** Or `2 × maxMessageBytes` if that is larger. */
     burstBytes: 32 * MiB
+  },
+  httpRateLimit: {
+    requestsPerSecond: 50,
+    burstRequests: 200
   },
   preAuth: {
     maxFrames: 8,
@@ -150,6 +165,11 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     burstMessages: int('rateLimit.burstMessages', rl.burstMessages ?? d.rateLimit.burstMessages, 1),
     bytesPerSecond: int('rateLimit.bytesPerSecond', rl.bytesPerSecond ?? d.rateLimit.bytesPerSecond, 0),
     burstBytes: int('rateLimit.burstBytes', rl.burstBytes ?? Math.max(d.rateLimit.burstBytes, 2 * maxMessageBytes), maxMessageBytes)
+  }
+  const hl = options.httpRateLimit ?? {}
+  const httpRateLimit: HttpRateLimitOptions = {
+    requestsPerSecond: int('httpRateLimit.requestsPerSecond', hl.requestsPerSecond ?? d.httpRateLimit.requestsPerSecond, 0),
+    burstRequests: int('httpRateLimit.burstRequests', hl.burstRequests ?? d.httpRateLimit.burstRequests, 1)
   }
   const pa = options.preAuth ?? {}
   const preAuth: PreAuthOptions = {
@@ -192,6 +212,7 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     },
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs ?? d.pingIntervalMs, 0),
     rateLimit,
+    httpRateLimit,
     preAuth,
     trustProxy: options.trustProxy ?? false,
     processMetrics: options.processMetrics ?? false

@@ -28,7 +28,7 @@ export {
   type MintTokenOptions,
   type VerifyResult
 } from './auth.js'
-export { DEFAULT_HARDENING_OPTIONS, type HardeningOptions, type RateLimitOptions, type PreAuthOptions } from './hardening-options.js'
+export { DEFAULT_HARDENING_OPTIONS, type HardeningOptions, type RateLimitOptions, type HttpRateLimitOptions, type PreAuthOptions } from './hardening-options.js'
 export type { StatusProvider } from './status.js'
 export { DEFAULT_BUS_BRIDGE_OPTIONS, type BusBridge, type BusBridgeOptions, type BusBridgeStats } from './bus-bridge.js'
 export type { DocumentPolicy, DocumentModeState } from './doc-modes.js'

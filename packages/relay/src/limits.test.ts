@@ -37,7 +37,8 @@ describe('options', () => {
       idleTimeoutMs: 600_000,
       pingIntervalMs: 30_000,
       rateLimit: { messagesPerSecond: 200, burstMessages: 2_000, bytesPerSecond: 4 * 1024 * 1024, burstBytes: 32 * 1024 * 1024 },
-      preAuth: { maxFrames: 8, maxBytes: 64 * 1024, timeoutMs: 10_000 }
+      preAuth: { maxFrames: 8, maxBytes: 64 * 1024, timeoutMs: 10_000 },
+      httpRateLimit: { requestsPerSecond: 50, burstRequests: 200 }
     })
     const storage = new MemoryStorageAdapter()
     expect(resolveRelayOptions({ storage }).auth).toEqual({ mode: 'none' })

@@ -37,6 +37,20 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.ratePerSecond) * 1000)
   }
 
+  /** Milliseconds until `n` tokens are there (0: now). */
+  msUntilAvailable(n: number, nowMs: number): number {
+    if (this.unlimited) return 0
+    this.refill(nowMs)
+    return this.tokens >= n ? 0 : Math.ceil(((n - this.tokens) / this.ratePerSecond) * 1000)
+  }
+
+  /** Refilled to its burst: it holds nothing a new bucket would not. */
+  isFull(nowMs: number): boolean {
+    if (this.unlimited) return true
+    this.refill(nowMs)
+    return this.tokens >= this.burst
+  }
+
   private refill(nowMs: number): void {
     const elapsed = Math.max(0, nowMs - this.last)
     this.last = nowMs

@@ -23,7 +23,7 @@ export type RejectReason =
 /** Why a connection was refused before it joined its document (`meridian_relay_connections_refused_total{reason}`). */
 export type RefuseReason =
   | 'too_many_connections' | 'too_many_per_ip' | 'bad_doc_name' | 'origin' | 'no_token' | 'invalid_token'
-  | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'shutting_down'
+  | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'doc_deleted' | 'shutting_down'
   | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'memory_budget' | 'other'
 
 /** Why a live connection ended (`meridian_relay_connections_closed_total{reason}`). */

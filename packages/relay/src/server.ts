@@ -26,6 +26,7 @@ import { AutoVersions } from './history/auto-versions.js'
 import { registerHistoryRoutes } from './history/history-routes.js'
 import { DocTombstones } from './docs/tombstones.js'
 import { registerDocRoutes } from './docs/doc-routes.js'
+import { limitDocRequests } from './docs/http-rate-limit.js'
 import { DocSizeGuard } from './limits.js'
 import { MAX_DOC_NAME_BYTES } from './doc-name.js'
 
@@ -117,6 +118,8 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
 
   // Before any route: the check attaches to each /v1/ route as it is registered (the mesh's too).
   guardAdminRoutes(app, { adminToken: options.adminToken, required: options.auth.mode === 'jwt' || options.adminToken !== undefined })
+  // Then the request rate of the document API and the change feed, checked ahead of the admin check.
+  limitDocRequests(app, options.httpRateLimit, options.clock)
 
   // Deleted documents: loads refused, the mesh told (docs/tombstones.ts).
   const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => Date.now() })

@@ -33,7 +33,7 @@ export class PgDocIndex {
     const S = this.#S
     const prefix = options.prefix ?? ''
     const { rows } = await query(
-      `SELECT d.name, d.next_seq - 1 AS last_seq,
+      `SELECT d.name, d.next_seq - 1 AS last_seq, d.last_change_at_ms,
               COALESCE(octet_length(d.snapshot), 0)
                 + COALESCE((SELECT sum(octet_length(u.data)) FROM ${S}.updates u WHERE u.doc = d.name AND u.seq > d.snapshot_seq), 0) AS bytes
          FROM ${S}.documents d
@@ -43,7 +43,12 @@ export class PgDocIndex {
         LIMIT $3`,
       [options.after ?? '', prefix, options.limit]
     )
-    return (rows as { name: string; last_seq: string; bytes: string }[]).map((r) => ({ docName: r.name, bytes: Number(r.bytes), lastSeq: Number(r.last_seq) }))
+    return (rows as { name: string; last_seq: string; last_change_at_ms: string | null; bytes: string }[]).map((r) => ({
+      docName: r.name,
+      bytes: Number(r.bytes),
+      lastSeq: Number(r.last_seq),
+      lastChangeAtMs: r.last_change_at_ms === null ? null : Number(r.last_change_at_ms)
+    }))
   }
 
   /** In the caller's transaction: records the tombstone (the first time wins) and removes the document. */

@@ -54,7 +54,7 @@ if (url === undefined) {
       for (const name of schemas.splice(0)) await dropSchema(url, name)
     })
 
-    it('defaults, and a schema created at version 1 with a version table', async () => {
+    it('defaults, and a schema created at version 2 with a version table', async () => {
       expect(DEFAULT_POSTGRES_OPTIONS).toEqual({
         schema: 'meridian',
         poolSize: 10,
@@ -66,9 +66,9 @@ if (url === undefined) {
       const name = schema()
       const adapter = await open({ schema: name })
       expect(adapter.schema).toBe(name)
-      expect(SCHEMA_VERSION).toBe(1)
+      expect(SCHEMA_VERSION).toBe(2)
       const versions = await sql<{ version: number }>(`SELECT version FROM "${name}".meridian_schema_version`)
-      expect(versions.map((v) => v.version)).toEqual([1])
+      expect(versions.map((v) => v.version)).toEqual([1, 2])
       const tables = await sql<{ table_name: string }>(
         'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
         [name]
@@ -93,7 +93,7 @@ if (url === undefined) {
       const opened = await Promise.all(Array.from({ length: 6 }, () => open({ schema: name, poolSize: 1 })))
       expect(opened.length).toBe(6)
       const versions = await sql<{ version: number }>(`SELECT version FROM "${name}".meridian_schema_version`)
-      expect(versions.map((v) => v.version)).toEqual([1])
+      expect(versions.map((v) => v.version)).toEqual([1, 2])
     })
 
     it('refuses a schema with a newer version (ERR_STORAGE_IO)', async () => {

@@ -2,7 +2,7 @@ import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
 import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
 import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
-import { SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
+import { NOW_MS, SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
 import { PgMeshMembers } from './mesh-members.js'
 import { PgChangeFeed } from './change-feed.js'
 import { PgDocIndex } from './doc-index.js'
@@ -65,8 +65,8 @@ function statements(schema: string): Statements {
     // the server's default synchronous_commit=on means the WAL is flushed.
     append: `
       WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, 2)
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1
+        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, 2, ${NOW_MS})
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1, last_change_at_ms = ${NOW_MS}
         RETURNING d.next_seq - 1 AS seq
       )
       INSERT INTO ${S}.updates (doc, seq, data) SELECT $1, claimed.seq, $2 FROM claimed
@@ -75,8 +75,8 @@ function statements(schema: string): Statements {
     // one statement and one commit for all of them.
     appendMany: `
       WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq) VALUES ($1, $3::bigint + 1)
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint
+        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, $3::bigint + 1, ${NOW_MS})
+        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint, last_change_at_ms = ${NOW_MS}
         RETURNING d.next_seq - $3::bigint AS first
       )
       INSERT INTO ${S}.updates (doc, seq, data)

@@ -29,10 +29,17 @@ const MIGRATIONS: readonly string[] = [
     data bytea  NOT NULL,
     PRIMARY KEY (doc, seq)
   );
+  `,
+  // When the last update was appended (listDocuments), by the database's clock; NULL for documents last changed before version 2.
+  `
+  ALTER TABLE $S.documents ADD COLUMN last_change_at_ms bigint CHECK (last_change_at_ms >= 0);
   `
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** SQL for the `last_change_at_ms` stamp: the database's clock (one for every relay of a region), in ms. */
+export const NOW_MS = `(extract(epoch FROM now()) * 1000)::bigint`
 
 /** Table of applied migrations (one row per version), inside the adapter's schema. */
 const VERSION_TABLE = 'meridian_schema_version'

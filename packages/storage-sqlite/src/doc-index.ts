@@ -24,7 +24,7 @@ export function listSqliteDocuments(db: Database, options: ListDocumentsOptions)
   ensureTable(db)
   const prefix = options.prefix ?? ''
   const rows = db.prepare(
-    `SELECT d.name AS name, d.next_seq - 1 AS last_seq,
+    `SELECT d.name AS name, d.next_seq - 1 AS last_seq, d.last_change_at_ms AS last_change_at_ms,
             COALESCE(length(d.snapshot), 0)
               + COALESCE((SELECT sum(length(u.data)) FROM updates u WHERE u.doc = d.name AND u.seq > d.snapshot_seq), 0) AS bytes
        FROM documents d
@@ -32,8 +32,8 @@ export function listSqliteDocuments(db: Database, options: ListDocumentsOptions)
         AND NOT EXISTS (SELECT 1 FROM doc_tombstones t WHERE t.name = d.name)
       ORDER BY d.name
       LIMIT ?`
-  ).all(options.after ?? '', prefix, prefix, prefix, options.limit) as { name: string; last_seq: number; bytes: number }[]
-  return rows.map((r) => ({ docName: r.name, bytes: r.bytes, lastSeq: r.last_seq }))
+  ).all(options.after ?? '', prefix, prefix, prefix, options.limit) as { name: string; last_seq: number; last_change_at_ms: number | null; bytes: number }[]
+  return rows.map((r) => ({ docName: r.name, bytes: r.bytes, lastSeq: r.last_seq, lastChangeAtMs: r.last_change_at_ms }))
 }
 
 /** Removes the document and records the tombstone in one transaction (the first deletion time wins). */

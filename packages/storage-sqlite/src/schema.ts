@@ -27,6 +27,10 @@ const MIGRATIONS: readonly string[] = [
     data BLOB    NOT NULL,
     PRIMARY KEY (doc, seq)
   ) STRICT, WITHOUT ROWID;
+  `,
+  // When the last update was appended (listDocuments); NULL for documents last changed before version 2.
+  `
+  ALTER TABLE documents ADD COLUMN last_change_at_ms INTEGER CHECK (last_change_at_ms >= 0);
   `
 ]
 

@@ -44,7 +44,7 @@ describe('SqliteStorageAdapter specifics', () => {
     for (const created of dirs.splice(0)) rmSync(created, { recursive: true, force: true })
   })
 
-  it('defaults: meridian.sqlite3 in dataDir, WAL, synchronous FULL, schema version 1', async () => {
+  it('defaults: meridian.sqlite3 in dataDir, WAL, synchronous FULL, schema version 2', async () => {
     expect(DEFAULT_SQLITE_OPTIONS).toEqual({ dataDir: '.', filename: 'meridian.sqlite3', synchronous: 'full', busyTimeoutMs: 5000 })
     const dataDir = dir()
     const adapter = open({ dataDir })
@@ -54,7 +54,7 @@ describe('SqliteStorageAdapter specifics', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
-      expect(SCHEMA_VERSION).toBe(1)
+      expect(SCHEMA_VERSION).toBe(2)
     } finally {
       db.close()
     }
@@ -143,6 +143,26 @@ describe('SqliteStorageAdapter specifics', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
     db.close()
     expect(() => openSqliteStorage({ dataDir })).toThrow(expect.objectContaining({ code: 'ERR_STORAGE_IO' }))
+  })
+
+  it('migrates a version-1 file: its documents keep their content and list with lastChangeAtMs null until the next append', async () => {
+    const dataDir = dir()
+    const db = raw(join(dataDir, 'meridian.sqlite3'))
+    // The version-1 schema as it shipped, with one document in it.
+    db.exec(`CREATE TABLE documents (name TEXT NOT NULL PRIMARY KEY, snapshot BLOB,
+               snapshot_seq INTEGER NOT NULL DEFAULT 0 CHECK (snapshot_seq >= 0),
+               next_seq INTEGER NOT NULL DEFAULT 1 CHECK (next_seq > snapshot_seq)) STRICT;
+             CREATE TABLE updates (doc TEXT NOT NULL, seq INTEGER NOT NULL CHECK (seq > 0), data BLOB NOT NULL,
+               PRIMARY KEY (doc, seq)) STRICT, WITHOUT ROWID;
+             INSERT INTO documents (name, next_seq) VALUES ('old', 2);
+             INSERT INTO updates (doc, seq, data) VALUES ('old', 1, x'0102');`)
+    db.pragma('user_version = 1')
+    db.close()
+    const adapter = open({ dataDir })
+    expect(await adapter.listDocuments({ limit: 10 })).toEqual([{ docName: 'old', bytes: 2, lastSeq: 1, lastChangeAtMs: null }])
+    expect(await adapter.append('old', new Uint8Array([3]))).toBe(2)
+    const [entry] = await adapter.listDocuments({ limit: 10 })
+    expect(entry?.lastChangeAtMs).toBeTypeOf('number')
   })
 
   it('wraps a file that is not a database as ERR_STORAGE_IO with the engine error as cause', () => {

@@ -42,7 +42,7 @@ interface DocumentRow {
 }
 
 interface Statements {
-  nextSeq: Statement<[string], { seq: number }>
+  nextSeq: Statement<[string, number], { seq: number }>
   insertUpdate: Statement<[string, number, Uint8Array]>
   selectDocument: Statement<[string], DocumentRow>
   selectUpdates: Statement<[string, number], { seq: number; data: Uint8Array }>
@@ -337,8 +337,8 @@ type Transactions = ReturnType<typeof createTransactions>
 
 /** Built once per connection; the mode (deferred / immediate) is chosen at the call site. */
 function createTransactions(db: SqliteDatabase, sql: Statements) {
-  const insert = (docName: string, update: Uint8Array): number => {
-    const seq = sql.nextSeq.get(docName)?.seq
+  const insert = (docName: string, update: Uint8Array, nowMs: number): number => {
+    const seq = sql.nextSeq.get(docName, nowMs)?.seq
     if (seq === undefined) throw new Error('sequence upsert returned no row')
     sql.insertUpdate.run(docName, seq, update)
     return seq
@@ -357,9 +357,10 @@ function createTransactions(db: SqliteDatabase, sql: Statements) {
       }
     }),
 
-    append: db.transaction((docName: string, update: Uint8Array): number => insert(docName, update)),
+    // The process clock stamps the last change (the database is in-process: the same clock).
+    append: db.transaction((docName: string, update: Uint8Array): number => insert(docName, update, Date.now())),
 
-    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[]): number[] => updates.map((u) => insert(docName, u))),
+    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[], nowMs = Date.now()): number[] => updates.map((u) => insert(docName, u, nowMs))),
 
     compact: db.transaction((docName: string, snapshot: Uint8Array, throughSeq: number): void => {
       const row = sql.selectDocument.get(docName)
@@ -390,8 +391,8 @@ function prepareStatements(db: SqliteDatabase): Statements {
   return {
     // Upsert bumps the per-document counter and returns the seq just claimed (1 for a new document).
     nextSeq: db.prepare(
-      `INSERT INTO documents (name, next_seq) VALUES (?, 2)
-       ON CONFLICT (name) DO UPDATE SET next_seq = next_seq + 1
+      `INSERT INTO documents (name, next_seq, last_change_at_ms) VALUES (?, 2, ?)
+       ON CONFLICT (name) DO UPDATE SET next_seq = next_seq + 1, last_change_at_ms = excluded.last_change_at_ms
        RETURNING next_seq - 1 AS seq`
     ),
     insertUpdate: db.prepare('INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)'),

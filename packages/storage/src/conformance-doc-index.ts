@@ -25,7 +25,7 @@ export function registerDocIndexCases(h: Harness): void {
     await s.append('a/1', bytes(4, 5))
     const all = await s.listDocuments({ limit: 100 })
     expect(all.map((e) => e.docName)).toEqual(['a/1', 'a/_', 'a/z', 'a/é', 'ab', 'b/2'])
-    expect(all[0]).toEqual({ docName: 'a/1', bytes: 5, lastSeq: 2 })
+    expect(all[0]).toEqual({ docName: 'a/1', bytes: 5, lastSeq: 2, lastChangeAtMs: expect.any(Number) })
     const page1 = await s.listDocuments({ prefix: 'a/', limit: 2 })
     expect(page1.map((e) => e.docName)).toEqual(['a/1', 'a/_'])
     const page2 = await s.listDocuments({ prefix: 'a/', after: 'a/_', limit: 2 })
@@ -35,14 +35,36 @@ export function registerDocIndexCases(h: Harness): void {
     expect(await s.listDocuments({ prefix: 'a_', limit: 10 })).toEqual([])
   })
 
-  it('counts the snapshot and the updates after it, and keeps lastSeq across compaction', async () => {
+  it('counts the snapshot and the updates after it, and keeps lastSeq and lastChangeAtMs across compaction', async () => {
     const s = indexed(h.adapter)
     if (s === null) return
     await s.append('d', bytes(1))
     await s.append('d', bytes(2, 2))
     await s.append('d', bytes(3, 3, 3))
+    const [before] = await s.listDocuments({ limit: 10 })
     await s.compact('d', bytes(9, 9, 9, 9), 2)
-    expect(await s.listDocuments({ limit: 10 })).toEqual([{ docName: 'd', bytes: 7, lastSeq: 3 }])
+    expect(await s.listDocuments({ limit: 10 })).toEqual([{ docName: 'd', bytes: 7, lastSeq: 3, lastChangeAtMs: before?.lastChangeAtMs }])
+  })
+
+  it('stamps the time of the last append (append and appendMany), by the storage clock', async () => {
+    const s = indexed(h.adapter)
+    if (s === null) return
+    // The storage's clock may be a database server's: allow a skew, but it must be a real time.
+    const SKEW_MS = 60_000
+    const startMs = Date.now()
+    // appendMany is optional: an adapter without it is checked through append alone.
+    const appendMany = async (name: string, updates: Uint8Array[]): Promise<unknown> =>
+      s.appendMany !== undefined ? s.appendMany(name, updates) : Promise.all(updates.map((u) => s.append(name, u)))
+    await s.append('t/a', bytes(1))
+    await appendMany('t/b', [bytes(1), bytes(2)])
+    const first = await s.listDocuments({ prefix: 't/', limit: 10 })
+    for (const e of first) {
+      expect(e.lastChangeAtMs).toBeTypeOf('number')
+      expect(Math.abs((e.lastChangeAtMs ?? 0) - startMs)).toBeLessThan(SKEW_MS)
+    }
+    await appendMany('t/a', [bytes(3)])
+    const [a] = await s.listDocuments({ prefix: 't/a', limit: 1 })
+    expect(a?.lastChangeAtMs).toBeGreaterThanOrEqual(first[0]?.lastChangeAtMs ?? Infinity)
   })
 
   it('tombstones remove the document atomically, keep the first time, and survive remove', async () => {

@@ -1,6 +1,6 @@
 /**
  * Optional storage methods for the relay's document API (see types.ts):
- * a paginated listing with per-document size and last sequence number, and
+ * a paginated listing with per-document size, last sequence number and time, and
  * tombstones, the record that a document was deleted on purpose (so that no
  * other relay resurrects it by syncing it back).
  *
@@ -19,6 +19,14 @@ export interface StoredDocumentInfo {
   readonly bytes: number
   /** The document's last sequence number (its last change; it only grows, compaction included). */
   readonly lastSeq: number
+  /**
+   * When its last update was appended (milliseconds since the epoch, the
+   * storage's clock: the database server's for PostgreSQL, so every relay of a
+   * region agrees). Compaction leaves it alone (folding is not a change). Null:
+   * last changed before the storage recorded this (a database migrated from an
+   * older version).
+   */
+  readonly lastChangeAtMs: number | null
 }
 
 export interface ListDocumentsOptions {

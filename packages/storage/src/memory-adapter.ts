@@ -12,6 +12,8 @@ interface MemoryDocument {
   nextSeq: number
   /** Ascending by seq, all > snapshotSeq. */
   updates: StoredUpdate[]
+  /** When the last update was appended (Date.now, like the leases). */
+  lastChangeAtMs: number
 }
 
 /**
@@ -63,9 +65,10 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #store(docName: string, updates: readonly Uint8Array[]): number[] {
     let doc = this.#docs.get(docName)
     if (doc === undefined) {
-      doc = { snapshot: null, snapshotSeq: 0, nextSeq: 1, updates: [] }
+      doc = { snapshot: null, snapshotSeq: 0, nextSeq: 1, updates: [], lastChangeAtMs: 0 }
       this.#docs.set(docName, doc)
     }
+    doc.lastChangeAtMs = Date.now()
     const seqs: number[] = []
     for (const update of updates) {
       const seq = doc.nextSeq++
@@ -126,7 +129,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
       return names.map((docName) => {
         const doc = this.#docs.get(docName) as MemoryDocument
         const bytes = doc.updates.reduce((n, u) => n + u.data.length, doc.snapshot?.length ?? 0)
-        return { docName, bytes, lastSeq: doc.nextSeq - 1 }
+        return { docName, bytes, lastSeq: doc.nextSeq - 1, lastChangeAtMs: doc.lastChangeAtMs }
       })
     })
   }

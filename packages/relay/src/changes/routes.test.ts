@@ -8,6 +8,7 @@ const SECRET = 'change-feed-test-secret-0123456789abcdef'
 const ADMIN = 'admin-token-for-change-feed-tests'
 
 interface JsonChange { kind: 'update' | 'snapshot'; seq: number; data: string; doc?: string; cursor?: string }
+interface ErrorBody { error: { code: string; message: string } }
 interface DocPage { doc: string; cursor: string; headSeq: number; reset: boolean; changes: JsonChange[] }
 
 describe('change feed over HTTP', () => {
@@ -132,6 +133,7 @@ describe('change feed over HTTP', () => {
       text += new TextDecoder().decode(value)
     }
     expect(text).toContain('ERR_AUTH_EXPIRED')
+    expect(text).toContain('event: error\ndata: {"error":{"code":"ERR_AUTH_EXPIRED",')
     expect(text).not.toContain('event: change')
   })
 
@@ -142,12 +144,16 @@ describe('change feed over HTTP', () => {
     const other = await mintToken({ secret: SECRET, docs: [{ pattern: 'other/*', access: 'write' }], ttlSeconds: 60 })
     const url = `${base}/v1/docs/${encodeURIComponent('team/a')}/changes`
     expect((await get<DocPage>(url, reader)).status).toBe(200)
-    expect((await get<{ code: string }>(url, other)).body.code).toBe('ERR_AUTH_FORBIDDEN')
-    expect((await get<{ code: string }>(url, 'not-a-token')).status).toBe(401)
+    expect((await get<ErrorBody>(url, other)).body.error.code).toBe('ERR_AUTH_FORBIDDEN')
+    const invalid = await get<ErrorBody>(url, 'not-a-token')
+    expect(invalid.status).toBe(401)
+    expect(invalid.body.error.code).toBe('ERR_AUTH_INVALID')
     expect((await fetch(url)).status).toBe(401)
     // The relay-wide feed is the operator's.
-    expect((await get<{ code: string }>(`${base}/v1/changes`, reader)).status).toBe(401)
-    expect((await get<{ code: string }>(`${base}/v1/docs/${encodeURIComponent('_meridian/revocations')}/changes`)).body.code).toBe('ERR_DOC_NAME')
-    expect((await get<{ code: string }>(`${url}?after=-1`)).body.code).toBe('ERR_FEED_CURSOR')
+    const refused = await get<ErrorBody>(`${base}/v1/changes`, reader)
+    expect(refused.status).toBe(401)
+    expect(refused.body.error.code).toBe('ERR_ADMIN_AUTH')
+    expect((await get<ErrorBody>(`${base}/v1/docs/${encodeURIComponent('_meridian/revocations')}/changes`)).body.error.code).toBe('ERR_DOC_NAME')
+    expect((await get<ErrorBody>(`${url}?after=-1`)).body.error.code).toBe('ERR_FEED_CURSOR')
   })
 })

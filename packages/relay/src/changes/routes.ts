@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '@meridian/base'
 import { checkDocRequest } from '../docs/http-auth.js'
+import { errorBody } from '../docs/http-errors.js'
 import { parseDocName } from '../doc-name.js'
 import type { ChangeFeed, FeedChange } from './feed.js'
 
@@ -28,7 +29,7 @@ export interface ChangeRoutesDeps {
 
 type Query = Record<string, string | undefined>
 
-const bad = (reply: FastifyReply, message: string): FastifyReply => reply.code(400).send({ code: 'ERR_FEED_CURSOR', message })
+const bad = (reply: FastifyReply, message: string): FastifyReply => reply.code(400).send(errorBody('ERR_FEED_CURSOR', message))
 
 function intParam(value: string | undefined, fallback: number, max: number): number | null {
   if (value === undefined || value === '') return fallback
@@ -52,10 +53,10 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
   app.get('/v1/docs/:name/changes', async (request, reply) => {
     const { name } = request.params as { name: string }
     const parsed = parseDocName(`/${encodeURIComponent(name)}`)
-    if (!parsed.ok) return reply.code(400).send({ code: 'ERR_DOC_NAME', message: parsed.reason })
+    if (!parsed.ok) return reply.code(400).send(errorBody('ERR_DOC_NAME', parsed.reason))
     const auth = await checkDocRequest(request, parsed.docName, 'read')
-    if (!auth.ok) return reply.code(auth.status).send({ code: auth.code, message: auth.message })
-    if (!feed.supportsDocs) return reply.code(501).send({ code: 'ERR_FEED_UNSUPPORTED', message: 'this storage has no change feed' })
+    if (!auth.ok) return reply.code(auth.status).send(errorBody(auth.code, auth.message))
+    if (!feed.supportsDocs) return reply.code(501).send(errorBody('ERR_FEED_UNSUPPORTED', 'this storage has no change feed'))
     const q = request.query as Query
     const lastEventId = request.headers['last-event-id']
     const after = intParam(typeof lastEventId === 'string' && wantsSse(request) ? lastEventId : q.after, 0, Number.MAX_SAFE_INTEGER)
@@ -77,7 +78,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
       page = await feed.waitDoc(docName, after, limit, waitMs, abortOnClose(reply))
     } catch (err) {
       request.log.warn({ err }, 'change feed read failed')
-      return reply.code(503).send({ code: 'ERR_DOC_LOAD', message: 'the changes could not be read from storage; retry' })
+      return reply.code(503).send(errorBody('ERR_DOC_LOAD', 'the changes could not be read from storage; retry'))
     }
     return {
       doc: docName,
@@ -89,7 +90,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
   })
 
   app.get('/v1/changes', async (request, reply) => {
-    if (!feed.supportsRelay) return reply.code(501).send({ code: 'ERR_FEED_UNSUPPORTED', message: 'this storage has no change log' })
+    if (!feed.supportsRelay) return reply.code(501).send(errorBody('ERR_FEED_UNSUPPORTED', 'this storage has no change log'))
     const q = request.query as Query
     const lastEventId = request.headers['last-event-id']
     const raw = typeof lastEventId === 'string' && wantsSse(request) ? lastEventId : q.after
@@ -112,7 +113,7 @@ export function registerChangeRoutes(app: FastifyInstance, deps: ChangeRoutesDep
     } catch (err) {
       if ((err as { code?: unknown }).code === 'ERR_STORAGE_INVALID_ARGUMENT') return bad(reply, 'after is a cursor from an earlier page')
       request.log.warn({ err }, 'change log read failed')
-      return reply.code(503).send({ code: 'ERR_DOC_LOAD', message: 'the change log could not be read from storage; retry' })
+      return reply.code(503).send(errorBody('ERR_DOC_LOAD', 'the change log could not be read from storage; retry'))
     }
   })
 }
@@ -154,7 +155,7 @@ async function streamEvents(
       if (signal.aborted) break
       // A token that expired or was revoked meanwhile ends the stream (nothing more is sent), as it would close a socket.
       if (!stillValid()) {
-        res.write(`event: error\ndata: ${JSON.stringify({ code: 'ERR_AUTH_EXPIRED', message: 'the token expired or was revoked; reconnect with a new one and Last-Event-ID' })}\n\n`)
+        res.write(`event: error\ndata: ${JSON.stringify(errorBody('ERR_AUTH_EXPIRED', 'the token expired or was revoked; reconnect with a new one and Last-Event-ID'))}\n\n`)
         break
       }
       if (events.length === 0) res.write(': keep-alive\n\n')
@@ -162,7 +163,7 @@ async function streamEvents(
     }
   } catch (err) {
     request.log.warn({ err }, 'change feed stream failed')
-    if (!signal.aborted) res.write(`event: error\ndata: ${JSON.stringify({ code: 'ERR_DOC_LOAD', message: 'storage read failed; reconnect with Last-Event-ID' })}\n\n`)
+    if (!signal.aborted) res.write(`event: error\ndata: ${JSON.stringify(errorBody('ERR_DOC_LOAD', 'storage read failed; reconnect with Last-Event-ID'))}\n\n`)
   } finally {
     res.end()
   }

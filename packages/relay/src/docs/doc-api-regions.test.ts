@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { FEATURE_ACKS } from '@meridian/protocol'
+import { CLOSE_CODES, FEATURE_ACKS } from '@meridian/protocol'
 import { MemoryStorageAdapter } from '@meridian/storage'
 import { buildRelay, type MeshOptions, type Relay } from '@meridian/relay'
 import { RawClient, freePort, startFaultProxy, waitUntil, type FaultProxy } from '@meridian/testing'
@@ -80,7 +80,7 @@ describe('HTTP document API across regions', () => {
     eu.proxy.heal()
     us.proxy.heal()
     // us learns the deletion from the tombstone in eu's digest: its client is closed, the document gone.
-    expect((await usClient.closed(15_000)).reason).toBe('ERR_DOC_DELETED')
+    expect(await usClient.closed(15_000)).toEqual({ code: CLOSE_CODES.DOC_DELETED, reason: 'ERR_DOC_DELETED' })
     await waitUntil(async () => (await status(us.base, 'plan')) === 410, 'us deleted it too')
     expect(await us.storage.load('plan')).toBeNull()
     // Several more rounds: eu did not pull it back, and a client coming back to us with its copy is refused.
@@ -88,7 +88,7 @@ describe('HTTP document API across regions', () => {
     await waitUntil(() => (eu.relay.mesh?.status().regions.us?.lastExchangeStartedAtMs ?? 0) > roundsBefore + 300, 'more anti-entropy rounds')
     const back = await RawClient.connect(us.url, 'plan', { features: FEATURE_ACKS })
     back.send({ type: 'sync-step2', update: Y.encodeStateAsUpdate(usClient.doc) })
-    expect((await back.closed()).reason).toBe('ERR_DOC_DELETED')
+    expect(await back.closed()).toEqual({ code: CLOSE_CODES.DOC_DELETED, reason: 'ERR_DOC_DELETED' })
     expect(await status(eu.base, 'plan')).toBe(410)
     expect(await eu.storage.load('plan')).toBeNull()
     expect(await status(eu.base, 'keep')).toBe(200)

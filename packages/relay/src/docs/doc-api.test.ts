@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { FEATURE_ACKS } from '@meridian/protocol'
+import { CLOSE_CODES, FEATURE_ACKS } from '@meridian/protocol'
 import { mintToken } from '@meridian/relay'
 import { RawClient, waitUntil } from '@meridian/testing'
 import { ADMIN, SECRET, relayPool } from '../test-support/helpers.js'
@@ -82,9 +82,10 @@ describe('HTTP document API', () => {
       expect(res.status).toBe(201)
     }
     expect(await errorOf(await fetch(`${base}/v1/docs/p%2Fa`, { method: 'PUT', headers: auth(ADMIN), body: bin(textUpdate('again')) }))).toEqual({ status: 409, code: 'ERR_DOC_EXISTS' })
-    const page1 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2`, { headers: auth(ADMIN) })).json()) as { documents: { name: string; bytes: number; lastSeq: number }[]; nextCursor: string | null }
+    const page1 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2`, { headers: auth(ADMIN) })).json()) as { documents: { name: string; bytes: number; lastSeq: number; lastChangeAtMs: number | null }[]; nextCursor: string | null }
     expect(page1.documents.map((d) => d.name)).toEqual(['p/a', 'p/b'])
     expect(page1.documents[0]?.lastSeq).toBe(1)
+    expect(page1.documents[0]?.lastChangeAtMs).toBeTypeOf('number')
     expect(page1.documents[0]?.bytes).toBeGreaterThan(0)
     const page2 = (await (await fetch(`${base}/v1/docs?prefix=p%2F&limit=2&cursor=${page1.nextCursor ?? ''}`, { headers: auth(ADMIN) })).json()) as { documents: { name: string }[]; nextCursor: string | null }
     expect(page2.documents.map((d) => d.name)).toEqual(['p/c'])
@@ -141,13 +142,13 @@ describe('HTTP document API', () => {
     const res = await fetch(`${base}/v1/docs/doomed`, { method: 'DELETE', headers: auth(ADMIN) })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ deleted: true, name: 'doomed', deletedAtMs: expect.any(Number) })
-    expect((await client.closed()).reason).toBe('ERR_DOC_DELETED')
+    expect(await client.closed()).toEqual({ code: CLOSE_CODES.DOC_DELETED, reason: 'ERR_DOC_DELETED' })
     expect(await storage.load('doomed')).toBeNull()
 
     // The client reconnects with its offline copy: refused before any sync, nothing stored.
     const back = await RawClient.connect(url, 'doomed', { features: FEATURE_ACKS })
     back.send({ type: 'sync-step2', update: Y.encodeStateAsUpdate(client.doc) })
-    expect((await back.closed()).reason).toBe('ERR_DOC_DELETED')
+    expect(await back.closed()).toEqual({ code: CLOSE_CODES.DOC_DELETED, reason: 'ERR_DOC_DELETED' })
     expect(await storage.load('doomed')).toBeNull()
     expect(await errorOf(await fetch(`${base}/v1/docs/doomed`, { headers: auth(ADMIN) }))).toEqual({ status: 410, code: 'ERR_DOC_DELETED' })
     expect(await errorOf(await fetch(`${base}/v1/docs/doomed`, { method: 'PUT', headers: auth(ADMIN), body: bin(textUpdate('new')) }))).toEqual({ status: 410, code: 'ERR_DOC_DELETED' })

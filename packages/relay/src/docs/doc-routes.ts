@@ -59,7 +59,7 @@ export async function registerDocRoutes(app: FastifyInstance, deps: DocRoutesDep
       const page = await list.call(deps.storage, { prefix, limit, ...(after !== undefined ? { after } : {}) })
       const documents = page
         .filter((e) => !isSystemDocument(e.docName) && auth.canRead(e.docName))
-        .map((e) => ({ name: e.docName, bytes: e.bytes, lastSeq: e.lastSeq }))
+        .map((e) => ({ name: e.docName, bytes: e.bytes, lastSeq: e.lastSeq, lastChangeAtMs: e.lastChangeAtMs }))
       const last = page.at(-1)
       return { documents, nextCursor: page.length === limit && last !== undefined ? Buffer.from(last.docName).toString('base64url') : null }
     })

@@ -56,6 +56,11 @@ export interface HttpErrorBody {
   error: { code: string; message: string }
 }
 
+/** The one error body of every `/v1/docs/**` and `/v1/changes` route (and of a change stream's `error` event). */
+export function errorBody(code: string, message: string): HttpErrorBody {
+  return { error: { code, message } }
+}
+
 /** The relay error a failure of the API stands for (anything unknown is a 500 with a generic code). */
 export function toRelayError(err: unknown): RelayError {
   if (isRelayError(err)) return err

@@ -70,7 +70,7 @@ describe('version routes', () => {
     const after = (await relay.app.inject({ url: path })).json() as { versions: { kind: string }[] }
     expect(after.versions.map((v) => v.kind)).toEqual(['named', 'pre-restore'])
 
-    expect((await relay.app.inject({ url: `${path}/nope` })).json()).toMatchObject({ code: 'ERR_VERSION_NOT_FOUND' })
+    expect((await relay.app.inject({ url: `${path}/nope` })).json()).toMatchObject({ error: { code: 'ERR_VERSION_NOT_FOUND' } })
     expect((await relay.app.inject({ url: `/v1/docs/${encodeURIComponent('_meridian/revocations')}/versions` })).statusCode).toBe(400)
   })
 
@@ -84,7 +84,7 @@ describe('version routes', () => {
     expect((await relay.app.inject({ url: path })).statusCode).toBe(401)
     expect((await relay.app.inject({ url: path, headers: bearer(other) })).statusCode).toBe(403)
     expect((await relay.app.inject({ url: path, headers: bearer(reader) })).statusCode).toBe(200)
-    expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(reader), payload: {} })).json()).toMatchObject({ code: 'ERR_AUTH_FORBIDDEN' })
+    expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(reader), payload: {} })).json()).toMatchObject({ error: { code: 'ERR_AUTH_FORBIDDEN' } })
     expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(writer), payload: { label: 'x' } })).statusCode).toBe(201)
     expect((await relay.app.inject({ method: 'POST', url: path, headers: bearer(ADMIN), payload: { label: 'y' } })).statusCode).toBe(201)
   })

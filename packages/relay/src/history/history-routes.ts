@@ -21,6 +21,7 @@ import type { Access } from '../auth.js'
 import { checkDocRequest } from '../docs/http-auth.js'
 import { DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS, intParam, parseWaitFor } from '../docs/doc-routes.js'
 import { reachedDurability, type DurabilityDeps, type WriteOptions, type WriteResult } from '../docs/doc-write.js'
+import { errorBody } from '../docs/http-errors.js'
 import { historyFailureStatus, type HistoryService } from './history-service.js'
 
 export interface HistoryRouteDeps {
@@ -78,12 +79,12 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
     const raw = (request.params as { name?: string }).name ?? ''
     const parsed = parseDocName(encodeURIComponent(raw))
     if (!parsed.ok || parsed.docName.startsWith('_meridian/')) {
-      await reply.code(400).send({ code: 'ERR_DOC_NAME', message: parsed.ok ? 'not a document with versions' : parsed.reason })
+      await reply.code(400).send(errorBody('ERR_DOC_NAME', parsed.ok ? 'not a document with versions' : parsed.reason))
       return null
     }
     const result = await checkDocRequest(request, parsed.docName, need)
     if (!result.ok) {
-      await reply.code(result.status).send({ code: result.code, message: result.message })
+      await reply.code(result.status).send(errorBody(result.code, result.message))
       return null
     }
     return { docName: parsed.docName, actor: result.actor }
@@ -92,7 +93,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
   const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
     const { status, code, message } = historyFailureStatus(err)
     if (status >= 500) reply.log.error({ err }, 'version operation failed')
-    return reply.code(status).send({ code, message })
+    return reply.code(status).send(errorBody(code, message))
   }
 
   app.get('/v1/docs/:name/versions', async (request, reply) => {
@@ -111,7 +112,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDe
     if (who === null) return reply
     const label = (request.body as { label?: unknown } | null | undefined)?.label
     if (label !== undefined && (typeof label !== 'string' || label.length > MAX_LABEL_CHARS)) {
-      return reply.code(400).send({ code: 'ERR_BAD_REQUEST', message: `label must be a string of at most ${MAX_LABEL_CHARS} characters` })
+      return reply.code(400).send(errorBody('ERR_BAD_REQUEST', `label must be a string of at most ${MAX_LABEL_CHARS} characters`))
     }
     try {
       const wait = waitOptions(request.query)
