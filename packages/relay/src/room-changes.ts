@@ -19,6 +19,8 @@ export interface RoomChangesDeps {
   readonly peers: ReadonlySet<RoomPeer>
   /** A listener threw (it does not stop the others). */
   listenerFailed(err: unknown): void
+  /** `bytes` grew (the memory budget's measure). */
+  grew(): void
 }
 
 export class RoomChanges {
@@ -48,6 +50,7 @@ export class RoomChanges {
     if (peers.size > 0) turn.broadcast(encodeMessage({ type: 'sync-update', update }), broadcastExcept(source))
     else turn.schedule() // the commit
     this.bytes += update.length
+    this.deps.grew()
     if (!this.listeners.isEmpty) this.listeners.emit({ update, source, committed: writes.committed })
   }
 }

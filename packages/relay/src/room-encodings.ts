@@ -32,10 +32,12 @@ export class JoinerEncodings {
       : Y.encodeStateAsUpdate(this.doc, stateVector))
   }
 
-  /** The document changed: nothing encoded before still stands for it. */
-  clear(): void {
+  /** The document changed: nothing encoded before still stands for it. Returns whether anything was held. */
+  clear(): boolean {
+    const held = this.fullState !== null || this.diffs.size > 0
     this.fullState = null
     this.diffs.clear()
+    return held
   }
 
   /** Bytes held (the full state and the diffs). */

@@ -35,6 +35,8 @@ export interface RoomOptionsOf<R> {
    * room's peers were failed; it must leave memory now, without being compacted.
    */
   onBroken?: (room: R) => void
+  /** The room's memory estimate may have changed (a change, encodings made or dropped): see memory-budget.ts. */
+  onMemoryChange?: (room: R) => void
 }
 
 /**

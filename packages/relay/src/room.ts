@@ -99,7 +99,8 @@ export class Room {
       writes: this.writes,
       turn: this.turn,
       peers: this.peers,
-      listenerFailed: (err) => this.log.error({ err }, 'room change listener threw')
+      listenerFailed: (err) => this.log.error({ err }, 'room change listener threw'),
+      grew: () => this.options.onMemoryChange?.(this)
     })
     doc.on('update', this.onDocUpdate)
   }
@@ -233,7 +234,9 @@ export class Room {
    * change rather than once per joiner.
    */
   diffFor(stateVector: Uint8Array, flavor: DiffFlavor = 'all-deletes'): Uint8Array {
-    return this.encodings.diffFor(stateVector, flavor)
+    const diff = this.encodings.diffFor(stateVector, flavor)
+    this.options.onMemoryChange?.(this)
+    return diff
   }
 
   /** Bytes of encodings kept for joiners (the full state and recent diffs). */
@@ -299,7 +302,9 @@ export class Room {
   /** The in-memory document as a snapshot, or null when memory cannot stand for storage. */
   private memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
     if (this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return null
-    return { snapshot: this.encodings.full(), stateVector: Y.encodeStateVector(this.doc) }
+    const snapshot = this.encodings.full()
+    this.options.onMemoryChange?.(this)
+    return { snapshot, stateVector: Y.encodeStateVector(this.doc) }
   }
 
   destroy(): void {
@@ -312,7 +317,7 @@ export class Room {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.encodings.clear()
+    if (this.encodings.clear()) this.options.onMemoryChange?.(this)
     if (origin === LOAD_ORIGIN || this.capture.take(update)) return
     // Only applyUpdate may change the document; a change from anywhere else has no source to
     // decide by. Kept (stored and sent, never lost) as the relay's own, and reported as a bug.
