@@ -39,8 +39,9 @@ export type RoomOptions = RoomOptionsOf<Room>
  *
  * Broadcast and commit happen at the end of the event-loop turn (room-turn.ts).
  * A change resolves (`applyUpdate`, `committed`) when the commit that covers
- * it is durable. The Yjs side of applying is room-apply.ts, loading
- * room-load.ts, the encodings for joiners room-encodings.ts.
+ * it is durable. The Yjs side of applying is room-apply.ts, what a change
+ * does room-changes.ts, loading room-load.ts, the encodings for joiners
+ * room-encodings.ts.
  */
 export class Room {
   readonly name: string
