@@ -36,6 +36,10 @@ export class EncodingCache {
     return n
   }
 
+  get size(): number {
+    return this.entries.size
+  }
+
   clear(): void {
     if (this.entries.size > 0) this.entries.clear()
   }

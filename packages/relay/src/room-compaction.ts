@@ -17,7 +17,7 @@ import type { UpdateLimits } from './update-guard.js'
 export async function compactFromStorage(storage: StorageAdapter, docName: string, log: Logger, logger: Logger, limits: UpdateLimits): Promise<number> {
   const stored = await storage.load(docName)
   if (stored === null || stored.updates.length === 0) return 0
-  const doc = new Y.Doc({ gc: true, guid: docName }) // no random guid: see Room.load
+  const doc = new Y.Doc({ gc: true, guid: docName }) // no random guid: see room-load.ts
   try {
     const skipped = replayStored(doc, stored, null, { name: docName, limits, logger })
     const last = stored.updates[stored.updates.length - 1]

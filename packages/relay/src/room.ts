@@ -1,13 +1,9 @@
 import * as Y from 'yjs'
 import type { Logger } from 'pino'
-import type { StorageAdapter } from '@meridian/storage'
-import { createSystemClock, type Clock } from '@meridian/base'
-import { encodeMessage, encodeUpdateWithoutOldDeletes } from '@meridian/protocol'
-import { EncodingCache, stateVectorKey } from './encoding-cache.js'
+import { createSystemClock } from '@meridian/base'
+import { encodeMessage } from '@meridian/protocol'
 import { RelayError } from './errors.js'
-import { sendTurn, type BroadcastEntry } from './broadcast.js'
-import type { RelayMetrics } from './metrics.js'
-import { broadcastExcept, isStoredHere, updateFrom, type ChangeSource, type UpdateFrom } from './change-source.js'
+import { updateFrom, type ChangeSource, type UpdateFrom } from './change-source.js'
 import { isHistoryDocName } from '@meridian/history'
 import { refuseHistoryRewrites } from './history/append-only.js'
 import { DeleteLog } from './delete-log.js'
@@ -16,55 +12,22 @@ import { WriteQueue } from './room-writes.js'
 import { hasPending, isWedged } from './yjs-internals.js'
 import type { RoomPeer } from './room-peer.js'
 import { DEFAULT_UPDATE_LIMITS, inspectUpdate, type UpdateInspection, type UpdateLimits } from './update-guard.js'
-import { replayStored } from './stored-replay.js'
 import { RoomCompaction } from './room-compaction.js'
+import { JoinerEncodings, type DiffFlavor } from './room-encodings.js'
+import { RoomTurn } from './room-turn.js'
+import { applyAs, ChangeCapture } from './room-apply.js'
+import { ListenerSet } from './listener-set.js'
+import { LOAD_ORIGIN, loadDocument, type LoadedDocument } from './room-load.js'
+import { RoomChanges } from './room-changes.js'
+import type { RoomChangeListener, RoomOptionsOf } from './room-options.js'
 
 export type { RoomPeer } from './room-peer.js'
+export type { RoomChange, RoomChangeListener } from './room-options.js'
 
 const ROOM_CLOCK = createSystemClock({ unref: true })
 
-export interface RoomOptions {
-  storage: StorageAdapter
-  logger: Logger
-  /** Drives the awareness timeout sweep; default the system clock. */
-  clock?: Clock
-  /** One awareness sweep for every room of a relay (the room manager's); default one of the room's own. */
-  sweeper?: AwarenessSweeper
-  compactAfterUpdates: number
-  /** Broadcasts are counted here (once per broadcast, not per socket). */
-  metrics?: RelayMetrics
-  /**
-   * A change could not be stored: memory now holds what storage does not, so
-   * the room must leave memory (the next load is from storage, and clients
-   * resend what was lost, since their resend is a diff against the relay's state).
-   */
-  onStorageFailure?: (room: Room) => void
-  /** Nesting and delete-set limits every update is checked against (update-guard.ts); default DEFAULT_UPDATE_LIMITS. */
-  updateLimits?: UpdateLimits
-  /**
-   * Applying an update failed inside Yjs: the document in memory can no longer
-   * be trusted (it may hold changes never reported, or stop reporting any). The
-   * room's peers were failed; it must leave memory now, without being compacted.
-   */
-  onBroken?: (room: Room) => void
-}
-
-/**
- * One change to a room's document (not the replay from storage), told to
- * `onChange` listeners after it was queued for storage: `committed` resolves
- * once it is durable. `source` says who made it; listeners decide what to do
- * with it by `switch (source.kind)` (change-source.ts).
- */
-export interface RoomChange {
-  readonly update: Uint8Array
-  readonly source: ChangeSource
-  readonly committed: Promise<void>
-}
-
-export type RoomChangeListener = (change: RoomChange) => void
-
-/** Origin of transactions that replay storage: they are not changes (stored already, nobody to tell). */
-const LOAD_ORIGIN = Symbol('meridian-load')
+/** What every room is built with (room-options.ts). */
+export type RoomOptions = RoomOptionsOf<Room>
 
 /**
  * One document in memory: its Y.Doc, presence, the peers connected to it and
@@ -74,11 +37,11 @@ const LOAD_ORIGIN = Symbol('meridian-load')
  * once-encoded to every peer but the one it came from, and told to `onChange`
  * listeners (the mesh, the region bus) with a promise of its commit.
  *
- * Broadcast and commit happen at the end of the event-loop turn (a microtask:
- * no timer, so a simulated clock sees the same thing): the turn's broadcast
- * goes out first, framed once for all sockets (broadcast.ts), then the turn's
- * changes are committed together (room-writes.ts). A change resolves
- * (`applyUpdate`, `committed`) when the commit that covers it is durable.
+ * Broadcast and commit happen at the end of the event-loop turn (room-turn.ts).
+ * A change resolves (`applyUpdate`, `committed`) when the commit that covers
+ * it is durable. The Yjs side of applying is room-apply.ts, what a change
+ * does room-changes.ts, loading room-load.ts, the encodings for joiners
+ * room-encodings.ts.
  */
 export class Room {
   readonly name: string
@@ -91,29 +54,18 @@ export class Room {
   private readonly peers = new Set<RoomPeer>()
   private readonly presence: RoomPresence<RoomPeer>
   private readonly writes: WriteQueue
-  /** Messages to broadcast at the end of this turn. */
-  private outbox: BroadcastEntry[] = []
-  private turnScheduled = false
+  private readonly turn: RoomTurn
   private readonly compaction: RoomCompaction
-  private changeListeners: Set<RoomChangeListener> | null = null
-  private awarenessListeners: Set<(change: AwarenessChange<RoomPeer>) => void> | null = null
-  /**
-   * Bytes of every change to the document so far (the updates `onChange`
-   * listeners get), for size estimates that need no listener: see DocSizeGuard.
-   */
-  changedBytes = 0
+  private readonly changes: RoomChanges
+  private readonly awarenessListeners = new ListenerSet<AwarenessChange<RoomPeer>>((err) => this.log.error({ err }, 'room awareness listener threw'))
   /** Bytes loaded from storage (snapshot and updates): with `changedBytes`, the memory budget's measure (memory-budget.ts). */
-  loadedBytes = 0
-  /** The whole document encoded once, for every joiner that has nothing yet; dropped on change. */
-  private fullState: Uint8Array | null = null
-  /** Diffs for recent non-empty state vectors; dropped on change. */
-  private readonly diffs = new EncodingCache()
+  readonly loadedBytes: number
+  /** Encodings for joiners; dropped on change. */
+  private readonly encodings: JoinerEncodings
   private holds = 0
   private destroyed = false
-  /** What Yjs emitted during the `applyUpdate` running now: its source's change(s). */
-  private produced: Uint8Array[] = []
-  /** The source of the `applyUpdate` running now (Yjs emits synchronously); null outside it. */
-  private current: ChangeSource | null = null
+  /** The source of the change running now and what Yjs emitted during it. */
+  private readonly capture = new ChangeCapture()
   /** Recent deletions, for the digest exchange's `recent` replies; started by the first client that can use it. */
   private deletes: DeleteLog | null = null
   /** A write failed: this room's memory may hold changes storage does not. */
@@ -123,10 +75,12 @@ export class Room {
   /** Set while the room is being evicted; acquirers wait for it and load afresh. */
   evicting: Promise<void> | null = null
 
-  private constructor(name: string, doc: Y.Doc, storedUpdates: number, coveredSeq: number, options: RoomOptions) {
+  private constructor(name: string, { doc, storedUpdates, coveredSeq, loadedBytes }: LoadedDocument, options: RoomOptions) {
     this.name = name
     this.doc = doc
     this.options = options
+    this.loadedBytes = loadedBytes
+    this.encodings = new JoinerEncodings(doc)
     this.appendOnly = isHistoryDocName(name)
     this.compaction = new RoomCompaction({
       storage: options.storage,
@@ -141,6 +95,14 @@ export class Room {
     const clock = options.clock ?? ROOM_CLOCK
     this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
     this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
+    this.turn = new RoomTurn({ peers: this.peers, metrics: options.metrics, commit: () => this.writes.commit(), log: () => this.log })
+    this.changes = new RoomChanges({
+      writes: this.writes,
+      turn: this.turn,
+      peers: this.peers,
+      listenerFailed: (err) => this.log.error({ err }, 'room change listener threw'),
+      grew: () => this.options.onMemoryChange?.(this)
+    })
     doc.on('update', this.onDocUpdate)
   }
 
@@ -159,28 +121,16 @@ export class Room {
    * be applied rejects: an empty document must never stand in for stored data.
    */
   static async load(name: string, options: RoomOptions): Promise<Room> {
-    let stored
-    try {
-      stored = await options.storage.load(name)
-    } catch (cause) {
-      throw new RelayError('ERR_DOC_LOAD', name, { cause })
-    }
-    // A guid of our own: Yjs would draw a UUID with 36 calls to the crypto RNG, a tenth of the relay's
-    // CPU when many documents load (many-docs bench). The guid of a root document never goes on the wire.
-    const doc = new Y.Doc({ gc: true, guid: name })
-    if (stored !== null) {
-      try {
-        // Every stored update passes the live checks (update-guard.ts); one too deep is skipped.
-        replayStored(doc, stored, LOAD_ORIGIN, { name, limits: options.updateLimits ?? DEFAULT_UPDATE_LIMITS, logger: options.logger })
-      } catch (err) {
-        doc.destroy()
-        throw err
-      }
-    }
-    const coveredSeq = stored === null ? 0 : (stored.updates.at(-1)?.seq ?? stored.snapshotSeq)
-    const room = new Room(name, doc, stored?.updates.length ?? 0, coveredSeq, options)
-    if (stored !== null) room.loadedBytes = stored.updates.reduce((n, u) => n + u.data.length, stored.snapshot?.length ?? 0)
-    return room
+    const loaded = await loadDocument(name, { storage: options.storage, logger: options.logger, limits: options.updateLimits ?? DEFAULT_UPDATE_LIMITS })
+    return new Room(name, loaded, options)
+  }
+
+  /**
+   * Bytes of every change to the document so far (the updates `onChange`
+   * listeners get), for size estimates that need no listener: see DocSizeGuard.
+   */
+  get changedBytes(): number {
+    return this.changes.bytes
   }
 
   get isIdle(): boolean {
@@ -224,28 +174,16 @@ export class Room {
         return Promise.reject(err)
       }
     }
-    let failure: unknown = null
-    const before = Y.encodeStateVector(this.doc)
-    const produced = this.runAs(source, () => {
-      try {
-        Y.applyUpdate(this.doc, update)
-      } catch (cause) {
-        // It decoded (inspect), so the failure is inside Yjs' integration or cleanup.
-        failure = cause
-      }
-    })
-    if (failure !== null) {
-      // Yjs threw before changing anything (no change emitted, same state, not wedged): a malformed
-      // update, refused like one Yjs cannot read; the room is intact.
-      if (produced.length === 0 && !isWedged(this.doc) && sameBytes(before, Y.encodeStateVector(this.doc))) {
-        return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause: failure }))
-      }
-      // Otherwise the document may hold changes never reported, or be wedged (it applies later updates
-      // without reporting them): nothing of it is acknowledged, and it leaves memory.
-      return Promise.reject(this.markBroken(failure))
+    const outcome = applyAs(this.doc, this.capture, update, source)
+    switch (outcome.kind) {
+      case 'applied':
+        return this.changes.acceptAll(outcome.produced, source)
+      case 'invalid':
+        return Promise.reject(new RelayError('ERR_UPDATE_INVALID', undefined, { cause: outcome.cause }))
+      case 'broken':
+        // Nothing of it is acknowledged, and the room leaves memory.
+        return Promise.reject(this.markBroken(outcome.cause))
     }
-    if (isWedged(this.doc)) return Promise.reject(this.markBroken(new Error('a Yjs transaction cleanup failed')))
-    return this.acceptAll(produced, source)
   }
 
   /**
@@ -255,27 +193,8 @@ export class Room {
    */
   transact(edit: (doc: Y.Doc) => void, source: ChangeSource): Promise<void> {
     if (this.destroyed || this.broken) return Promise.reject(new RelayError(this.broken ? 'ERR_DOC_BROKEN' : 'ERR_RELAY_CLOSED', this.name))
-    const produced = this.runAs(source, () => this.doc.transact(() => edit(this.doc)))
-    return this.acceptAll(produced, source)
-  }
-
-  /** Runs `change` with `source` as the source of what Yjs emits meanwhile (synchronously); returns what it emitted. */
-  private runAs(source: ChangeSource, change: () => void): Uint8Array[] {
-    this.current = source
-    try {
-      change()
-    } finally {
-      this.current = null
-    }
-    const produced = this.produced
-    this.produced = []
-    return produced
-  }
-
-  /** Stores, broadcasts and tells each change of `source`; resolves once committed. */
-  private acceptAll(produced: readonly Uint8Array[], source: ChangeSource): Promise<void> {
-    for (const change of produced) this.accept(change, source)
-    return this.writes.committed
+    const produced = this.capture.runAs(source, () => this.doc.transact(() => edit(this.doc)))
+    return this.changes.acceptAll(produced, source)
   }
 
   /**
@@ -315,45 +234,30 @@ export class Room {
    * document gets the same bytes as every other such joiner, encoded once per
    * change rather than once per joiner.
    */
-  diffFor(stateVector: Uint8Array, flavor: 'all-deletes' | 'new-deletes' = 'all-deletes'): Uint8Array {
-    if (stateVector.length === 1 && stateVector[0] === 0) {
-      this.fullState ??= Y.encodeStateAsUpdate(this.doc)
-      return this.fullState
-    }
-    // Same version, same state vector: the same bytes (a client asking again costs no re-encoding).
-    return this.diffs.get(stateVectorKey(flavor, stateVector), () => flavor === 'new-deletes'
-      ? encodeUpdateWithoutOldDeletes(this.doc, stateVector)
-      : Y.encodeStateAsUpdate(this.doc, stateVector))
+  diffFor(stateVector: Uint8Array, flavor: DiffFlavor = 'all-deletes'): Uint8Array {
+    const diff = this.encodings.diffFor(stateVector, flavor)
+    this.options.onMemoryChange?.(this)
+    return diff
   }
 
   /** Bytes of encodings kept for joiners (the full state and recent diffs). */
   get cachedBytes(): number {
-    return (this.fullState?.length ?? 0) + this.diffs.bytes
+    return this.encodings.bytes
   }
 
   /** The room's log of recent deletions (made on first use: only digest-capable clients need it). */
   deleteLog(): DeleteLog {
-    return (this.deletes ??= new DeleteLog(this.doc, () => this.writerNodeId()))
-  }
-
-  /** The HELLO node id of the client whose update is being applied, if any (the delete log's "whose write"). */
-  private writerNodeId(): string | null {
-    const source = this.current
-    return source !== null && source.kind === 'client' ? source.nodeId : null
+    return (this.deletes ??= new DeleteLog(this.doc, () => this.capture.clientNodeId()))
   }
 
   /** Subscribes to changes of this room's document; returns the unsubscribe function. */
   onChange(listener: RoomChangeListener): () => void {
-    const listeners = (this.changeListeners ??= new Set())
-    listeners.add(listener)
-    return () => listeners.delete(listener)
+    return this.changes.onChange(listener)
   }
 
   /** Subscribes to presence changes (with their source); returns the unsubscribe function. */
   onAwarenessChange(listener: (change: AwarenessChange<RoomPeer>) => void): () => void {
-    const listeners = (this.awarenessListeners ??= new Set())
-    listeners.add(listener)
-    return () => listeners.delete(listener)
+    return this.awarenessListeners.add(listener)
   }
 
   /**
@@ -370,20 +274,10 @@ export class Room {
     this.presence.apply(update, source)
   }
 
-  /** Removes presence states not renewed in time (the relay-wide sweep calls it; tests may too). */
-  sweepAwareness(): void {
-    this.presence.sweep()
-  }
-
   /** The full awareness state as a message, or null when nobody is present. */
   encodeAwarenessState(): Uint8Array | null {
     const update = this.presence.encodeAll()
     return update === null ? null : encodeMessage({ type: 'awareness', update })
-  }
-
-  /** Resolves when every change made so far is durable; rejects (ERR_STORAGE_WRITE) if one could not be stored. */
-  whenCommitted(): Promise<void> {
-    return this.writes.committed
   }
 
   /** False once the room left memory (evicted, discarded after a failure, relay closed). */
@@ -409,7 +303,9 @@ export class Room {
   /** The in-memory document as a snapshot, or null when memory cannot stand for storage. */
   private memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
     if (this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return null
-    return { snapshot: (this.fullState ??= Y.encodeStateAsUpdate(this.doc)), stateVector: Y.encodeStateVector(this.doc) }
+    const snapshot = this.encodings.full()
+    this.options.onMemoryChange?.(this)
+    return { snapshot, stateVector: Y.encodeStateVector(this.doc) }
   }
 
   destroy(): void {
@@ -422,75 +318,21 @@ export class Room {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    this.fullState = null
-    this.diffs.clear()
-    if (origin === LOAD_ORIGIN) return
-    if (this.current !== null) {
-      this.produced.push(update)
-      return
-    }
+    if (this.encodings.clear()) this.options.onMemoryChange?.(this)
+    if (origin === LOAD_ORIGIN || this.capture.take(update)) return
     // Only applyUpdate may change the document; a change from anywhere else has no source to
     // decide by. Kept (stored and sent, never lost) as the relay's own, and reported as a bug.
     this.log.error('document changed outside applyUpdate; stored as a server change')
-    this.accept(update, { kind: 'server', actor: 'unattributed' })
-  }
-
-  /** One change of `source`: stored (unless already in storage), broadcast, told to listeners. */
-  private accept(update: Uint8Array, source: ChangeSource): void {
-    if (isStoredHere(source)) this.writes.add(update)
-    if (this.peers.size > 0) this.outbox.push({ message: encodeMessage({ type: 'sync-update', update }), except: broadcastExcept(source) })
-    this.endOfTurn()
-    this.changedBytes += update.length
-    if (this.changeListeners === null || this.changeListeners.size === 0) return
-    const change: RoomChange = { update, source, committed: this.writes.committed }
-    for (const listener of this.changeListeners) {
-      try {
-        listener(change)
-      } catch (err) {
-        this.log.error({ err }, 'room change listener threw')
-      }
-    }
+    this.changes.accept(update, { kind: 'server', actor: 'unattributed' })
   }
 
   /** Every presence change goes to every peer (its sender too, as y-websocket does) and to listeners. */
   private readonly onPresenceChange = (change: AwarenessChange<RoomPeer>): void => {
     if (this.peers.size > 0) {
       // In the turn's broadcast, so it keeps its place among the document updates.
-      this.outbox.push({ message: encodeMessage({ type: 'awareness', update: change.update }), except: null })
-      this.endOfTurn()
+      this.turn.broadcast(encodeMessage({ type: 'awareness', update: change.update }), null)
     }
-    if (this.awarenessListeners === null) return
-    for (const listener of this.awarenessListeners) {
-      try {
-        listener(change)
-      } catch (err) {
-        this.log.error({ err }, 'room awareness listener threw')
-      }
-    }
-  }
-
-  private endOfTurn(): void {
-    if (this.turnScheduled) return
-    this.turnScheduled = true
-    queueMicrotask(this.onTurnEnd)
-  }
-
-  /** Broadcast first (the changes reach the peers before the commit's fsync), then commit. */
-  private readonly onTurnEnd = (): void => {
-    this.turnScheduled = false
-    try {
-      this.flushBroadcast()
-    } catch (err) {
-      this.log.error({ err }, 'broadcast failed')
-    }
-    this.writes.commit()
-  }
-
-  private flushBroadcast(): void {
-    const entries = this.outbox
-    if (entries.length === 0) return
-    this.outbox = []
-    if (this.peers.size > 0) sendTurn(entries, [...this.peers], this.options.metrics)
+    this.awarenessListeners.emit(change)
   }
 
   private readonly onCommitted = (seqs: readonly number[]): void => {
@@ -507,10 +349,4 @@ export class Room {
     this.options.onStorageFailure?.(this)
     return error
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

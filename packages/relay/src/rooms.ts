@@ -74,6 +74,7 @@ export class RoomManager {
       ...(metrics !== undefined ? { metrics } : {}),
       onStorageFailure: (room) => this.discard(room, 'after a storage failure'),
       onBroken: (room) => this.discard(room, 'after applying an update failed'),
+      onMemoryChange: (room) => this.memory.update(room),
       ...(options.updateLimits !== undefined ? { updateLimits: options.updateLimits } : {})
     }
   }
@@ -110,7 +111,7 @@ export class RoomManager {
       if (pending === undefined) {
         const guard = this.loadGuard
         pending = (guard === null || isSystemDocument(name) ? Room.load(name, this.roomOptions) : guardedLoad(guard(name), Room.load(name, this.roomOptions))).then((room) => {
-          this.loaded.set(name, room)
+          this.setLoaded(room)
           this.notify(this.loadedListeners, room)
           return room
         })
@@ -163,9 +164,23 @@ export class RoomManager {
     await room.evicting
   }
 
-  /** Estimated memory of the loaded documents (memory-budget.ts). */
+  /** Estimated memory of the loaded documents (memory-budget.ts): a running total, not a sum over every room. */
   get memoryBytes(): number {
-    return this.memory.total(this.loaded.values())
+    return this.memory.trackedBytes
+  }
+
+  /** A room is in memory: found by name, counted in the budget. */
+  private setLoaded(room: Room): void {
+    const previous = this.loaded.get(room.name)
+    if (previous !== undefined && previous !== room) this.memory.untrack(previous)
+    this.loaded.set(room.name, room)
+    this.memory.track(room)
+  }
+
+  /** A room left memory (a newer room of that name, if any, stays). */
+  private unload(room: Room): void {
+    if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
+    this.memory.untrack(room)
   }
 
   /**
@@ -219,6 +234,7 @@ export class RoomManager {
     }))
     this.rooms.clear()
     this.loaded.clear()
+    this.memory.clear()
   }
 
   private notify(listeners: Set<(room: Room) => void>, room: Room): void {
@@ -257,7 +273,7 @@ export class RoomManager {
     room.evicting = (async () => {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
-      if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
+      this.unload(room)
       this.notify(this.evictedListeners, room)
       room.destroy()
       this.options.logger.warn({ doc: room.name }, `document dropped from memory ${why}; it reloads from storage`)
@@ -271,7 +287,7 @@ export class RoomManager {
     } finally {
       const entry = this.rooms.get(room.name)
       if (entry !== undefined && (await entry.catch(() => null)) === room) this.rooms.delete(room.name)
-      if (this.loaded.get(room.name) === room) this.loaded.delete(room.name)
+      this.unload(room)
       this.notify(this.evictedListeners, room)
       room.destroy()
       this.options.logger.debug({ doc: room.name }, 'evicted idle document')

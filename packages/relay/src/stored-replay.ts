@@ -54,7 +54,7 @@ export function replayStored(doc: Y.Doc, stored: StoredDocument, origin: unknown
  * the updates the snapshot stands for.
  */
 export function verifySnapshot(name: string, snapshot: Uint8Array, stateVector: Uint8Array, limits: UpdateLimits): void {
-  const doc = new Y.Doc({ gc: true, guid: name }) // no random guid: see Room.load
+  const doc = new Y.Doc({ gc: true, guid: name }) // no random guid: see room-load.ts
   try {
     try {
       inspectUpdate(doc, snapshot, loadLimits(limits))

@@ -2,105 +2,12 @@ import pg from 'pg'
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
 import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
 import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
-import { NOW_MS, SCHEMA_NAME_PATTERN, migrate, quoteIdent } from './schema.js'
+import { migrate } from './schema.js'
+import { resolveOptions, type PostgresStorageOptions } from './postgres-options.js'
+import { statements, type Statements } from './statements.js'
 import { PgMeshMembers } from './mesh-members.js'
 import { PgChangeFeed } from './change-feed.js'
 import { PgDocIndex } from './doc-index.js'
-
-export interface PostgresStorageOptions {
-  /**
-   * `postgres://user:password@host:5432/database?...`. A `schema` query
-   * parameter selects the schema (unless `schema` is given); every other
-   * parameter is passed to `pg` unchanged (sslmode, application_name...).
-   */
-  connectionString: string
-  /** Schema holding Meridian's tables; created on start. Default: `?schema=` from the URL, else 'meridian'. */
-  schema?: string
-  /** Most connections this adapter opens. Default 10. */
-  poolSize?: number
-  /** Give up opening a connection after this long (ERR_STORAGE_IO). Default 10000. */
-  connectTimeoutMs?: number
-  /** Close a pooled connection after it has been idle this long. Default 30000. */
-  idleTimeoutMs?: number
-  /** Server-side statement timeout; 0 disables it. Default 30000. */
-  statementTimeoutMs?: number
-  /** Shown in pg_stat_activity. Default 'meridian-relay'. */
-  applicationName?: string
-  /**
-   * Errors of idle pooled connections (the server restarted, a network cut).
-   * They are not fatal — the pool opens new connections — but must be handled
-   * somewhere or Node would crash on an 'error' event; default: ignored.
-   */
-  onError?: (error: Error) => void
-}
-
-type ResolvedOptions = Required<Omit<PostgresStorageOptions, 'onError'>> & Pick<PostgresStorageOptions, 'onError'>
-
-export const DEFAULT_POSTGRES_OPTIONS = Object.freeze({
-  schema: 'meridian',
-  poolSize: 10,
-  connectTimeoutMs: 10_000,
-  idleTimeoutMs: 30_000,
-  statementTimeoutMs: 30_000,
-  applicationName: 'meridian-relay'
-})
-
-interface Statements {
-  append: string
-  appendMany: string
-  load: string
-  lockDocument: string
-  setSnapshot: string
-  deleteUpdatesThrough: string
-  remove: string
-  list: string
-}
-
-function statements(schema: string): Statements {
-  const S = quoteIdent(schema)
-  return {
-    // One statement, hence one transaction: claim the next seq by bumping the
-    // document's counter (the row lock serializes appends across relays until
-    // commit), then store the update under it. Resolves after COMMIT, which with
-    // the server's default synchronous_commit=on means the WAL is flushed.
-    append: `
-      WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, 2, ${NOW_MS})
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + 1, last_change_at_ms = ${NOW_MS}
-        RETURNING d.next_seq - 1 AS seq
-      )
-      INSERT INTO ${S}.updates (doc, seq, data) SELECT $1, claimed.seq, $2 FROM claimed
-      RETURNING seq`,
-    // The same for a list ($2 bytea[], $3 its length): claims $3 consecutive seqs at once,
-    // one statement and one commit for all of them.
-    appendMany: `
-      WITH claimed AS (
-        INSERT INTO ${S}.documents AS d (name, next_seq, last_change_at_ms) VALUES ($1, $3::bigint + 1, ${NOW_MS})
-        ON CONFLICT (name) DO UPDATE SET next_seq = d.next_seq + $3::bigint, last_change_at_ms = ${NOW_MS}
-        RETURNING d.next_seq - $3::bigint AS first
-      )
-      INSERT INTO ${S}.updates (doc, seq, data)
-      SELECT $1, claimed.first + u.ord - 1, u.data
-        FROM claimed, unnest($2::bytea[]) WITH ORDINALITY AS u(data, ord)
-      RETURNING seq`,
-    // One statement reads one MVCC snapshot: a compaction is seen whole or not at
-    // all. The snapshot row comes first (part 0), then the updates after it.
-    load: `
-      SELECT 0 AS part, d.snapshot_seq AS seq, d.snapshot AS data
-        FROM ${S}.documents d WHERE d.name = $1
-      UNION ALL
-      SELECT 1 AS part, u.seq, u.data
-        FROM ${S}.updates u JOIN ${S}.documents d ON d.name = u.doc
-       WHERE u.doc = $1 AND u.seq > d.snapshot_seq
-      ORDER BY part, seq`,
-    lockDocument: `SELECT snapshot_seq, next_seq FROM ${S}.documents WHERE name = $1 FOR UPDATE`,
-    setSnapshot: `UPDATE ${S}.documents SET snapshot = $2, snapshot_seq = $3 WHERE name = $1`,
-    deleteUpdatesThrough: `DELETE FROM ${S}.updates WHERE doc = $1 AND seq <= $2`,
-    // ON DELETE CASCADE takes the updates with it, in the same statement.
-    remove: `DELETE FROM ${S}.documents WHERE name = $1`,
-    list: `SELECT name FROM ${S}.documents`
-  }
-}
 
 /**
  * Storage on PostgreSQL, for several relays sharing one database (a region).
@@ -428,64 +335,6 @@ export function openPostgresStorage(options: PostgresStorageOptions): Promise<Po
   }
 }
 
-/**
- * Splits Meridian's own `schema` query parameter off a connection string.
- * Returns the string unchanged (and no schema) when it is not a URL.
- */
-export function splitSchemaParam(connectionString: string): { connectionString: string; schema: string | undefined } {
-  let url: URL
-  try {
-    url = new URL(connectionString)
-  } catch {
-    return { connectionString, schema: undefined }
-  }
-  const schema = url.searchParams.get('schema') ?? undefined
-  if (schema === undefined) return { connectionString, schema }
-  url.searchParams.delete('schema')
-  return { connectionString: url.toString(), schema }
-}
-
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs. */
-export function redactConnectionString(connectionString: string): string {
-  try {
-    const url = new URL(connectionString)
-    if (url.password !== '') url.password = '***'
-    return url.toString()
-  } catch {
-    return '(unparsable connection string)'
-  }
-}
-
-function resolveOptions(options: PostgresStorageOptions): ResolvedOptions {
-  const invalid = (message: string) => new StorageError('ERR_STORAGE_INVALID_ARGUMENT', message)
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
-  if (typeof options.connectionString !== 'string' || options.connectionString === '') {
-    throw invalid('connectionString must be a non-empty string')
-  }
-  const split = splitSchemaParam(options.connectionString)
-  const merged = {
-    ...DEFAULT_POSTGRES_OPTIONS,
-    ...stripUndefined(options),
-    connectionString: split.connectionString,
-    schema: options.schema ?? split.schema ?? DEFAULT_POSTGRES_OPTIONS.schema
-  }
-  if (typeof merged.schema !== 'string' || !SCHEMA_NAME_PATTERN.test(merged.schema)) {
-    throw invalid(`schema must match ${String(SCHEMA_NAME_PATTERN)}, got ${JSON.stringify(merged.schema)}`)
-  }
-  const int = (name: string, value: unknown, min: number): void => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > 0x7fffffff) {
-      throw invalid(`${name} must be an integer between ${min} and 2147483647`)
-    }
-  }
-  int('poolSize', merged.poolSize, 1)
-  int('connectTimeoutMs', merged.connectTimeoutMs, 0)
-  int('idleTimeoutMs', merged.idleTimeoutMs, 0)
-  int('statementTimeoutMs', merged.statementTimeoutMs, 0)
-  if (typeof merged.applicationName !== 'string') throw invalid('applicationName must be a string')
-  if (merged.onError !== undefined && typeof merged.onError !== 'function') throw invalid('onError must be a function')
-  return merged
-}
-
 /** bigint columns arrive as strings; seqs stay far below 2^53. */
 function toSeq(value: string | number): number {
   const seq = Number(value)
@@ -496,8 +345,4 @@ function toSeq(value: string | number): number {
 /** pg hands out Buffers (often views of a larger pooled buffer); callers get plain Uint8Arrays they own. */
 function plainCopy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes)
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

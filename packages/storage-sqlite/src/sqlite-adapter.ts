@@ -1,12 +1,13 @@
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
+import type { Database as SqliteDatabase } from 'better-sqlite3'
 import { loadSqliteMeshMembers, saveSqliteMeshMembers } from './mesh-members.js'
 import { listSqliteDocuments, listSqliteTombstones, loadSqliteTombstone, tombstoneSqlite } from './doc-index.js'
 import { StorageError, assertBytes, assertCursorValues, assertDeletedAt, assertDocName, assertKey, assertLimit, assertListDocumentsOptions, assertMeshMembers, assertSeq, assertTtl, assertUpdateList, toStorageError, type StoredMeshMember } from '@meridian/storage'
-import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo, StoredUpdate } from '@meridian/storage'
+import type { ChangeLogEntry, ChangesPage, DocTombstone, ListDocumentsOptions, StorageAdapter, StoredDocument, StoredDocumentInfo } from '@meridian/storage'
 import { migrate } from './schema.js'
+import { createTransactions, prepareStatements, type Transactions } from './document-statements.js'
 import { SqliteChangeFeed, ensureChangeFeed } from './change-feed.js'
 
 export interface SqliteStorageOptions {
@@ -34,24 +35,6 @@ export const DEFAULT_SQLITE_OPTIONS: Readonly<Required<SqliteStorageOptions>> = 
   synchronous: 'full',
   busyTimeoutMs: 5000
 })
-
-interface DocumentRow {
-  snapshot: Uint8Array | null
-  snapshot_seq: number
-  next_seq: number
-}
-
-interface Statements {
-  nextSeq: Statement<[string, number], { seq: number }>
-  insertUpdate: Statement<[string, number, Uint8Array]>
-  selectDocument: Statement<[string], DocumentRow>
-  selectUpdates: Statement<[string, number], { seq: number; data: Uint8Array }>
-  setSnapshot: Statement<[Uint8Array, number, string]>
-  deleteUpdatesThrough: Statement<[string, number]>
-  deleteUpdates: Statement<[string]>
-  deleteDocument: Statement<[string]>
-  listNames: Statement<[], string>
-}
 
 /**
  * Durable adapter on SQLite (better-sqlite3, WAL). better-sqlite3 is
@@ -331,84 +314,6 @@ export class SqliteStorageAdapter implements StorageAdapter {
 /** Opens (creating and migrating if needed) a SQLite-backed adapter. Throws a StorageError if it cannot. */
 export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorageAdapter {
   return SqliteStorageAdapter.open(options)
-}
-
-type Transactions = ReturnType<typeof createTransactions>
-
-/** Built once per connection; the mode (deferred / immediate) is chosen at the call site. */
-function createTransactions(db: SqliteDatabase, sql: Statements) {
-  const insert = (docName: string, update: Uint8Array, nowMs: number): number => {
-    const seq = sql.nextSeq.get(docName, nowMs)?.seq
-    if (seq === undefined) throw new Error('sequence upsert returned no row')
-    sql.insertUpdate.run(docName, seq, update)
-    return seq
-  }
-  return {
-    load: db.transaction((docName: string): StoredDocument | null => {
-      const row = sql.selectDocument.get(docName)
-      if (row === undefined) return null
-      const updates: StoredUpdate[] = sql.selectUpdates
-        .all(docName, row.snapshot_seq)
-        .map((u) => ({ seq: u.seq, data: plainCopy(u.data) }))
-      return {
-        snapshot: row.snapshot === null ? null : plainCopy(row.snapshot),
-        snapshotSeq: row.snapshot_seq,
-        updates
-      }
-    }),
-
-    // The process clock stamps the last change (the database is in-process: the same clock).
-    append: db.transaction((docName: string, update: Uint8Array): number => insert(docName, update, Date.now())),
-
-    appendMany: db.transaction((docName: string, updates: readonly Uint8Array[], nowMs = Date.now()): number[] => updates.map((u) => insert(docName, u, nowMs))),
-
-    compact: db.transaction((docName: string, snapshot: Uint8Array, throughSeq: number): void => {
-      const row = sql.selectDocument.get(docName)
-      const snapshotSeq = row?.snapshot_seq ?? 0
-      const nextSeq = row?.next_seq ?? 1
-      // Stale or repeated compaction: never move backwards.
-      if (throughSeq <= snapshotSeq) return
-      if (throughSeq >= nextSeq) {
-        throw new StorageError(
-          'ERR_STORAGE_INVALID_ARGUMENT',
-          `throughSeq ${throughSeq} is beyond the last appended seq ${nextSeq - 1} of "${docName}"`
-        )
-      }
-      sql.setSnapshot.run(snapshot, throughSeq, docName)
-      sql.deleteUpdatesThrough.run(docName, throughSeq)
-    }),
-
-    remove: db.transaction((docName: string): void => {
-      sql.deleteUpdates.run(docName)
-      sql.deleteDocument.run(docName)
-    }),
-
-    list: (): string[] => sql.listNames.all()
-  }
-}
-
-function prepareStatements(db: SqliteDatabase): Statements {
-  return {
-    // Upsert bumps the per-document counter and returns the seq just claimed (1 for a new document).
-    nextSeq: db.prepare(
-      `INSERT INTO documents (name, next_seq, last_change_at_ms) VALUES (?, 2, ?)
-       ON CONFLICT (name) DO UPDATE SET next_seq = next_seq + 1, last_change_at_ms = excluded.last_change_at_ms
-       RETURNING next_seq - 1 AS seq`
-    ),
-    insertUpdate: db.prepare('INSERT INTO updates (doc, seq, data) VALUES (?, ?, ?)'),
-    selectDocument: db.prepare('SELECT snapshot, snapshot_seq, next_seq FROM documents WHERE name = ?'),
-    selectUpdates: db.prepare('SELECT seq, data FROM updates WHERE doc = ? AND seq > ? ORDER BY seq'),
-    setSnapshot: db.prepare('UPDATE documents SET snapshot = ?, snapshot_seq = ? WHERE name = ?'),
-    deleteUpdatesThrough: db.prepare('DELETE FROM updates WHERE doc = ? AND seq <= ?'),
-    deleteUpdates: db.prepare('DELETE FROM updates WHERE doc = ?'),
-    deleteDocument: db.prepare('DELETE FROM documents WHERE name = ?'),
-    listNames: db.prepare<[], string>('SELECT name FROM documents').pluck()
-  }
-}
-
-/** better-sqlite3 hands out Buffers; callers get plain Uint8Arrays they own. */
-function plainCopy(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes)
 }
 
 function resolveOptions(options: SqliteStorageOptions): Required<SqliteStorageOptions> {

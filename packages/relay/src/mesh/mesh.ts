@@ -2,52 +2,27 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Clock, ClockTimer } from '@meridian/base'
 import type { RelaySocket } from '../transport.js'
-import * as Y from 'yjs'
 import { MESH_CLOSE_CODES, type MeshMember, type MeshMessage } from '@meridian/protocol'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Room, RoomChange } from '../room.js'
 import type { RoomManager } from '../rooms.js'
-import { MAX_DOC_NAME_BYTES } from '../doc-name.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { DigestIndex, docDigest, tombstoneDigest } from './digest-index.js'
 import type { DocTombstones } from '../docs/tombstones.js'
-import { MeshLink, type HandshakeFailure } from './link.js'
+import type { MeshLink } from './link.js'
+import { MeshLinks } from './mesh-links.js'
 import { MeshDialer } from './dialer.js'
-import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName, type MemberRecord } from './membership.js'
+import { Membership, NODE_ID_PATTERN, REGION_NAME_PATTERN, isValidRegionName } from './membership.js'
 import { RelayError } from '../errors.js'
-import { DocSizeGuard } from '../limits.js'
-import { applyWithinLimits } from '../guarded-apply.js'
 import { MemberMemory } from './member-memory.js'
 import { resolveMeshOptions, type MeshOptions, type ResolvedMeshOptions } from './options.js'
-import { ReplicationTracker, type RegionBacklog } from './replication.js'
+import { ReplicationTracker } from './replication.js'
+import { MeshPush } from './mesh-push.js'
+import { meshStatus, type MeshStatus } from './mesh-status.js'
 
 export const MESH_PATH = '/_meridian/mesh'
 
-export interface RegionStatus extends RegionBacklog {
-  /** Local time the last completed anti-entropy exchange with that region started (s_Q in docs/architecture.md, "Staleness"). */
-  lastExchangeStartedAtMs: number | null
-  /** now - s_Q: everything that region had accepted before then is here. Null: never exchanged. */
-  stalenessMs: number | null
-  /** Linked to at least one relay of that region right now. */
-  reachable: boolean
-}
-
-export interface MeshStatus {
-  nodeId: string
-  region: string
-  url: string
-  members: (MemberRecord & { linked: boolean; lastContactAgoMs: number | null })[]
-  /**
-   * Every other region this relay knows of (from links, gossip, or what it
-   * remembered in storage across restarts), never omitted: one it has not
-   * completed an exchange with since it started has `stalenessMs` null.
-   */
-  regions: Record<string, RegionStatus>
-  /** Link handshakes refused since start, by reason. */
-  refusedLinks: Partial<Record<HandshakeFailure | 'too-many-pending', number>>
-  /** Anti-entropy since start: documents skipped in a round, diffs dropped for the round buffer and pulled again. */
-  antiEntropy: { skippedDocs: number; repulledDocs: number }
-}
+export type { MeshStatus, RegionStatus } from './mesh-status.js'
 
 interface Deps {
   rooms: RoomManager
@@ -82,18 +57,14 @@ export class Mesh {
   private readonly ae: AntiEntropy
   private membership: Membership | null = null
   private self: MeshMember | null = null
-  private readonly links = new Map<string, MeshLink>()
-  private readonly pendingLinks = new Set<MeshLink>()
+  private readonly links: MeshLinks
   private dialer: MeshDialer | null = null
-  private readonly refused: MeshStatus['refusedLinks'] = {}
-  private readonly docSize: DocSizeGuard
   private readonly memory: MemberMemory
   private readonly lastExchange = new Map<string, number>()
-  private readonly outstanding = new Map<string, { docName: string; seq: number; region: string }>()
+  private readonly pushes: MeshPush
   private readonly unsubscribe: (() => void)[] = []
   private heartbeat: ClockTimer | null = null
   private aeTimer: ClockTimer | null = null
-  private pushId = 0
   private nonce = 0
   private ticks = 0
   private membersChanged = true
@@ -107,7 +78,30 @@ export class Mesh {
     if (!isValidRegionName(deps.region)) throw new RelayError('ERR_RELAY_OPTIONS', `region must match ${String(REGION_NAME_PATTERN)} in a mesh (it is a metric label), got ${JSON.stringify(deps.region)}`)
     if (!NODE_ID_PATTERN.test(deps.nodeId)) throw new RelayError('ERR_RELAY_OPTIONS', 'nodeId must be 1-128 printable ASCII characters (no spaces) in a mesh')
     this.log = deps.logger.child({ component: 'mesh' })
-    this.docSize = new DocSizeGuard(deps.maxDocumentBytes)
+    this.links = new MeshLinks({
+      options: this.options,
+      log: this.log,
+      clock: deps.clock,
+      maxMessageBytes: deps.maxMessageBytes,
+      self: () => this.self,
+      stopped: () => this.stopped,
+      dialedUrlIs: (url, nodeId) => this.dialer?.linked(url, nodeId),
+      up: (link, remote) => this.onLinkUp(link, remote),
+      message: (link, m) => this.onMessage(link, m),
+      closed: (link) => this.onLinkClosed(link)
+    })
+    this.pushes = new MeshPush({
+      rooms: deps.rooms,
+      log: this.log,
+      clock: deps.clock,
+      region: deps.region,
+      maxDocumentBytes: deps.maxDocumentBytes,
+      regionShared: this.options.regionShared,
+      tracker: this.tracker,
+      links: this.links.open,
+      isAlive: (nodeId) => this.membership?.get(nodeId)?.state === 'alive',
+      foreignRegions: () => this.foreignRegions()
+    })
     this.memory = new MemberMemory(deps.storage, deps.nodeId, this.log)
     this.ae = new AntiEntropy({
       rooms: deps.rooms,
@@ -150,33 +144,25 @@ export class Mesh {
       websocket: true,
       preValidation: async (request, reply) => {
         // The upgrade carries no credential (it could be replayed): the peer proves itself in-band. Until then it may only hold a bounded number of sockets.
-        if (this.tooManyPending()) {
+        if (this.links.tooManyPending()) {
           this.log.warn({ ip: request.ip }, 'mesh link refused: too many handshakes pending')
           return reply.code(503).send({ code: 'ERR_MESH_BUSY', message: 'too many mesh handshakes pending' })
         }
       }
     }, (socket) => {
-      this.adopt(socket, 'accepted', null)
+      this.links.adopt(socket, 'accepted', null)
     })
     app.get('/v1/cluster', async () => ({ ...this.status(), links: this.linkStats() }))
   }
 
   /** A link socket from any transport (see Relay.acceptSocket): the same check as the HTTP upgrade. */
   acceptSocket(socket: RelaySocket, _headers: Readonly<Record<string, string | string[] | undefined>>, ip: string): void {
-    if (this.tooManyPending()) {
+    if (this.links.tooManyPending()) {
       this.log.warn({ ip }, 'mesh link refused: too many handshakes pending')
       socket.close(1013, 'ERR_MESH_BUSY')
       return
     }
-    this.adopt(socket, 'accepted', null)
-  }
-
-  private tooManyPending(): boolean {
-    let accepted = 0
-    for (const l of this.pendingLinks) if (l.direction === 'accepted') accepted++
-    if (accepted < this.options.maxPendingHandshakes) return false
-    this.refused['too-many-pending'] = (this.refused['too-many-pending'] ?? 0) + 1
-    return true
+    this.links.adopt(socket, 'accepted', null)
   }
 
   /** Starts gossip, heartbeats, dialing and anti-entropy once the relay's own URL is known. */
@@ -192,8 +178,8 @@ export class Mesh {
       maxMessageBytes: this.d.maxMessageBytes,
       random: this.d.random,
       logger: this.log,
-      isLinked: (nodeId) => this.links.get(nodeId)?.isOpen === true,
-      adopt: (socket, url, expected) => void this.adopt(socket, 'dialed', url, expected)
+      isLinked: (nodeId) => this.links.open.get(nodeId)?.isOpen === true,
+      adopt: (socket, url, expected) => void this.links.adopt(socket, 'dialed', url, expected)
     })
     this.unsubscribe.push(
       this.d.rooms.onRoomLoaded((room) => this.watchRoom(room)),
@@ -218,33 +204,29 @@ export class Mesh {
     this.d.clock.clearInterval(this.heartbeat)
     this.d.clock.clearInterval(this.aeTimer)
     for (const u of this.unsubscribe.splice(0)) u()
-    for (const link of [...this.links.values(), ...this.pendingLinks]) link.close(1001, 'relay shutting down')
+    this.links.closeAll(1001, 'relay shutting down')
     await this.memory.flush()
   }
 
   status(): MeshStatus {
-    const now = this.d.clock.now()
-    const members = (this.membership?.list() ?? []).map((m) => ({
-      ...m,
-      linked: this.links.get(m.nodeId)?.isOpen === true,
-      lastContactAgoMs: m.lastContactMs === null ? null : now - m.lastContactMs
-    }))
-    const regions: Record<string, RegionStatus> = {}
-    for (const region of this.foreignRegions()) {
-      const s = this.lastExchange.get(region) ?? null
-      regions[region] = {
-        lastExchangeStartedAtMs: s,
-        stalenessMs: s === null ? null : now - s,
-        reachable: [...this.links.values()].some((l) => l.isOpen && l.remote?.region === region),
-        ...this.tracker.backlog(region, now)
-      }
-    }
-    return { nodeId: this.d.nodeId, region: this.d.region, url: this.self?.url ?? '', members, regions, refusedLinks: { ...this.refused }, antiEntropy: { ...this.ae.counters } }
+    return meshStatus({
+      now: this.d.clock.now(),
+      self: this.self,
+      nodeId: this.d.nodeId,
+      region: this.d.region,
+      members: this.membership?.list() ?? [],
+      links: this.links.open,
+      foreignRegions: this.foreignRegions(),
+      lastExchange: this.lastExchange,
+      tracker: this.tracker,
+      refused: this.links.refused,
+      antiEntropy: this.ae.counters
+    })
   }
 
   /** Per-link counters, keyed by the remote node id. */
   linkStats(): Record<string, MeshLink['stats']> {
-    return Object.fromEntries([...this.links.entries()].map(([id, l]) => [id, l.stats]))
+    return this.links.stats()
   }
 
   /** Cached: it is asked for on every acknowledgement, and changes only when gossip brings news. */
@@ -262,59 +244,8 @@ export class Mesh {
     this.regionsCache = null
   }
 
-  private adopt(socket: RelaySocket, direction: 'dialed' | 'accepted', url: string | null, expectedNodeId: string | null = null): MeshLink {
-    const link = new MeshLink({
-      socket,
-      direction,
-      url,
-      self: this.self as MeshMember,
-      logger: this.log,
-      maxMessageBytes: this.d.maxMessageBytes,
-      maxBufferedBytes: this.options.maxLinkBufferedBytes,
-      clock: this.d.clock,
-      clusterSecret: this.options.clusterSecret,
-      expectedNodeId,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
-      ...(this.options.nonce !== undefined ? { nonce: this.options.nonce } : {}),
-      handlers: {
-        onHello: (l, remote) => this.onHello(l, remote),
-        onHandshakeFailed: (_l, reason) => {
-          this.refused[reason] = (this.refused[reason] ?? 0) + 1
-        },
-        onMessage: (l, m) => this.onMessage(l, m),
-        onClose: (l) => this.onLinkClose(l)
-      }
-    })
-    this.pendingLinks.add(link)
-    if (this.stopped || this.self === null) link.close(1001, 'not ready')
-    return link
-  }
-
-  private onHello(link: MeshLink, remote: MeshMember): void {
-    this.pendingLinks.delete(link)
-    const self = this.self as MeshMember
-    if (remote.nodeId === self.nodeId) {
-      if (link.url !== null) this.dialer?.linked(link.url, self.nodeId)
-      link.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'dialed itself')
-      return
-    }
-    if (link.url !== null) {
-      this.dialer?.linked(link.url, remote.nodeId)
-    }
-    const existing = this.links.get(remote.nodeId)
-    if (existing !== undefined && existing.isOpen) {
-      // Two links for one pair: keep the one the smaller node id dialed, on both sides alike.
-      const keepNew = (link.direction === 'dialed') === (self.nodeId < remote.nodeId)
-      const loser = keepNew ? existing : link
-      if (!keepNew) {
-        link.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'duplicate link')
-        return
-      }
-      this.links.set(remote.nodeId, link)
-      loser.close(MESH_CLOSE_CODES.DUPLICATE_LINK, 'duplicate link')
-    } else {
-      this.links.set(remote.nodeId, link)
-    }
+  /** A link is up: the remote proved who it is (membership learns it) and gets this relay's view of the members. */
+  private onLinkUp(link: MeshLink, remote: MeshMember): void {
     const membership = this.membership as Membership
     if (membership.prove(remote)) this.membershipChanged()
     membership.contact(remote.nodeId, this.d.clock.now())
@@ -322,15 +253,9 @@ export class Mesh {
     this.log.info({ peer: remote.nodeId, peerRegion: remote.region, direction: link.direction }, 'mesh link up')
   }
 
-  private onLinkClose(link: MeshLink): void {
-    this.pendingLinks.delete(link)
+  private onLinkClosed(link: MeshLink): void {
     this.ae.abort(link, 'link closed')
-    for (const [key] of this.outstanding) if (key.startsWith(`${link.id}:`)) this.outstanding.delete(key)
-    const id = link.remote?.nodeId
-    if (id !== undefined && this.links.get(id) === link) {
-      this.links.delete(id)
-      this.log.info({ peer: id }, 'mesh link down')
-    }
+    this.pushes.linkClosed(link)
   }
 
   private onMessage(link: MeshLink, m: MeshMessage): void {
@@ -351,53 +276,13 @@ export class Mesh {
       case 'mesh-pong':
         return
       case 'mesh-update':
-        void this.receivePush(link, remote, m.id, m.docName, m.update)
+        void this.pushes.receive(link, remote, m)
         return
-      case 'mesh-update-ack': {
-        const key = `${link.id}:${m.id}`
-        const sent = this.outstanding.get(key)
-        this.outstanding.delete(key)
-        this.tracker.confirm(m.docName, remote.region, m.stateVector, sent !== undefined && sent.docName === m.docName ? { seq: sent.seq } : {})
+      case 'mesh-update-ack':
+        this.pushes.acknowledged(link, remote, m)
         return
-      }
       default:
         return
-    }
-  }
-
-  private async receivePush(link: MeshLink, remote: MeshMember, id: number, docName: string, update: Uint8Array): Promise<void> {
-    if (docName.length === 0 || Buffer.byteLength(docName) > MAX_DOC_NAME_BYTES) {
-      this.log.warn({ peer: link.remote?.nodeId }, 'mesh push with an invalid document name ignored')
-      return
-    }
-    let room: Room
-    try {
-      room = await this.d.rooms.acquire(docName)
-    } catch (err) {
-      this.log.warn({ err, doc: docName }, 'mesh push: document could not be loaded')
-      return
-    }
-    try {
-      // The same checks as a client's write. Not acknowledged when refused: the sender's tracker keeps it
-      // pending, and anti-entropy (which skips what it cannot take) reports the document rather than lying.
-      const result = applyWithinLimits(room, update, { kind: 'mesh', region: remote.region, nodeId: remote.nodeId }, this.docSize)
-      switch (result.kind) {
-        case 'too-large':
-          this.log.warn({ doc: docName, peer: link.remote?.nodeId, limit: this.d.maxDocumentBytes }, 'mesh push refused: the document would pass its size limit')
-          return
-        case 'missing-deps':
-          await result.committed
-          // Depends on changes this relay lacks (an earlier push lost with a link): anti-entropy brings them.
-          this.log.debug({ doc: docName, peer: link.remote?.nodeId }, 'mesh push with missing dependencies: part dropped')
-          return
-        case 'applied':
-          await result.committed
-      }
-      link.send({ type: 'mesh-update-ack', id, docName, stateVector: Y.encodeStateVector(room.doc) })
-    } catch (err) {
-      this.log.warn({ err, doc: docName, peer: link.remote?.nodeId }, 'mesh push not applied')
-    } finally {
-      this.d.rooms.release(room)
     }
   }
 
@@ -406,56 +291,11 @@ export class Mesh {
     room.onChange((change) => this.onRoomChange(room, change))
   }
 
-  /** Which relays a change goes to, by who made it. */
+  /** Every change of a loaded room: its digest is stale; the push half decides where it goes (mesh-push.ts). */
   private onRoomChange(room: Room, { update, source }: RoomChange): void {
     this.digests.markDirty(room.name)
     if (this.stopped) return
-    const own = this.d.region
-    switch (source.kind) {
-      case 'anti-entropy':
-        // Pulled from a relay that has it; the other relays of this region pull it in their own rounds.
-        return
-      case 'mesh':
-        // From another region: fan out inside this one (unless the region's bus does). From this region: the sender already did.
-        if (source.region !== own && !this.regionShared) this.push(room.name, update, this.regionLinks(own, source.nodeId), null)
-        return
-      case 'bus':
-      case 'bus-catch-up':
-        // Another relay of this region accepted it and pushes it to the other regions.
-        return
-      case 'client':
-      case 'bus-merge':
-      case 'server': {
-        const seq = this.tracker.addLocalWrite(room.name, update, this.foreignRegions(), this.d.clock.now())
-        // The connection that sent it maps its own message numbers to tracked writes (replication reports).
-        if (source.kind === 'client' || source.kind === 'server') source.tracked?.(seq)
-        // Relays sharing the region's storage and bus already have it: only other regions need a push.
-        const targets = this.regionShared ? [] : [...this.regionLinks(own, null)]
-        for (const region of this.foreignRegions()) {
-          const target = this.regionLinks(region, null)[0]
-          if (target !== undefined) targets.push(target)
-        }
-        this.push(room.name, update, targets, seq)
-        return
-      }
-    }
-  }
-
-  /** Open links to relays of `region`, alive first, then by node id (a stable choice of "the" relay of a region). */
-  private regionLinks(region: string, exceptNodeId: string | null): MeshLink[] {
-    const rank = (l: MeshLink): number => (this.membership?.get(l.remote?.nodeId ?? '')?.state === 'alive' ? 0 : 1)
-    return [...this.links.values()]
-      .filter((l) => l.isOpen && l.remote !== null && l.remote.nodeId !== exceptNodeId && l.remote.region === region)
-      .sort((a, b) => rank(a) - rank(b) || ((a.remote?.nodeId ?? '') < (b.remote?.nodeId ?? '') ? -1 : 1))
-  }
-
-  private push(docName: string, update: Uint8Array, targets: MeshLink[], seq: number | null): void {
-    for (const link of targets) {
-      const id = ++this.pushId
-      if (link.send({ type: 'mesh-update', id, docName, update }) && seq !== null && link.remote !== null) {
-        this.outstanding.set(`${link.id}:${id}`, { docName, seq, region: link.remote.region })
-      }
-    }
+    this.pushes.onRoomChange(room.name, update, source)
   }
 
   private tick(): void {
@@ -464,7 +304,7 @@ export class Mesh {
     this.ticks++
     for (const m of this.membership.tick(now)) this.log.info({ peer: m.nodeId, state: m.state }, 'mesh member state changed')
     const gossip = this.membersChanged || this.ticks % 10 === 0
-    for (const link of this.links.values()) {
+    for (const link of this.links.open.values()) {
       if (now - link.lastReceivedMs > this.options.suspectAfterMs) {
         link.close(MESH_CLOSE_CODES.SILENT, 'silent')
         continue
@@ -485,7 +325,7 @@ export class Mesh {
   private antiEntropyTick(): void {
     if (this.stopped) return
     const now = this.d.clock.now()
-    for (const link of this.links.values()) {
+    for (const link of this.links.open.values()) {
       const region = link.remote?.region
       if (region === undefined || !link.isOpen || this.ae.isRunning(link)) continue
       if (this.regionShared && region === this.d.region) continue
