@@ -1,5 +1,5 @@
-// The default entry: the provider and its store. The policy engine and the delete-set digest
-// exchange are their own entries (`@meridian/client/policy`, `@meridian/client/digest`).
+// The default entry: the provider and its store. The policy engine, the delete-set digest
+// exchange and presence are their own entries (`@meridian/client/policy`, `/digest`, `/presence`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
 export { CROSS_TAB_ORIGIN, crossTabChannelName } from './cross-tab.js'
 export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
@@ -8,6 +8,7 @@ export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 export type { DurabilityLevel } from './ledger.js'
 export type { Guarantees, GuaranteesOptions, PolicyEngine } from './guarantees.js'
 export type { DeleteDigest } from './delete-digest.js'
+export type { Presence } from './presence-engine.js'
 export type { RelayInfo } from './link-events.js'
 export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
 export * from './store/index.js'

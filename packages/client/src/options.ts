@@ -7,6 +7,7 @@ import type { PolicyConfig } from '@meridian/policy'
 import type { Clock } from '@meridian/base'
 import type { PolicyEngine } from './guarantees.js'
 import type { DeleteDigest } from './delete-digest.js'
+import type { Presence } from './presence-engine.js'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -40,7 +41,13 @@ export interface MeridianProviderOptions {
   params?: Readonly<Record<string, string>>
   /** Start connecting once loaded. Default true; `connect()` later otherwise. */
   connect?: boolean
-  /** Presence; a new Awareness for `doc` when omitted. */
+  /**
+   * Presence (`presence` from `@meridian/client/presence`): y-protocols awareness
+   * (cursors, names) shared through the relay, as `provider.awareness`. Without it
+   * (the default, which keeps Awareness out of the bundle) `provider.awareness` is null.
+   */
+  presence?: Presence
+  /** The Awareness to use (needs `presence`); a new one for `doc` when omitted. */
   awareness?: Awareness
   /** Reconnect backoff. */
   backoff?: Partial<BackoffOptions>
@@ -123,6 +130,9 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
   }
   if (options.policy !== undefined && options.policyEngine === undefined) {
     throw new MeridianError('ERR_OPTIONS', 'policy needs the policy engine: pass policyEngine from @meridian/client/policy')
+  }
+  if (options.awareness !== undefined && options.presence === undefined) {
+    throw new MeridianError('ERR_OPTIONS', 'awareness needs presence: pass presence from @meridian/client/presence')
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
   const probe = options.syncProbeIntervalMs

@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
+import type { Awareness } from 'y-protocols/awareness'
 import { ObservableV2 } from 'lib0/observable'
 import { type PolicyDecision } from '@meridian/policy'
 import { systemClock, type Clock } from '@meridian/base'
@@ -15,6 +15,7 @@ import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-t
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
+import type { Presence } from './presence-engine.js'
 import { SIZE_REFUSALS, WriteGate } from './write-gate.js'
 import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
@@ -32,7 +33,8 @@ export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from 
 export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   readonly doc: Y.Doc
   readonly docName: string
-  readonly awareness: awarenessProtocol.Awareness
+  /** Presence: the `awareness` option or a new Awareness, with the `presence` option (`@meridian/client/presence`); null without it. */
+  readonly awareness: Awareness | null
   /** Resolves once the local store has been applied to the doc. Never rejects: store failures become `error` events. */
   readonly whenLoaded: Promise<void>
 
@@ -48,6 +50,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
   private readonly crossTab: CrossTab | null
   private readonly connection: Connection
+  private readonly presence: Presence | null
   private _destroyed = false
   private _status: ConnectionStatus = 'disconnected'
   private _synced = false
@@ -85,7 +88,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onMemoryOnly: (error) => !this._destroyed && this.emit('persistence', [{ state: 'memory-only', error }])
     })
     this.writes = new LocalWrites({ doc: this.doc, ledger: this.ledger, gate: this.gate, store: this.store, clock: this.clock, loaded: () => this.whenLoaded })
-    this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
+    const presence = (this.presence = options.presence ?? null)
+    this.awareness = presence === null ? null : (options.awareness ?? presence.create(this.doc))
     this.connection = new Connection({
       urls, params: options.params, WebSocket: options.WebSocket, docName: this.docName, doc: this.doc, clock: this.clock,
       backoff: new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random),
@@ -100,7 +104,10 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         highWaterMark: () => this.ledger.highWaterMark,
         writable: () => this.guarantees.isWritable,
         encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
-        localAwareness: () => (this.awareness.getLocalState() === null ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+        localAwareness: () => {
+          const awareness = this.awareness
+          return presence === null || awareness === null || awareness.getLocalState() === null ? null : presence.encode(awareness, [awareness.clientID])
+        }
       },
       onEvent: (event) => this.onLinkEvent(event),
       onAttempt: (url) => this.setStatus('connecting', url),
@@ -108,7 +115,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     })
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
-    this.awareness.on('update', this.onAwarenessUpdate)
+    this.awareness?.on('update', this.onAwarenessUpdate)
     // Cross-tab: on by default where tabs share the store (the default IndexedDB one) and
     // BroadcastChannel exists. With a custom store, instances do not share storage, so it is opt-in.
     const crossTab = options.crossTab ?? (options.store === undefined && broadcastChannelAvailable())
@@ -267,9 +274,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.guarantees.destroy()
     this.connection.destroy()
     this.doc.off('update', this.onDocUpdate)
-    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness?.off('update', this.onAwarenessUpdate)
     this.crossTab?.close()
-    if (this.o.awareness === undefined) this.awareness.destroy()
+    if (this.o.awareness === undefined) this.awareness?.destroy()
     this.waiters.rejectAll(destroyedError())
     await this.whenLoaded
     await this.store.close()
@@ -308,8 +315,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>, origin: unknown): void => {
-    if (origin === this) return
-    this.connection.current?.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
+    if (origin === this || this.presence === null || this.awareness === null) return
+    this.connection.current?.sendAwareness(this.presence.encode(this.awareness, [...added, ...updated, ...removed]))
   }
 
   /** Everything the current link reports, in order (see LinkEvent). */
@@ -341,7 +348,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         this.emit('relay', [event.info])
         return
       case 'awareness':
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, event.update, this)
+        // Without presence, a peer's awareness is ignored (as the relay's query-awareness is: we have no state).
+        if (this.awareness !== null) this.presence?.apply(this.awareness, event.update, this)
         return
       case 'remote-update':
         Y.applyUpdate(this.doc, event.update, this)
