@@ -7,9 +7,8 @@
  * checked decoding as codec.ts for every message it handles.
  */
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { readAuthMessage } from './auth.js'
-import { readAwareness, writeAwareness } from './awareness.js'
+import { readAwareness } from './awareness.js'
 import type { DecodeResult } from './codec.js'
 import type { DsReplyMessage } from './ds-digest.js'
 import { ProtocolError, isProtocolError } from './errors.js'
@@ -29,27 +28,52 @@ import {
   MESSAGE_AWARENESS,
   MESSAGE_MERIDIAN,
   MESSAGE_QUERY_AWARENESS,
-  MESSAGE_SYNC
+  MESSAGE_SYNC,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE
 } from './message-types.js'
-import { readAck, readError, readHello, writeHello } from './meridian.js'
+import { readAck, readError, readHello } from './meridian.js'
 import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readReplicated, readStatus } from './status.js'
-import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
+import { readSyncMessage } from './sync.js'
+import { checkBytes, checkString, checkVarUint } from './write-checks.js'
+import { frame } from './frame.js'
 
 /** What a client sends, besides the delete-digest exchange's messages (written by its own writers). */
 export type ClientSentMessage = SyncStep1Message | SyncStep2Message | SyncUpdateMessage | AwarenessMessage | HelloMessage
 
-/** Writes one client message; same bytes as encodeMessage. */
+const utf8 = new TextEncoder()
+
+const bytesField = (bytes: Uint8Array, name: string): Uint8Array => {
+  checkBytes(bytes, name)
+  return bytes
+}
+
+const stringField = (value: string, name: string): Uint8Array => {
+  checkString(value, name)
+  return utf8.encode(value)
+}
+
+const uintField = (value: number, name: string): number => {
+  checkVarUint(value, name)
+  return value
+}
+
+/** Writes one client message; the same bytes as encodeMessage, and the same checks. */
 export const encodeClientMessage = (msg: ClientSentMessage): Uint8Array => {
-  const encoder = encoding.createEncoder()
   switch (msg.type) {
-    case 'sync-step1': writeSyncStep1(encoder, msg.stateVector); break
-    case 'sync-step2': writeSyncStep2(encoder, msg.update); break
-    case 'sync-update': writeSyncUpdate(encoder, msg.update); break
-    case 'awareness': writeAwareness(encoder, msg.update); break
-    case 'hello': writeHello(encoder, msg); break
+    case 'sync-step1': return frame([MESSAGE_SYNC, SYNC_STEP1, bytesField(msg.stateVector, 'stateVector')])
+    case 'sync-step2': return frame([MESSAGE_SYNC, SYNC_STEP2, bytesField(msg.update, 'update')])
+    case 'sync-update': return frame([MESSAGE_SYNC, SYNC_UPDATE, bytesField(msg.update, 'update')])
+    case 'awareness': return frame([MESSAGE_AWARENESS, bytesField(msg.update, 'update')])
+    case 'hello':
+      if (msg.role !== 'client' && msg.role !== 'relay') throw new TypeError(`hello.role must be 'client' or 'relay', got ${String(msg.role)}`)
+      return frame([
+        MESSAGE_MERIDIAN, MERIDIAN_HELLO, uintField(msg.version, 'hello.version'), utf8.encode(msg.role),
+        stringField(msg.nodeId, 'hello.nodeId'), stringField(msg.region, 'hello.region'), uintField(msg.features, 'hello.features')
+      ])
   }
-  return encoding.toUint8Array(encoder)
 }
 
 /** Reads a ds-reply body (`readDsReply`), for clients that agreed FEATURE_DS_DIGEST. */
