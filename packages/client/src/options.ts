@@ -129,10 +129,10 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
     }
   }
   if (options.policy !== undefined && options.policyEngine === undefined) {
-    throw new MeridianError('ERR_OPTIONS', 'policy needs the policy engine: pass policyEngine from @meridian/client/policy')
+    throw new MeridianError('ERR_OPTIONS', 'policy needs policyEngine (@meridian/client/policy)')
   }
   if (options.awareness !== undefined && options.presence === undefined) {
-    throw new MeridianError('ERR_OPTIONS', 'awareness needs presence: pass presence from @meridian/client/presence')
+    throw new MeridianError('ERR_OPTIONS', 'awareness needs presence (@meridian/client/presence)')
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
   const probe = options.syncProbeIntervalMs

@@ -126,7 +126,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
         // held back like our own edits while the document is read-only).
         onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
-        onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
+        onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'from another tab', { cause }))
       })
       : null
     this.whenLoaded = this.load()
@@ -185,7 +185,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
    * read-only: then it throws ERR_READ_ONLY and nothing is changed.
    */
   transact<T>(fn: (doc: Y.Doc) => T): T {
-    if (!this.guarantees.isWritable) throw new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only: ${this.guarantees.decision.reasons.join(', ')}`)
+    if (!this.guarantees.isWritable) throw new MeridianError('ERR_READ_ONLY', `${this.docName}: ${this.guarantees.decision.reasons.join(', ')}`)
     let result: T | undefined
     this.doc.transact(() => {
       result = fn(this.doc)
@@ -309,7 +309,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       if (send) this.connection.current?.sendUpdate(update, this.ledger.highWaterMark)
     } else {
       // Not dropped: kept locally and in the ledger, sent once the document is writable again.
-      this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
+      this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally`))
     }
     this.crossTab?.postUpdate(update, this._status === 'connected')
   }
@@ -404,4 +404,4 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   }
 }
 
-const destroyedError = (): MeridianError => new MeridianError('ERR_DESTROYED', 'provider destroyed')
+const destroyedError = (): MeridianError => new MeridianError('ERR_DESTROYED')
