@@ -11,6 +11,7 @@ import {
   useUnloadGuard,
   type DocumentHandle
 } from '@meridian/react'
+import { crossTabSharing } from '@meridian/client/cross-tab'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
 import { presence } from '@meridian/client/presence'
@@ -22,7 +23,7 @@ import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
   const options = useMemo(
-    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest, presence }),
+    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing }),
     [config]
   )
   const handle = useOpenDocument(options)

@@ -1,7 +1,9 @@
 // The default entry: the provider and its store. The policy engine, the delete-set digest
-// exchange and presence are their own entries (`@meridian/client/policy`, `/digest`, `/presence`).
+// exchange, presence and cross-tab sharing are their own entries (`@meridian/client/policy`,
+// `/digest`, `/presence`, `/cross-tab`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
-export { CROSS_TAB_ORIGIN, crossTabChannelName } from './cross-tab.js'
+export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
+export { crossTabChannelName } from './cross-tab.js'
 export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
 export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors.js'
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'

@@ -8,6 +8,7 @@ import type { Clock } from '@meridian/base'
 import type { PolicyEngine } from './guarantees.js'
 import type { DeleteDigest } from './delete-digest.js'
 import type { Presence } from './presence-engine.js'
+import type { CrossTabSharing } from './cross-tab-engine.js'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -75,11 +76,16 @@ export interface MeridianProviderOptions {
    */
   deleteDigest?: DeleteDigest
   /**
-   * Share edits with other tabs of this origin that edit the same document
-   * (BroadcastChannel), so they see each other's edits at once, even offline.
-   * Default: true when BroadcastChannel exists and `store` is not given (tabs
-   * then share the default IndexedDB store); false with a custom store, whose
-   * instances do not share storage.
+   * Cross-tab sharing (`crossTabSharing` from `@meridian/client/cross-tab`): tabs of
+   * this origin editing the same document see each other's edits at once, even
+   * offline (BroadcastChannel). Without it (the default, which keeps it out of the
+   * bundle) tabs meet through the relay and, on load, the shared IndexedDB store.
+   */
+  crossTabSharing?: CrossTabSharing
+  /**
+   * With `crossTabSharing`: whether to share. Default: true when BroadcastChannel
+   * exists and `store` is not given (tabs then share the default IndexedDB store);
+   * false with a custom store, whose instances do not share storage.
    */
   crossTab?: boolean
   /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
@@ -135,6 +141,9 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
     throw new MeridianError('ERR_OPTIONS', 'awareness needs presence (@meridian/client/presence)')
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
+  if (options.crossTab === true && options.crossTabSharing === undefined) {
+    throw new MeridianError('ERR_OPTIONS', 'crossTab needs crossTabSharing (@meridian/client/cross-tab)')
+  }
   const probe = options.syncProbeIntervalMs
   if (probe !== undefined && (typeof probe !== 'number' || !(probe >= 0) || !Number.isFinite(probe))) {
     throw new MeridianError('ERR_OPTIONS', 'syncProbeIntervalMs must be a number >= 0')

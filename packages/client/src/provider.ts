@@ -11,7 +11,7 @@ import { LocalWrites, STORE_ORIGIN } from './local-writes.js'
 import type { LinkEvent, RelayInfo } from './link-events.js'
 import { Connection } from './connection.js'
 import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions } from './options.js'
-import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
+import { CROSS_TAB_ORIGIN, type CrossTabLink } from './cross-tab-engine.js'
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
@@ -48,7 +48,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly store: LocalStore
   private readonly writes: LocalWrites
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
-  private readonly crossTab: CrossTab | null
+  private readonly crossTab: CrossTabLink | null
   private readonly connection: Connection
   private readonly presence: Presence | null
   private _destroyed = false
@@ -116,11 +116,12 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
     this.awareness?.on('update', this.onAwarenessUpdate)
-    // Cross-tab: on by default where tabs share the store (the default IndexedDB one) and
-    // BroadcastChannel exists. With a custom store, instances do not share storage, so it is opt-in.
-    const crossTab = options.crossTab ?? (options.store === undefined && broadcastChannelAvailable())
-    this.crossTab = crossTab && broadcastChannelAvailable()
-      ? new CrossTab({
+    // Cross-tab, with `crossTabSharing`: on by default where tabs share the store (the default
+    // IndexedDB one) and BroadcastChannel exists. With a custom store, instances do not share storage,
+    // so it is opt-in.
+    const sharing = options.crossTabSharing ?? null
+    this.crossTab = sharing !== null && (options.crossTab ?? options.store === undefined) && sharing.available()
+      ? sharing.open({
         doc: this.doc,
         docName: this.docName,
         // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
