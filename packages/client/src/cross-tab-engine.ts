@@ -1,7 +1,11 @@
 import type * as Y from 'yjs'
 
-/** Origin of transactions applying another tab's update. */
-export const CROSS_TAB_ORIGIN = Symbol('meridian-cross-tab')
+/**
+ * Origin of transactions applying another tab's update. From the global symbol
+ * registry: the provider and `@meridian/client/cross-tab` may come from two copies
+ * of this module (a bundler resolving one entry from sources, the other from dist).
+ */
+export const CROSS_TAB_ORIGIN = Symbol.for('meridian-cross-tab')
 
 /** The subset of BroadcastChannel used here (browsers' and Node's). */
 export interface BroadcastChannelLike {
