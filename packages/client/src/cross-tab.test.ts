@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, crossTabChannelName, openIdbClientStore, type ClientStore } from './index.js'
 import { crossTabSharing } from './cross-tab.js'
 
-// idb checks `instanceof IDBRequest` etc. against globals.
+// The IndexedDB store checks that the IndexedDB classes are globals.
 for (const name of ['IDBRequest', 'IDBOpenDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor', 'IDBCursorWithValue', 'IDBKeyRange'] as const) {
   vi.stubGlobal(name, fake[name])
 }
