@@ -40,6 +40,19 @@ export interface CrossTabLink {
 }
 
 /**
+ * The provider's link, with `crossTabSharing`: on by default where tabs share the store
+ * (the default IndexedDB one) and BroadcastChannel exists. With a custom store, instances
+ * do not share storage, so it is opt-in (`crossTab: true`).
+ */
+export function openCrossTab(
+  options: { crossTabSharing?: CrossTabSharing; crossTab?: boolean; store?: unknown },
+  link: CrossTabOptions
+): CrossTabLink | null {
+  const sharing = options.crossTabSharing
+  return sharing !== undefined && (options.crossTab ?? options.store === undefined) && sharing.available() ? sharing.open(link) : null
+}
+
+/**
  * Cross-tab sharing as the provider uses it; the implementation is
  * `crossTabSharing` from `@meridian/client/cross-tab` (optional: it keeps the
  * BroadcastChannel code out of the default bundle).

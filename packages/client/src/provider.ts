@@ -11,7 +11,7 @@ import { LocalWrites, STORE_ORIGIN } from './local-writes.js'
 import type { LinkEvent, RelayInfo } from './link-events.js'
 import { Connection } from './connection.js'
 import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions } from './options.js'
-import { CROSS_TAB_ORIGIN, type CrossTabLink } from './cross-tab-engine.js'
+import { CROSS_TAB_ORIGIN, openCrossTab, type CrossTabLink } from './cross-tab-engine.js'
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
@@ -33,7 +33,7 @@ export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from 
 export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   readonly doc: Y.Doc
   readonly docName: string
-  /** Presence: the `awareness` option or a new Awareness, with the `presence` option (`@meridian/client/presence`); null without it. */
+  /** Presence: the `awareness` option or a new Awareness, with the `presence` option (`@meridian/client/presence`); null without it (peers' awareness is then ignored). */
   readonly awareness: Awareness | null
   /** Resolves once the local store has been applied to the doc. Never rejects: store failures become `error` events. */
   readonly whenLoaded: Promise<void>
@@ -104,10 +104,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         highWaterMark: () => this.ledger.highWaterMark,
         writable: () => this.guarantees.isWritable,
         encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
-        localAwareness: () => {
-          const awareness = this.awareness
-          return presence === null || awareness === null || awareness.getLocalState() === null ? null : presence.encode(awareness, [awareness.clientID])
-        }
+        localAwareness: () => (presence === null || this.awareness === null || this.awareness.getLocalState() === null
+          ? null : presence.encode(this.awareness, [this.awareness.clientID]))
       },
       onEvent: (event) => this.onLinkEvent(event),
       onAttempt: (url) => this.setStatus('connecting', url),
@@ -116,20 +114,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
     this.awareness?.on('update', this.onAwarenessUpdate)
-    // Cross-tab, with `crossTabSharing`: on by default where tabs share the store (the default
-    // IndexedDB one) and BroadcastChannel exists. With a custom store, instances do not share storage,
-    // so it is opt-in.
-    const sharing = options.crossTabSharing ?? null
-    this.crossTab = sharing !== null && (options.crossTab ?? options.store === undefined) && sharing.available()
-      ? sharing.open({
-        doc: this.doc,
-        docName: this.docName,
-        // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
-        // held back like our own edits while the document is read-only).
-        onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
-        onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'from another tab', { cause }))
-      })
-      : null
+    this.crossTab = openCrossTab(options, {
+      doc: this.doc,
+      docName: this.docName,
+      // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
+      // held back like our own edits while the document is read-only).
+      onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
+      onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'from another tab', { cause }))
+    })
     this.whenLoaded = this.load()
   }
 
@@ -349,7 +341,6 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         this.emit('relay', [event.info])
         return
       case 'awareness':
-        // Without presence, a peer's awareness is ignored (as the relay's query-awareness is: we have no state).
         if (this.awareness !== null) this.presence?.apply(this.awareness, event.update, this)
         return
       case 'remote-update':
