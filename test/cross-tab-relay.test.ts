@@ -53,7 +53,7 @@ describe('the SDK’s browser-side behaviour against a relay (Node, fake-indexed
     tab.doc.getArray('a').push(['memory only'])
     await Promise.all([tab.provider.whenAcknowledged({ timeoutMs: 5_000 }), tab.provider.whenPersisted()])
     expect(tab.provider.persistence).toBe('memory-only')
-    expect(tab.errors).toEqual([expect.stringMatching(/^ERR_PERSISTENCE: local storage failed: local write failed/)])
+    expect(tab.errors).toEqual([expect.stringMatching(/^ERR_PERSISTENCE: local storage failed: write failed/)])
     expect((await storedDoc(storage, 'quota')).getArray('a').toJSON()).toEqual(['stored', 'memory only'])
   })
 

@@ -55,7 +55,7 @@ describe('compatibility with the stock y-websocket client', () => {
     await meridian.provider.whenAcknowledged({ timeoutMs: 5_000 })
 
     // Awareness crosses between the two clients.
-    meridian.provider.awareness.setLocalStateField('user', 'ada')
+    meridian.provider.awareness?.setLocalStateField('user', 'ada')
     await new Promise<void>((resolve) => {
       const check = (): void => {
         if ([...stock.awareness.getStates().values()].some((s) => s.user === 'ada')) resolve()

@@ -11,8 +11,10 @@ import {
   useUnloadGuard,
   type DocumentHandle
 } from '@meridian/react'
+import { crossTabSharing } from '@meridian/client/cross-tab'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
+import { presence } from '@meridian/client/presence'
 import { editorPolicy, type EditorConfig } from './config.js'
 import { CollaborativeEditor } from './editor.js'
 import { CommentsPanel } from './comments.js'
@@ -21,7 +23,7 @@ import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
   const options = useMemo(
-    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest }),
+    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing }),
     [config]
   )
   const handle = useOpenDocument(options)
@@ -65,6 +67,7 @@ function Workspace({ handle, config }: { handle: DocumentHandle; config: EditorC
 function usePresenceIdentity(handle: DocumentHandle, config: EditorConfig): void {
   useEffect(() => {
     const awareness = handle.provider.awareness
+    if (awareness === null) return
     awareness.setLocalStateField('user', { name: config.userName, color: config.userColor })
     // A reload or a closed tab says goodbye at once instead of leaving a ghost cursor for the awareness timeout.
     const leave = (): void => awareness.setLocalState(null)

@@ -11,10 +11,18 @@ import { describe, expect, it } from 'vitest'
  * past it needs a reason, and then a new budget here.
  */
 const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
-  '@meridian/client': 20_500,
-  '@meridian/client/policy': 5_000,
-  '@meridian/client/digest': 4_500
+  // 16,240 B on 2026-12-02, then 17,828 B with the refused-write path of history documents (its delete
+  // ranges pull lib0's encoder back in); issue #18's target is 12 KB (README, "Bundle size": what remains).
+  '@meridian/client': 18_000,
+  '@meridian/client/policy': 5_500,
+  '@meridian/client/digest': 6_000,
+  '@meridian/client/presence': 2_700,
+  '@meridian/client/cross-tab': 1_000
 }
+
+/** Far below any real figure: a bundle smaller than this lost its code (a broken build or entry). */
+const FLOORS_GZIP_BYTES: Readonly<Record<string, number>> = { '@meridian/client/cross-tab': 500 }
+const DEFAULT_FLOOR_GZIP_BYTES = 1_000
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -47,7 +55,7 @@ describe('bundle size budget', () => {
     it(`${entry} stays within ${budget} bytes gzip`, async () => {
       const bytes = await gzipBytes(entry)
       expect(bytes, `${entry} is ${bytes} B gzip`).toBeLessThanOrEqual(budget)
-      expect(bytes).toBeGreaterThan(1_000)
+      expect(bytes).toBeGreaterThan(FLOORS_GZIP_BYTES[entry] ?? DEFAULT_FLOOR_GZIP_BYTES)
     })
   }
 })

@@ -84,7 +84,7 @@ export class Connection {
   private open(url: string): boolean {
     const WebSocket = this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     if (WebSocket === undefined) {
-      this.o.onError(new MeridianError('ERR_NO_WEBSOCKET', 'no WebSocket implementation: pass options.WebSocket (e.g. from the ws package)'))
+      this.o.onError(new MeridianError('ERR_NO_WEBSOCKET', 'pass options.WebSocket (e.g. ws)'))
       return false
     }
     const link: RelayLink = new RelayLink({

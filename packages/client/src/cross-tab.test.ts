@@ -2,8 +2,9 @@ import * as fake from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, crossTabChannelName, openIdbClientStore, type ClientStore } from './index.js'
+import { crossTabSharing } from './cross-tab.js'
 
-// idb checks `instanceof IDBRequest` etc. against globals.
+// The IndexedDB store checks that the IndexedDB classes are globals.
 for (const name of ['IDBRequest', 'IDBOpenDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor', 'IDBCursorWithValue', 'IDBKeyRange'] as const) {
   vi.stubGlobal(name, fake[name])
 }
@@ -19,7 +20,7 @@ const uniqueDoc = (): string => `cross-tab-${process.pid}-${++docCounter}`
 /** A "tab": a provider on a store shared with the other tabs of the same "origin". */
 function tab(docName: string, store: () => Promise<ClientStore>): { provider: MeridianProvider; doc: Y.Doc } {
   const doc = new Y.Doc()
-  const provider = new MeridianProvider({ doc, docName, store, crossTab: true })
+  const provider = new MeridianProvider({ doc, docName, store, crossTab: true, crossTabSharing })
   cleanups.push(() => provider.destroy())
   return { provider, doc }
 }
@@ -133,5 +134,14 @@ describe('cross-tab sharing over BroadcastChannel', () => {
     a.doc.getText('t').insert(0, 'still fine')
     expect(a.doc.getText('t').toString()).toBe('still fine')
     expect(doc.getText('t').toString()).toBe('')
+  })
+
+  it('is opt-in: without crossTabSharing tabs do not share, and crossTab: true alone is an options error', async () => {
+    const docName = uniqueDoc()
+    // The default store (IndexedDB) would turn sharing on; without the entry there is nothing to turn on.
+    const plain = new MeridianProvider({ doc: new Y.Doc(), docName })
+    cleanups.push(() => plain.destroy())
+    expect(plain.crossTabEnabled).toBe(false)
+    expect(() => new MeridianProvider({ doc: new Y.Doc(), docName, crossTab: true, store: new MemoryClientStore() })).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS' }))
   })
 })

@@ -1,4 +1,11 @@
+/**
+ * `@meridian/client/cross-tab`: sharing edits between the tabs of an origin,
+ * passed to the provider as `crossTabSharing` (see options.ts, `crossTab`).
+ */
 import * as Y from 'yjs'
+import { CROSS_TAB_ORIGIN, type BroadcastChannelConstructor, type BroadcastChannelLike, type CrossTabLink, type CrossTabOptions, type CrossTabSharing } from './cross-tab-engine.js'
+
+export { CROSS_TAB_ORIGIN, type BroadcastChannelConstructor, type BroadcastChannelLike, type CrossTabLink, type CrossTabOptions, type CrossTabSharing } from './cross-tab-engine.js'
 
 /**
  * Cross-tab sharing for one document: tabs of one origin editing the same
@@ -24,38 +31,12 @@ import * as Y from 'yjs'
  *   IndexedDB write had not committed when this one loaded.
  */
 
-/** Origin of transactions applying another tab's update. */
-export const CROSS_TAB_ORIGIN = Symbol('meridian-cross-tab')
-
 const VERSION = 1
 
 type CrossTabMessage =
   | { readonly v: 1; readonly kind: 'update'; readonly from: string; readonly update: Uint8Array; readonly relayed: boolean }
   | { readonly v: 1; readonly kind: 'step1'; readonly from: string; readonly to: string | null; readonly stateVector: Uint8Array }
   | { readonly v: 1; readonly kind: 'step2'; readonly from: string; readonly to: string; readonly update: Uint8Array }
-
-/** The subset of BroadcastChannel used here (browsers' and Node's). */
-export interface BroadcastChannelLike {
-  onmessage: ((event: { data: unknown }) => void) | null
-  postMessage(message: unknown): void
-  close(): void
-}
-
-export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike
-
-export interface CrossTabOptions {
-  readonly doc: Y.Doc
-  readonly docName: string
-  /** Default `globalThis.BroadcastChannel`. */
-  readonly BroadcastChannel?: BroadcastChannelConstructor
-  /**
-   * Another tab's update, applied to the doc (with CROSS_TAB_ORIGIN): the sender had
-   * no relay connection, so a connected receiver should send it on to its relay.
-   */
-  readonly onForward: (update: Uint8Array) => void
-  /** Something arrived that could not be applied (a buggy or newer tab). */
-  readonly onError: (cause: unknown) => void
-}
 
 export function broadcastChannelAvailable(): boolean {
   return typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel === 'function'
@@ -66,7 +47,7 @@ export function crossTabChannelName(docName: string): string {
   return `meridian:doc:${docName}`
 }
 
-export class CrossTab {
+export class CrossTab implements CrossTabLink {
   /** Random per instance: tells this tab's messages and replies apart from others'. */
   readonly tabId: string
   private readonly channel: BroadcastChannelLike
@@ -146,6 +127,11 @@ export class CrossTab {
       this.options.onError(cause)
     }
   }
+}
+
+export const crossTabSharing: CrossTabSharing = {
+  available: broadcastChannelAvailable,
+  open: (options) => new CrossTab(options)
 }
 
 function parseMessage(data: unknown): CrossTabMessage | null {

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs'
-import type { DeleteRanges, DeleteSync } from '@meridian/protocol'
+import type { DeleteRanges, DeleteSync, DsDigestMessage, DsRangesMessage, DsReplyReader } from '@meridian/protocol'
 
 /**
  * The delete-set digest exchange as the provider uses it; the implementation is
@@ -9,6 +9,10 @@ import type { DeleteRanges, DeleteSync } from '@meridian/protocol'
 export interface DeleteDigest {
   /** The client's side of one exchange (one per connection). */
   session(): DeleteSync
+  /** Writes the exchange's client messages. */
+  encode(message: DsDigestMessage | DsRangesMessage): Uint8Array
+  /** Reads the relay's ds-reply (without it a ds-reply is ignored). */
+  readReply: DsReplyReader
   /** The deletes a local write carries (its deletes go with our step 2). */
   deletesOf(update: Uint8Array): DeleteRanges
   /**

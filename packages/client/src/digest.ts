@@ -6,12 +6,16 @@
  * `new MeridianProvider({ …, deleteDigest })`. Without it the provider syncs as
  * y-websocket does (whole delete sets), and keeps this code out of the bundle.
  */
+import * as encoding from 'lib0/encoding'
 import {
   DeleteSync,
   deleteRangesOfUpdate,
   encodeUpdateWithoutOldDeletes,
+  readDsReply,
   subtractDeleteRanges,
-  unionDeleteRanges
+  unionDeleteRanges,
+  writeDsDigest,
+  writeDsRanges
 } from '@meridian/protocol'
 import type { DeleteDigest } from './delete-digest.js'
 
@@ -19,6 +23,15 @@ export type { DeleteDigest } from './delete-digest.js'
 
 export const deleteDigest: DeleteDigest = {
   session: () => new DeleteSync(),
+  encode: (message) => {
+    const encoder = encoding.createEncoder()
+    switch (message.type) {
+      case 'ds-digest': writeDsDigest(encoder, message); break
+      case 'ds-ranges': writeDsRanges(encoder, message); break
+    }
+    return encoding.toUint8Array(encoder)
+  },
+  readReply: readDsReply,
   deletesOf: (update) => {
     try {
       return deleteRangesOfUpdate(update)

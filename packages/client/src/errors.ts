@@ -1,19 +1,22 @@
 import { defineErrors } from '@meridian/base'
 
-/** Errors the SDK raises or emits, each with a stable code. */
+/**
+ * Errors the SDK raises or emits, each with a stable code. The texts are short
+ * (they ship in every app's bundle); each error's own message says the rest.
+ */
 export const MERIDIAN_ERROR_CODES = {
-  ERR_OPTIONS: 'invalid provider options',
-  ERR_DESTROYED: 'the provider was destroyed while the operation was pending',
-  ERR_NO_WEBSOCKET: 'no WebSocket implementation: pass `WebSocket` in Node < 22',
-  ERR_REMOTE_UPDATE: 'the relay sent an update Yjs could not apply',
-  ERR_PROTOCOL: 'the relay sent a message that could not be decoded',
-  ERR_RELAY: 'the relay reported an error', // see `relayCode`
+  ERR_OPTIONS: 'invalid options',
+  ERR_DESTROYED: 'provider destroyed', // while the operation was pending
+  ERR_NO_WEBSOCKET: 'no WebSocket', // pass `WebSocket` in Node < 22
+  ERR_REMOTE_UPDATE: 'remote update not applicable', // Yjs could not apply what the relay (or a tab) sent
+  ERR_PROTOCOL: 'undecodable relay message',
+  ERR_RELAY: 'relay error', // see `relayCode`
   ERR_PERSISTENCE: 'local storage failed', // the document keeps working in memory
-  ERR_TIMEOUT: 'a wait given a timeoutMs did not complete in time',
-  ERR_READ_ONLY: 'the document is read-only (its home region is unreachable): the write is refused',
-  ERR_WRITE_TOO_LARGE: 'a local write is too large for the relay and is held back', // see `seq`, provider.dropWrite
-  ERR_WRITE_REFUSED: 'the relay refuses a local write: it is held back', // see `relayCode`, `seq`, provider.dropWrite
-  ERR_STALENESS_UNACHIEVABLE: "a capability's maxStalenessMs is below what the relay can deliver" // a warning, once per capability
+  ERR_TIMEOUT: 'timed out', // a wait given a timeoutMs
+  ERR_READ_ONLY: 'read-only', // the home region is unreachable: the write is refused (held locally)
+  ERR_WRITE_TOO_LARGE: 'write too large', // held back; see `seq`, provider.dropWrite
+  ERR_WRITE_REFUSED: 'write refused', // held back; see `relayCode`, `seq`, provider.dropWrite
+  ERR_STALENESS_UNACHIEVABLE: 'staleness bound unachievable' // a capability's maxStalenessMs is below what the relay can deliver; a warning, once per capability
 } as const
 
 export type MeridianErrorCode = keyof typeof MERIDIAN_ERROR_CODES

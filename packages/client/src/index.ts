@@ -1,13 +1,16 @@
-// The default entry: the provider and its store. The policy engine and the delete-set digest
-// exchange are their own entries (`@meridian/client/policy`, `@meridian/client/digest`).
+// The default entry: the provider and its store. The policy engine, the delete-set digest
+// exchange, presence and cross-tab sharing are their own entries (`@meridian/client/policy`,
+// `/digest`, `/presence`, `/cross-tab`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
-export { CROSS_TAB_ORIGIN, crossTabChannelName } from './cross-tab.js'
+export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
+export { crossTabChannelName } from './cross-tab.js'
 export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
 export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors.js'
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 export type { DurabilityLevel } from './ledger.js'
 export type { Guarantees, GuaranteesOptions, PolicyEngine } from './guarantees.js'
 export type { DeleteDigest } from './delete-digest.js'
+export type { Presence } from './presence-engine.js'
 export type { RelayInfo } from './link-events.js'
 export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
 export * from './store/index.js'

@@ -147,10 +147,10 @@ export class Ledger {
 
   whenDurable(target: Uint8Array | 'all', level: DurabilityLevel, timeoutMs?: number): Promise<void> {
     const seq = this.resolveSeq(target)
-    if (seq === null) return Promise.reject(new MeridianError('ERR_OPTIONS', 'not a local write of this provider (pass the update the doc emitted, or "all")'))
+    if (seq === null) return Promise.reject(new MeridianError('ERR_OPTIONS', 'not a local write (pass the update the doc emitted, or "all")'))
     return this.waiters.waitFor({
       done: () => this.reached(seq, level, target === 'all'),
-      failed: () => (level === 'local' && this.failedLocal.has(seq) ? new MeridianError('ERR_PERSISTENCE', 'this write could not be stored locally') : null),
+      failed: () => (level === 'local' && this.failedLocal.has(seq) ? new MeridianError('ERR_PERSISTENCE', 'this write was not stored locally') : null),
       what: typeof level === 'string' ? `durable at ${level}` : `replicated in ${level.replicated} regions`
     }, timeoutMs)
   }

@@ -48,7 +48,7 @@ export class LocalStore {
       if (this.lost !== null) persistence.goMemoryOnly(this.lost)
       return stored
     } catch (cause) {
-      persistence.goMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'could not load the local copy; working in memory', { cause }))
+      persistence.goMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'load failed; in memory', { cause }))
       return null
     }
   }
@@ -65,14 +65,14 @@ export class LocalStore {
       // onClose: another tab upgrades or deletes the database, or the browser closes it.
       return option !== undefined ? await option() : await openIdbClientStore({ onClose: (cause) => this.onClosed(cause) })
     } catch (cause) {
-      this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'local store unavailable; working in memory only', { cause }))
+      this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'store unavailable; in memory', { cause }))
       return new MemoryClientStore()
     }
   }
 
   /** The IndexedDB connection was closed under us: stop writing to it, keep working in memory. */
   private onClosed(cause: unknown): void {
-    const error = new MeridianError('ERR_PERSISTENCE', 'the local database was closed (another tab upgrading or deleting it, or the browser); working in memory only', { cause })
+    const error = new MeridianError('ERR_PERSISTENCE', 'database closed (another tab or the browser); in memory', { cause })
     if (this.local !== null) this.local.goMemoryOnly(error)
     else this.lost = error
   }

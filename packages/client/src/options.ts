@@ -7,6 +7,8 @@ import type { PolicyConfig } from '@meridian/policy'
 import type { Clock } from '@meridian/base'
 import type { PolicyEngine } from './guarantees.js'
 import type { DeleteDigest } from './delete-digest.js'
+import type { Presence } from './presence-engine.js'
+import type { CrossTabSharing } from './cross-tab-engine.js'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -40,7 +42,13 @@ export interface MeridianProviderOptions {
   params?: Readonly<Record<string, string>>
   /** Start connecting once loaded. Default true; `connect()` later otherwise. */
   connect?: boolean
-  /** Presence; a new Awareness for `doc` when omitted. */
+  /**
+   * Presence (`presence` from `@meridian/client/presence`): y-protocols awareness
+   * (cursors, names) shared through the relay, as `provider.awareness`. Without it
+   * (the default, which keeps Awareness out of the bundle) `provider.awareness` is null.
+   */
+  presence?: Presence
+  /** The Awareness to use (needs `presence`); a new one for `doc` when omitted. */
   awareness?: Awareness
   /** Reconnect backoff. */
   backoff?: Partial<BackoffOptions>
@@ -68,11 +76,16 @@ export interface MeridianProviderOptions {
    */
   deleteDigest?: DeleteDigest
   /**
-   * Share edits with other tabs of this origin that edit the same document
-   * (BroadcastChannel), so they see each other's edits at once, even offline.
-   * Default: true when BroadcastChannel exists and `store` is not given (tabs
-   * then share the default IndexedDB store); false with a custom store, whose
-   * instances do not share storage.
+   * Cross-tab sharing (`crossTabSharing` from `@meridian/client/cross-tab`): tabs of
+   * this origin editing the same document see each other's edits at once, even
+   * offline (BroadcastChannel). Without it (the default, which keeps it out of the
+   * bundle) tabs meet through the relay and, on load, the shared IndexedDB store.
+   */
+  crossTabSharing?: CrossTabSharing
+  /**
+   * With `crossTabSharing`: whether to share. Default: true when BroadcastChannel
+   * exists and `store` is not given (tabs then share the default IndexedDB store);
+   * false with a custom store, whose instances do not share storage.
    */
   crossTab?: boolean
   /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
@@ -122,9 +135,15 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
     }
   }
   if (options.policy !== undefined && options.policyEngine === undefined) {
-    throw new MeridianError('ERR_OPTIONS', 'policy needs the policy engine: pass policyEngine from @meridian/client/policy')
+    throw new MeridianError('ERR_OPTIONS', 'policy needs policyEngine (@meridian/client/policy)')
+  }
+  if (options.awareness !== undefined && options.presence === undefined) {
+    throw new MeridianError('ERR_OPTIONS', 'awareness needs presence (@meridian/client/presence)')
   }
   if (options.crossTab !== undefined && typeof options.crossTab !== 'boolean') throw new MeridianError('ERR_OPTIONS', 'crossTab must be a boolean')
+  if (options.crossTab === true && options.crossTabSharing === undefined) {
+    throw new MeridianError('ERR_OPTIONS', 'crossTab needs crossTabSharing (@meridian/client/cross-tab)')
+  }
   const probe = options.syncProbeIntervalMs
   if (probe !== undefined && (typeof probe !== 'number' || !(probe >= 0) || !Number.isFinite(probe))) {
     throw new MeridianError('ERR_OPTIONS', 'syncProbeIntervalMs must be a number >= 0')

@@ -80,7 +80,7 @@ export class LocalPersistence {
     if (keys.length === 0 || this.closed || this._memoryOnly) return
     this.tail = this.tail.then(() =>
       this.store.acknowledge(this.docName, keys).catch((cause: unknown) => {
-        this.fail(new MeridianError('ERR_PERSISTENCE', 'could not record acknowledgements locally', { cause }), false)
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'acknowledgements not stored', { cause }), false)
       })
     )
   }
@@ -117,7 +117,7 @@ export class LocalPersistence {
         if (result.updateCount >= this.compactAfterUpdates) this.compact()
       } catch (cause) {
         batch.forEach((w) => w.resolve(null))
-        this.fail(new MeridianError('ERR_PERSISTENCE', 'local write failed: this edit and later ones are kept in memory only', { cause }), true)
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'write failed; this edit and later ones in memory', { cause }), true)
       }
     })
   }
@@ -127,7 +127,7 @@ export class LocalPersistence {
     this.compaction = this.tail
       .then(() => (this._memoryOnly ? undefined : this.store.compact(this.docName)))
       .catch((cause: unknown) => {
-        this.fail(new MeridianError('ERR_PERSISTENCE', 'local compaction failed; records are kept as they are', { cause }), false)
+        this.fail(new MeridianError('ERR_PERSISTENCE', 'compaction failed; records kept', { cause }), false)
       })
       .finally(() => {
         this.compaction = null

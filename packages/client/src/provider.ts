@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
+import type { Awareness } from 'y-protocols/awareness'
 import { ObservableV2 } from 'lib0/observable'
 import { type PolicyDecision } from '@meridian/policy'
 import { systemClock, type Clock } from '@meridian/base'
@@ -11,10 +11,11 @@ import { LocalWrites, STORE_ORIGIN } from './local-writes.js'
 import type { LinkEvent, RelayInfo } from './link-events.js'
 import { Connection } from './connection.js'
 import { DEFAULT_PROVIDER_OPTIONS, defaultSyncProbeIntervalMs, validateProviderOptions, type MeridianProviderOptions } from './options.js'
-import { CROSS_TAB_ORIGIN, CrossTab, broadcastChannelAvailable } from './cross-tab.js'
+import { CROSS_TAB_ORIGIN, openCrossTab, type CrossTabLink } from './cross-tab-engine.js'
 import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guarantees.js'
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
+import type { Presence } from './presence-engine.js'
 import { WriteGate } from './write-gate.js'
 import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
 
@@ -32,7 +33,8 @@ export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from 
 export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   readonly doc: Y.Doc
   readonly docName: string
-  readonly awareness: awarenessProtocol.Awareness
+  /** Presence: the `awareness` option or a new Awareness, with the `presence` option (`@meridian/client/presence`); null without it (peers' awareness is then ignored). */
+  readonly awareness: Awareness | null
   /** Resolves once the local store has been applied to the doc. Never rejects: store failures become `error` events. */
   readonly whenLoaded: Promise<void>
 
@@ -46,8 +48,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly store: LocalStore
   private readonly writes: LocalWrites
   /** Cross-tab sharing (see cross-tab.ts); null when disabled or unavailable. */
-  private readonly crossTab: CrossTab | null
+  private readonly crossTab: CrossTabLink | null
   private readonly connection: Connection
+  private readonly presence: Presence | null
   private _destroyed = false
   private _status: ConnectionStatus = 'disconnected'
   private _synced = false
@@ -85,7 +88,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onMemoryOnly: (error) => !this._destroyed && this.emit('persistence', [{ state: 'memory-only', error }])
     })
     this.writes = new LocalWrites({ doc: this.doc, ledger: this.ledger, gate: this.gate, store: this.store, clock: this.clock, loaded: () => this.whenLoaded })
-    this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc)
+    const presence = (this.presence = options.presence ?? null)
+    this.awareness = presence === null ? null : (options.awareness ?? presence.create(this.doc))
     this.connection = new Connection({
       urls, params: options.params, WebSocket: options.WebSocket, docName: this.docName, doc: this.doc, clock: this.clock,
       backoff: new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random),
@@ -101,7 +105,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         writable: () => this.guarantees.isWritable,
         encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
         sendableDeletes: (update) => this.gate.refused.sendableDeletes(update),
-        localAwareness: () => (this.awareness.getLocalState() === null ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID]))
+        localAwareness: () => (presence === null || this.awareness === null || this.awareness.getLocalState() === null
+          ? null : presence.encode(this.awareness, [this.awareness.clientID]))
       },
       onEvent: (event) => this.onLinkEvent(event),
       onAttempt: (url) => this.setStatus('connecting', url),
@@ -109,20 +114,15 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     })
     // Listen before loading: edits made while the store loads are persisted and sent too.
     this.doc.on('update', this.onDocUpdate)
-    this.awareness.on('update', this.onAwarenessUpdate)
-    // Cross-tab: on by default where tabs share the store (the default IndexedDB one) and
-    // BroadcastChannel exists. With a custom store, instances do not share storage, so it is opt-in.
-    const crossTab = options.crossTab ?? (options.store === undefined && broadcastChannelAvailable())
-    this.crossTab = crossTab && broadcastChannelAvailable()
-      ? new CrossTab({
-        doc: this.doc,
-        docName: this.docName,
-        // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
-        // held back like our own edits while the document is read-only).
-        onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
-        onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'could not apply an update from another tab', { cause }))
-      })
-      : null
+    this.awareness?.on('update', this.onAwarenessUpdate)
+    this.crossTab = openCrossTab(options, {
+      doc: this.doc,
+      docName: this.docName,
+      // The sending tab had no relay connection: pass its edit on to ours (not counted in our ledger;
+      // held back like our own edits while the document is read-only).
+      onForward: (update) => this.guarantees.isWritable && this.connection.current?.sendUpdate(update, this.ledger.highWaterMark),
+      onError: (cause) => this.emitError(new MeridianError('ERR_REMOTE_UPDATE', 'from another tab', { cause }))
+    })
     this.whenLoaded = this.load()
   }
 
@@ -179,7 +179,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
    * read-only: then it throws ERR_READ_ONLY and nothing is changed.
    */
   transact<T>(fn: (doc: Y.Doc) => T): T {
-    if (!this.guarantees.isWritable) throw new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only: ${this.guarantees.decision.reasons.join(', ')}`)
+    if (!this.guarantees.isWritable) throw new MeridianError('ERR_READ_ONLY', `${this.docName}: ${this.guarantees.decision.reasons.join(', ')}`)
     let result: T | undefined
     this.doc.transact(() => {
       result = fn(this.doc)
@@ -268,9 +268,9 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     this.guarantees.destroy()
     this.connection.destroy()
     this.doc.off('update', this.onDocUpdate)
-    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness?.off('update', this.onAwarenessUpdate)
     this.crossTab?.close()
-    if (this.o.awareness === undefined) this.awareness.destroy()
+    if (this.o.awareness === undefined) this.awareness?.destroy()
     this.waiters.rejectAll(destroyedError())
     await this.whenLoaded
     await this.store.close()
@@ -303,14 +303,14 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       if (send) this.connection.current?.sendUpdate(update, this.ledger.highWaterMark)
     } else {
       // Not dropped: kept locally and in the ledger, sent once the document is writable again.
-      this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} is read-only (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally, not sent`))
+      this.emitError(new MeridianError('ERR_READ_ONLY', `${this.docName} (${this.guarantees.decision.reasons.join(', ')}): the edit is held locally`))
     }
     this.crossTab?.postUpdate(update, this._status === 'connected')
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>, origin: unknown): void => {
-    if (origin === this) return
-    this.connection.current?.sendAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]))
+    if (origin === this || this.presence === null || this.awareness === null) return
+    this.connection.current?.sendAwareness(this.presence.encode(this.awareness, [...added, ...updated, ...removed]))
   }
 
   /** Everything the current link reports, in order (see LinkEvent). */
@@ -342,7 +342,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         this.emit('relay', [event.info])
         return
       case 'awareness':
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, event.update, this)
+        if (this.awareness !== null) this.presence?.apply(this.awareness, event.update, this)
         return
       case 'remote-update':
         Y.applyUpdate(this.doc, event.update, this)
@@ -397,4 +397,4 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   }
 }
 
-const destroyedError = (): MeridianError => new MeridianError('ERR_DESTROYED', 'provider destroyed')
+const destroyedError = (): MeridianError => new MeridianError('ERR_DESTROYED')

@@ -8,8 +8,8 @@ import {
   FEATURE_REPLICATION,
   FEATURE_STATUS,
   PROTOCOL_VERSION,
-  encodeMessage,
-  tryDecodeMessage,
+  encodeClientMessage as encodeMessage,
+  tryDecodeRelayMessage,
   type DeleteSync,
   type DsReplyMessage,
   type Message
@@ -150,11 +150,13 @@ export class RelayLink {
       this.fail(new MeridianError('ERR_PROTOCOL', 'relay sent a non-binary frame'))
       return
     }
-    const decoded = tryDecodeMessage(bytes)
+    const decoded = tryDecodeRelayMessage(bytes, this.options.digest?.readReply ?? null)
     if (!decoded.ok) {
       this.fail(new MeridianError('ERR_PROTOCOL', `relay sent an undecodable message (${decoded.error.code})`, { cause: decoded.error }))
       return
     }
+    // A message meant for relays, or a digest reply we cannot use: ignored, as y-websocket ignores unknown ones.
+    if (decoded.message === null) return
     try {
       this.handle(decoded.message)
     } catch (cause) {
@@ -266,7 +268,7 @@ export class RelayLink {
       this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.host.highWaterMark())
       this.step2Sent = true
     }
-    if (digest && this.options.digest !== null) this.send(encodeMessage((this.deleteSync ??= this.options.digest.session()).begin(doc, stateVector)))
+    if (digest && this.options.digest !== null) this.send(this.options.digest.encode((this.deleteSync ??= this.options.digest.session()).begin(doc, stateVector)))
   }
 
   /** The relay's answer in the digest exchange: apply, send what it asks for; the round ends with the last reply. */
@@ -277,7 +279,7 @@ export class RelayLink {
     if (step.apply !== null) this.emit({ type: 'remote-update', update: step.apply })
     const update = step.update === null ? null : this.host.sendableDeletes(step.update)
     if (update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.host.highWaterMark())
-    if (step.ranges !== null) this.send(encodeMessage(step.ranges))
+    if (step.ranges !== null && this.options.digest !== null) this.send(this.options.digest.encode(step.ranges))
     if (step.done) this.roundComplete()
   }
 

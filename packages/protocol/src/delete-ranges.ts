@@ -16,6 +16,7 @@ import * as encoding from 'lib0/encoding'
 import { digest as sha256 } from 'lib0/hash/sha256'
 import * as Y from 'yjs'
 import { ProtocolError } from './errors.js'
+import { frame } from './frame.js'
 
 /** Per client id: deleted clock ranges as [clock, length], sorted, merged, never empty. */
 export type DeleteRanges = Map<number, Array<[clock: number, len: number]>>
@@ -217,14 +218,8 @@ export const decodeBounds = (stateVector: Uint8Array): ClockBounds => {
 
 /** Encodes bounds as a state vector (the same bytes Yjs writes for one). */
 export const encodeBounds = (bounds: ClockBounds): Uint8Array => {
-  const encoder = encoding.createEncoder()
   const clients = [...bounds.entries()].sort((a, b) => b[0] - a[0])
-  encoding.writeVarUint(encoder, clients.length)
-  for (const [client, clock] of clients) {
-    encoding.writeVarUint(encoder, client)
-    encoding.writeVarUint(encoder, clock)
-  }
-  return encoding.toUint8Array(encoder)
+  return frame([clients.length, ...clients.flat()])
 }
 
 /** True when a peer at `bounds` has every struct of `doc`. */

@@ -111,8 +111,10 @@ export class DocumentState {
     provider.doc.on('update', this.onDocUpdate)
     this.detach.push(() => provider.doc.off('update', this.onDocUpdate))
     const onPresence = (): void => this.presence.set(this.computePresence())
-    provider.awareness.on('change', onPresence)
-    this.detach.push(() => provider.awareness.off('change', onPresence))
+    // Null without the SDK's `presence` option: presence stays empty.
+    const awareness = provider.awareness
+    awareness?.on('change', onPresence)
+    this.detach.push(() => awareness?.off('change', onPresence))
     this.armWaiters()
   }
 
@@ -191,6 +193,7 @@ export class DocumentState {
 
   private computePresence(): PresenceSnapshot {
     const awareness = this.provider.awareness
+    if (awareness === null) return EMPTY_PRESENCE
     const self = awareness.clientID
     const peers: PresencePeer[] = []
     for (const [clientId, state] of awareness.getStates()) {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryClientStore, MeridianProvider, type MeridianProviderOptions } from '@meridian/client'
 import { policyEngine } from '@meridian/client/policy'
+import { presence } from '@meridian/client/presence'
 import { createTestClient, NodeWebSocket, startTestRelay, TEST_BACKOFF, type TestRelay } from '@meridian/testing'
 import {
   describeDurability,
@@ -47,6 +48,7 @@ function options(docName: string, url: string | undefined, built: MeridianProvid
     store: new MemoryClientStore(),
     policy: { capabilities: [{ name: 'comments', maxStalenessMs: 30_000, requires: 'online' }] },
     policyEngine,
+    presence,
     createProvider: (o: MeridianProviderOptions) => {
       const p = new MeridianProvider(o)
       built.push(p)
@@ -131,7 +133,7 @@ describe('@meridian/react on a real relay (jsdom, React Testing Library)', () =>
     render(<MeridianDocument options={options('hooks-presence', url)}><Status /></MeridianDocument>)
     await waitFor(() => expect(text('status')).toBe('connected synced'), WAIT)
     const other = createTestClient('hooks-presence', { url })
-    other.provider.awareness.setLocalStateField('user', { name: 'Ada', color: '#c33' })
+    other.provider.awareness?.setLocalStateField('user', { name: 'Ada', color: '#c33' })
     await waitFor(() => expect(text('peers')).toBe('Ada'), WAIT)
     await other.provider.destroy()
     await waitFor(() => expect(text('peers')).toBe(''), WAIT)

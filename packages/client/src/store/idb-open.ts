@@ -1,6 +1,5 @@
-import { wrap, type IDBPDatabase } from 'idb'
 import { ClientStoreError, toClientStoreError } from './errors.js'
-import { IDB_SCHEMA_VERSION, upgradeSchema, type MeridianClientSchema } from './idb-schema.js'
+import { IDB_SCHEMA_VERSION, upgradeSchema } from './idb-schema.js'
 
 export interface OpenDatabaseOptions {
   readonly factory: IDBFactory
@@ -13,9 +12,7 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * Opens (and on first use creates) the database. idb's `openDB` always uses the
- * global `indexedDB`, so the request is made on the given factory and wrapped
- * with idb's `wrap` instead, which is what `openDB` does internally.
+ * Opens (and on first use creates) the database on the given factory.
  *
  * Never hangs: an open that has not finished after `timeoutMs` rejects with
  * ERR_STORE_BLOCKED. That covers the `blocked` event (an older connection
@@ -23,7 +20,7 @@ export interface OpenDatabaseOptions {
  * blocked upgrade or delete. A connection that arrives after the timeout is
  * closed at once so it blocks nobody.
  */
-export function openDatabase(options: OpenDatabaseOptions): Promise<IDBPDatabase<MeridianClientSchema>> {
+export function openDatabase(options: OpenDatabaseOptions): Promise<IDBDatabase> {
   const { factory, dbName, timeoutMs } = options
   return new Promise((resolve, reject) => {
     let request: IDBOpenDBRequest
@@ -61,7 +58,7 @@ export function openDatabase(options: OpenDatabaseOptions): Promise<IDBPDatabase
       // Listeners go on before anything else can run, so no event is missed.
       db.addEventListener('versionchange', () => options.onVersionChange())
       db.addEventListener('close', () => options.onForcedClose())
-      resolve(wrap(db) as unknown as IDBPDatabase<MeridianClientSchema>)
+      resolve(db)
     })
     request.addEventListener('error', (event) => {
       // Handled here; without this the error would also surface as an uncaught event in some browsers.

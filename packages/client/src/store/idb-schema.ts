@@ -1,4 +1,3 @@
-import type { DBSchema } from 'idb'
 import { isBytes } from './bytes.js'
 import { corruptRecord } from './compaction.js'
 
@@ -31,13 +30,8 @@ export interface SnapshotRecord {
   readonly data: Uint8Array
 }
 
-export interface MeridianClientSchema extends DBSchema {
-  updates: { key: number; value: UpdateRecord; indexes: { doc: string } }
-  pending: { key: number; value: PendingRecord; indexes: { doc: string } }
-  snapshots: { key: string; value: SnapshotRecord }
-}
-
-export const STORE_NAMES = ['updates', 'pending', 'snapshots'] as const
+/** The object stores. */
+export type StoreName = 'updates' | 'pending' | 'snapshots'
 
 /** Runs inside the versionchange transaction; raw IDB because creating stores is synchronous. */
 export function upgradeSchema(db: IDBDatabase, oldVersion: number): void {

@@ -4,7 +4,7 @@ import { openIdbClientStore } from './idb-store.js'
 import { describeClientStoreConformance, docFromStored, docFromUpdates, expectSameDoc, sampleUpdates } from './store-conformance.js'
 import type { ClientAppendEntry } from './types.js'
 
-// idb checks `instanceof IDBRequest` etc. against globals; provide fake-indexeddb's classes,
+// The IndexedDB store checks that the IndexedDB classes are globals; provide fake-indexeddb's classes,
 // but no global `indexedDB`, so every test proves the injected factory is the one used.
 for (const name of ['IDBRequest', 'IDBOpenDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor', 'IDBCursorWithValue', 'IDBKeyRange'] as const) {
   vi.stubGlobal(name, fake[name])

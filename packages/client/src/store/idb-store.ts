@@ -1,9 +1,9 @@
-import type { IDBPDatabase, IDBPTransaction, StoreNames } from 'idb'
 import { ownBytes } from './bytes.js'
 import { foldUpdates } from './compaction.js'
 import { ClientStoreError, isClientStoreError, toClientStoreError } from './errors.js'
 import { openDatabase } from './idb-open.js'
-import { checkedData, type MeridianClientSchema, type PendingRecord } from './idb-schema.js'
+import { committed, request } from './idb-request.js'
+import { checkedData, type PendingRecord, type StoreName } from './idb-schema.js'
 import type {
   ClientAppendEntry,
   ClientAppendResult,
@@ -37,7 +37,7 @@ export interface IdbClientStore extends ClientStore {
   readonly closed: boolean
 }
 
-// idb's wrappers test `instanceof IDBRequest` etc. against these globals.
+// The IndexedDB classes the store relies on being globals (Node has none without fake-indexeddb/auto).
 const IDB_GLOBALS = ['IDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor'] as const
 
 /** Opens the IndexedDB-backed store. Rejects (never throws) with a ClientStoreError. */
@@ -79,13 +79,10 @@ function globalFactory(): IDBFactory | undefined {
   }
 }
 
-type Schema = MeridianClientSchema
-type Names = StoreNames<Schema>[]
-
 class IdbStore implements IdbClientStore {
   readonly dbName: string
   readonly #onClose: ((error: ClientStoreError) => void) | undefined
-  #db: IDBPDatabase<Schema> | undefined
+  #db: IDBDatabase | undefined
   #closed = false
 
   constructor(dbName: string, onClose: ((error: ClientStoreError) => void) | undefined) {
@@ -97,7 +94,7 @@ class IdbStore implements IdbClientStore {
     return this.#closed
   }
 
-  attach(db: IDBPDatabase<Schema>): void {
+  attach(db: IDBDatabase): void {
     this.#db = db
     // Closed under us before we got here: release at once so we block nobody.
     if (this.#closed) db.close()
@@ -125,10 +122,10 @@ class IdbStore implements IdbClientStore {
       const updatesByDoc = tx.objectStore('updates').index('doc')
       const pendingByDoc = tx.objectStore('pending').index('doc')
       const [snapshot, updateValues, updateKeys, pendingValues] = await Promise.all([
-        snapshots.get(docName),
-        updatesByDoc.getAll(docName),
-        updatesByDoc.getAllKeys(docName),
-        pendingByDoc.getAll(docName)
+        request<unknown>(snapshots.get(docName)),
+        request<unknown[]>(updatesByDoc.getAll(docName)),
+        request(updatesByDoc.getAllKeys(docName)) as Promise<number[]>,
+        request<PendingRecord[]>(pendingByDoc.getAll(docName))
       ])
       return {
         snapshot: snapshot === undefined ? null : checkedData(snapshot, `snapshot of document '${docName}'`),
@@ -150,13 +147,13 @@ class IdbStore implements IdbClientStore {
       const pending = tx.objectStore('pending')
       const copies = entries.map((entry) => ({ data: ownBytes(entry.data), pending: entry.pending }))
       // Requests run in issue order, so keys come back ascending.
-      const keys = await issueAll(copies, ({ data }) => updates.add({ doc: docName, data }))
+      const keys = await issueAll(copies, ({ data }) => request(updates.add({ doc: docName, data })) as Promise<number>)
       const outbox = copies.flatMap(({ data, pending: isPending }, i) => {
         const key = keys[i]
         return isPending && key !== undefined ? [{ doc: docName, key, data }] : []
       })
-      await issueAll(outbox, (record) => pending.add(record))
-      const updateCount = await updatesByDoc.count(docName)
+      await issueAll(outbox, (record) => request(pending.add(record)))
+      const updateCount = await request(updatesByDoc.count(docName))
       return { keys, updateCount }
     }, options)
   }
@@ -165,10 +162,10 @@ class IdbStore implements IdbClientStore {
     return this.#run('acknowledge', docName, ['pending'], 'readwrite', async (tx) => {
       if (keys.length === 0) return
       const pending = tx.objectStore('pending')
-      const records = await issueAll(keys, (key) => pending.get(key))
+      const records = await issueAll(keys, (key) => request<PendingRecord | undefined>(pending.get(key)))
       // Keys are store-wide; one that belongs to another document is ignored like an unknown one.
       const owned = records.filter((record): record is PendingRecord => record !== undefined && record.doc === docName)
-      await issueAll(owned, (record) => pending.delete(record.key))
+      await issueAll(owned, (record) => request(pending.delete(record.key)))
     })
   }
 
@@ -178,9 +175,9 @@ class IdbStore implements IdbClientStore {
       const updates = tx.objectStore('updates')
       const updatesByDoc = updates.index('doc')
       const [snapshotRecord, values, keys] = await Promise.all([
-        snapshots.get(docName),
-        updatesByDoc.getAll(docName),
-        updatesByDoc.getAllKeys(docName)
+        request<unknown>(snapshots.get(docName)),
+        request<unknown[]>(updatesByDoc.getAll(docName)),
+        request(updatesByDoc.getAllKeys(docName)) as Promise<number[]>
       ])
       if (keys.length === 0) return
       const read = pairUpdates(docName, keys, values)
@@ -188,7 +185,7 @@ class IdbStore implements IdbClientStore {
       // Synchronous, so the transaction stays active; a corrupt record throws here and #run aborts.
       const merged = foldUpdates(docName, snapshot, read)
       // Delete exactly what was read; never a range that could cover records written since.
-      await Promise.all([snapshots.put({ doc: docName, data: merged }), issueAll(read, ({ key }) => updates.delete(key))])
+      await Promise.all([request(snapshots.put({ doc: docName, data: merged })), issueAll(read, ({ key }) => request(updates.delete(key)))])
     })
   }
 
@@ -199,11 +196,11 @@ class IdbStore implements IdbClientStore {
       const updatesByDoc = updates.index('doc')
       const pending = tx.objectStore('pending')
       const pendingByDoc = pending.index('doc')
-      const [updateKeys, pendingKeys] = await Promise.all([updatesByDoc.getAllKeys(docName), pendingByDoc.getAllKeys(docName)])
+      const [updateKeys, pendingKeys] = await Promise.all([request(updatesByDoc.getAllKeys(docName)), request(pendingByDoc.getAllKeys(docName))])
       await Promise.all([
-        snapshots.delete(docName),
-        issueAll(updateKeys, (key) => updates.delete(key)),
-        issueAll(pendingKeys, (key) => pending.delete(key))
+        request(snapshots.delete(docName)),
+        issueAll(updateKeys, (key) => request(updates.delete(key))),
+        issueAll(pendingKeys, (key) => request(pending.delete(key)))
       ])
     })
   }
@@ -221,19 +218,19 @@ class IdbStore implements IdbClientStore {
    * Every error, including synchronous ones from IndexedDB, becomes a
    * rejected ClientStoreError.
    */
-  async #run<N extends Names, M extends IDBTransactionMode, T>(
+  async #run<T>(
     operation: string,
     docName: string,
-    storeNames: N,
-    mode: M,
-    body: (tx: IDBPTransaction<Schema, N, M>) => Promise<T>,
+    storeNames: StoreName[],
+    mode: IDBTransactionMode,
+    body: (tx: IDBTransaction) => Promise<T>,
     options?: IDBTransactionOptions
   ): Promise<T> {
     const context = `${operation}('${docName}') failed`
     if (this.#closed || this.#db === undefined) throw closedError(context)
     try {
       const tx = this.#db.transaction(storeNames, mode, options)
-      const done = tx.done
+      const done = committed(tx)
       // If the body fails first, its error is the one reported; done's rejection must not go unhandled.
       done.catch(() => {})
       try {

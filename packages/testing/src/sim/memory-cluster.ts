@@ -325,7 +325,7 @@ export class MemoryCluster extends ClusterBase {
     for (let i = 0; i < 100_000 && !finished; i++) {
       if (!(await this.scheduler.step())) await drainMicrotasks()
     }
-    for (const c of this.clients) c.provider.awareness.destroy()
+    for (const c of this.clients) c.provider.awareness?.destroy()
   }
 
   protected async relayDoc(relay: ClusterRelay, docName: string): Promise<Y.Doc> {
