@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest'
  * past it needs a reason, and then a new budget here.
  */
 const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
-  // 16,240 B on 2026-12-02, then 17,828 B with the refused-write path of history documents (its delete
-  // ranges pull lib0's encoder back in); issue #18's target is 12 KB (README, "Bundle size": what remains).
-  '@meridian/client': 18_000,
+  // 16,240 B on 2026-12-02, then 17,197 B with the refused-write path (writes a relay refuses for what
+  // they do, e.g. deleting from a history document); issue #18's target is 12 KB (README, "Bundle size").
+  '@meridian/client': 17_500,
   '@meridian/client/policy': 5_500,
   '@meridian/client/digest': 6_000,
   '@meridian/client/presence': 2_700,

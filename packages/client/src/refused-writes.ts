@@ -1,6 +1,5 @@
 import * as Y from 'yjs'
-import * as encoding from 'lib0/encoding'
-import { decodeBounds, encodeBounds, type DeleteRanges } from '@meridian/protocol'
+import { decodeBounds, encodeBounds, frame, type DeleteRanges } from '@meridian/protocol'
 import type { DeleteDigest } from './delete-digest.js'
 
 /** Default `maxFrameBytes`: the relay's default frame limit (`maxMessageBytes`, 16 MiB). */
@@ -253,20 +252,18 @@ function subtract(a: DeleteRanges, b: DeleteRanges): DeleteRanges {
   return out
 }
 
-/** A V1 update: `structs` (its struct section), then `deletes` as Yjs writes a delete set. */
+/** A V1 update: `structs` (its struct section), then `deletes` as Yjs writes a delete set (varUints: `frame`). */
 function encodeUpdate(structs: Uint8Array, deletes: DeleteRanges): Uint8Array {
-  const e = encoding.createEncoder()
-  encoding.writeUint8Array(e, structs)
-  encoding.writeVarUint(e, deletes.size)
+  const fields: number[] = [deletes.size]
   for (const [client, list] of [...deletes].sort((x, y) => y[0] - x[0])) {
-    encoding.writeVarUint(e, client)
-    encoding.writeVarUint(e, list.length)
-    for (const [clock, len] of list) {
-      encoding.writeVarUint(e, clock)
-      encoding.writeVarUint(e, len)
-    }
+    fields.push(client, list.length)
+    for (const [clock, len] of list) fields.push(clock, len)
   }
-  return encoding.toUint8Array(e)
+  const tail = frame(fields)
+  const out = new Uint8Array(structs.length + tail.length)
+  out.set(structs)
+  out.set(tail, structs.length)
+  return out
 }
 
 /** What a peer at `stateVector` lacks of `doc` (V1), its whole delete set but `withheld` (null: all of it). */
