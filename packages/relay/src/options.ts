@@ -8,7 +8,7 @@ import type { RelayBus } from '@meridian/bus-redis'
 import type { MeshOptions } from './mesh/options.js'
 import type { BusBridgeOptions } from './bus-bridge-options.js'
 import type { DocumentPolicy } from './doc-modes.js'
-import type { ChangeFeedOptions, WebhookOptions } from './changes/index.js'
+import type { ChangeFeedOptions, WebhookOptions } from './changes/webhook-options.js'
 import { resolveAutoVersionOptions, resolveRetention, type AutoVersionOptions, type RetentionOptions } from '@meridian/history'
 import { DEFAULT_HARDENING_OPTIONS, resolveHardeningOptions, type HardeningOptions, type ResolvedHardeningOptions } from './hardening-options.js'
 

@@ -22,7 +22,7 @@
  *   time-to-live measured by the storage's own clock (shared by every relay on
  *   one database); the holder renews by acquiring again.
  */
-import type { StoredUpdate } from './types.js'
+import type { StoredUpdate } from './stored-update.js'
 import { StorageError } from './errors.js'
 
 export interface ChangesPage {

@@ -1,3 +1,4 @@
+import type { StoredUpdate } from './stored-update.js'
 import type { StoredMeshMember } from './mesh-members.js'
 import type { ChangeFeedStorage } from './change-feed.js'
 import type { DocTombstone, ListDocumentsOptions, StoredDocumentInfo } from './doc-index.js'
@@ -33,11 +34,7 @@ import type { DocTombstone, ListDocumentsOptions, StoredDocumentInfo } from './d
  *   a tombstoned name is left out of `listDocuments` even if updates were
  *   appended under it afterwards (a relay that had not heard of the deletion).
  */
-export interface StoredUpdate {
-  /** Per-document sequence number, strictly increasing, never reused. */
-  readonly seq: number
-  readonly data: Uint8Array
-}
+export type { StoredUpdate } from './stored-update.js'
 
 export interface StoredDocument {
   /** Encoded Yjs state covering every update with `seq <= snapshotSeq`, or null. */

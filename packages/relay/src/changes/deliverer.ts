@@ -20,11 +20,11 @@ import type { Clock, ClockTimer } from '@meridian/base'
 import { matchGlob } from '../glob.js'
 import { isInternalDoc, type ChangeFeed } from './feed.js'
 import { changeJson } from './routes.js'
-import { backoffDelayMs, type ResolvedWebhook } from './webhook-options.js'
+import { backoffDelayMs, type ResolvedWebhook, type WebhookPost } from './webhook-options.js'
 import { signatureHeaders } from './signature.js'
 
 /** POSTs a delivery; resolves with the HTTP status, rejects on a network error or abort. */
-export type WebhookPost = (url: string, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<number>
+export type { WebhookPost } from './webhook-options.js'
 
 export interface DeadLetter {
   doc: string

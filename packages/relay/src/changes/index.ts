@@ -15,17 +15,14 @@ import type { StatusProvider } from '../status.js'
 import { RelayError } from '../errors.js'
 import { ChangeFeed } from './feed.js'
 import { registerChangeRoutes } from './routes.js'
-import { WebhookDeliverer, fetchPost, type WebhookPost } from './deliverer.js'
-import { resolveWebhooks, type WebhookTimingOptions } from './webhook-options.js'
+import { WebhookDeliverer, fetchPost } from './deliverer.js'
+import { resolveWebhooks } from './webhook-options.js'
 
 export type { WebhookOptions, WebhookTimingOptions } from './webhook-options.js'
 export type { WebhookPost, DeadLetter } from './deliverer.js'
 
 /** Relay option `changeFeed`. */
-export interface ChangeFeedOptions extends WebhookTimingOptions {
-  /** How webhook deliveries are POSTed; default fetch. Tests pass their own. */
-  webhookPost?: WebhookPost
-}
+export type { ChangeFeedOptions } from './webhook-options.js'
 
 export interface ChangeFeedDeps {
   app: FastifyInstance

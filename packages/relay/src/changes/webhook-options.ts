@@ -133,3 +133,12 @@ export function backoffDelayMs(attempt: number, w: Pick<ResolvedWebhook, 'initia
   const exp = Math.min(w.maxBackoffMs, w.initialBackoffMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40))
   return Math.max(1, Math.round(exp * (0.5 + 0.5 * random())))
 }
+
+/** Sends one delivery; resolves with the receiver's HTTP status. */
+export type WebhookPost = (url: string, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<number>
+
+/** The relay's `changeFeed` option: webhook timing, and how deliveries are sent. */
+export interface ChangeFeedOptions extends WebhookTimingOptions {
+  /** How webhook deliveries are POSTed; default fetch. Tests pass their own. */
+  webhookPost?: WebhookPost
+}
