@@ -122,7 +122,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   limitDocRequests(app, options.httpRateLimit, options.clock)
 
   // Deleted documents: loads refused, the mesh told (docs/tombstones.ts).
-  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => Date.now() })
+  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => options.clock.now() })
   const mesh = options.mesh === undefined
     ? null
     : new Mesh(
