@@ -17,6 +17,7 @@ import { expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readSyncMessage, writeSyncStep1, writeSyncStep2, writeSyncUpdate } from './sync.js'
 import { writeReplicated, writeStatus } from './status.js'
 import { writeDsDigest, writeDsRanges, writeDsReply } from './ds-digest.js'
+import { encodeMuxMessage } from './mux.js'
 
 /** Writes one complete message. Throws TypeError/RangeError on invalid fields (a caller bug). */
 export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
@@ -36,6 +37,12 @@ export const writeMessage = (encoder: encoding.Encoder, msg: Message): void => {
     case 'ds-digest': return writeDsDigest(encoder, msg)
     case 'ds-reply': return writeDsReply(encoder, msg)
     case 'ds-ranges': return writeDsRanges(encoder, msg)
+    case 'doc-open':
+    case 'doc-close':
+    case 'doc-closed':
+    case 'doc-frame':
+    case 'batch':
+      return encoding.writeUint8Array(encoder, encodeMuxMessage(msg))
     default: {
       const unknown: never = msg
       throw new TypeError(`unknown message type ${String((unknown as { type?: unknown }).type)}`)

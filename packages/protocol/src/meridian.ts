@@ -15,10 +15,16 @@ import { ProtocolError, isProtocolError } from './errors.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
 import { readReplicated, readStatus, type ReplicatedMessage, type StatusMessage } from './status.js'
 import { readDsDigest, readDsRanges, readDsReply, type DsDigestMessage, type DsRangesMessage, type DsReplyMessage } from './ds-digest.js'
+import { readBatch, readDocClose, readDocClosed, readDocFrame, readDocOpen, type MuxMessage } from './mux.js'
 import type { AckMessage, AuthTokenMessage, ErrorFields, ErrorMessage, HelloFields, HelloMessage, HelloRole } from './message.js'
 import {
   MERIDIAN_ACK,
   MERIDIAN_AUTH,
+  MERIDIAN_BATCH,
+  MERIDIAN_DOC_CLOSE,
+  MERIDIAN_DOC_CLOSED,
+  MERIDIAN_DOC_FRAME,
+  MERIDIAN_DOC_OPEN,
   MERIDIAN_DS_DIGEST,
   MERIDIAN_DS_RANGES,
   MERIDIAN_DS_REPLY,
@@ -129,7 +135,7 @@ export const readAuthToken = (decoder: Decoder, limits: DecodeLimits = DEFAULT_D
 export const readMeridianMessage = (
   decoder: Decoder,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS
-): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage | StatusMessage | ReplicatedMessage | DsDigestMessage | DsReplyMessage | DsRangesMessage => {
+): HelloMessage | AckMessage | ErrorMessage | AuthTokenMessage | StatusMessage | ReplicatedMessage | DsDigestMessage | DsReplyMessage | DsRangesMessage | MuxMessage => {
   const at = decoder.pos
   const subtype = readVarUintSafe(decoder)
   switch (subtype) {
@@ -142,6 +148,11 @@ export const readMeridianMessage = (
     case MERIDIAN_DS_DIGEST: return readDsDigest(decoder, limits)
     case MERIDIAN_DS_REPLY: return readDsReply(decoder, limits)
     case MERIDIAN_DS_RANGES: return readDsRanges(decoder, limits)
+    case MERIDIAN_DOC_OPEN: return readDocOpen(decoder, limits)
+    case MERIDIAN_DOC_CLOSE: return readDocClose(decoder)
+    case MERIDIAN_DOC_CLOSED: return readDocClosed(decoder, limits)
+    case MERIDIAN_DOC_FRAME: return readDocFrame(decoder, limits)
+    case MERIDIAN_BATCH: return readBatch(decoder, limits)
     default:
       throw new ProtocolError('ERR_PROTOCOL_UNKNOWN_TYPE', `unknown meridian subtype ${subtype} at byte ${at}`)
   }

@@ -36,6 +36,16 @@ export const MERIDIAN_DS_DIGEST = 6
 export const MERIDIAN_DS_REPLY = 7
 /** Client → relay: which delete buckets differ (the second round). See ds-digest.ts. */
 export const MERIDIAN_DS_RANGES = 8
+/** Multiplexing (FEATURE_MULTIPLEX, see mux.ts): client → relay, open a document on the socket. */
+export const MERIDIAN_DOC_OPEN = 9
+/** Client → relay: close a document on the socket. */
+export const MERIDIAN_DOC_CLOSE = 10
+/** Relay → client: a document on the socket is closed (refused, ended, or closed on request). */
+export const MERIDIAN_DOC_CLOSED = 11
+/** Both ways: one document's message. */
+export const MERIDIAN_DOC_FRAME = 12
+/** Both ways: several messages in one frame. */
+export const MERIDIAN_BATCH = 13
 
 /** Version of the Meridian extension announced in HELLO. */
 export const PROTOCOL_VERSION = 1
@@ -54,3 +64,8 @@ export const FEATURE_REPLICATION = 4
  * holds; one `ds-digest` / `ds-reply` exchange checks them instead.
  */
 export const FEATURE_DS_DIGEST = 8
+/**
+ * The socket carries many documents (mux.ts). Negotiated by the connection's
+ * own HELLO on `/_meridian/mux`; each document then has its own HELLO inside its frames.
+ */
+export const FEATURE_MULTIPLEX = 16

@@ -1,5 +1,6 @@
 import type { DsDigestMessage, DsRangesMessage, DsReplyMessage } from './ds-digest.js'
 import type { ReplicatedMessage, StatusMessage } from './status.js'
+import type { MuxMessage } from './mux.js'
 /**
  * Decoded messages as one discriminated union, so handlers can `switch` on
  * `type` and the compiler checks that every kind is handled.
@@ -59,6 +60,7 @@ export type Message =
   | DsDigestMessage
   | DsReplyMessage
   | DsRangesMessage
+  | MuxMessage
 
 export type MessageType = Message['type']
 
