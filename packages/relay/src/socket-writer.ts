@@ -26,6 +26,8 @@ export interface SocketWriterOwner {
 export class SocketWriter {
   /** For a `ws` socket: where pre-framed broadcasts can be written; null: through `send`. */
   private readonly frameWriter: (() => FrameStream | null) | null
+  /** The stream is corked until the current callback ends (see `stream`). */
+  private corked = false
 
   /** `maxBufferedBytes`: past this many bytes queued for the socket, the peer is too slow. */
   constructor(
@@ -43,7 +45,7 @@ export class SocketWriter {
     this.metrics.messageOut(message)
     // Small messages (acks, status, most handshakes) as one pre-framed write; large ones through
     // `ws`, which writes the header and the payload without copying it.
-    const stream = message.length <= SMALL_MESSAGE_BYTES ? (this.frameWriter?.() ?? null) : null
+    const stream = message.length <= SMALL_MESSAGE_BYTES ? this.stream() : null
     if (stream !== null) {
       stream.write(frameBinaryMessages([message]))
       return
@@ -69,7 +71,7 @@ export class SocketWriter {
       for (const m of messages) bytes += m.length
     }
     if (!this.hasRoomFor(bytes)) return false
-    const stream = this.frameWriter?.() ?? null
+    const stream = this.stream()
     if (stream !== null) {
       stream.write(messages === null ? broadcast.framedForAll() : frameBinaryMessages(messages))
     } else if (messages === null) {
@@ -78,6 +80,28 @@ export class SocketWriter {
       for (const m of messages) this.socket.send(m, BINARY)
     }
     return true
+  }
+
+  /**
+   * The stream to write pre-framed bytes to, corked until the current
+   * callback returns: the answers to one read (a handshake's hello, step 1,
+   * step 2, status…) leave in one write instead of one system call each.
+   * Uncorked on the next tick, before any timer or I/O, so nothing waits longer.
+   */
+  private stream(): FrameStream | null {
+    const stream = this.frameWriter?.() ?? null
+    if (stream !== null && !this.corked) {
+      this.corked = true
+      stream.cork()
+      process.nextTick(uncorkWriter, this, stream)
+    }
+    return stream
+  }
+
+  /** @internal */
+  uncork(stream: FrameStream): void {
+    this.corked = false
+    stream.uncork()
   }
 
   /**
@@ -94,4 +118,8 @@ export class SocketWriter {
     this.owner.slowConsumer()
     return false
   }
+}
+
+function uncorkWriter(writer: SocketWriter, stream: FrameStream): void {
+  writer.uncork(stream)
 }

@@ -26,6 +26,9 @@ describe('the ws and @fastify/websocket internals the relay relies on', () => {
     expect(writer).not.toBeNull()
     const stream = writer?.()
     expect(stream).not.toBeNull()
+    // The writer corks the stream for the rest of a callback: net.Socket's cork/uncork.
+    expect(typeof stream?.cork).toBe('function')
+    expect(typeof stream?.uncork).toBe('function')
     const got: Buffer[] = []
     const two = new Promise<void>((resolve) => {
       client.on('message', (data: Buffer) => {

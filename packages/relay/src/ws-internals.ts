@@ -18,6 +18,9 @@ interface WsInternals {
 /** A TCP (or TLS) stream frames can be written to directly. */
 export interface FrameStream {
   write(chunk: Buffer): boolean
+  /** net.Socket's: writes until `uncork` go out together (one writev). */
+  cork(): void
+  uncork(): void
 }
 
 /**
@@ -31,6 +34,8 @@ export function frameWriterOf(socket: RelaySocket): (() => FrameStream | null) |
   const stream = ws._socket as { write?: unknown } | null | undefined
   const sender = ws._sender
   if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') return null
+  const { cork, uncork } = stream as { cork?: unknown; uncork?: unknown }
+  if (typeof cork !== 'function' || typeof uncork !== 'function') return null
   if (sender === null || typeof sender !== 'object' || !Array.isArray(sender._queue)) return null
   if (ws._extensions === null || typeof ws._extensions !== 'object' || Object.keys(ws._extensions).length > 0) return null
   const writable = stream as FrameStream
