@@ -124,7 +124,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   limitDocRequests(app, options.httpRateLimit, options.clock)
 
   // Deleted documents: loads refused, the mesh told (docs/tombstones.ts).
-  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => options.clock.now() })
+  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => options.clock.now(), sharedStorage: options.bus !== undefined })
   const mesh = options.mesh === undefined
     ? null
     : new Mesh(
