@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { MemoryClientStore, isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
 import { historyDocName, listVersions } from '@meridian/history'
-import { createTestClient, startTestRelay, type TestRelay } from '@meridian/testing'
+import { captureUpdate, createTestClient, startTestRelay, type TestRelay } from '@meridian/testing'
 
 // A client that deletes a version (history documents are append-only for clients) is refused with
 // 4400 ERR_HISTORY_APPEND_ONLY: the SDK holds that write back instead of resending it at every reconnect.
@@ -22,19 +21,6 @@ async function relayWithVersion(): Promise<TestRelay & { id: string }> {
   }
   const { version } = await r.relay.history.create('notes/1', { kind: 'named', label: 'kept', author: 'test', actor: 'test' })
   return { ...r, id: version.id }
-}
-
-/** The update `fn` makes the doc emit. */
-function edit(doc: Y.Doc, fn: () => void): Uint8Array {
-  let out: Uint8Array | null = null
-  const on = (u: Uint8Array): void => {
-    out = u
-  }
-  doc.on('update', on)
-  fn()
-  doc.off('update', on)
-  if (out === null) throw new Error('no update')
-  return out
 }
 
 const nextEvent = (provider: MeridianProvider, test: (synced: boolean) => boolean): Promise<void> =>
@@ -69,7 +55,7 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       // The deleting write: the relay closes with 4400, the provider holds it and reconnects once.
       const resynced = nextEvent(provider, (s) => s)
       const unsynced = nextEvent(provider, (s) => !s)
-      edit(doc, () => doc.getMap('versions').delete(id))
+      captureUpdate(doc, () => doc.getMap('versions').delete(id))
       await unsynced
       await resynced
       expect(refused).toHaveLength(1)
@@ -77,14 +63,14 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       expect(provider.refusedWrites.map((w) => [w.seq, w.reason])).toEqual([[1, 'write-refused']])
 
       // The connection takes appends.
-      const append = edit(doc, () => doc.getMap('versions').set('note-1', { note: 'an app may add entries' }))
+      const append = captureUpdate(doc, () => doc.getMap('versions').set('note-1', { note: 'an app may add entries' }))
       await provider.whenDurable(append, 'relay', { timeoutMs: 10_000 })
       // A reconnect (its step 2, and the digest exchange) does not send the refused delete again.
       provider.disconnect()
       const again = provider.whenSynced({ timeoutMs: 10_000 })
       provider.connect()
       await again
-      const second = edit(doc, () => doc.getMap('versions').set('note-2', { note: 'still syncing' }))
+      const second = captureUpdate(doc, () => doc.getMap('versions').set('note-2', { note: 'still syncing' }))
       await provider.whenDurable(second, 'relay', { timeoutMs: 10_000 })
       expect(attempts).toHaveLength(3) // the first connection, the one after the refusal, the one asked for
       expect(refused).toHaveLength(1)
@@ -98,7 +84,7 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       const third = provider.whenSynced({ timeoutMs: 10_000 })
       provider.connect()
       await third
-      const last = edit(doc, () => doc.getMap('versions').set('note-3', { note: 'after the drop' }))
+      const last = captureUpdate(doc, () => doc.getMap('versions').set('note-3', { note: 'after the drop' }))
       await provider.whenDurable(last, 'relay', { timeoutMs: 10_000 })
       expect(refused).toHaveLength(1)
       expect(attempts).toHaveLength(4)
@@ -127,7 +113,7 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       expect(reloaded.doc.getMap('versions').has(id)).toBe(false)
       expect((await refusedAgain).relayCode).toBe('ERR_HISTORY_APPEND_ONLY')
       await reloaded.provider.whenSynced({ timeoutMs: 10_000 })
-      const after = edit(reloaded.doc, () => reloaded.doc.getMap('versions').set('note-4', { note: 'after the reload' }))
+      const after = captureUpdate(reloaded.doc, () => reloaded.doc.getMap('versions').set('note-4', { note: 'after the reload' }))
       await reloaded.provider.whenDurable(after, 'relay', { timeoutMs: 10_000 })
       expect(reconnects.length).toBeLessThanOrEqual(2)
       expect(reloaded.errors.filter((e) => e.startsWith('ERR_WRITE_REFUSED'))).toHaveLength(1)

@@ -1,30 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { captureUpdate } from '@meridian/testing'
 import { RefusedWrites } from './refused-writes.js'
 import { deleteDigest } from './digest.js'
-
-/** Runs `fn` on `doc` and returns the update it emitted. */
-function write(doc: Y.Doc, fn: () => void): Uint8Array {
-  let out: Uint8Array | null = null
-  const on = (u: Uint8Array): void => {
-    out = u
-  }
-  doc.on('update', on)
-  fn()
-  doc.off('update', on)
-  if (out === null) throw new Error('no update')
-  return out
-}
 
 describe('RefusedWrites', () => {
   it('withholds a refused write (and only it) from a diff, before and after it included', () => {
     const doc = new Y.Doc()
-    const before = write(doc, () => doc.getMap('m').set('before', 1))
-    const big = write(doc, () => doc.getMap('m').set('big', 'x'.repeat(10_000)))
+    const before = captureUpdate(doc, () => doc.getMap('m').set('before', 1))
+    const big = captureUpdate(doc, () => doc.getMap('m').set('big', 'x'.repeat(10_000)))
     const r = new RefusedWrites()
     expect(r.refuse(2, big, doc.clientID, 'frame-too-large')).toMatchObject({ seq: 2, reason: 'frame-too-large' })
     doc.clientID = 12345
-    write(doc, () => doc.getMap('m').set('after', 3))
+    captureUpdate(doc, () => doc.getMap('m').set('after', 3))
     for (const digest of [null, deleteDigest]) {
       const diff = r.encodeDiff(doc, Y.encodeStateVector(new Y.Doc()), digest, () => [], () => [{ seq: 1, data: before }, { seq: 2, data: big }])
       expect(diff.byteLength).toBeLessThan(1_000)
@@ -38,13 +26,13 @@ describe('RefusedWrites', () => {
   it('names the refused write a later one builds on, and releases both together', () => {
     const doc = new Y.Doc()
     const text = doc.getText('t')
-    const big = write(doc, () => text.insert(0, 'y'.repeat(5_000)))
+    const big = captureUpdate(doc, () => text.insert(0, 'y'.repeat(5_000)))
     const r = new RefusedWrites()
     r.refuse(1, big, doc.clientID, 'frame-too-large')
     doc.clientID = 777
-    const typed = write(doc, () => text.insert(text.length, '!'))
-    const deleted = write(doc, () => text.delete(0, 1))
-    const independent = write(doc, () => doc.getMap('m').set('k', 1))
+    const typed = captureUpdate(doc, () => text.insert(text.length, '!'))
+    const deleted = captureUpdate(doc, () => text.delete(0, 1))
+    const independent = captureUpdate(doc, () => doc.getMap('m').set('k', 1))
     expect(r.dependencyOf(typed)).toBe(1)
     expect(r.dependencyOf(deleted)).toBe(1)
     expect(r.dependencyOf(independent)).toBeNull()
@@ -57,21 +45,21 @@ describe('RefusedWrites', () => {
   it('holds nothing for an update without structs of the client', () => {
     const doc = new Y.Doc()
     doc.getText('t').insert(0, 'abc')
-    const del = write(doc, () => doc.getText('t').delete(0, 1))
+    const del = captureUpdate(doc, () => doc.getText('t').delete(0, 1))
     expect(new RefusedWrites().refuse(1, del, doc.clientID, 'relay-refused')).toBeNull()
   })
   it('withholds the deletes of a write refused for what it does (write-refused), held or dropped, with and without the digest', () => {
     const doc = new Y.Doc()
     const m = doc.getMap('m')
-    const setup = write(doc, () => doc.transact(() => {
+    const setup = captureUpdate(doc, () => doc.transact(() => {
       m.set('a', 1)
       m.set('b', 2)
       m.set('c', 3)
     }))
     const relay = new Y.Doc()
     Y.applyUpdate(relay, setup)
-    const refused = write(doc, () => m.delete('a'))
-    const other = write(doc, () => m.delete('b'))
+    const refused = captureUpdate(doc, () => m.delete('a'))
+    const other = captureUpdate(doc, () => m.delete('b'))
     const r = new RefusedWrites()
     expect(r.refuse(2, refused, doc.clientID, 'write-refused')).toMatchObject({ seq: 2, reason: 'write-refused' })
     // A size refusal of a pure deletion holds nothing back (there is nothing large in it).

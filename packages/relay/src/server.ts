@@ -19,7 +19,7 @@ import { MESH_PATH, Mesh } from './mesh/mesh.js'
 import { RelayGuarantees } from './guarantees.js'
 import { attachBus, type BusBridge } from './bus-bridge.js'
 import { releaseUpgrade } from './ws-internals.js'
-import { ChangeFeedService } from './changes/index.js'
+import { ChangeFeedService, type WebhookOutcome } from './changes/index.js'
 import { installDocAuth } from './docs/http-auth.js'
 import { HistoryService } from './history/history-service.js'
 import { AutoVersions } from './history/auto-versions.js'
@@ -42,6 +42,8 @@ export interface Relay {
   readonly metrics: RelayMetrics
   /** Adds a section to `GET /v1/status` (its provider runs per request); returns the unregister function. */
   registerStatusSection(name: string, provider: StatusProvider): () => void
+  /** Every webhook delivery attempt's outcome on this relay, once status and metrics show it; returns the unsubscribe function. */
+  onWebhookOutcome(listener: (event: WebhookOutcome) => void): () => void
   /** Version history of documents (history/): list, create, open, restore. */
   readonly history: HistoryService
   /** Automatic versions and retention; `idle()` resolves when none is in flight. */
@@ -122,7 +124,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
   limitDocRequests(app, options.httpRateLimit, options.clock)
 
   // Deleted documents: loads refused, the mesh told (docs/tombstones.ts).
-  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => options.clock.now() })
+  const tombstones = new DocTombstones({ storage: options.storage, rooms, logger, now: () => options.clock.now(), sharedStorage: options.bus !== undefined })
   const mesh = options.mesh === undefined
     ? null
     : new Mesh(
@@ -277,6 +279,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     history,
     autoVersions,
     registerStatusSection: (name, provider) => status.register(name, provider),
+    onWebhookOutcome: (listener) => changes.onOutcome(listener),
     revokeTokens: (match) => {
       const atMs = Date.now()
       const closed = sockets.revoke(match, atMs)

@@ -10,7 +10,8 @@ export const KIT_ERROR_CODES = {
   ERR_SETTLE_TIMEOUT: 'the cluster did not settle in time',
   ERR_CLUSTER_OPTIONS: 'invalid cluster options',
   ERR_UNKNOWN_ENDPOINT: 'no such relay, client or link in this cluster',
-  ERR_CLUSTER_CLOSED: 'the cluster is closed'
+  ERR_CLUSTER_CLOSED: 'the cluster is closed',
+  ERR_NOT_ONE_UPDATE: 'the function did not make its document emit exactly one update'
 } as const
 
 export type KitErrorCode = keyof typeof KIT_ERROR_CODES

@@ -13,6 +13,7 @@ export type {
 } from './cluster-types.js'
 export { createPrng, randomSeed, deriveSeed } from './prng.js'
 export { randomEdit, randomEditsOnDoc } from './random-edits.js'
+export { captureUpdate } from './capture-update.js'
 export type { RandomEditsOptions } from './random-edits.js'
 export { docFingerprint, docContent, diffReplicas, docContainsUpdate, shapesOf } from './fingerprint.js'
 export type { DocFingerprint, DocShapes, Replica } from './fingerprint.js'

@@ -71,7 +71,7 @@ function setup(options: Partial<WebhookOptions> = {}, shared?: { storage: Memory
       received.push({ atMs: clock.now(), body: JSON.parse(body) as Received['body'], headers })
       return answer()
     },
-    onOutcome: (o) => outcomes.push(o)
+    onOutcome: (o) => outcomes.push(o.outcome)
   })
   return { storage, clock, deliverer, received, outcomes, answer: (fn: () => number) => (answer = fn) }
 }

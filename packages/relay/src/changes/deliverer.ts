@@ -37,6 +37,13 @@ export interface DeadLetter {
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'dead_lettered'
 
+/** One delivery attempt's end, told once its result is in the deliverer's state (status, metrics, stored cursors). */
+export interface WebhookOutcome {
+  webhook: string
+  doc: string
+  outcome: DeliveryOutcome
+}
+
 export interface DelivererDeps {
   webhook: ResolvedWebhook
   storage: StorageAdapter
@@ -49,7 +56,7 @@ export interface DelivererDeps {
   pollIntervalMs: number
   leaseTtlMs: number
   post: WebhookPost
-  onOutcome: (outcome: DeliveryOutcome) => void
+  onOutcome: (event: WebhookOutcome) => void
 }
 
 interface DocEntry {
@@ -312,18 +319,18 @@ export class WebhookDeliverer {
       more = page.cursor < page.headSeq
       e.pending = more || e.dirty
       await this.save(doc)
-      this.d.onOutcome('delivered')
+      this.outcome(doc, 'delivered')
     } catch (err) {
       if (!this.leader) return
       e.attempts++
       const message = err instanceof Error ? err.message : String(err)
       if (e.attempts >= w.maxAttempts) {
         e.dead = { doc, fromSeq: e.delivered, attempts: e.attempts, lastError: message, atMs: this.d.clock.now() }
-        this.d.onOutcome('dead_lettered')
         this.d.logger.error({ webhook: w.id, doc, attempts: e.attempts, err }, 'webhook delivery dead-lettered: POST /v1/webhooks/dead-letters/retry to try again')
         await this.save(doc).catch((saveErr: unknown) => this.d.logger.warn({ err: saveErr, webhook: w.id }, 'dead letter not stored'))
+        this.outcome(doc, 'dead_lettered')
       } else {
-        this.d.onOutcome('failed')
+        this.outcome(doc, 'failed')
         const delay = backoffDelayMs(e.attempts, w, this.d.random)
         this.d.logger.warn({ webhook: w.id, doc, attempt: e.attempts, retryInMs: delay, err: message }, 'webhook delivery failed; retrying')
         e.inFlight = false
@@ -335,6 +342,10 @@ export class WebhookDeliverer {
       // Changes seen meanwhile, or more than one delivery holds (a no-op when a retry is scheduled).
       if (e.pending && this.leader) this.schedule(doc, more ? 0 : w.debounceMs)
     }
+  }
+
+  private outcome(doc: string, outcome: DeliveryOutcome): void {
+    this.d.onOutcome({ webhook: this.d.webhook.id, doc, outcome })
   }
 
   private async post(body: string, deliveryId: string): Promise<number> {

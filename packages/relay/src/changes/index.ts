@@ -15,11 +15,12 @@ import type { StatusProvider } from '../status.js'
 import { RelayError } from '../errors.js'
 import { ChangeFeed } from './feed.js'
 import { registerChangeRoutes } from './routes.js'
-import { WebhookDeliverer, fetchPost } from './deliverer.js'
+import { WebhookDeliverer, fetchPost, type WebhookOutcome } from './deliverer.js'
+import { ListenerSet } from '../listener-set.js'
 import { resolveWebhooks } from './webhook-options.js'
 
 export type { WebhookOptions, WebhookTimingOptions } from './webhook-options.js'
-export type { WebhookPost, DeadLetter } from './deliverer.js'
+export type { WebhookPost, DeadLetter, DeliveryOutcome, WebhookOutcome } from './deliverer.js'
 
 /** Relay option `changeFeed`. */
 export type { ChangeFeedOptions } from './webhook-options.js'
@@ -35,9 +36,11 @@ export interface ChangeFeedDeps {
 export class ChangeFeedService {
   readonly feed: ChangeFeed
   readonly deliverers: WebhookDeliverer[]
+  private readonly outcomes: ListenerSet<WebhookOutcome>
 
   constructor(private readonly deps: ChangeFeedDeps) {
     const { options, metrics } = deps
+    this.outcomes = new ListenerSet((err) => options.logger.error({ err }, 'webhook outcome listener threw'))
     const timing = options.changeFeed
     const { webhooks, pollIntervalMs, leaseTtlMs } = resolveWebhooks(options.webhooks, timing)
     const s = options.storage
@@ -63,7 +66,10 @@ export class ChangeFeedService {
       pollIntervalMs,
       leaseTtlMs,
       post: timing.webhookPost ?? fetchPost,
-      onOutcome: (outcome) => deliveries.inc({ webhook: webhook.id, outcome })
+      onOutcome: (event) => {
+        deliveries.inc({ webhook: event.webhook, outcome: event.outcome })
+        this.outcomes.emit(event)
+      }
     }))
     const perWebhook = (name: string, help: string, read: (d: WebhookDeliverer) => number): void => {
       const deliverers = this.deliverers
@@ -91,6 +97,11 @@ export class ChangeFeedService {
         }, () => undefined /* a failed commit is reported to the writer by the room */)
       })
     })
+  }
+
+  /** Every delivery attempt's outcome on this relay (delivered, failed, dead-lettered); returns the unsubscribe function. */
+  onOutcome(listener: (event: WebhookOutcome) => void): () => void {
+    return this.outcomes.add(listener)
   }
 
   /** Starts the change log (an adapter may create it on first use) and the deliverers. */

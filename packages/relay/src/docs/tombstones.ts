@@ -7,9 +7,13 @@
  * pull (the load is refused, and the tombstone travels in the mesh digest: see
  * mesh/digest-index.ts `tombstoneDigest`, PROTOCOL.md "Tombstones").
  *
- * Known tombstones are cached here (names only); a name not in the cache is
- * looked up in storage once per load, so a deletion made by another relay
- * sharing the storage (a region) is seen on the next load.
+ * Known tombstones are cached here (names only). A name not in the cache is
+ * looked up in storage; when no other relay deletes in this storage, a name
+ * found not deleted is remembered too (bounded, most recently looked up kept),
+ * since then every later deletion of it goes through `delete` here (the
+ * document API, or a tombstone arriving by mesh), which forgets it first. With
+ * a shared storage (a region's relays) every load looks it up, so a deletion
+ * made by another relay is seen on the next load.
  */
 import type { Logger } from 'pino'
 import type { DocTombstone, StorageAdapter } from '@meridian/storage'
@@ -22,7 +26,14 @@ export interface DocTombstonesOptions {
   logger: Logger
   /** Wall-clock time for `deletedAtMs` (an audit field: nothing orders by it). */
   now: () => number
+  /** Other relays delete in this storage (a region with a bus): no name is remembered as not deleted. */
+  sharedStorage: boolean
+  /** Most names remembered as not deleted; default DEFAULT_MAX_ABSENT_NAMES. */
+  maxAbsentNames?: number
 }
+
+/** At most 512 bytes each (doc-name.ts): a few MB in the worst case. */
+export const DEFAULT_MAX_ABSENT_NAMES = 10_000
 
 /** Who deleted it: this relay's API, or a relay of another region (learned through the mesh). */
 export type DeletionOrigin = { kind: 'api'; actor: string } | { kind: 'mesh'; region: string }
@@ -35,6 +46,10 @@ export class DocTombstones {
   /** Deletions under way, by name (a second DELETE waits for the first). */
   private readonly deleting = new Map<string, Promise<DocTombstone>>()
   private readonly listeners = new Set<TombstoneListener>()
+  /** Names storage had no tombstone for, least recently looked up first (empty with a shared storage). */
+  private readonly absent = new Set<string>()
+  /** Deletions started: a lookup that overlapped one does not remember its answer. */
+  private deletionsStarted = 0
 
   constructor(options: DocTombstonesOptions) {
     this.o = options
@@ -57,9 +72,22 @@ export class DocTombstones {
   async isDeleted(name: string): Promise<boolean> {
     if (this.isKnownDeleted(name)) return true
     if (!this.supported) return false
+    if (this.absent.delete(name)) {
+      this.absent.add(name)
+      return false
+    }
+    const started = this.deletionsStarted
     const found = await (this.o.storage.loadTombstone as (n: string) => Promise<DocTombstone | null>)(name)
     if (found !== null) this.known.add(name)
+    else if (!this.o.sharedStorage && started === this.deletionsStarted) this.rememberAbsent(name)
     return found !== null
+  }
+
+  private rememberAbsent(name: string): void {
+    this.absent.add(name)
+    if (this.absent.size <= (this.o.maxAbsentNames ?? DEFAULT_MAX_ABSENT_NAMES)) return
+    const oldest = this.absent.values().next()
+    if (oldest.done !== true) this.absent.delete(oldest.value)
   }
 
   /** Every stored tombstone (cached as well); [] when the storage keeps none. */
@@ -102,6 +130,9 @@ export class DocTombstones {
     if (!this.supported) return Promise.reject(new RelayError('ERR_NOT_SUPPORTED', 'deleting needs a storage with tombstones'))
     const running = this.deleting.get(name)
     if (running !== undefined) return running
+    // Forgotten even if the deletion fails: a failed tombstone write may still have committed.
+    this.deletionsStarted++
+    this.absent.delete(name)
     const work = (async (): Promise<DocTombstone> => {
       await this.o.rooms.drop(name, new RelayError('ERR_DOC_DELETED', name))
       const storage = this.o.storage as Required<Pick<StorageAdapter, 'tombstone' | 'loadTombstone'>>

@@ -12,6 +12,8 @@ import { isValidMember } from './membership.js'
 export class MemberMemory {
   private saved = ''
   private saving: Promise<void> | null = null
+  /** Regions of this relay's last committed save: what its storage holds for it (saves replace the relay's rows in one transaction). */
+  private stored = new Set<string>()
 
   constructor(private readonly storage: StorageAdapter, private readonly nodeId: string, private readonly log: Logger) {}
 
@@ -31,6 +33,16 @@ export class MemberMemory {
     }
   }
 
+  /**
+   * True once a save of this relay holding a member of `region` committed: a
+   * restart would still know that region (and report it unbounded rather than
+   * omit it), so a bounded staleness for it may be reported. Always true when
+   * the storage cannot remember members at all: there is nothing to wait for.
+   */
+  isStored(region: string): boolean {
+    return this.storage.saveMeshMembers === undefined || this.stored.has(region)
+  }
+
   /** Saves `records` if they changed since the last save; one write at a time (a later call retries a failed one). */
   save(records: readonly MeshMember[]): void {
     const save = this.storage.saveMeshMembers
@@ -40,8 +52,10 @@ export class MemberMemory {
     this.saving = save.call(this.storage, this.nodeId, records).then(
       () => {
         this.saved = text
+        this.stored = new Set(records.map((m) => m.region))
       },
-      (err: unknown) => this.log.warn({ err }, 'cannot save mesh members (retried on the next heartbeat)')
+      // The regions it would have added stay unbounded in status until a save commits.
+      (err: unknown) => this.log.error({ err }, 'cannot save mesh members (retried on the next heartbeat)')
     ).finally(() => {
       this.saving = null
     })

@@ -11,7 +11,11 @@ import type { RegionBacklog, ReplicationTracker } from './replication.js'
 export interface RegionStatus extends RegionBacklog {
   /** Local time the last completed anti-entropy exchange with that region started (s_Q in docs/architecture.md, "Staleness"). */
   lastExchangeStartedAtMs: number | null
-  /** now - s_Q: everything that region had accepted before then is here. Null: never exchanged. */
+  /**
+   * now - s_Q: everything that region had accepted before then is here. Null:
+   * never exchanged, or no member of that region is in this relay's storage yet
+   * (a restart would forget the region, so no bound is promised for it).
+   */
   stalenessMs: number | null
   /** Linked to at least one relay of that region right now. */
   reachable: boolean
@@ -45,6 +49,8 @@ export interface MeshStatusInput {
   readonly foreignRegions: readonly string[]
   /** When the last completed anti-entropy exchange with each region started. */
   readonly lastExchange: ReadonlyMap<string, number>
+  /** Whether a member of the region is durably stored (MemberMemory.isStored). */
+  readonly isStored: (region: string) => boolean
   readonly tracker: ReplicationTracker
   readonly refused: MeshStatus['refusedLinks']
   readonly antiEntropy: MeshStatus['antiEntropy']
@@ -62,7 +68,7 @@ export function meshStatus(i: MeshStatusInput): MeshStatus {
     const s = i.lastExchange.get(region) ?? null
     regions[region] = {
       lastExchangeStartedAtMs: s,
-      stalenessMs: s === null ? null : now - s,
+      stalenessMs: s === null || !i.isStored(region) ? null : now - s,
       reachable: [...links.values()].some((l) => l.isOpen && l.remote?.region === region),
       ...i.tracker.backlog(region, now)
     }

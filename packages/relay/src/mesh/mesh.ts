@@ -218,6 +218,7 @@ export class Mesh {
       links: this.links.open,
       foreignRegions: this.foreignRegions(),
       lastExchange: this.lastExchange,
+      isStored: (region) => this.memory.isStored(region),
       tracker: this.tracker,
       refused: this.links.refused,
       antiEntropy: this.ae.counters
@@ -242,6 +243,8 @@ export class Mesh {
   private membershipChanged(): void {
     this.membersChanged = true
     this.regionsCache = null
+    // Saved now, not at the next heartbeat: a new region's staleness stays unbounded until it is stored.
+    if (!this.stopped && this.membership !== null) this.memory.save(this.membership.records())
   }
 
   /** A link is up: the remote proved who it is (membership learns it) and gets this relay's view of the members. */
