@@ -17,7 +17,9 @@ const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
   '@meridian/client/policy': 5_500,
   '@meridian/client/digest': 6_000,
   '@meridian/client/presence': 2_700,
-  '@meridian/client/cross-tab': 1_000
+  '@meridian/client/cross-tab': 1_000,
+  // 21,636 B on 2026-12-02: the provider (the default entry) and ~4.4 KB of multiplexing (issue #21).
+  '@meridian/client/multiplex': 22_000
 }
 
 /** Far below any real figure: a bundle smaller than this lost its code (a broken build or entry). */

@@ -12,7 +12,7 @@ import {
   tryDecodeRelayMessage,
   type DeleteSync,
   type DsReplyMessage,
-  type Message
+  type RelayToClientMessage
 } from '@meridian/protocol'
 import type { DeleteDigest } from './delete-digest.js'
 import type { LinkEvent, LinkHost } from './link-events.js'
@@ -164,7 +164,7 @@ export class RelayLink {
     }
   }
 
-  private handle(message: Message): void {
+  private handle(message: RelayToClientMessage): void {
     switch (message.type) {
       case 'sync-step1':
         this.relayStateVector = message.stateVector

@@ -9,9 +9,9 @@
 import * as decoding from 'lib0/decoding'
 import { readAuthMessage } from './auth.js'
 import { readAwareness } from './awareness.js'
-import type { DecodeResult } from './codec.js'
 import type { DsReplyMessage } from './ds-digest.js'
 import { ProtocolError, isProtocolError } from './errors.js'
+import type { MuxMessage } from './mux.js'
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js'
 import type { AwarenessMessage, HelloMessage, Message, SyncStep1Message, SyncStep2Message, SyncUpdateMessage } from './message.js'
 import {
@@ -79,14 +79,17 @@ export const encodeClientMessage = (msg: ClientSentMessage): Uint8Array => {
 /** Reads a ds-reply body (`readDsReply`), for clients that agreed FEATURE_DS_DIGEST. */
 export type DsReplyReader = (decoder: decoding.Decoder, limits: DecodeLimits) => DsReplyMessage
 
+/** What a single-document relay connection carries to a client: never a multiplexing message (those are `@meridian/client/multiplex`'s to read). */
+export type RelayToClientMessage = Exclude<Message, MuxMessage>
+
 /**
  * What a client receives. `null`: a well-framed Meridian message meant for a
  * relay (auth-token, ds-digest, ds-ranges) or a ds-reply without `readDsReply`,
  * skipped unread as a client that does not use it ignores it.
  */
-export type ClientDecodeResult = DecodeResult | { ok: true; message: null }
+export type ClientDecodeResult = { ok: true; message: RelayToClientMessage | null } | { ok: false; error: ProtocolError }
 
-const readRelayMessage = (decoder: decoding.Decoder, limits: DecodeLimits, readDsReply: DsReplyReader | null): Message | null => {
+const readRelayMessage = (decoder: decoding.Decoder, limits: DecodeLimits, readDsReply: DsReplyReader | null): RelayToClientMessage | null => {
   const at = decoder.pos
   const type = readVarUintSafe(decoder)
   switch (type) {

@@ -1,0 +1,56 @@
+import { encodeMuxMessage } from '@meridian/protocol'
+
+/** Length prefix of one batch entry (a varUint: 5 bytes cover any frame size a relay accepts). */
+const ENTRY_PREFIX_BYTES = 5
+
+/**
+ * Coalesces what the shared socket sends within one turn into `batch` frames
+ * (PROTOCOL.md, "Multiplexing"): after a reconnect, hundreds of documents'
+ * doc-open, hello and step 1 go out as a few frames, not hundreds. A batch
+ * never exceeds `maxBatchBytes` (it is flushed before it would); a message that
+ * alone is that large goes out in its own frame, unwrapped. Order is kept.
+ */
+export class MuxBatcher {
+  private queue: Uint8Array[] = []
+  private bytes = 0
+  private scheduled = false
+
+  constructor(
+    private readonly maxBatchBytes: number,
+    /** Sends one frame on the socket. */
+    private readonly sendFrame: (frame: Uint8Array) => void
+  ) {}
+
+  push(message: Uint8Array): void {
+    const size = message.byteLength + ENTRY_PREFIX_BYTES
+    if (this.queue.length > 0 && this.bytes + size > this.maxBatchBytes) this.flush()
+    this.queue.push(message)
+    this.bytes += size
+    if (this.bytes >= this.maxBatchBytes) {
+      this.flush()
+      return
+    }
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => {
+        this.scheduled = false
+        this.flush()
+      })
+    }
+  }
+
+  /** Sends what is queued now (before a deliberate close, so nothing queued is lost). */
+  flush(): void {
+    const queue = this.queue
+    if (queue.length === 0) return
+    this.queue = []
+    this.bytes = 0
+    this.sendFrame(queue.length === 1 ? (queue[0] as Uint8Array) : encodeMuxMessage({ type: 'batch', messages: queue }))
+  }
+
+  /** Drops what is queued: its socket is gone (every document on it reconnects and resends). */
+  clear(): void {
+    this.queue = []
+    this.bytes = 0
+  }
+}
