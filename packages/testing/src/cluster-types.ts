@@ -22,6 +22,20 @@ export interface ClientSpec {
   options?: Partial<Omit<MeridianProviderOptions, 'doc' | 'docName' | 'url' | 'urls'>>
 }
 
+/** A multiplexed client: one connection (`@meridian/client/multiplex`) for several documents. Memory mode. */
+export interface WorkspaceSpec {
+  /** Default `w1`, `w2`, … */
+  id?: string
+  /** Documents to open at once (more with `workspace.open`). */
+  docNames?: readonly string[]
+  /** Connect to a relay of this region (the others of it are its failover list). Default: the first relay. */
+  region?: string
+  /** Connect to this relay (overrides `region`). */
+  relay?: string
+  /** Provider options for its documents. */
+  options?: Partial<Omit<MeridianProviderOptions, 'doc' | 'docName' | 'url' | 'urls' | 'WebSocket' | 'params' | 'backoff' | 'connectTimeoutMs' | 'clock' | 'random'>>
+}
+
 export interface ClusterOptions {
   /** Default `memory`. */
   mode?: ClusterMode

@@ -11,12 +11,13 @@ import { createPrng, deriveSeed, randomSeed } from '../prng.js'
 const seededBytes = (random: () => number, n: number) => (): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
 import { loadStoredDoc } from '../stored-doc.js'
 import type {
-  ClientSpec, ClusterClient, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport
+  ClientSpec, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport, WorkspaceSpec
 } from '../cluster-types.js'
 import { Scheduler, drainMicrotasks, type ClockSkew } from './scheduler.js'
 import { StalenessHonesty } from './staleness-honesty.js'
 import { SimNetwork } from './network.js'
 import type { SimRelaySocket } from './sockets.js'
+import { SimClient, SimWorkspace } from './sim-workspace.js'
 
 /** Mesh timing in simulated ms: quick failure detection and anti-entropy, so partitions heal fast. */
 export const SIM_MESH_TIMING: MeshTiming = { heartbeatIntervalMs: 200, suspectAfterMs: 1_000, downAfterMs: 3_000, antiEntropyIntervalMs: 500 }
@@ -48,17 +49,6 @@ class SimRelay implements ClusterRelay {
   constructor(readonly id: string, readonly region: string, readonly url: string) {}
 }
 
-class SimClient implements ClusterClient {
-  readonly errors: string[] = []
-  constructor(
-    readonly id: string,
-    readonly docName: string,
-    readonly doc: Y.Doc,
-    readonly provider: MeridianProvider,
-    readonly relay: ClusterRelay
-  ) {}
-}
-
 /**
  * Relays, clients and the network in this process on simulated time: no
  * sockets, no timers. The same seed and the same test actions give the same
@@ -70,6 +60,7 @@ export class MemoryCluster extends ClusterBase {
   readonly network: SimNetwork
   readonly relays: SimRelay[] = []
   readonly clients: SimClient[] = []
+  readonly workspaces: SimWorkspace[] = []
   private readonly o: MemoryClusterOptions
   private readonly secret: string
   private lastSettleMs: number | null = null
@@ -179,6 +170,36 @@ export class MemoryCluster extends ClusterBase {
     this.clients.push(client)
     this.honesty?.addClient(client)
     await drainMicrotasks()
+    return client
+  }
+
+  /**
+   * A multiplexed client (one connection for several documents, failover in
+   * its region) with `docNames` open; each document is a cluster client
+   * `<workspace id>/<doc>` (settle and the expect* checks cover it). A
+   * partition or heal naming the workspace id cuts or heals its connection.
+   */
+  async addWorkspace(spec: WorkspaceSpec = {}): Promise<SimWorkspace> {
+    this.assertOpen()
+    const id = spec.id ?? `w${this.workspaces.length + 1}`
+    if (this.workspaces.some((w) => w.id === id) || this.clients.some((c) => c.id === id)) throw new KitError('ERR_CLUSTER_OPTIONS', `id '${id}' is taken`)
+    const relay = spec.relay !== undefined
+      ? this.relay(spec.relay)
+      : spec.region !== undefined ? this.relays.find((r) => r.region === spec.region) : this.relays[0]
+    if (relay === undefined) throw new KitError('ERR_CLUSTER_OPTIONS', `no relay in region '${spec.region ?? ''}'`)
+    const urls = [relay.url, ...this.relays.filter((r) => r.region === relay.region && r !== relay).map((r) => r.url)]
+    const workspace = new SimWorkspace(this, id, relay, urls, spec)
+    this.workspaces.push(workspace)
+    for (const docName of spec.docNames ?? []) this.openInWorkspace(workspace, docName)
+    await drainMicrotasks()
+    return workspace
+  }
+
+  /** Opens one more document in a workspace (a cluster client from now on). */
+  openInWorkspace(workspace: SimWorkspace, docName: string): SimClient {
+    const client = workspace.open(docName)
+    this.clients.push(client)
+    this.honesty?.addClient(client)
     return client
   }
 
@@ -315,6 +336,7 @@ export class MemoryCluster extends ClusterBase {
     this.scheduler.afterStep = null
     const done = Promise.allSettled([
       ...this.clients.map((c) => c.provider.destroy()),
+      ...this.workspaces.map((w) => w.client.destroy()),
       ...this.relays.map((r) => r.relay?.close())
     ])
     // Closing may wait on simulated events (close handshakes): keep time moving until it is done.
@@ -346,8 +368,10 @@ export class MemoryCluster extends ClusterBase {
   }
 
   private nodeIds(endpoint: Endpoint): string[] {
+    const workspace = this.workspaces.find((w) => w === endpoint || w.id === endpoint)
+    if (workspace !== undefined) return [workspace.id]
     const { relays, clients } = this.resolve(endpoint)
-    return [...relays.map((r) => r.id), ...clients.map((c) => c.id)]
+    return [...new Set([...relays.map((r) => r.id), ...clients.map((c) => (c as SimClient).node)])]
   }
 
   private assertOpen(): void {
