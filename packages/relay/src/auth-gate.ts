@@ -1,30 +1,40 @@
 /**
  * The auth gate of one document socket: the bounded pre-auth phase (frames,
  * bytes on the wire, time) until the first `auth-token` message is verified,
- * the token's expiry, and refreshes on the live socket. It decides; the socket
- * owner (connection.ts) acts on its verdicts, so every refusal ends the socket
- * through the owner's one `end`.
+ * the token's expiry, and refreshes on the live socket. It verifies; the
+ * socket owner (socket-owner.ts) judges the result for what it serves — one
+ * document (verdictFor) or a multiplexed socket (connectionVerdict, then
+ * verdictFor per document) — so every refusal ends the socket through the
+ * owner's one `end`.
  */
 import { tryDecodeMessage, type DecodeLimits, type Message } from '@meridian/protocol'
 import type { RawData } from 'ws'
 import { CLOSE_CODES, RelayError } from './errors.js'
-import { accessFor, type Access, type AuthFailureCode, type Authenticator, type TokenClaims, type VerifyResult } from './auth.js'
+import { accessFor, type Access, type AuthFailureCode, type Authenticator, type CompiledGrant, type TokenClaims, type VerifyResult } from './auth.js'
 import { WireBudget, type WireSocket } from './wire-budget.js'
 import { refusal, type SocketError } from './connection-end.js'
 import { toBytes } from './frames.js'
 import type { CloseReason, RefuseReason, RejectReason, RelayMetrics } from './metrics.js'
 
-/** What a verified (or refused) token means for this socket's document. */
+/** A refused token: how the socket (or a multiplexed document) is refused, and its close reason once live. */
+export interface AuthDenial { readonly kind: 'deny'; readonly end: SocketError; readonly closed: CloseReason }
+
+/** What a verified (or refused) token means for one document. */
 export type AuthVerdict =
   | { readonly kind: 'admit'; readonly access: Access; readonly claims: TokenClaims | null }
-  | { readonly kind: 'deny'; readonly end: SocketError; readonly closed: CloseReason }
+  | AuthDenial
+
+/** What a verified (or refused) token means for a multiplexed socket: its grants are checked per document later. */
+export type ConnectionVerdict =
+  | { readonly kind: 'admit'; readonly claims: TokenClaims; readonly grants: readonly CompiledGrant[] }
+  | AuthDenial
 
 /** What to do with one frame that came before the token was verified. */
 export type PreAuthStep =
   /** Keep it (decoded) for the document once admitted: a hello before the token, anything pipelined after it. */
   | { readonly kind: 'hold'; readonly message: Message }
-  /** The token is being verified: the verdict follows. */
-  | { readonly kind: 'verify'; readonly verdict: Promise<AuthVerdict> }
+  /** The token is being verified: the result follows. */
+  | { readonly kind: 'verify'; readonly result: Promise<VerifyResult> }
   /** Refuse the socket; `rejected` is the rejected-messages reason to count, if any. */
   | { readonly kind: 'refuse'; readonly end: SocketError; readonly rejected: RejectReason | null }
 
@@ -39,20 +49,28 @@ const AUTH_FAILURES: Record<AuthFailureCode | 'ERR_AUTH_FORBIDDEN', { close: num
 /** What a verification result grants on `docName`. */
 export function verdictFor(result: VerifyResult, docName: string): AuthVerdict {
   if (!result.ok) return deny(result.code, result.detail)
-  const access = accessFor(result.grants, docName)
-  if (access === null) return deny('ERR_AUTH_FORBIDDEN')
-  return { kind: 'admit', access, claims: result.claims }
+  return grantFor(result.grants, result.claims, docName)
 }
 
-function deny(code: AuthFailureCode | 'ERR_AUTH_FORBIDDEN', detail?: string): AuthVerdict {
+/** What a verified token's `grants` give on `docName`: its access, or forbidden. */
+export function grantFor(grants: readonly CompiledGrant[], claims: TokenClaims, docName: string): AuthVerdict {
+  const access = accessFor(grants, docName)
+  if (access === null) return deny('ERR_AUTH_FORBIDDEN')
+  return { kind: 'admit', access, claims }
+}
+
+/** What a verification result means for a multiplexed socket: a token that verifies is admitted, whatever it grants. */
+export function connectionVerdict(result: VerifyResult): ConnectionVerdict {
+  return result.ok ? { kind: 'admit', claims: result.claims, grants: result.grants } : deny(result.code, result.detail)
+}
+
+function deny(code: AuthFailureCode | 'ERR_AUTH_FORBIDDEN', detail?: string): AuthDenial {
   const failure = AUTH_FAILURES[code]
   return { kind: 'deny', end: refusal(code, failure.close, failure.refused, detail), closed: failure.closed }
 }
 
 export interface AuthGateOptions {
   authenticator: Authenticator
-  /** The document the socket asks for (grants are matched against it). */
-  docName: string
   preAuth: { maxFrames: number; maxBytes: number }
   /** The decoder's limits: the live connection's, so a frame held here is decoded once, as it would be there. */
   limits: DecodeLimits
@@ -116,24 +134,24 @@ export class AuthGate {
     this.verifying = true
     return {
       kind: 'verify',
-      verdict: this.verify(message.token).then((verdict) => {
+      result: this.verify(message.token).then((result) => {
         this.verifying = false
-        return verdict
+        return result
       })
     }
   }
 
-  /** Verifies a token for this socket's document. */
-  async verify(token: string): Promise<AuthVerdict> {
+  /** Verifies a token (what it grants is for the socket owner to judge). */
+  async verify(token: string): Promise<VerifyResult> {
     this.o.metrics.tokenVerifications.inc()
-    return verdictFor(await this.o.authenticator.verify(token), this.o.docName)
+    return this.o.authenticator.verify(token)
   }
 
   /** A new token on a live socket; resolves with null when a later refresh superseded this one. */
-  async refresh(token: string): Promise<AuthVerdict | null> {
+  async refresh(token: string): Promise<VerifyResult | null> {
     const seq = ++this.refreshSeq
-    const verdict = await this.verify(token)
-    return seq === this.refreshSeq ? verdict : null
+    const result = await this.verify(token)
+    return seq === this.refreshSeq ? result : null
   }
 
   /** Sets the expiry from the token (replacing the previous one); returns whether it has already passed. */

@@ -119,13 +119,37 @@ export function endSilently({ socket }: EndContext, reason: SilentEnd): void {
   }
 }
 
+/** The fatal `error` message a Meridian client is told before its document closes. */
+export function fatalError(error: RelayError): Uint8Array {
+  // Decode failures carry the decoder's own code on the wire (PROTOCOL.md, "Errors").
+  const code = isProtocolError(error.cause) ? error.cause.code : error.code
+  return encodeMessage({ type: 'error', code, message: error.message, fatal: true })
+}
+
 /** A live connection: logged, told (a Meridian client, through `tell`), closed with the error's code. */
 export function endOpen({ socket, logs }: EndContext, { error, closeCode }: SocketError, tell: { send(message: Uint8Array): void } | null): void {
   logs.log.info({ code: error.code, reason: error.message, closeCode }, 'closing connection')
-  // Decode failures carry the decoder's own code on the wire (PROTOCOL.md, "Errors").
-  const code = isProtocolError(error.cause) ? error.cause.code : error.code
-  tell?.send(encodeMessage({ type: 'error', code, message: error.message, fatal: true }))
+  tell?.send(fatalError(error))
   closeIfOpen(socket, closeCode, error.code)
+}
+
+/** Why a document that failed to load is refused (the socket, or the document on a multiplexed socket). */
+export function loadRefusal(err: unknown): SocketError {
+  if (err instanceof RelayError) {
+    switch (err.code) {
+      case 'ERR_MEMORY_BUDGET':
+        // Retryable: documents leave memory as they go idle.
+        return refusal('ERR_MEMORY_BUDGET', CLOSE_CODES.TRY_AGAIN_LATER, 'memory_budget')
+      case 'ERR_RELAY_CLOSED':
+        return refusal('ERR_RELAY_CLOSED', CLOSE_CODES.GOING_AWAY, 'shutting_down')
+      case 'ERR_DOC_DELETED':
+        // Fatal for the client (FATAL_CLOSE_CODES), as the name stays deleted.
+        return refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted')
+      default:
+        return refusal(err.code, CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed')
+    }
+  }
+  return refusal('ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed')
 }
 
 /**

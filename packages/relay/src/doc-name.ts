@@ -20,6 +20,14 @@ export function parseDocName(url: string): DocNameResult {
   } catch {
     return { ok: false, reason: 'ERR_DOC_NAME: not valid percent-encoding' }
   }
+  return checkDocName(name)
+}
+
+/**
+ * The rules of a document name, already decoded: what a multiplexed socket's
+ * `doc-open` names (a string, not a URL path) is checked as a path's name is.
+ */
+export function checkDocName(name: string): DocNameResult {
   if (name.length === 0) return { ok: false, reason: 'ERR_DOC_NAME: empty' }
   if (Buffer.byteLength(name, 'utf8') > MAX_DOC_NAME_BYTES) return { ok: false, reason: 'ERR_DOC_NAME: too long' }
   // One form of the reserved prefix is a document: `_meridian/history/<name>`, the versions of `<name>` (@meridian/history).

@@ -2,9 +2,9 @@
  * One document on one socket: loading it, then the sync protocol in its room
  * (y-websocket for everyone; after a Meridian HELLO also cumulative acks,
  * status and replication reports, the delete-set digest), read-only access and
- * documents. The socket owner (connection.ts) holds it, decodes frames for it
- * and ends the socket when the session says so. One socket carries one
- * session today; the split lets one socket carry several later.
+ * documents. Its host — the socket owner of a single-document socket
+ * (connection.ts), or one document of a multiplexed socket (mux-doc-host.ts) —
+ * hands it frames and ends the socket (or the document) when the session says so.
  */
 import * as Y from 'yjs'
 import {
@@ -12,62 +12,29 @@ import {
   FEATURE_REPLICATION,
   FEATURE_STATUS,
   encodeMessage,
-  tryDecodeMessage,
-  type DecodeLimits,
   type Message
 } from '@meridian/protocol'
 import type { RawData } from 'ws'
 import type { Logger } from 'pino'
 import { CLOSE_CODES, RelayError, isRelayError } from './errors.js'
 import type { Room, RoomPeer } from './room.js'
-import type { RoomManager } from './rooms.js'
 import type { Access } from './auth.js'
-import type { GuaranteedConnection, RelayGuarantees } from './guarantees.js'
+import type { GuaranteedConnection } from './guarantees.js'
 import type { Broadcast } from './broadcast.js'
-import { labelOf, type CloseReason, type RejectReason, type RelayMetrics } from './metrics.js'
-import type { DocSizeGuard, TokenBucket } from './limits.js'
-import type { AwarenessLimits } from './awareness-guard.js'
+import { labelOf, type RejectReason } from './metrics.js'
+import type { TokenBucket } from './limits.js'
 import { DeleteExchange } from './delete-exchange.js'
 import { ReplicationProgress } from './replication-progress.js'
 import { negotiateHello } from './hello.js'
 import { WriteAcks } from './write-acks.js'
-import { refusal, type SocketError } from './connection-end.js'
-import { toBytes, type QueuedFrame } from './frames.js'
+import { loadRefusal } from './connection-end.js'
+import { decodeFrame, type QueuedFrame } from './frames.js'
 import { applyWritable, handleReadOnlyUpdate } from './session-writes.js'
 import { answerBudgetFor, answerDeletes, answerSyncStep1 } from './session-sync.js'
+import type { DocSessionDeps, SessionHost } from './session-host.js'
 
 /** Messages a socket may send while its document is still loading. */
 const MAX_QUEUED_BEFORE_LOAD = 256
-
-/** The socket owner, as a session sees it. */
-export interface SessionHost {
-  readonly id: string
-  readonly log: Logger
-  send(message: Uint8Array): void
-  deliver(broadcast: Broadcast, peer: RoomPeer): boolean
-  /** Ends the socket (and this session) because of `error`. */
-  reject(error: RelayError, closeCode: number): void
-  /** Ends the socket (before the document opened: a refusal). */
-  end(reason: CloseReason, error: SocketError): boolean
-  /** The document opened: the session joins its room now. */
-  opened(session: DocSession): void
-  /** A token arrived on the live socket (a refresh). */
-  refreshToken(token: string): void
-}
-
-export interface DocSessionDeps {
-  nodeId: string
-  region: string
-  rooms: RoomManager
-  metrics: RelayMetrics
-  docSize: DocSizeGuard
-  awarenessLimits: AwarenessLimits
-  /** What the decoder accepts (one object for every session). */
-  decodeLimits: DecodeLimits
-  /** Bytes a socket may queue while its document loads (the socket buffer bound). */
-  maxBufferedBytes: number
-  guarantees?: RelayGuarantees
-}
 
 /** A session's states; every transition is in this file, every reader switches over all of them. */
 export type SessionState =
@@ -122,13 +89,14 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
     return this.state.kind === 'open'
   }
 
-  /** Changes the access (a refreshed token may grant more or less); an open session moves in the gauge. */
-  setAccess(access: Access): void {
-    const previous = this.accessLevel
-    if (this.state.kind !== 'open' || previous === access) return
+  /**
+   * Changes the access (a refreshed token may grant more or less). Returns
+   * whether an open session's access changed: its host moves it in its gauge.
+   */
+  setAccess(access: Access): boolean {
+    const changed = this.accessLevel !== access
     this.accessLevel = access
-    this.d.metrics.connections.dec({ access: previous })
-    this.d.metrics.connections.inc({ access })
+    return changed && this.state.kind === 'open'
   }
 
   /** Loads the document; the session opens when it is in memory, or the socket is refused. */
@@ -149,20 +117,12 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
         }
       },
       (err: unknown) => {
-        if (err instanceof RelayError && err.code === 'ERR_MEMORY_BUDGET') {
-          // Retryable: documents leave memory as they go idle.
-          this.host.end('other', refusal('ERR_MEMORY_BUDGET', CLOSE_CODES.TRY_AGAIN_LATER, 'memory_budget'))
-          return
+        const refused = loadRefusal(err)
+        if (refused.refused === 'doc_load_failed') {
+          metrics.documentLoads.inc({ result: 'error' })
+          this.host.log.error({ err }, 'document load failed')
         }
-        if (err instanceof RelayError && err.code === 'ERR_RELAY_CLOSED') {
-          this.host.end('other', refusal('ERR_RELAY_CLOSED', CLOSE_CODES.GOING_AWAY, 'shutting_down'))
-          return
-        }
-        // Deleted: fatal for the client (FATAL_CLOSE_CODES), as the name stays deleted.
-        if (err instanceof RelayError && err.code === 'ERR_DOC_DELETED') return this.host.end('other', refusal('ERR_DOC_DELETED', CLOSE_CODES.DOC_DELETED, 'doc_deleted'))
-        metrics.documentLoads.inc({ result: 'error' })
-        this.host.log.error({ err }, 'document load failed')
-        this.host.end('other', refusal(err instanceof RelayError ? err.code : 'ERR_DOC_LOAD', CLOSE_CODES.DOC_LOAD_FAILED, 'doc_load_failed'))
+        this.host.end('other', refused)
       }
     ).catch((err: unknown) => {
       // A bug while opening or handling what came during the load: only this socket pays for it.
@@ -174,7 +134,7 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
   /** Joins the room, starts the y-websocket handshake, then handles what came while loading. */
   private open(room: Room, queued: QueuedFrame[]): void {
     this.state = { kind: 'open', room }
-    this.host.opened(this)
+    this.host.opened(this.accessLevel)
     room.addPeer(this)
     this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(room.doc) }))
     const awareness = room.encodeAwarenessState()
@@ -191,21 +151,13 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
   /** One frame for this document: decoded (once) and handled. */
   frame(data: RawData, isBinary: boolean): void {
     if (this.state.kind !== 'open') return
-    if (!isBinary) {
-      this.count('text_frame')
-      this.reject(new RelayError('ERR_PROTOCOL', 'text frames are not part of the protocol'), CLOSE_CODES.UNSUPPORTED_DATA)
-      return
-    }
-    const bytes = toBytes(data)
-    const decoded = tryDecodeMessage(bytes, this.d.decodeLimits)
+    const decoded = decodeFrame(data, isBinary, this.d.decodeLimits, this.d.metrics)
     if (!decoded.ok) {
-      const oversized = decoded.error.code === 'ERR_PROTOCOL_OVERSIZED'
-      this.d.metrics.messageIn('invalid', bytes.length)
-      this.count(oversized ? 'oversized' : 'malformed')
-      this.reject(new RelayError('ERR_PROTOCOL', decoded.error.code, { cause: decoded.error }), oversized ? CLOSE_CODES.MESSAGE_TOO_BIG : CLOSE_CODES.INVALID_MESSAGE)
+      this.count(decoded.rejected)
+      this.reject(decoded.error, decoded.closeCode)
       return
     }
-    this.d.metrics.messageIn(labelOf(decoded.message.type), bytes.length)
+    this.d.metrics.messageIn(labelOf(decoded.message.type), decoded.bytes)
     this.handle(this.state.room, decoded.message)
   }
 
@@ -316,6 +268,17 @@ export class DocSession implements RoomPeer, GuaranteedConnection {
       case 'replicated':
         // Meaningless from a client; ignored rather than fatal, as y-websocket does.
         return
+      case 'doc-open':
+      case 'doc-close':
+      case 'doc-closed':
+      case 'doc-frame':
+      case 'batch':
+        this.host.nested(message.type)
+        return
+      default: {
+        const unknown: never = message
+        return unknown
+      }
     }
   }
 

@@ -1,20 +1,22 @@
 /**
  * All document sockets of a relay: the HTTP upgrade's checks (the token out
  * of the URL before anything logs it, Origin, a token in the URL or an
- * Authorization header verified before the socket exists), then one
- * `Connection` per socket (connection.ts), the heartbeat over all of them,
- * revocations and shutdown.
+ * Authorization header verified before the socket exists), then one owner per
+ * socket — a `Connection` for one document (connection.ts), a
+ * `MuxConnection` for many on the multiplexing path (mux-connection.ts) —
+ * the heartbeat over all of them, revocations and shutdown.
  */
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { RelaySocket, UpgradeInfo } from './transport.js'
 import type { ClockTimer } from '@meridian/base'
-import type { DecodeLimits } from '@meridian/protocol'
+import { MUX_PATH, type DecodeLimits } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError } from './errors.js'
 import { Connection } from './connection.js'
-import type { Admission, ConnectionHub } from './connection-hub.js'
-import type { DocSessionDeps } from './doc-session.js'
+import { MuxConnection } from './mux-connection.js'
+import type { Admission, ConnectionHub, HubSocket } from './connection-hub.js'
+import type { DocSessionDeps } from './session-host.js'
 import type { RoomManager } from './rooms.js'
 import type { ResolvedRelayOptions } from './options.js'
 import { Authenticator, RevocationList, type Access, type VerifyResult } from './auth.js'
@@ -35,7 +37,7 @@ export interface DocSocketsDeps {
 }
 
 /** All document sockets of a relay. */
-export class DocSockets implements ConnectionHub<Connection> {
+export class DocSockets implements ConnectionHub {
   readonly revocations: RevocationList
   readonly authenticator: Authenticator | null
   readonly limiter: ConnectionLimiter
@@ -46,12 +48,12 @@ export class DocSockets implements ConnectionHub<Connection> {
   readonly logger: Logger
   readonly metrics: RelayMetrics
   readonly sessionDeps: DocSessionDeps
-  private readonly connections = new Set<Connection>()
+  private readonly connections = new Set<HubSocket>()
   private readonly admissions = new WeakMap<IncomingMessage, Admission>()
   private readonly urlTokens = new WeakMap<IncomingMessage, string>()
   private heartbeat: ClockTimer | null = null
   /** Every socket's idle, token-expiry and pre-auth deadline, on one clock timer (see deadlines.ts). */
-  readonly deadlines: Deadlines<Connection>
+  readonly deadlines: Deadlines<HubSocket>
 
   constructor(deps: DocSocketsDeps) {
     const { options } = deps
@@ -63,7 +65,7 @@ export class DocSockets implements ConnectionHub<Connection> {
     this.limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerIp)
     this.docSize = new DocSizeGuard(options.maxDocumentBytes)
     this.decodeLimits = { maxMessageBytes: options.maxMessageBytes, maxStringBytes: 64 * 1024 }
-    this.deadlines = new Deadlines<Connection>(options.clock, (connection) => connection.deadlinePassed())
+    this.deadlines = new Deadlines<HubSocket>(options.clock, (connection) => connection.deadlinePassed())
     this.sessionDeps = {
       nodeId: options.nodeId,
       region: options.region,
@@ -136,13 +138,14 @@ export class DocSockets implements ConnectionHub<Connection> {
 
   /** `wire`: the TCP socket under `socket`, when there is one (its bytes count against the pre-auth budget). */
   private startSession(socket: RelaySocket, ip: string, url: string, admission: Admission, wire: WireSocket | null = null): void {
-    const connection = new Connection(this, socket, ip)
+    const path = url.split('?', 1)[0]
+    const connection = path === MUX_PATH ? new MuxConnection(this, socket, ip) : new Connection(this, socket, ip)
     this.connections.add(connection)
     connection.start(url, admission, wire)
   }
 
   /** The connection's socket closed. */
-  ended(connection: Connection): void {
+  ended(connection: HubSocket): void {
     this.connections.delete(connection)
   }
 
@@ -160,13 +163,15 @@ export class DocSockets implements ConnectionHub<Connection> {
     return closed
   }
 
-  /** Counts connections by access, for status. */
+  /**
+   * Documents on sockets by access, for status: a single-document socket
+   * counts its document, a multiplexed socket each of its documents (what
+   * readers and writers there are, however they connect; the sockets
+   * themselves are `open` in the status and `meridian_relay_connections`).
+   */
   accessCounts(): Record<Access, number> {
     const counts: Record<Access, number> = { read: 0, write: 0 }
-    for (const c of this.connections) {
-      const access = c.access
-      if (access !== null) counts[access]++
-    }
+    for (const c of this.connections) c.countAccess(counts)
     return counts
   }
 

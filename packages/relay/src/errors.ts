@@ -32,6 +32,7 @@ export const RELAY_ERROR_CODES = {
   ERR_DOC_TOO_LARGE: 'the write would make the document larger than the relay allows',
   ERR_RATE_LIMITED: 'too many messages or bytes per second',
   ERR_TOO_MANY_CONNECTIONS: 'the relay or this address has too many connections',
+  ERR_TOO_MANY_DOCS: 'this connection has as many documents open as the relay allows',
   ERR_SLOW_CONSUMER: 'the client does not read fast enough',
   ERR_IDLE_TIMEOUT: 'no message within the idle timeout',
   ERR_LOADING_QUEUE_FULL: 'too many messages before the document loaded',

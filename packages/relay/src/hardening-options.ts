@@ -54,6 +54,8 @@ export interface HardeningOptions {
   maxConnections?: number
   /** Open document connections per client IP address. */
   maxConnectionsPerIp?: number
+  /** Documents open at once on one multiplexed connection (`/_meridian/mux`); more are refused (doc-closed 1013). */
+  maxDocsPerConnection?: number
   /** A client write that would make a document's encoded state larger than this is refused. Below `maxMessageBytes`. */
   maxDocumentBytes?: number
   /** Bytes queued to a client that does not read before it is disconnected (1013); at least `maxMessageBytes`. */
@@ -92,6 +94,7 @@ export interface ResolvedHardeningOptions {
   adminToken: string | undefined
   maxConnections: number
   maxConnectionsPerIp: number
+  maxDocsPerConnection: number
   maxDocumentBytes: number
   maxBufferedBytes: number
   updateLimits: UpdateLimits
@@ -112,6 +115,7 @@ const MiB = 1024 * 1024
 export const DEFAULT_HARDENING_OPTIONS = {
   maxConnections: 10_000,
   maxConnectionsPerIp: 256,
+  maxDocsPerConnection: 1_000,
   /** Or `maxMessageBytes - 64` if that is smaller: a whole document must fit one sync-step2 frame. */
   maxDocumentBytes: 8 * MiB,
   /** Or `2 × maxMessageBytes` if that is larger. */
@@ -194,6 +198,7 @@ export function resolveHardeningOptions(options: HardeningOptions, maxMessageByt
     adminToken,
     maxConnections: int('maxConnections', options.maxConnections ?? d.maxConnections, 1),
     maxConnectionsPerIp: int('maxConnectionsPerIp', options.maxConnectionsPerIp ?? d.maxConnectionsPerIp, 1),
+    maxDocsPerConnection: int('maxDocsPerConnection', options.maxDocsPerConnection ?? d.maxDocsPerConnection, 1),
     maxDocumentBytes,
     maxBufferedBytes,
     updateLimits: {

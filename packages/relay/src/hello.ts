@@ -6,6 +6,7 @@
 import {
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
+  FEATURE_MULTIPLEX,
   PROTOCOL_VERSION,
   encodeMessage,
   type HelloMessage
@@ -34,8 +35,26 @@ export type HelloOutcome =
 
 /** Negotiates a client's HELLO: the agreed features and the reply, or why it is refused. */
 export function negotiateHello(hello: HelloMessage, relay: RelayHello): HelloOutcome {
-  if (hello.role !== 'client') return { kind: 'refused', error: new RelayError('ERR_PROTOCOL', 'relay links use the mesh endpoint') }
-  const features = hello.features & (FEATURE_ACKS | FEATURE_DS_DIGEST | relay.extraFeatures)
+  if (hello.role !== 'client') return refused('relay links use the mesh endpoint')
+  return agree(hello, relay, hello.features & (FEATURE_ACKS | FEATURE_DS_DIGEST | relay.extraFeatures))
+}
+
+/**
+ * The connection-level HELLO of a multiplexed socket: it must offer
+ * FEATURE_MULTIPLEX, and only that is agreed there — each document negotiates
+ * its own features in the HELLO inside its frames (negotiateHello).
+ */
+export function negotiateMuxHello(hello: HelloMessage, relay: Omit<RelayHello, 'extraFeatures'>): HelloOutcome {
+  if (hello.role !== 'client') return refused('relay links use the mesh endpoint')
+  if ((hello.features & FEATURE_MULTIPLEX) === 0) return refused('a multiplexed socket needs FEATURE_MULTIPLEX in its hello')
+  return agree(hello, relay, FEATURE_MULTIPLEX)
+}
+
+function refused(why: string): HelloOutcome {
+  return { kind: 'refused', error: new RelayError('ERR_PROTOCOL', why) }
+}
+
+function agree(hello: HelloMessage, relay: Omit<RelayHello, 'extraFeatures'>, features: number): HelloOutcome {
   const reply = encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, role: 'relay', nodeId: relay.nodeId, region: relay.region, features })
   // Bounded: the delete log keys a client's departures by it.
   return { kind: 'agreed', features, clientNodeId: hello.nodeId.slice(0, 128), reply }

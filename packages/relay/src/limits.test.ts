@@ -34,6 +34,7 @@ describe('options', () => {
       maxBufferedBytes: 64 * 1024 * 1024,
       maxConnections: 10_000,
       maxConnectionsPerIp: 256,
+      maxDocsPerConnection: 1_000,
       idleTimeoutMs: 600_000,
       pingIntervalMs: 30_000,
       rateLimit: { messagesPerSecond: 200, burstMessages: 2_000, bytesPerSecond: 4 * 1024 * 1024, burstBytes: 32 * 1024 * 1024 },
@@ -48,6 +49,7 @@ describe('options', () => {
     expect(() => resolveRelayOptions({ storage, maxBufferedBytes: 1024 })).toThrow(/maxBufferedBytes/)
     expect(() => resolveRelayOptions({ storage, rateLimit: { burstBytes: 1024 } })).toThrow(/burstBytes/)
     expect(() => resolveRelayOptions({ storage, adminToken: 'short' })).toThrow(/adminToken/)
+    expect(() => resolveRelayOptions({ storage, maxDocsPerConnection: 0 })).toThrow(/maxDocsPerConnection/)
   })
 })
 

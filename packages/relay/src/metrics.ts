@@ -24,12 +24,19 @@ export type RejectReason =
 export type RefuseReason =
   | 'too_many_connections' | 'too_many_per_ip' | 'bad_doc_name' | 'origin' | 'no_token' | 'invalid_token'
   | 'expired' | 'revoked' | 'forbidden' | 'auth_timeout' | 'pre_auth_invalid' | 'doc_load_failed' | 'doc_deleted' | 'shutting_down'
-  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'memory_budget' | 'other'
+  | 'queue_overflow' | 'idle' | 'rate_limited' | 'header_timeout' | 'memory_budget' | 'too_many_docs' | 'other'
 
 /** Why a live connection ended (`meridian_relay_connections_closed_total{reason}`). */
 export type CloseReason =
   | 'client' | 'shutdown' | 'slow_consumer' | 'heartbeat' | 'idle' | 'expired' | 'revoked' | 'rate_limited'
   | 'protocol' | 'invalid_update' | 'doc_too_large' | 'storage' | 'other'
+
+/**
+ * The `access` label of `meridian_relay_connections`: a document socket's
+ * access, or `mux` for a multiplexed socket (its documents each have their
+ * own, in `meridian_relay_mux_documents`).
+ */
+export type ConnectionAccess = 'read' | 'write' | 'mux'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -40,6 +47,12 @@ export class RelayMetrics {
   readonly connectionsAccepted: Counter
   readonly connectionsRefused: Counter<'reason'>
   readonly connectionsClosed: Counter<'reason'>
+  /** Documents open on multiplexed sockets, by access (each socket is one `connections`, access `mux`). */
+  readonly muxDocuments: Gauge<'access'>
+  /** doc-opens refused on multiplexed sockets, by reason (a RefuseReason). */
+  readonly muxDocumentsRefused: Counter<'reason'>
+  /** Documents of multiplexed sockets that ended once open (not with their socket), by reason (a CloseReason; `client`: doc-close). */
+  readonly muxDocumentsClosed: Counter<'reason'>
   readonly documentsLoaded: Gauge
   readonly documentLoads: Counter<'result'>
   readonly tokenVerifications: Counter
@@ -77,9 +90,14 @@ export class RelayMetrics {
     const registers = [this.registry]
     this.info = new Gauge({ name: 'meridian_relay_info', help: 'Always 1; labels identify the relay.', labelNames: ['node_id', 'region'], registers })
     this.info.set({ node_id: options.nodeId, region: options.region }, 1)
-    this.connections = new Gauge({ name: 'meridian_relay_connections', help: 'Open document connections, by access.', labelNames: ['access'], registers })
+    this.connections = new Gauge({ name: 'meridian_relay_connections', help: 'Open document connections (sockets), by access (mux: a multiplexed socket).', labelNames: ['access'], registers })
     this.connections.set({ access: 'read' }, 0)
     this.connections.set({ access: 'write' }, 0)
+    this.muxDocuments = new Gauge({ name: 'meridian_relay_mux_documents', help: 'Documents open on multiplexed sockets, by access.', labelNames: ['access'], registers })
+    this.muxDocuments.set({ access: 'read' }, 0)
+    this.muxDocuments.set({ access: 'write' }, 0)
+    this.muxDocumentsRefused = new Counter({ name: 'meridian_relay_mux_documents_refused_total', help: 'Documents refused on multiplexed sockets (doc-closed before opening), by reason.', labelNames: ['reason'], registers })
+    this.muxDocumentsClosed = new Counter({ name: 'meridian_relay_mux_documents_closed_total', help: 'Open documents of multiplexed sockets closed alone (doc-closed), by reason.', labelNames: ['reason'], registers })
     this.connectionsAccepted = new Counter({ name: 'meridian_relay_connections_accepted_total', help: 'Document connections that joined their document.', registers })
     this.connectionsRefused = new Counter({ name: 'meridian_relay_connections_refused_total', help: 'Connections refused before joining a document, by reason.', labelNames: ['reason'], registers })
     this.connectionsClosed = new Counter({ name: 'meridian_relay_connections_closed_total', help: 'Document connections that ended, by reason.', labelNames: ['reason'], registers })

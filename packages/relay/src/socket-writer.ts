@@ -40,19 +40,24 @@ export class SocketWriter {
   }
 
   send(message: Uint8Array): void {
-    if (this.socket.readyState !== SOCKET_OPEN) return
-    if (!this.hasRoomFor(message.length)) return
-    this.metrics.messageOut(message)
+    if (this.write(message)) this.metrics.messageOut(message)
+  }
+
+  /** Sends `message` without counting it (a multiplexed socket counts the messages its frames carry); false: not sent. */
+  write(message: Uint8Array): boolean {
+    if (this.socket.readyState !== SOCKET_OPEN) return false
+    if (!this.hasRoomFor(message.length)) return false
     // Small messages (acks, status, most handshakes) as one pre-framed write; large ones through
     // `ws`, which writes the header and the payload without copying it.
     const stream = message.length <= SMALL_MESSAGE_BYTES ? this.stream() : null
     if (stream !== null) {
       stream.write(frameBinaryMessages([message]))
-      return
+      return true
     }
     this.socket.send(message, BINARY, (err) => {
       if (err !== undefined && err !== null && this.owner.debugEnabled) this.owner.log.debug({ err }, 'send failed')
     })
+    return true
   }
 
   /**
