@@ -9,7 +9,7 @@ export type { KitErrorCode } from './assertions.js'
 export { ClusterBase } from './cluster-base.js'
 export type {
   Cluster, ClusterMode, ClusterOptions, ClusterRelay, ClusterClient, ClientSpec, Endpoint, MeshTiming, PartitionOptions,
-  SettleOptions, SettleReport, TrafficReport, ClusterReport, NoLostWritesOptions
+  SettleOptions, SettleReport, TrafficReport, ClusterReport, NoLostWritesOptions, WorkspaceSpec
 } from './cluster-types.js'
 export { createPrng, randomSeed, deriveSeed } from './prng.js'
 export { randomEdit, randomEditsOnDoc } from './random-edits.js'
@@ -41,6 +41,7 @@ export { parseSeed } from './seed.js'
 export { createCluster } from './create-cluster.js'
 export { MemoryCluster, createMemoryCluster, SIM_MESH_TIMING, DEFAULT_SIM_LATENCY_MS } from './sim/memory-cluster.js'
 export type { MemoryClusterOptions } from './sim/memory-cluster.js'
+export { SimWorkspace, SimClient } from './sim/sim-workspace.js'
 export { Scheduler, SIM_EPOCH_MS, drainMicrotasks } from './sim/scheduler.js'
 export type { ClockSkew } from './sim/scheduler.js'
 export { StalenessHonesty } from './sim/staleness-honesty.js'

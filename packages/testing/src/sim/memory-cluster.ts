@@ -11,7 +11,7 @@ import { createPrng, deriveSeed, randomSeed } from '../prng.js'
 const seededBytes = (random: () => number, n: number) => (): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
 import { loadStoredDoc } from '../stored-doc.js'
 import type {
-  ClientSpec, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport, WorkspaceSpec
+  ClientSpec, ClusterClient, ClusterOptions, ClusterRelay, ClusterReport, Endpoint, MeshTiming, PartitionOptions, SettleOptions, SettleReport, WorkspaceSpec
 } from '../cluster-types.js'
 import { Scheduler, drainMicrotasks, type ClockSkew } from './scheduler.js'
 import { StalenessHonesty } from './staleness-honesty.js'
@@ -368,7 +368,7 @@ export class MemoryCluster extends ClusterBase {
   }
 
   private nodeIds(endpoint: Endpoint): string[] {
-    const workspace = this.workspaces.find((w) => w === endpoint || w.id === endpoint)
+    const workspace = typeof endpoint === 'string' ? this.workspaces.find((w) => w.id === endpoint) : undefined
     if (workspace !== undefined) return [workspace.id]
     const { relays, clients } = this.resolve(endpoint)
     return [...new Set([...relays.map((r) => r.id), ...clients.map((c) => (c as SimClient).node)])]
