@@ -49,7 +49,7 @@ export class SimWorkspace {
     readonly id: string,
     readonly relay: ClusterRelay,
     urls: readonly string[],
-    private readonly spec: WorkspaceSpec
+    spec: WorkspaceSpec
   ) {
     const network = host.network
     const SimWebSocket = function (this: unknown, url: string) {
