@@ -113,7 +113,7 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
   it('a document the relay closes with a retryable code reopens after its own backoff, not at once', async () => {
     const { relay, client, clock } = setup()
     let refusals = 1
-    relay.refuse = () => (refusals-- > 0 ? { code: 1013, reason: 'ERR_TOO_MANY_DOCUMENTS' } : null)
+    relay.refuse = () => (refusals-- > 0 ? { code: 1013, reason: 'ERR_TOO_MANY_DOCS' } : null)
     const a = client.open('a')
     await settle()
     clock.advance(0)
