@@ -17,6 +17,7 @@ import { MeridianProvider } from './provider.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './refused-writes.js'
 import { SharedSocket, type ClientStatus } from './shared-socket.js'
 import type { ClientStore } from './store/types.js'
+import { openIdbClientStore } from './store/idb-store.js'
 import { SubdocWatcher } from './subdocs.js'
 
 export interface MeridianClientEvents {
@@ -70,6 +71,8 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
   private readonly byDoc = new Map<Y.Doc, MeridianProvider>()
   /** Documents being closed: opening one again loads its store once the close flushed it. */
   private readonly closing = new Map<string, Promise<void>>()
+  /** Without a `store` option: one IndexedDB store (one database connection) for every document, opened on first use. */
+  private sharedStore: Promise<ClientStore> | null = null
   private started = false
   private _relay: RelayInfo | null = null
   private destroyed = false
@@ -156,6 +159,8 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
       clock: this.clock,
       random: this.random,
       store: perDoc.store ?? this.storeFor(docName),
+      // Tabs share the default IndexedDB store, as with a provider's own default store.
+      ...(perDoc.crossTab === undefined && perDoc.store === undefined && this.o.store === undefined && perDoc.crossTabSharing !== undefined ? { crossTab: true } : {}),
       maxFrameBytes: typeof maxFrameBytes === 'number' && maxFrameBytes > DOC_FRAME_OVERHEAD_BYTES ? maxFrameBytes - DOC_FRAME_OVERHEAD_BYTES : maxFrameBytes
     }, (closing) => {
       this.providers.delete(docName)
@@ -228,7 +233,11 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
       this.destroyed = true
       const closing = [...this.providers.values()].map((provider) => provider.destroy())
       this.shared.destroy()
-      this.destroying = Promise.all(closing).then(() => super.destroy())
+      this.destroying = Promise.all(closing).then(async () => {
+        const shared = await this.sharedStore?.catch(() => null)
+        await shared?.close()
+        super.destroy()
+      })
     }
     return this.destroying
   }
@@ -248,24 +257,32 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
     const store = this.o.store
     // The previous close, as of now (not at load time: this document's own close would wait for its load).
     const flushed = (this.closing.get(docName) ?? Promise.resolve()).catch(() => undefined)
-    if (store === undefined) return undefined
+    if (store === undefined) {
+      // A failure to open it is each document's: it falls back to memory with an ERR_PERSISTENCE error event.
+      return async () => viewOf(await (this.sharedStore ??= openIdbClientStore()), flushed)
+    }
     if (typeof store === 'function') {
       return async () => {
         await flushed
         return await store(docName)
       }
     }
-    const view: ClientStore = {
-      load: async (name) => {
-        await flushed
-        return await store.load(name)
-      },
-      append: (name, entries) => store.append(name, entries),
-      acknowledge: (name, keys) => store.acknowledge(name, keys),
-      compact: (name) => store.compact(name),
-      remove: (name) => store.remove(name),
-      close: () => Promise.resolve()
-    }
-    return view
+    return viewOf(store, flushed)
+  }
+
+}
+
+/** A document's view of a store shared by every document: it loads once `flushed`, and closing it leaves the store open. */
+function viewOf(store: ClientStore, flushed: Promise<unknown>): ClientStore {
+  return {
+    load: async (name) => {
+      await flushed
+      return await store.load(name)
+    },
+    append: (name, entries) => store.append(name, entries),
+    acknowledge: (name, keys) => store.acknowledge(name, keys),
+    compact: (name) => store.compact(name),
+    remove: (name) => store.remove(name),
+    close: () => Promise.resolve()
   }
 }
