@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REPO_ROOT, startServer, type RunningServer, type ServerName } from './servers.js'
+import { startServer, type RunningServer, type ServerName } from './servers.js'
 import { runFanOut, fanOut } from './scenarios/fan-out.js'
 import { runWorkspace, workspace } from './scenarios/workspace.js'
 import { runSubdocs } from './scenarios/subdocs.js'
@@ -60,12 +58,9 @@ const context = (server: RunningServer): RunContext => ({
   log: () => {}
 })
 
-// The Meridian rows need the multiplexed client (`@meridian/client/multiplex`); skipped until it is in the tree.
-const multiplexInTree = existsSync(join(REPO_ROOT, 'packages', 'client', 'src', 'multiplex.ts'))
-
 describe('bench smoke: workspace and subdocs, small sizes', () => {
   for (const name of ['meridian', 'y-websocket', 'hocuspocus'] as const satisfies readonly ServerName[]) {
-    it.skipIf(name === 'meridian' && !multiplexInTree)(`workspace (5 documents, cold and warm) and subdocs (2 of 8) against ${name}`, async () => {
+    it(`workspace (5 documents, cold and warm) and subdocs (2 of 8) against ${name}`, async () => {
       const server = await startServer(name, { args: workspace.serverArgs?.[name] })
       try {
         for (const warm of [0, 1]) {

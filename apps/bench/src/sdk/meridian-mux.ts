@@ -5,21 +5,7 @@
  */
 import type * as Y from 'yjs'
 import type { ClientStore, WebSocketConstructor } from '@meridian/client'
-
-/** The part of `@meridian/client/multiplex` the benchmarks use. */
-interface MultiplexModule {
-  MeridianClient: new (options: {
-    urls: string[]
-    WebSocket: WebSocketConstructor
-    store?: (docName: string) => ClientStore | Promise<ClientStore>
-  }) => {
-    open(docName: string, options?: { doc?: Y.Doc; subdocs?: { autoLoad?: boolean } }): { whenSynced(): Promise<void> }
-    destroy(): Promise<void>
-  }
-}
-
-/** The entry's specifier, held in a variable: until the entry is built, this file must compile without it. */
-const MULTIPLEX_ENTRY: string = '@meridian/client/multiplex'
+import { MeridianClient } from '@meridian/client/multiplex'
 
 export interface MeridianMuxOptions {
   url: string
@@ -34,28 +20,14 @@ export interface MeridianMux {
   destroy(): Promise<void>
 }
 
-export async function openMeridianMux(options: MeridianMuxOptions): Promise<MeridianMux> {
-  const { MeridianClient } = (await import(MULTIPLEX_ENTRY)) as MultiplexModule
-  // The client may treat what the factory returns as its own and close it with the document: the shared store stays open.
-  const shared = keepOpen(options.store)
-  const client = new MeridianClient({ urls: [options.url], WebSocket: options.WebSocket, store: () => shared })
+/** A `MeridianClient` with the SDK's defaults (no presence, policy engine or delete digest: each is opt-in). */
+export function openMeridianMux(options: MeridianMuxOptions): MeridianMux {
+  const client = new MeridianClient({ urls: [options.url], WebSocket: options.WebSocket, store: options.store })
   return {
     open: async (docName, doc, o) => {
       const provider = client.open(docName, o?.subdocsAutoLoad !== undefined ? { doc, subdocs: { autoLoad: o.subdocsAutoLoad } } : { doc })
       await provider.whenSynced()
     },
     destroy: () => client.destroy()
-  }
-}
-
-/** `store` with a `close` that does nothing. */
-function keepOpen(store: ClientStore): ClientStore {
-  return {
-    load: (docName) => store.load(docName),
-    append: (docName, entries) => store.append(docName, entries),
-    acknowledge: (docName, keys) => store.acknowledge(docName, keys),
-    compact: (docName) => store.compact(docName),
-    remove: (docName) => store.remove(docName),
-    close: async () => {}
   }
 }

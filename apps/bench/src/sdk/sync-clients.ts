@@ -100,7 +100,7 @@ async function meridianClient(o: SyncClientOptions): Promise<SyncClient> {
   const { MemoryClientStore, openIdbClientStore } = await import('@meridian/client')
   const store = o.local === 'indexeddb' ? await openIdbClientStore({ dbName: o.dbName }) : new MemoryClientStore()
   // `ws` as the SDK's WebSocket, as @meridian/testing's NodeWebSocket does (its handler types are DOM-shaped).
-  const mux = await openMeridianMux({ url: o.url, WebSocket: o.WebSocket as unknown as WebSocketConstructor, store })
+  const mux = openMeridianMux({ url: o.url, WebSocket: o.WebSocket as unknown as WebSocketConstructor, store })
   return {
     open: (docName, doc, options) => withTimeout(mux.open(docName, doc, options), o.timeoutMs, `meridian: ${docName} not synced`),
     destroy: async () => {
