@@ -79,7 +79,7 @@ export const workspace: Scenario = {
     'and the client loads each before syncing it. Time = from creating the client until the last document is synced. Bytes = what the client\'s TCP sockets wrote (up) and read (down): upgrade requests, frame headers and payloads, up to 200 ms after. ' +
     'Server CPU over the same span. RSS per open document = (server RSS with all 500 open − RSS of the fresh server before seeding) ÷ 500. ' +
     'Hocuspocus runs with an in-memory store (`--memory-store`: a Map behind onStoreDocument/onLoadDocument), without which it drops a document when its last client leaves; y-websocket keeps documents in memory; ' +
-    'the Meridian relay keeps them in SQLite (and in memory until 30 s idle). The SDKs run with their defaults: both peers\' providers send awareness, Meridian\'s presence is opt-in and off. No raw ceiling: the figure compared is the clients\', with their SDKs.',
+    'the Meridian relay keeps them in SQLite (and in memory until 30 s idle). The SDKs run with their defaults: both peers\' providers send awareness; Meridian\'s presence, policy engine and delete-set digest are opt-in and off. No raw ceiling: the figure compared is the clients\', with their SDKs.',
   subjects: ['meridian', 'y-websocket', 'hocuspocus'],
   configs: [
     { id: 'cold', label: 'cold: nothing local', params: { docs: 500, chars: 2000, warm: 0 }, quick: { docs: 50, chars: 2000, warm: 0 } },
