@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { startServer, type ServerName } from './servers.js'
+import { startServer, type RunningServer, type ServerName } from './servers.js'
 import { runFanOut, fanOut } from './scenarios/fan-out.js'
+import { runWorkspace, workspace } from './scenarios/workspace.js'
+import { runSubdocs } from './scenarios/subdocs.js'
+import type { RunContext } from './scenario.js'
 import { evaluateTargets, renderMarkdown, type RunRecord } from './report.js'
 import { machineInfo } from './machine.js'
 
@@ -46,4 +49,35 @@ describe('bench smoke', () => {
     )
     expect(markdown).toMatch(/\| 50 receivers \| deliveries\/s ↑ \| [\d,]+ \| [\d,]+ \(\d+\.\d+× raw\) \|/)
   })
+})
+
+const context = (server: RunningServer): RunContext => ({
+  subject: server.name,
+  server: { name: server.name, url: server.url, pid: server.pid, flavor: server.flavor, echoes: server.echoes },
+  largeDocFile: '',
+  log: () => {}
+})
+
+describe('bench smoke: workspace and subdocs, small sizes', () => {
+  for (const name of ['meridian', 'y-websocket', 'hocuspocus'] as const satisfies readonly ServerName[]) {
+    it(`workspace (5 documents, cold and warm) and subdocs (2 of 8) against ${name}`, async () => {
+      const server = await startServer(name, { args: workspace.serverArgs?.[name] })
+      try {
+        for (const warm of [0, 1]) {
+          const metrics = await runWorkspace(context(server), { docs: 5, chars: 200, warm })
+          expect(metrics.timeMs).toBeGreaterThan(0)
+          expect(metrics.sockets).toBe(name === 'y-websocket' ? 5 : 1)
+          expect(metrics.bytesUp).toBeGreaterThan(0)
+          expect(metrics.bytesDown).toBeGreaterThan(0)
+          expect(Number.isFinite(metrics.rssPerDocKb)).toBe(true)
+        }
+        const sub = await runSubdocs(context(server), { subdocs: 8, load: 2, chars: 200 })
+        // Meridian loads the 2 subdocuments asked for; the peers hold every text in the one document.
+        expect(sub.textsLoaded).toBe(name === 'meridian' ? 2 : 8)
+        expect(sub.wireBytes).toBeGreaterThan(0)
+      } finally {
+        await server.stop()
+      }
+    })
+  }
 })

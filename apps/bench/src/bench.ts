@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <scenario> ...] [flags]`: the comparison with peers
- * (main.ts: fan-out, latency, many-docs, large-doc-join, reconnect, cold-load)
+ * (main.ts: fan-out, latency, many-docs, large-doc-join, reconnect, cold-load, workspace, subdocs)
  * and the mesh scenarios (mesh/main.ts: `mesh` for all of them, or
  * `mesh:propagation`, `mesh:partition`, `mesh:idle`, `mesh:region`), and
  * `kit` (kit/main.ts: the testing kit's in-process mode at scale),

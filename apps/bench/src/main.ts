@@ -175,7 +175,7 @@ async function measure(scenario: Scenario, config: ScenarioConfig, subject: Subj
     loadBeforeCores: loadBefore,
     backgroundCores: Number.NaN
   }
-  const server = spec.server ? await startServer(subject as ServerName).catch((err: unknown) => err as Error) : null
+  const server = spec.server ? await startServer(subject as ServerName, { args: scenario.serverArgs?.[subject as ServerName] }).catch((err: unknown) => err as Error) : null
   if (server instanceof Error) {
     record.error = server.message
   } else {

@@ -117,7 +117,7 @@ export function evaluateTargets(runs: RunRecord[]): TargetResult[] {
     scenario: string,
     configId: string,
     metric: string,
-    reference: 'raw' | 'best-peer',
+    reference: 'raw' | 'best-peer' | 'y-websocket' | 'hocuspocus',
     better: 'higher' | 'lower',
     bound: number,
     digits = 0,
@@ -125,8 +125,8 @@ export function evaluateTargets(runs: RunRecord[]): TargetResult[] {
   ): void => {
     const mine = lookup(runs, scenario, configId, 'meridian', metric)
     let ref: number | undefined
-    let refLabel = 'raw'
-    if (reference === 'raw') ref = lookup(runs, scenario, configId, 'raw', metric)
+    let refLabel = reference === 'raw' ? 'raw' : reference === 'best-peer' ? 'best peer' : SUBJECTS[reference].label
+    if (reference !== 'best-peer') ref = lookup(runs, scenario, configId, reference, metric)
     else {
       const peers = (['y-websocket', 'hocuspocus'] as const)
         .map((s) => ({ s, v: lookup(runs, scenario, configId, s, metric) }))
@@ -153,6 +153,30 @@ export function evaluateTargets(runs: RunRecord[]): TargetResult[] {
   ratioTarget('latency-p99', 'latency: p99 ≤ 1.1× raw', 'latency', '50', 'p99Ms', 'raw', 'lower', 1.1, 2, ' ms')
   ratioTarget('join', 'large-doc join: time ≤ 2× raw', 'large-doc-join', '20', 'timeMs', 'raw', 'lower', 2, 0, ' ms')
   ratioTarget('many-docs-rss', 'many-docs: RSS per document ≤ 0.7× best peer', 'many-docs', '1000', 'rssPerDocKb', 'best-peer', 'lower', 0.7, 1, ' KB')
+  // Issue 21: one client opening a workspace of 500 documents over one multiplexed socket, and subdocuments.
+  ratioTarget('workspace-time-y-websocket', 'workspace, cold: time ≤ 0.2× y-websocket\'s', 'workspace', 'cold', 'timeMs', 'y-websocket', 'lower', 0.2, 0, ' ms')
+  ratioTarget('workspace-time-hocuspocus', 'workspace, cold: time ≤ 0.7× Hocuspocus\'s', 'workspace', 'cold', 'timeMs', 'hocuspocus', 'lower', 0.7, 0, ' ms')
+  ratioTarget('workspace-rss', 'workspace, cold: server RSS per open document ≤ 0.7× best peer', 'workspace', 'cold', 'rssPerDocKb', 'best-peer', 'lower', 0.7, 1, ' KB')
+  {
+    const counts = ['cold', 'warm'].map((configId) => lookup(runs, 'workspace', configId, 'meridian', 'sockets'))
+    const measured = counts.filter((c): c is number => c !== undefined)
+    results.push({
+      id: 'workspace-sockets',
+      target: 'workspace: one socket for all 500 documents',
+      figure: measured.length === 0 ? 'not measured' : `${counts.map((c) => formatNumber(c)).join(' (cold), ')} (warm)`,
+      met: measured.length === 0 ? null : measured.every((c) => c === 1)
+    })
+  }
+  {
+    const few = lookup(runs, 'subdocs', 'parent-5', 'meridian', 'wireBytes')
+    const all = lookup(runs, 'subdocs', 'parent-all', 'meridian', 'wireBytes')
+    const target = 'subdocs: parent + 5 subdocuments ≤ 2% of the bytes of parent + all 500'
+    results.push(
+      few === undefined || all === undefined || all === 0
+        ? { id: 'subdocs-bytes', target, figure: 'not measured', met: null }
+        : { id: 'subdocs-bytes', target, figure: `${((100 * few) / all).toFixed(2)}% (${formatNumber(few)} B vs ${formatNumber(all)} B)`, met: few <= 0.02 * all }
+    )
+  }
 
   for (const edits of ['0', '100', '10000']) {
     const up = lookup(runs, 'reconnect', edits, 'meridian', 'bytesUp')
@@ -233,7 +257,7 @@ export function renderMarkdown(report: BenchReport, scenarios: readonly Scenario
     `Machine: ${m.cpuModel}, ${m.cores} cores (\`nproc\` ${m.nproc}), ${m.memoryGiB.toFixed(1)} GiB memory, ${m.os}, Node ${m.node}.`,
     '',
     'Every server runs as its own process on 127.0.0.1 and is driven from one separate client process (a fresh one per measurement) with the same lightweight ' +
-      'raw-protocol clients (lib0 encoders over `ws`), so the client costs the same whichever server is measured. Server CPU (user + system, all threads) and RSS come from `/proc/<pid>`. ' +
+      'raw-protocol clients (lib0 encoders over `ws`), so the client costs the same whichever server is measured (the workspace and subdocs scenarios instead run each system\'s own client SDK, as described there). Server CPU (user + system, all threads) and RSS come from `/proc/<pid>`. ' +
       'Ratios: "× raw" is the figure divided by the raw ceiling\'s; "Meridian ÷ best peer" divides Meridian\'s figure by the better of the two peers\' (↑ higher is better, ↓ lower is better).',
     '',
     'Servers: **raw ws** forwards frames with no CRDT work (the physical ceiling); **Meridian relay** is `apps/relay` (SQLite storage, `synchronous` `full`: every update committed and its WAL fsynced before it is acknowledged; what arrives together is committed together); ' +

@@ -71,6 +71,8 @@ export interface Scenario {
   metrics: readonly MetricDef[]
   /** Needs the large document fixture. */
   usesLargeDoc: boolean
+  /** Extra arguments for a peer's server script in this scenario (e.g. Hocuspocus keeping documents nobody has open). */
+  serverArgs?: Partial<Record<ServerName, readonly string[]>>
   run(ctx: RunContext, params: Params): Promise<Metrics>
 }
 

@@ -88,8 +88,14 @@ export function relayBenchArgs(): string[] {
   return wanted.filter(([flag]) => new RegExp(`${flag}[ =<]`).test(relayHelp ?? '')).flat()
 }
 
+export interface StartServerOptions {
+  startTimeoutMs?: number
+  /** Extra command-line arguments for a peer's server script (servers/*.mjs); the Meridian relay takes none. */
+  args?: readonly string[]
+}
+
 /** Starts one server under test as its own process on loopback; resolves once it listens. */
-export async function startServer(name: ServerName, options: { startTimeoutMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(name: ServerName, options: StartServerOptions = {}): Promise<RunningServer> {
   const spec = SERVERS[name]
   let dataDir: string | null = null
   let args: string[]
@@ -100,7 +106,7 @@ export async function startServer(name: ServerName, options: { startTimeoutMs?: 
     dataDir = mkdtempSync(join(base, 'meridian-bench-'))
     args = [RELAY_CLI, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn', ...relayBenchArgs()]
   } else {
-    args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`)]
+    args = [join(BENCH_ROOT, 'src', 'servers', `${name}.mjs`), ...(options.args ?? [])]
   }
   // For profiling a server: e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (never set for published runs).
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0)
