@@ -168,6 +168,31 @@ describe('MeridianClient against a real relay', () => {
   })
 })
 
+describe('batches against the relay’s limits', () => {
+  it('5,000 writes in one turn and 40 documents’ writes over a small frame limit go out in batches the relay takes: one socket throughout', async () => {
+    // Batches of at most MAX_BATCH_ENTRIES messages, and no larger than the relay's frame limit (provider.maxFrameBytes):
+    // over either the relay closes the socket, and the reconnect would send the same batches again.
+    const small = 128 * 1024
+    const r = await startTestRelay({ maxMessageBytes: small, maxDocumentBytes: 100 * 1024 })
+    cleanups.push(() => r.relay.close())
+    const m = createMuxClient({ url: r.url, store: new MemoryClientStore(), provider: { maxFrameBytes: small } })
+    cleanups.push(() => m.client.destroy())
+    const statuses: string[] = []
+    m.client.on('status', ({ status }) => statuses.push(status))
+    const providers = Array.from({ length: 40 }, (_, i) => m.open(`doc-${i}`))
+    await Promise.all(providers.map((p) => p.whenSynced({ timeoutMs: 5_000 })))
+    const [burst] = providers as [(typeof providers)[0]]
+    for (let i = 0; i < 5_000; i++) burst.doc.getMap('m').set(`k${i}`, i)
+    await burst.whenAcknowledged({ timeoutMs: 10_000 })
+    for (const p of providers) p.doc.getText('t').insert(0, 'x'.repeat(4_000))
+    await Promise.all(providers.map((p) => p.whenAcknowledged({ timeoutMs: 10_000 })))
+    expect(statuses).toEqual(['connecting', 'connected'])
+    expect((await storedDoc(r.storage, 'doc-0')).getMap('m').size).toBe(5_000)
+    expect(text(await storedDoc(r.storage, 'doc-39'))).toHaveLength(4_000)
+    expect(m.errors).toEqual([])
+  })
+})
+
 describe('meridian-relay --max-docs-per-connection', () => {
   it('refuses documents past the limit with 1013 ERR_TOO_MANY_DOCS; a refused one gets in once another closes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-mux-'))

@@ -1,5 +1,5 @@
 /** Shared pieces of the multiplexing tests (MeridianClient against real relays). */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { MeridianProvider } from '@meridian/client'
 import { MeridianClient, type MeridianClientOptions, type OpenOptions } from '@meridian/client/multiplex'
 import { deleteDigest } from '@meridian/client/digest'
@@ -62,6 +62,31 @@ export function whenDoc(doc: Y.Doc, check: (doc: Y.Doc) => boolean, what: string
     }, timeoutMs)
     doc.on('update', onUpdate)
     onUpdate()
+  })
+}
+
+/** Resolves once every doc has the same state vector, checked on each update of any of them; rejects after `timeoutMs`. */
+export function whenSameState(docs: readonly Y.Doc[], what: string, timeoutMs = 5_000): Promise<void> {
+  const same = (): boolean => {
+    const [first, ...rest] = docs.map((d) => Buffer.from(Y.encodeStateVector(d)).toString('hex'))
+    return rest.every((sv) => sv === first)
+  }
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      for (const d of docs) d.off('update', check)
+      clearTimeout(timer)
+    }
+    const check = (): void => {
+      if (!same()) return
+      done()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
+    }, timeoutMs)
+    for (const d of docs) d.on('update', check)
+    check()
   })
 }
 
