@@ -11,8 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryClientStore, type MeridianProvider } from '@meridian/client'
 import { mintToken } from '@meridian/relay'
+import { openSqliteStorage } from '@meridian/storage-sqlite'
 import {
-  captureUpdate, createPrng, deriveSeed, docContainsUpdate, expectConverged, levelRank, parseSeed, startProcessCluster, waitUntil,
+  captureUpdate, createPrng, deriveSeed, docContainsUpdate, expectConverged, levelRank, parseSeed, startProcessCluster, storedDoc, waitUntil,
   type ProcessCluster
 } from '@meridian/testing'
 import { createMuxClient, metric, whenDoc, whenSameState, type TestMuxClient } from './helpers/mux.js'
@@ -135,6 +136,15 @@ describe('MeridianClient failover between relay processes', () => {
     }
     const lost = ackedAtKill.filter((w) => !docContainsUpdate(seenDoc(w.doc), w.update)).map((w) => `${w.doc}:${w.key}`)
     expect(lost, replay).toEqual([])
+    // And what the killed relay acknowledged is in its own storage (its SQLite data dir, read after the kill):
+    // the survivor could have got it back from the client, so this is where "acknowledged = durable" shows.
+    const killedStorage = openSqliteStorage({ dataDir: victim.dataDir })
+    cleanups.push(() => killedStorage.close())
+    for (const name of WRITABLE) {
+      const stored = await storedDoc(killedStorage, name)
+      const missing = ackedAtKill.filter((w) => w.doc === name && !docContainsUpdate(stored, w.update)).map((w) => w.key)
+      expect(missing, `${name} in the killed relay's storage (${replay})`).toEqual([])
+    }
     expect(writes.every((w) => seenDoc(w.doc).getMap('m').has(w.key)), replay).toBe(true)
 
     // The read-only documents still read: the observer's edits reach them, their held writes do not reach the relay.
