@@ -43,7 +43,7 @@ describe('meridian-relay auth flags', () => {
     const help = cli(['--help'])
     expect(help.status).toBe(0)
     for (const flag of ['--auth', '--jwt-public-key', '--admin-token', '--allowed-origins', '--max-frame-bytes', '--max-document-bytes',
-      '--max-buffered-bytes', '--max-connections-per-ip', '--rate-messages-per-second', '--idle-timeout-ms', '--ping-interval-ms', '--pre-auth-timeout-ms']) {
+      '--max-buffered-bytes', '--max-connections-per-ip', '--max-docs-per-connection', '--rate-messages-per-second', '--idle-timeout-ms', '--ping-interval-ms', '--pre-auth-timeout-ms']) {
       expect(help.stdout).toContain(flag)
     }
   })

@@ -52,7 +52,7 @@ describe('auth and limit flags', () => {
       '--auth', 'jwt', '--jwt-public-key', keyFile, '--jwt-issuer', 'iss', '--jwt-audience', 'aud', '--clock-tolerance-ms', '1000',
       '--admin-token', 'admin-token-0123456789', '--allowed-origins', 'https://a.example, https://*.b.example', '--trust-proxy', '10.0.0.0/8,127.0.0.1',
       '--max-frame-bytes', '1048576', '--max-document-bytes', '524288', '--max-buffered-bytes', '4194304',
-      '--max-connections', '100', '--max-connections-per-ip', '10', '--rate-messages-per-second', '50', '--rate-burst-messages', '100',
+      '--max-connections', '100', '--max-connections-per-ip', '10', '--max-docs-per-connection', '50', '--rate-messages-per-second', '50', '--rate-burst-messages', '100',
       '--rate-bytes-per-second', '1000000', '--rate-burst-bytes', '2000000', '--idle-timeout-ms', '0', '--ping-interval-ms', '15000',
       '--pre-auth-max-frames', '3', '--pre-auth-max-bytes', '2048', '--pre-auth-timeout-ms', '5000',
       '--http-requests-per-second', '5', '--http-burst-requests', '20'
@@ -67,6 +67,7 @@ describe('auth and limit flags', () => {
       maxBufferedBytes: 4194304,
       maxConnections: 100,
       maxConnectionsPerIp: 10,
+      maxDocsPerConnection: 50,
       rateLimit: { messagesPerSecond: 50, burstMessages: 100, bytesPerSecond: 1000000, burstBytes: 2000000 },
       httpRateLimit: { requestsPerSecond: 5, burstRequests: 20 },
       idleTimeoutMs: 0,
@@ -75,10 +76,11 @@ describe('auth and limit flags', () => {
       processMetrics: true
     })
     expect(h.options.auth).toMatchObject({ publicKeys: [expect.stringContaining('BEGIN PUBLIC KEY')] })
-    const fromEnv = parse([], { MERIDIAN_AUTH: 'none', MERIDIAN_MAX_FRAME_BYTES: '2048', MERIDIAN_RATE_BURST_MESSAGES: '7', MERIDIAN_PRE_AUTH_TIMEOUT_MS: '99', MERIDIAN_HTTP_REQUESTS_PER_SECOND: '0' })
-    expect(fromEnv.options).toMatchObject({ maxMessageBytes: 2048, rateLimit: { burstMessages: 7 }, preAuth: { timeoutMs: 99 }, httpRateLimit: { requestsPerSecond: 0 } })
+    const fromEnv = parse([], { MERIDIAN_AUTH: 'none', MERIDIAN_MAX_FRAME_BYTES: '2048', MERIDIAN_RATE_BURST_MESSAGES: '7', MERIDIAN_PRE_AUTH_TIMEOUT_MS: '99', MERIDIAN_HTTP_REQUESTS_PER_SECOND: '0', MERIDIAN_MAX_DOCS_PER_CONNECTION: '7' })
+    expect(fromEnv.options).toMatchObject({ maxMessageBytes: 2048, maxDocsPerConnection: 7, rateLimit: { burstMessages: 7 }, preAuth: { timeoutMs: 99 }, httpRateLimit: { requestsPerSecond: 0 } })
     expect(() => parse(['--auth', 'none', '--max-frame-bytes', 'lots'])).toThrow(/--max-frame-bytes must be/)
     expect(() => parse(['--auth', 'none', '--idle-timeout-ms', '-1'])).toThrow(CliError)
+    expect(() => parse(['--auth', 'none', '--max-docs-per-connection', '0'])).toThrow(/--max-docs-per-connection must be at least 1/)
     expect(() => parse(['--auth', 'none', '--admin-token', 'short'])).toThrow(/16 characters/)
   })
 })

@@ -26,6 +26,7 @@ export const HARDENING_PARSE_OPTIONS = {
   'max-buffered-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
+  'max-docs-per-connection': { type: 'string' },
   'rate-messages-per-second': { type: 'string' },
   'rate-burst-messages': { type: 'string' },
   'rate-bytes-per-second': { type: 'string' },
@@ -66,6 +67,7 @@ Limits (MERIDIAN_ + the flag name in upper snake case, e.g. MERIDIAN_MAX_FRAME_B
   --max-buffered-bytes <n>        send buffer of a client that does not read, then disconnect (default ${D.maxBufferedBytes})
   --max-connections <n>           open document connections in total (1013 above) (default ${D.maxConnections})
   --max-connections-per-ip <n>    per client address (default ${D.maxConnectionsPerIp})
+  --max-docs-per-connection <n>   documents open at once on one multiplexed connection (1013 ERR_TOO_MANY_DOCS above) (default ${D.maxDocsPerConnection})
   --rate-messages-per-second <n>  per connection; 0 = unlimited (default ${D.rateLimit.messagesPerSecond})
   --rate-burst-messages <n>       (default ${D.rateLimit.burstMessages})
   --rate-bytes-per-second <n>     per connection; 0 = unlimited (default ${D.rateLimit.bytesPerSecond})
@@ -108,10 +110,11 @@ export function parseHardening(values: Values, env: Record<string, string | unde
     const v = values[flag]
     return typeof v === 'string' ? v : env[envKey]
   }
-  const int = (flag: string): number | undefined => {
+  const int = (flag: string, min = 0): number | undefined => {
     const text = str(flag)
     if (text === undefined) return undefined
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new CliError(`--${flag} must be a non-negative integer, got "${text}"`)
+    if (Number(text) < min) throw new CliError(`--${flag} must be at least ${min}, got ${text}`)
     return Number(text)
   }
 
@@ -165,6 +168,7 @@ export function parseHardening(values: Values, env: Record<string, string | unde
   set('maxBufferedBytes', int('max-buffered-bytes'))
   set('maxConnections', int('max-connections'))
   set('maxConnectionsPerIp', int('max-connections-per-ip'))
+  set('maxDocsPerConnection', int('max-docs-per-connection', 1))
   set('idleTimeoutMs', int('idle-timeout-ms'))
   set('pingIntervalMs', int('ping-interval-ms'))
   set('headerTimeoutMs', int('header-timeout-ms'))

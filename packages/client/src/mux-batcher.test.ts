@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeMessage } from '@meridian/protocol'
+import { MAX_BATCH_ENTRIES, decodeMessage } from '@meridian/protocol'
 import { MuxBatcher } from './mux-batcher.js'
 
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
@@ -34,7 +34,18 @@ describe('MuxBatcher', () => {
       return m?.type === 'batch' ? m.messages.map((e) => e[0]) : [frame[0]]
     })
     expect(entries).toEqual([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [42], [7]])
-    expect(sent.every((frame) => frame.length <= 100 + 7 || frame.length === 500)).toBe(true)
+    expect(sent.every((frame) => frame.length <= 100 || frame.length === 500)).toBe(true)
+  })
+
+  it('never puts more than MAX_BATCH_ENTRIES messages in a batch (the relay refuses a larger one)', async () => {
+    const sent: Uint8Array[] = []
+    const batcher = new MuxBatcher(1024 * 1024, (frame) => sent.push(frame))
+    for (let i = 0; i < MAX_BATCH_ENTRIES + 2; i++) batcher.push(bytes(3, i % 256))
+    await turn()
+    expect(sent.map((frame) => {
+      const m = decodeMessage(frame)
+      return m.type === 'batch' ? m.messages.length : 1
+    })).toEqual([MAX_BATCH_ENTRIES, 2])
   })
 
   it('clear() drops what is queued (its socket is gone); flush() sends it now', async () => {

@@ -1,18 +1,23 @@
-import { encodeMuxMessage } from '@meridian/protocol'
+import { MAX_BATCH_ENTRIES, encodeMuxMessage } from '@meridian/protocol'
 
 /** Length prefix of one batch entry (a varUint: 5 bytes cover any frame size a relay accepts). */
 const ENTRY_PREFIX_BYTES = 5
+/** A batch's bytes before its entries: type, subtype and count. */
+const BATCH_HEADER_BYTES = 8
 
 /**
  * Coalesces what the shared socket sends within one turn into `batch` frames
  * (PROTOCOL.md, "Multiplexing"): after a reconnect, hundreds of documents'
  * doc-open, hello and step 1 go out as a few frames, not hundreds. A batch
- * never exceeds `maxBatchBytes` (it is flushed before it would); a message that
- * alone is that large goes out in its own frame, unwrapped. Order is kept.
+ * never exceeds `maxBatchBytes` (the relay's frame limit at most: over it the
+ * relay closes the socket) nor MAX_BATCH_ENTRIES (over it, a protocol error):
+ * it is flushed before it would; a message that alone is that large goes out
+ * in its own frame, unwrapped. Order is kept.
  */
 export class MuxBatcher {
   private queue: Uint8Array[] = []
-  private bytes = 0
+  /** What the queue takes as a batch: its header and each entry with its length prefix. */
+  private bytes = BATCH_HEADER_BYTES
   private scheduled = false
 
   constructor(
@@ -23,7 +28,7 @@ export class MuxBatcher {
 
   push(message: Uint8Array): void {
     const size = message.byteLength + ENTRY_PREFIX_BYTES
-    if (this.queue.length > 0 && this.bytes + size > this.maxBatchBytes) this.flush()
+    if (this.queue.length > 0 && (this.bytes + size > this.maxBatchBytes || this.queue.length >= MAX_BATCH_ENTRIES)) this.flush()
     this.queue.push(message)
     this.bytes += size
     if (this.bytes >= this.maxBatchBytes) {
@@ -44,13 +49,13 @@ export class MuxBatcher {
     const queue = this.queue
     if (queue.length === 0) return
     this.queue = []
-    this.bytes = 0
+    this.bytes = BATCH_HEADER_BYTES
     this.sendFrame(queue.length === 1 ? (queue[0] as Uint8Array) : encodeMuxMessage({ type: 'batch', messages: queue }))
   }
 
   /** Drops what is queued: its socket is gone (every document on it reconnects and resends). */
   clear(): void {
     this.queue = []
-    this.bytes = 0
+    this.bytes = BATCH_HEADER_BYTES
   }
 }

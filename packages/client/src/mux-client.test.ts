@@ -87,8 +87,17 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
     expect(small.relay.text('big-7')).toBe('7'.padEnd(300, '.'))
     expect(small.relay.last.frames.length).toBeGreaterThan(4)
     for (const frame of small.relay.last.frames) {
-      if (frame.type === 'batch') expect(frame.messages.reduce((n, m) => n + m.byteLength + 5, 0)).toBeLessThanOrEqual(2_048)
+      if (frame.type === 'batch') expect(encodeMessage(frame).byteLength).toBeLessThanOrEqual(2_048)
     }
+    // The relay's frame limit as the documents know it bounds batches too (a larger frame closes the socket).
+    const limited = setup({ provider: { syncProbeIntervalMs: 0, maxFrameBytes: 2_048 } })
+    const many = Array.from({ length: 20 }, (_, i) => limited.client.open(`limited-${i}`))
+    await settle()
+    many.forEach((p, i) => p.doc.getText('t').insert(0, `${i}`.padEnd(300, '.')))
+    await Promise.all(many.map((p) => p.whenAcknowledged()))
+    const sizes = limited.relay.last.frames.map((frame) => encodeMessage(frame).byteLength)
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2_048)
+    expect(limited.relay.connections).toHaveLength(1)
   })
 
   it('a document refused with 4403 stops alone (its provider reports it); the others go on', async () => {

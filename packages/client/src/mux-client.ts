@@ -38,6 +38,17 @@ const MAX_TIMER_MS = 2_147_483_647
 /** What a doc-frame adds to a document's message (type, subtype, docId, length): the provider's messages stay under the relay's limit. */
 const DOC_FRAME_OVERHEAD_BYTES = 16
 
+/**
+ * The largest batch: `maxBatchBytes`, but never over the relay's frame limit as
+ * the documents are told it (`provider.maxFrameBytes`): a larger frame makes the
+ * relay close the socket, and the reconnect would batch the same again.
+ */
+function batchLimit(options: MeridianClientOptions): number {
+  const frameBytes = options.provider?.maxFrameBytes
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_CLIENT_OPTIONS.maxBatchBytes
+  return typeof frameBytes === 'number' && frameBytes > 0 ? Math.min(maxBatchBytes, frameBytes) : maxBatchBytes
+}
+
 /** Each document's provider: the single-document one, told when it is destroyed. */
 class MuxProvider extends MeridianProvider {
   private closing: Promise<void> | null = null
@@ -92,7 +103,7 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
       backoff: new Backoff(backoff, random),
       clock: this.clock,
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CLIENT_OPTIONS.connectTimeoutMs,
-      maxBatchBytes: options.maxBatchBytes ?? DEFAULT_CLIENT_OPTIONS.maxBatchBytes,
+      maxBatchBytes: batchLimit(options),
       nodeId: Array.from({ length: 4 }, () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0')).join(''),
       onOpen: () => this.session.sharedOpened(),
       onDocMessage: (message) => this.session.onDocMessage(message),

@@ -50,7 +50,10 @@ export interface MeridianClientOptions {
   store?: ClientStore | ((docName: string) => ClientStore | Promise<ClientStore>)
   /** Provider options for every document (presence, policyEngine, policy, deleteDigest, maxFrameBytes, …); `open` may add to them. */
   provider?: DocumentOptions
-  /** A batch frame is sent once this many bytes are queued (and at the end of every turn). */
+  /**
+   * A batch frame is sent once this many bytes are queued (and at the end of
+   * every turn); never more than `provider.maxFrameBytes` (the relay's frame limit).
+   */
   maxBatchBytes?: number
   /** Time source for every timer; default the system clock. */
   clock?: Clock

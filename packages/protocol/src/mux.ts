@@ -29,6 +29,9 @@ import { checkBytes, checkString, checkVarUint } from './write-checks.js'
 /** The WebSocket path of a multiplexed socket (a reserved path: never a document name). */
 export const MUX_PATH = '/_meridian/mux'
 
+/** Most messages in one `batch`: a client's larger batch is a protocol error (4401); senders split theirs. */
+export const MAX_BATCH_ENTRIES = 4096
+
 /** Client → relay: open `docName` as `docId` on this socket. */
 export interface DocOpenMessage { type: 'doc-open'; docId: number; docName: string }
 /** Client → relay: close `docId`; the relay answers `doc-closed`, after which the id may be used again. */

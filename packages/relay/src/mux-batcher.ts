@@ -7,10 +7,10 @@
  * queue is flushed early before a batch would pass `maxBatchBytes` or
  * MAX_BATCH_ENTRIES, and a message larger than a batch goes alone.
  */
-import { encodeMuxMessage } from '@meridian/protocol'
+import { MAX_BATCH_ENTRIES, encodeMuxMessage } from '@meridian/protocol'
 
-/** Most messages in one batch, either way (a client's larger batch is a protocol error). */
-export const MAX_BATCH_ENTRIES = 4096
+/** Most messages in one batch, either way (a client's larger batch is a protocol error): the protocol's. */
+export { MAX_BATCH_ENTRIES }
 
 /** Largest batch the relay builds, unless `maxMessageBytes` is smaller. */
 export const MAX_BATCH_BYTES = 256 * 1024

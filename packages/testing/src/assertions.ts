@@ -11,7 +11,8 @@ export const KIT_ERROR_CODES = {
   ERR_CLUSTER_OPTIONS: 'invalid cluster options',
   ERR_UNKNOWN_ENDPOINT: 'no such relay, client or link in this cluster',
   ERR_CLUSTER_CLOSED: 'the cluster is closed',
-  ERR_NOT_ONE_UPDATE: 'the function did not make its document emit exactly one update'
+  ERR_NOT_ONE_UPDATE: 'the function did not make its document emit exactly one update',
+  ERR_RELAY_HTTP: 'a relay answered an HTTP request of the kit with an error'
 } as const
 
 export type KitErrorCode = keyof typeof KIT_ERROR_CODES

@@ -40,9 +40,13 @@ export function docContent(doc: Y.Doc, shapes: DocShapes = shapesOf([doc])): Rec
   return out
 }
 
-/** Map keys sorted at every depth: a Y.Map's key order depends on arrival order, its meaning does not. */
+/**
+ * Map keys sorted at every depth: a Y.Map's key order depends on arrival order, its meaning does not.
+ * A subdocument (toJSON leaves the Y.Doc itself, a cyclic object) is its guid: its content is a document of its own.
+ */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical)
+  if (value instanceof Y.Doc) return { subdoc: value.guid }
   if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     return Object.fromEntries(entries.map(([k, v]) => [k, canonical(v)]))

@@ -107,6 +107,7 @@ export class ProcessCluster extends ClusterBase {
       // One seed is enough: the rest of the membership is gossip.
       ...(r === first ? [] : ['--peer', first.proxy.url]),
       ...meshTimingArgs(this.o.timing),
+      ...(this.options.adminToken !== undefined ? ['--admin-token', this.options.adminToken] : []),
       ...extraRelayArgs(this.options, { id: r.id, region: r.region, index: r.index })
     ]
     r.process = await startRelayProcess(args, {
@@ -299,7 +300,13 @@ export class ProcessCluster extends ClusterBase {
   /** GET a relay's HTTP endpoint (`/v1/cluster`, `/v1/status`, `/readyz`) as JSON, directly (not through its proxy). */
   async relayJson<T>(relay: Endpoint, path: string): Promise<T> {
     const r = this.handle(this.oneRelay(relay))
-    const res = await fetch(`http://127.0.0.1:${r.port}${path}`, { signal: AbortSignal.timeout(5_000) })
+    const token = this.options.adminToken
+    const res = await fetch(`http://127.0.0.1:${r.port}${path}`, {
+      signal: AbortSignal.timeout(5_000),
+      ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {})
+    })
+    // E.g. 401 with auth on and no `adminToken`: say so rather than fail later on a missing field.
+    if (!res.ok) throw new KitError('ERR_RELAY_HTTP', `GET ${path} on relay ${r.id}: HTTP ${res.status} ${await res.text()}`, this.seed)
     return (await res.json()) as T
   }
 

@@ -18,6 +18,12 @@ export interface ProcessClusterOptions extends Omit<ClusterOptions, 'mode' | 're
    * override the kit's own flags.
    */
   relayArgs?: readonly string[] | ((relay: ProcessRelayInfo) => readonly string[])
+  /**
+   * The relays' admin token (`--admin-token`, at least 16 characters), which the
+   * kit's own `/v1` requests (forming the mesh, `relayJson`) send. Needed when
+   * `relayArgs` turn auth on (`--auth jwt`): `/v1` then requires one.
+   */
+  adminToken?: string
   /** Extra environment variables for every relay process. */
   relayEnv?: Readonly<Record<string, string>>
   /** The `meridian-relay` CLI script. Default: resolved from the `@meridian/cli` package (see `resolveRelayMain`). */
