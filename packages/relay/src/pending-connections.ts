@@ -27,8 +27,19 @@ export interface PendingConnectionsOptions {
 export class PendingConnections {
   private readonly timers = new Map<Socket, ClockTimer>()
   private readonly perIp = new Map<string, number>()
+  /**
+   * One close listener for every pending socket, removed once it settles: a
+   * `once` closure per socket would stay on it (about 500 bytes) for the whole
+   * life of the connection.
+   */
+  private readonly onPendingClose: (this: Socket) => void
 
-  constructor(private readonly o: PendingConnectionsOptions) {}
+  constructor(private readonly o: PendingConnectionsOptions) {
+    const pending = this
+    this.onPendingClose = function (this: Socket): void {
+      pending.settle(this)
+    }
+  }
 
   get size(): number {
     return this.timers.size
@@ -58,7 +69,7 @@ export class PendingConnections {
       this.o.onRefused?.('header_timeout')
       socket.destroy()
     }, this.o.headerTimeoutMs))
-    socket.once('close', () => this.settle(socket))
+    socket.on('close', this.onPendingClose)
   }
 
   private settle(socket: Socket): void {
@@ -66,6 +77,7 @@ export class PendingConnections {
     if (timer === undefined) return
     this.o.clock.clearTimeout(timer)
     this.timers.delete(socket)
+    socket.off('close', this.onPendingClose)
     const ip = socket.remoteAddress ?? ''
     const n = this.perIp.get(ip) ?? 0
     if (n <= 1) this.perIp.delete(ip)
