@@ -2,7 +2,8 @@
  * What one change of a room's document does, decided by its source
  * (change-source.ts): stored unless the source already stored it, broadcast at
  * the end of the turn to every peer but the one it came from (room-turn.ts),
- * and told to `onChange` listeners (the mesh, the region bus) as one
+ * and told to `onChange` listeners (the mesh, the region bus) and to the room
+ * manager's relay-wide listener (the change feed, automatic versions) as one
  * `RoomChange` with the promise of its commit.
  */
 import { encodeMessage } from '@meridian/protocol'
@@ -13,7 +14,9 @@ import type { RoomPeer } from './room-peer.js'
 import type { RoomTurn } from './room-turn.js'
 import type { WriteQueue } from './room-writes.js'
 
-export interface RoomChangesDeps {
+export interface RoomChangesDeps<R> {
+  /** The room these are the changes of (what `onAnyChange` is told). */
+  readonly room: R
   readonly writes: WriteQueue
   readonly turn: RoomTurn
   readonly peers: ReadonlySet<RoomPeer>
@@ -21,20 +24,21 @@ export interface RoomChangesDeps {
   listenerFailed(err: unknown): void
   /** `bytes` grew (the memory budget's measure). */
   grew(): void
+  /** Every room's changes (room-options.ts `onChange`), told after this room's own listeners. */
+  readonly onAnyChange: ((room: R, change: RoomChange) => void) | undefined
 }
 
-export class RoomChanges {
+export class RoomChanges<R> {
   /** Bytes of every change so far (the updates listeners get). */
   bytes = 0
-  private readonly listeners: ListenerSet<RoomChange>
+  /** Made on the first subscription (the region bus, the mesh); relay-wide watchers use `onAnyChange`. */
+  private listeners: ListenerSet<RoomChange> | null = null
 
-  constructor(private readonly deps: RoomChangesDeps) {
-    this.listeners = new ListenerSet(deps.listenerFailed)
-  }
+  constructor(private readonly deps: RoomChangesDeps<R>) {}
 
   /** Subscribes to the changes; returns the unsubscribe function. */
   onChange(listener: RoomChangeListener): () => void {
-    return this.listeners.add(listener)
+    return (this.listeners ??= new ListenerSet(this.deps.listenerFailed)).add(listener)
   }
 
   /** Accepts each change of `source`; resolves once committed (rejects with ERR_STORAGE_WRITE). */
@@ -51,6 +55,16 @@ export class RoomChanges {
     else turn.schedule() // the commit
     this.bytes += update.length
     this.deps.grew()
-    if (!this.listeners.isEmpty) this.listeners.emit({ update, source, committed: writes.committed })
+    const any = this.deps.onAnyChange
+    const listeners = this.listeners
+    if (listeners === null && any === undefined) return
+    const change: RoomChange = { update, source, committed: writes.committed }
+    listeners?.emit(change)
+    if (any === undefined) return
+    try {
+      any(this.deps.room, change)
+    } catch (err) {
+      this.deps.listenerFailed(err)
+    }
   }
 }

@@ -56,8 +56,9 @@ export class Room {
   private readonly writes: WriteQueue
   private readonly turn: RoomTurn
   private readonly compaction: RoomCompaction
-  private readonly changes: RoomChanges
-  private readonly awarenessListeners = new ListenerSet<AwarenessChange<RoomPeer>>((err) => this.log.error({ err }, 'room awareness listener threw'))
+  private readonly changes: RoomChanges<Room>
+  /** Made on the first subscription (the region bus). */
+  private awarenessListeners: ListenerSet<AwarenessChange<RoomPeer>> | null = null
   /** Bytes loaded from storage (snapshot and updates): with `changedBytes`, the memory budget's measure (memory-budget.ts). */
   readonly loadedBytes: number
   /** Encodings for joiners; dropped on change. */
@@ -96,7 +97,9 @@ export class Room {
     this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
     this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
     this.turn = new RoomTurn({ peers: this.peers, metrics: options.metrics, commit: () => this.writes.commit(), log: () => this.log })
-    this.changes = new RoomChanges({
+    this.changes = new RoomChanges<Room>({
+      room: this,
+      onAnyChange: options.onChange,
       writes: this.writes,
       turn: this.turn,
       peers: this.peers,
@@ -111,7 +114,7 @@ export class Room {
     return (this.logger ??= this.options.logger.child({ doc: this.name }))
   }
 
-  /** Presence (y-protocols awareness); change it through `applyAwareness`. */
+  /** Presence (y-protocols awareness), null until the first presence update; change it through `applyAwareness`. */
   get awareness(): RoomPresence<RoomPeer>['awareness'] {
     return this.presence.awareness
   }
@@ -257,6 +260,7 @@ export class Room {
 
   /** Subscribes to presence changes (with their source); returns the unsubscribe function. */
   onAwarenessChange(listener: (change: AwarenessChange<RoomPeer>) => void): () => void {
+    this.awarenessListeners ??= new ListenerSet((err) => this.log.error({ err }, 'room awareness listener threw'))
     return this.awarenessListeners.add(listener)
   }
 
@@ -332,7 +336,7 @@ export class Room {
       // In the turn's broadcast, so it keeps its place among the document updates.
       this.turn.broadcast(encodeMessage({ type: 'awareness', update: change.update }), null)
     }
-    this.awarenessListeners.emit(change)
+    this.awarenessListeners?.emit(change)
   }
 
   private readonly onCommitted = (seqs: readonly number[]): void => {

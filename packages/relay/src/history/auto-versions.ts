@@ -18,7 +18,7 @@ import type { Logger } from 'pino'
 import type { Clock, ClockTimer } from '@meridian/base'
 import { decideAutoVersion, liveDocNameOf, type AutoVersionOptions } from '@meridian/history'
 import type { ChangeSource } from '../change-source.js'
-import type { Room } from '../room.js'
+import type { RoomChange } from '../room.js'
 import { isSystemDocument, type RoomManager } from '../rooms.js'
 import type { HistoryService } from './history-service.js'
 
@@ -67,21 +67,18 @@ export class AutoVersions {
   private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(private readonly d: AutoVersionsDeps) {
-    this.unsubscribe = d.rooms.onRoomLoaded((room) => this.watch(room))
+    // One listener for every room's changes (none per room).
+    this.unsubscribe = d.rooms.onRoomChange((room, change) => this.changed(room.name, change))
   }
 
-  private watch(room: Room): void {
-    const history = liveDocNameOf(room.name)
+  private changed(docName: string, change: RoomChange): void {
+    const history = liveDocNameOf(docName)
     if (history !== null) {
-      room.onChange((change) => {
-        if (change.source.kind === 'client') this.scheduleRetention(history)
-      })
+      if (change.source.kind === 'client') this.scheduleRetention(history)
       return
     }
-    if (isSystemDocument(room.name) || this.d.policy === null) return
-    room.onChange((change) => {
-      if (countsAsActivity(change.source)) this.note(room.name)
-    })
+    if (isSystemDocument(docName) || this.d.policy === null) return
+    if (countsAsActivity(change.source)) this.note(docName)
   }
 
   private note(docName: string): void {
