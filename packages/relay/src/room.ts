@@ -83,34 +83,18 @@ export class Room {
     this.loadedBytes = loadedBytes
     this.encodings = new JoinerEncodings(doc)
     this.appendOnly = isHistoryDocName(name)
-    this.compaction = new RoomCompaction({
-      storage: options.storage,
-      docName: name,
-      log: () => this.log,
-      logger: options.logger,
-      limits: () => this.updateLimits,
-      compactAfterUpdates: options.compactAfterUpdates,
-      memoryState: () => this.memoryState(),
-      writesSettled: () => this.writes.committed.catch(() => undefined)
-    }, storedUpdates, coveredSeq)
+    // The parts are handed the room and the options every room shares, not closures over them (per-room memory).
+    this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
+    this.compaction = new RoomCompaction(this, options, this.writes, storedUpdates, coveredSeq)
     const clock = options.clock ?? ROOM_CLOCK
     this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
-    this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
-    this.turn = new RoomTurn({ peers: this.peers, metrics: options.metrics, commit: () => this.writes.commit(), log: () => this.log })
-    this.changes = new RoomChanges<Room>({
-      room: this,
-      onAnyChange: options.onChange,
-      writes: this.writes,
-      turn: this.turn,
-      peers: this.peers,
-      listenerFailed: (err) => this.log.error({ err }, 'room change listener threw'),
-      grew: () => this.options.onMemoryChange?.(this)
-    })
+    this.turn = new RoomTurn(this, this.peers, this.writes, options.metrics)
+    this.changes = new RoomChanges<Room>(this, options, this.writes, this.turn, this.peers)
     doc.on('update', this.onDocUpdate)
   }
 
   /** The room's logger, made when it first logs (most rooms never do). */
-  private get log(): Logger {
+  get log(): Logger {
     return (this.logger ??= this.options.logger.child({ doc: this.name }))
   }
 
@@ -304,8 +288,8 @@ export class Room {
     return this.compaction.uncompacted
   }
 
-  /** The in-memory document as a snapshot, or null when memory cannot stand for storage. */
-  private memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
+  /** The in-memory document as a snapshot (for compaction), or null when memory cannot stand for storage. */
+  memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
     if (this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return null
     const snapshot = this.encodings.full()
     this.options.onMemoryChange?.(this)
