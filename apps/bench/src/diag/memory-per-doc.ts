@@ -3,10 +3,10 @@
  * clock (the many-docs bench reads RSS while the heap is whatever it is).
  *
  *   npx tsc -b apps/bench && node --expose-gc apps/bench/dist/diag/memory-per-doc.js \
- *     [--docs 500] [--targets memory,sqlite,y-websocket] [--runs 1] [--snapshots DIR]
+ *     [--docs 500] [--targets memory,sqlite,y-websocket] [--runs 1] [--snapshots DIR] [--alloc-profile DIR]
  *
  * For each target a server process of its own (forked, `--expose-gc` and the
- * relay's shipped node flags) runs a Meridian relay built in-process
+ * node flags the server ships with) runs a Meridian relay built in-process
  * (buildRelay, as the CLI builds it for the bench: auth off, connection caps
  * and rate limits lifted) over MemoryStorageAdapter or SQLite in a temp dir,
  * or @y/websocket-server for comparison. This process drives it like
@@ -14,10 +14,14 @@
  * each and stay connected. The server measures itself after its writes are
  * flushed and GC ran, before and after; with `--snapshots` it also writes a
  * heap snapshot both times, and this process prints what grew per document
- * by constructor (heap-summary.ts).
+ * by constructor (heap-summary.ts). With `--alloc-profile` the server's
+ * sampling heap profiler runs over the load, keeping what survived a
+ * scavenge: where the garbage that grows the old generation (and RSS) is
+ * allocated (alloc-profile.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +31,7 @@ import { smallUpdates } from '../fixtures.js'
 import { deferred, pool, withTimeout } from '../scenario.js'
 import { relayNodeArgs } from '../servers.js'
 import { diffHeapSummaries, formatHeapRows, summarizeHeapSnapshot } from './heap-summary.js'
+import { formatAllocationProfile } from './alloc-profile.js'
 
 type Target = 'memory' | 'sqlite' | 'y-websocket'
 const TARGETS: readonly Target[] = ['memory', 'sqlite', 'y-websocket']
@@ -38,12 +43,18 @@ interface Usage {
   external: number
   arrayBuffers: number
   rss: number
+  /** RSS before the forced GC, once it stopped moving: what many-docs reads (its garbage included). */
+  rssNoGc: number
   /** Per V8 heap space: bytes committed and used. */
   spaces: Record<string, { committed: number; used: number }>
 }
 
-type Request = { kind: 'measure'; snapshot: string | null } | { kind: 'exit' }
-type Reply = { kind: 'listening'; url: string } | { kind: 'measured'; usage: Usage }
+type Request =
+  | { kind: 'measure'; snapshot: string | null }
+  | { kind: 'profile'; action: 'start' }
+  | { kind: 'profile'; action: 'stop'; file: string }
+  | { kind: 'exit' }
+type Reply = { kind: 'listening'; url: string } | { kind: 'measured'; usage: Usage } | { kind: 'profiled' }
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -58,13 +69,19 @@ async function settle(): Promise<void> {
     gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
+  await settledRss()
+}
+
+/** RSS once it stopped moving (at most 3 s). */
+async function settledRss(): Promise<number> {
   let last = process.memoryUsage.rss()
   for (let i = 0; i < 30; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100))
     const now = process.memoryUsage.rss()
-    if (Math.abs(now - last) < 16 * 1024) return
+    if (Math.abs(now - last) < 16 * 1024) return now
     last = now
   }
+  return last
 }
 
 // --- The server process ---
@@ -117,12 +134,16 @@ async function serve(target: Target): Promise<void> {
       case 'measure':
         void (async () => {
           await flush()
+          const rssNoGc = await settledRss()
           await settle()
           const { heapUsed, heapTotal, external, arrayBuffers, rss } = process.memoryUsage()
           const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.space_size, used: s.space_used_size }]))
           if (request.snapshot !== null) writeHeapSnapshot(request.snapshot)
-          send({ kind: 'measured', usage: { heapUsed, heapTotal, external, arrayBuffers, rss, spaces } })
+          send({ kind: 'measured', usage: { heapUsed, heapTotal, external, arrayBuffers, rss, rssNoGc, spaces } })
         })()
+        return
+      case 'profile':
+        void profileAllocations(request).then(() => send({ kind: 'profiled' }))
         return
       case 'exit':
         void stop().finally(() => process.exit(0))
@@ -130,12 +151,47 @@ async function serve(target: Target): Promise<void> {
   })
 }
 
+let profiler: Session | null = null
+
+/**
+ * The sampling heap profiler, keeping the objects that outlived a scavenge
+ * (promoted, then collected or not by a full GC): the garbage that grows the
+ * old generation, and with it RSS, besides what stays live.
+ */
+async function profileAllocations(request: Extract<Request, { kind: 'profile' }>): Promise<void> {
+  const post = (session: Session, method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, result) => (err === null ? resolve(result) : reject(err))))
+  switch (request.action) {
+    case 'start':
+      profiler = new Session()
+      profiler.connect()
+      await post(profiler, 'HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false })
+      return
+    case 'stop': {
+      if (profiler === null) return
+      const { profile } = (await post(profiler, 'HeapProfiler.stopSampling')) as { profile: unknown }
+      writeFileSync(request.file, JSON.stringify(profile))
+      profiler.disconnect()
+      profiler = null
+    }
+  }
+}
+
 // --- The driving process ---
 
 /** One server process and a way to ask it things. */
-function startServerProcess(target: Target): { child: ChildProcess; url: Promise<string>; measure(snapshot: string | null): Promise<Usage> } {
+interface ServerProcess {
+  child: ChildProcess
+  url: Promise<string>
+  measure(snapshot: string | null): Promise<Usage>
+  profile(request: Extract<Request, { kind: 'profile' }>): Promise<void>
+}
+
+function startServerProcess(target: Target): ServerProcess {
   const self = fileURLToPath(import.meta.url)
-  const child = fork(self, ['--serve', target], { execArgv: ['--expose-gc', ...relayNodeArgs()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // Each server with the node flags it ships with, as the benchmarks run them.
+  const ownArgs = [...(target === 'y-websocket' ? [] : relayNodeArgs()), ...(process.env.MEMDIAG_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')]
+  const child = fork(self, ['--serve', target], { execArgv: ['--expose-gc', ...ownArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   let waiter: ((reply: Reply) => void) | null = null
   const url = new Promise<string>((resolve, reject) => {
     waiter = (reply) => {
@@ -152,6 +208,12 @@ function startServerProcess(target: Target): { child: ChildProcess; url: Promise
         if (reply.kind === 'measured') resolve(reply.usage)
       }
       child.send({ kind: 'measure', snapshot } satisfies Request)
+    }),
+    profile: (request) => new Promise((resolve) => {
+      waiter = (reply) => {
+        if (reply.kind === 'profiled') resolve()
+      }
+      child.send(request)
     })
   }
 }
@@ -191,9 +253,10 @@ const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`
 interface PerDoc {
   heap: number
   rss: number
+  rssNoGc: number
 }
 
-async function measureTarget(target: Target, docs: number, snapshotDir: string | null): Promise<PerDoc> {
+async function measureTarget(target: Target, docs: number, snapshotDir: string | null, profileDir: string | null): Promise<PerDoc> {
   const server = startServerProcess(target)
   try {
     const url = await server.url
@@ -203,12 +266,15 @@ async function measureTarget(target: Target, docs: number, snapshotDir: string |
     // add is the cost of one more open document, not of the first.
     const warm = await openDocuments(url, flavor, 'warm-up', WARM_UP_DOCS, 5)
     const before = await server.measure(snap('before'))
+    const profileFile = profileDir === null ? null : join(profileDir, `${target}.heapprofile`)
+    if (profileFile !== null) await server.profile({ kind: 'profile', action: 'start' })
     const clients = await openDocuments(url, flavor, 'memdiag', docs, 5)
+    if (profileFile !== null) await server.profile({ kind: 'profile', action: 'stop', file: profileFile })
     const after = await server.measure(snap('after'))
     clients.push(...warm)
     const perDoc = (k: Exclude<keyof Usage, 'spaces'>): number => (after[k] - before[k]) / docs
     const per = (k: Exclude<keyof Usage, 'spaces'>): string => kb(perDoc(k))
-    console.log(`${target}: ${docs} documents × 2 clients, per document: heap ${per('heapUsed')} (committed ${per('heapTotal')}), external ${per('external')} (array buffers ${per('arrayBuffers')}), RSS ${per('rss')}`)
+    console.log(`${target}: ${docs} documents × 2 clients, per document: heap ${per('heapUsed')} (committed ${per('heapTotal')}), external ${per('external')} (array buffers ${per('arrayBuffers')}), RSS ${per('rss')} (before the forced GC ${per('rssNoGc')})`)
     const spaces = Object.keys(after.spaces).flatMap((name) => {
       const [a, b] = [after.spaces[name], before.spaces[name]]
       const used = ((a?.used ?? 0) - (b?.used ?? 0)) / docs
@@ -223,7 +289,10 @@ async function measureTarget(target: Target, docs: number, snapshotDir: string |
       console.log(`\n${target}: heap snapshot growth per document ${kb(total)} (self sizes), by own bytes:\n${formatHeapRows(rows, 'selfBytes', 35)}`)
       console.log(`\n${target}: by retained bytes:\n${formatHeapRows(rows, 'retainedBytes', 25)}\n`)
     }
-    return { heap: perDoc('heapUsed'), rss: perDoc('rss') }
+    if (profileFile !== null) {
+      console.log(`\n${target}: allocated per document by objects that outlived a scavenge (live or promoted garbage), by function:\n${formatAllocationProfile(profileFile, docs, 30)}\n`)
+    }
+    return { heap: perDoc('heapUsed'), rss: perDoc('rss'), rssNoGc: perDoc('rssNoGc') }
   } finally {
     server.child.send({ kind: 'exit' } satisfies Request)
     await new Promise((resolve) => server.child.once('exit', resolve))
@@ -242,15 +311,16 @@ async function main(argv: string[]): Promise<void> {
   const unknown = targets.filter((t) => !TARGETS.includes(t))
   if (!Number.isInteger(docs) || docs < 1 || unknown.length > 0) throw new Error(`usage: --docs <n ≥ 1> --targets ${TARGETS.join(',')}`)
   const snapshotDir = arg('snapshots') ?? null
+  const profileDir = arg('alloc-profile') ?? null
   // RSS moves by a few KB per document from run to run (when V8 and malloc hand pages back); the heap does not.
   const runs = Number(arg('runs') ?? 1)
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs <n ≥ 1>')
   for (const target of targets) {
     const results: PerDoc[] = []
-    for (let i = 0; i < runs; i++) results.push(await measureTarget(target, docs, snapshotDir))
+    for (let i = 0; i < runs; i++) results.push(await measureTarget(target, docs, snapshotDir, profileDir))
     if (runs === 1) continue
     const median = (k: keyof PerDoc): string => kb(results.map((r) => r[k]).sort((x, y) => x - y)[Math.floor(runs / 2)] ?? Number.NaN)
-    console.log(`${target}: median of ${runs} runs per document: heap ${median('heap')}, RSS ${median('rss')}`)
+    console.log(`${target}: median of ${runs} runs per document: heap ${median('heap')}, RSS ${median('rss')} (before the forced GC ${median('rssNoGc')})`)
   }
 }
 
