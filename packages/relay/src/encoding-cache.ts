@@ -6,25 +6,27 @@
  * entries at most, least recently used dropped first.
  */
 export class EncodingCache {
-  private readonly entries = new Map<string, Uint8Array>()
+  /** Made on the first diff (most rooms only ever encode for joiners with nothing: see room-encodings.ts). */
+  private entries: Map<string, Uint8Array> | null = null
 
   constructor(private readonly maxEntries = 4) {}
 
   /** The cached bytes for `key`, else `make()`'s (then cached). */
   get(key: string, make: () => Uint8Array): Uint8Array {
-    const hit = this.entries.get(key)
+    const entries = (this.entries ??= new Map())
+    const hit = entries.get(key)
     if (hit !== undefined) {
       // Most recently used last.
-      this.entries.delete(key)
-      this.entries.set(key, hit)
+      entries.delete(key)
+      entries.set(key, hit)
       return hit
     }
     const bytes = make()
-    this.entries.set(key, bytes)
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next()
+    entries.set(key, bytes)
+    while (entries.size > this.maxEntries) {
+      const oldest = entries.keys().next()
       if (oldest.done === true) break
-      this.entries.delete(oldest.value)
+      entries.delete(oldest.value)
     }
     return bytes
   }
@@ -32,16 +34,17 @@ export class EncodingCache {
   /** Bytes held (for the relay's memory accounting). */
   get bytes(): number {
     let n = 0
-    for (const v of this.entries.values()) n += v.length
+    for (const v of this.entries?.values() ?? []) n += v.length
     return n
   }
 
   get size(): number {
-    return this.entries.size
+    return this.entries?.size ?? 0
   }
 
+  /** Drops every entry, and the map with them (a room is changed far more often than re-asked the same diff). */
   clear(): void {
-    if (this.entries.size > 0) this.entries.clear()
+    this.entries = null
   }
 }
 

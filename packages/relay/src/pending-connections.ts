@@ -11,7 +11,8 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Clock, ClockTimer } from '@meridian/base'
+import type { Clock } from '@meridian/base'
+import { Deadlines, type Scheduled } from './deadlines.js'
 
 export interface PendingConnectionsOptions {
   maxConnections: number
@@ -24,14 +25,38 @@ export interface PendingConnectionsOptions {
   onRefused?: (reason: 'too_many_connections' | 'too_many_per_ip' | 'header_timeout') => void
 }
 
-export class PendingConnections {
-  private readonly timers = new Map<Socket, ClockTimer>()
-  private readonly perIp = new Map<string, number>()
+/** A connection still sending its headers, with its header deadline (deadlines.ts). */
+interface Pending extends Scheduled {
+  readonly socket: Socket
+  readonly ip: string
+}
 
-  constructor(private readonly o: PendingConnectionsOptions) {}
+export class PendingConnections {
+  private readonly pending = new Map<Socket, Pending>()
+  /** Header deadlines: one timer for every pending connection, not a Timeout and closure each. */
+  private readonly deadlines: Deadlines<Pending>
+  private readonly perIp = new Map<string, number>()
+  /**
+   * One close listener for every pending socket, removed once it settles: a
+   * `once` closure per socket would stay on it (about 500 bytes) for the whole
+   * life of the connection.
+   */
+  private readonly onPendingClose: (this: Socket) => void
+
+  constructor(private readonly o: PendingConnectionsOptions) {
+    const pending = this
+    this.onPendingClose = function (this: Socket): void {
+      pending.settle(this)
+    }
+    this.deadlines = new Deadlines(o.clock, ({ socket }) => {
+      this.settle(socket)
+      this.o.onRefused?.('header_timeout')
+      socket.destroy()
+    })
+  }
 
   get size(): number {
-    return this.timers.size
+    return this.pending.size
   }
 
   attach(server: Server): void {
@@ -45,7 +70,7 @@ export class PendingConnections {
     const { maxConnections, maxConnectionsPerIp, perIp } = this.o
     const ip = socket.remoteAddress ?? ''
     let refused: 'too_many_connections' | 'too_many_per_ip' | null = null
-    if (this.timers.size >= maxConnections) refused = 'too_many_connections'
+    if (this.pending.size >= maxConnections) refused = 'too_many_connections'
     else if (perIp && (this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) refused = 'too_many_per_ip'
     if (refused !== null) {
       this.o.onRefused?.(refused)
@@ -53,22 +78,20 @@ export class PendingConnections {
       return
     }
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
-    this.timers.set(socket, this.o.clock.setTimeout(() => {
-      this.settle(socket)
-      this.o.onRefused?.('header_timeout')
-      socket.destroy()
-    }, this.o.headerTimeoutMs))
-    socket.once('close', () => this.settle(socket))
+    const entry: Pending = { socket, ip, deadlineIndex: -1, deadlineAt: 0 }
+    this.pending.set(socket, entry)
+    this.deadlines.set(entry, this.o.clock.now() + this.o.headerTimeoutMs)
+    socket.on('close', this.onPendingClose)
   }
 
   private settle(socket: Socket): void {
-    const timer = this.timers.get(socket)
-    if (timer === undefined) return
-    this.o.clock.clearTimeout(timer)
-    this.timers.delete(socket)
-    const ip = socket.remoteAddress ?? ''
-    const n = this.perIp.get(ip) ?? 0
-    if (n <= 1) this.perIp.delete(ip)
-    else this.perIp.set(ip, n - 1)
+    const entry = this.pending.get(socket)
+    if (entry === undefined) return
+    this.deadlines.delete(entry)
+    this.pending.delete(socket)
+    socket.off('close', this.onPendingClose)
+    const n = this.perIp.get(entry.ip) ?? 0
+    if (n <= 1) this.perIp.delete(entry.ip)
+    else this.perIp.set(entry.ip, n - 1)
   }
 }

@@ -11,7 +11,8 @@ import { isWedged } from './yjs-internals.js'
 /** The source of the change running now, and what Yjs emitted during it. */
 export class ChangeCapture {
   private current: ChangeSource | null = null
-  private produced: Uint8Array[] = []
+  /** What Yjs emitted during the running change (made with its first update). */
+  private produced: Uint8Array[] | null = null
 
   /** The HELLO node id of the client whose update is being applied, if any (the delete log's "whose write"). */
   clientNodeId(): string | null {
@@ -28,14 +29,14 @@ export class ChangeCapture {
       this.current = null
     }
     const produced = this.produced
-    this.produced = []
-    return produced
+    this.produced = null
+    return produced ?? []
   }
 
   /** Keeps an update Yjs emitted for the running change; false outside `runAs` (nobody changing the document). */
   take(update: Uint8Array): boolean {
     if (this.current === null) return false
-    this.produced.push(update)
+    ;(this.produced ??= []).push(update)
     return true
   }
 }

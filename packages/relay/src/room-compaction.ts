@@ -37,29 +37,37 @@ export async function compactFromStorage(storage: StorageAdapter, docName: strin
   }
 }
 
-export interface RoomCompactionOptions {
-  storage: StorageAdapter
-  docName: string
-  /** The room's logger (made on use) and the relay's. */
-  log: () => Logger
-  logger: Logger
-  limits: () => UpdateLimits
-  compactAfterUpdates: number
+/** What a compaction needs of its room. */
+export interface CompactedRoom {
+  readonly name: string
+  /** The room's logger (made on first use). */
+  readonly log: Logger
+  readonly updateLimits: UpdateLimits
   /** The in-memory document as a snapshot and its state vector, or null when memory cannot stand for storage. */
-  memoryState: () => { snapshot: Uint8Array; stateVector: Uint8Array } | null
-  /** Settles once every write queued so far settled. */
-  writesSettled: () => Promise<void>
+  memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null
+}
+
+/** What every room of a relay shares (its RoomOptions). */
+export interface CompactionShared {
+  readonly storage: StorageAdapter
+  readonly logger: Logger
+  readonly compactAfterUpdates: number
 }
 
 export class RoomCompaction {
   private running: Promise<void> | null = null
 
   /**
-   * `storedUpdates`: updates stored after the snapshot; `coveredSeq`: every
-   * stored update up to this seq is in memory (-1: unknown, shared storage).
+   * `writes`: the room's write queue (its `committed` settles once every
+   * write queued so far did); `storedUpdates`: updates stored after the
+   * snapshot; `coveredSeq`: every stored update up to this seq is in memory
+   * (-1: unknown, shared storage). The room and the shared options are
+   * referenced, not wrapped in closures: this is per-room memory.
    */
   constructor(
-    private readonly o: RoomCompactionOptions,
+    private readonly room: CompactedRoom,
+    private readonly shared: CompactionShared,
+    private readonly writes: { readonly committed: Promise<void> },
     private storedUpdates: number,
     private coveredSeq: number
   ) {}
@@ -81,7 +89,7 @@ export class RoomCompaction {
       this.coveredSeq = seq === this.coveredSeq + 1 ? seq : -1
     }
     this.storedUpdates += seqs.length
-    if (this.storedUpdates >= this.o.compactAfterUpdates) void this.run()
+    if (this.storedUpdates >= this.shared.compactAfterUpdates) void this.run()
   }
 
   /** Compacts now (one run at a time); failures are logged and leave the updates as they are. */
@@ -89,12 +97,13 @@ export class RoomCompaction {
     if (this.running !== null) return this.running
     const attempt = async (): Promise<void> => {
       if (await this.fromMemory()) return
-      await this.o.writesSettled()
-      const folded = await compactFromStorage(this.o.storage, this.o.docName, this.o.log(), this.o.logger, this.o.limits())
+      await this.writes.committed.catch(() => undefined)
+      const { room, shared } = this
+      const folded = await compactFromStorage(shared.storage, room.name, room.log, shared.logger, room.updateLimits)
       this.storedUpdates = Math.max(0, this.storedUpdates - folded)
     }
     this.running = attempt()
-      .catch((err: unknown) => this.o.log().warn({ err }, 'compaction failed; updates stay as they are'))
+      .catch((err: unknown) => this.room.log.warn({ err }, 'compaction failed; updates stay as they are'))
       .finally(() => {
         this.running = null
       })
@@ -103,7 +112,7 @@ export class RoomCompaction {
 
   private async fromMemory(): Promise<boolean> {
     if (this.coveredSeq < 0) return false
-    const state = this.o.memoryState()
+    const state = this.room.memoryState()
     if (state === null) return false
     const throughSeq = this.coveredSeq
     const folded = this.storedUpdates
@@ -111,8 +120,8 @@ export class RoomCompaction {
     // May hold more than the updates up to throughSeq (changes not committed yet): they are stored
     // again after it, and applying them twice changes nothing. Nothing is deleted unless the
     // snapshot loads back to this very state.
-    verifySnapshot(this.o.docName, state.snapshot, state.stateVector, this.o.limits())
-    await this.o.storage.compact(this.o.docName, state.snapshot, throughSeq)
+    verifySnapshot(this.room.name, state.snapshot, state.stateVector, this.room.updateLimits)
+    await this.shared.storage.compact(this.room.name, state.snapshot, throughSeq)
     this.storedUpdates = Math.max(0, this.storedUpdates - folded)
     return true
   }

@@ -9,7 +9,11 @@ import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import { RelayError } from './errors.js'
 import { replayStored } from './stored-replay.js'
+import { dropProviderListeners } from './yjs-internals.js'
 import type { UpdateLimits } from './update-guard.js'
+
+/** Every deleted item may be garbage-collected (Yjs' default, which is a new closure per document). */
+const COLLECT_ALL = (): boolean => true
 
 /** Origin of transactions that replay storage: they are not changes (stored already, nobody to tell). */
 export const LOAD_ORIGIN = Symbol('meridian-load')
@@ -38,7 +42,9 @@ export async function loadDocument(name: string, o: { storage: StorageAdapter; l
   }
   // A guid of our own: Yjs would draw a UUID with 36 calls to the crypto RNG, a tenth of the relay's
   // CPU when many documents load (many-docs bench). The guid of a root document never goes on the wire.
-  const doc = new Y.Doc({ gc: true, guid: name })
+  // Nor does it keep Yjs' listeners for provider events (no provider here): yjs-internals.ts.
+  const doc = new Y.Doc({ gc: true, gcFilter: COLLECT_ALL, guid: name })
+  dropProviderListeners(doc)
   if (stored === null) return { doc, storedUpdates: 0, coveredSeq: 0, loadedBytes: 0 }
   try {
     // Every stored update passes the live checks (update-guard.ts); one too deep is skipped.

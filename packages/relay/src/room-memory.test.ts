@@ -74,11 +74,11 @@ describe('room memory', () => {
     clock.advance(20_000)
     b.applyAwareness(presence(22, 2), { kind: 'bus' }) // renewed
     clock.advance(14_000)
-    expect(a.awareness.getStates().has(11)).toBe(false)
-    expect(b.awareness.getStates().has(22)).toBe(true)
+    expect(a.awareness?.getStates().has(11)).toBe(false)
+    expect(b.awareness?.getStates().has(22)).toBe(true)
     expect(clock.intervals).toBe(1)
     clock.advance(20_000)
-    expect(b.awareness.getStates().has(22)).toBe(false)
+    expect(b.awareness?.getStates().has(22)).toBe(false)
     expect(clock.intervals).toBe(0)
     b.applyAwareness(presence(22, 3), { kind: 'bus' })
     expect(clock.intervals).toBe(1)
@@ -104,4 +104,33 @@ describe('room memory', () => {
     expect(new DocSizeGuard(exact + 1).wouldExceed(room, 1)).toBe(false)
     room.destroy()
   })
+
+  it('a room nobody was present in holds no awareness; the first presence update makes it', async () => {
+    const clock = manualClock()
+    const room = await Room.load('p', options(clock))
+    const peer = { id: 'p1', send: () => undefined, fail: () => undefined }
+    room.addPeer(peer)
+    await room.applyUpdate(Y.encodeStateAsUpdate(textDoc('hello')), { kind: 'server', actor: 'test' })
+    room.removePeer(peer) // a peer that never sent presence leaves: nothing to remove, nothing made
+    expect(room.awareness).toBeNull()
+    expect(room.encodeAwarenessState()).toBeNull()
+    room.applyAwareness(presence(33), { kind: 'bus' })
+    expect(room.awareness?.getStates().has(33)).toBe(true)
+    expect(room.encodeAwarenessState()).not.toBeNull()
+    room.destroy()
+  })
+
+  it("a room's document listens only for its own updates (none of Yjs' provider events)", async () => {
+    const room = await Room.load('l', options(manualClock()))
+    const observers = (room.doc as unknown as { _observers: Map<string, Set<unknown>> })._observers
+    expect([...observers.keys()]).toEqual(['update'])
+    expect(observers.get('update')?.size).toBe(1)
+    room.destroy()
+  })
 })
+
+function textDoc(text: string): Y.Doc {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return doc
+}

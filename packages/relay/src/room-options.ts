@@ -37,6 +37,12 @@ export interface RoomOptionsOf<R> {
   onBroken?: (room: R) => void
   /** The room's memory estimate may have changed (a change, encodings made or dropped): see memory-budget.ts. */
   onMemoryChange?: (room: R) => void
+  /**
+   * Every change of the room, after its own `onChange` listeners: one
+   * function for all rooms (the room manager's `onRoomChange`), so that
+   * relay-wide watchers need no listener and closure in every room.
+   */
+  onChange?: (room: R, change: RoomChange) => void
 }
 
 /**

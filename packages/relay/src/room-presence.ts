@@ -21,6 +21,13 @@ export type AwarenessSource<P> =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'peer-left'; readonly peer: P }
 
+/** What y-protocols' `update` event says changed. */
+interface AwarenessUpdate {
+  added: number[]
+  updated: number[]
+  removed: number[]
+}
+
 export interface AwarenessChange<P> {
   /** The changed clients' states, encoded as an awareness update. */
   readonly update: Uint8Array
@@ -53,10 +60,16 @@ export class AwarenessSweeper {
   }
 }
 
+/**
+ * Presence of one room. The awareness and its owners are made with the first
+ * presence update: most rooms never get one (a document edited by scripts, or
+ * opened by clients that send no presence), and an empty Awareness with its
+ * maps and listeners is about 1.3 KB per room.
+ */
 export class RoomPresence<P extends object> {
-  readonly awareness: awarenessProtocol.Awareness
+  private made: awarenessProtocol.Awareness | null = null
   /** Awareness client ids each peer owns (may set), removed when it leaves (awareness-guard.ts). */
-  private readonly owners = new AwarenessOwners<P>()
+  private owners: AwarenessOwners<P> | null = null
   /** When each present awareness client was last renewed (made with the first one). */
   private seen: Map<number, number> | null = null
   private inSweep = false
@@ -65,25 +78,37 @@ export class RoomPresence<P extends object> {
   private destroyed = false
 
   constructor(
-    doc: Y.Doc,
+    private readonly doc: Y.Doc,
     private readonly clock: Clock,
     private readonly sweeper: AwarenessSweeper,
     private readonly onChange: (change: AwarenessChange<P>) => void
-  ) {
-    this.awareness = new awarenessProtocol.Awareness(doc)
+  ) {}
+
+  /** The presence states; null until the first presence update came. */
+  get awareness(): awarenessProtocol.Awareness | null {
+    return this.made
+  }
+
+  /** The awareness, made on first use. */
+  private started(): awarenessProtocol.Awareness {
+    if (this.made !== null) return this.made
+    const awareness = new awarenessProtocol.Awareness(this.doc)
     // Awareness times states out on a real interval of its own: replaced by the sweep on the relay's clock
     // (a simulated clock must drive it too, and a room that is never destroyed must not keep a process alive).
-    clearAwarenessCheckTimer(this.awareness)
+    clearAwarenessCheckTimer(awareness)
     // The relay itself has no presence.
-    this.awareness.setLocalState(null)
-    this.awareness.on('update', this.onUpdate)
+    awareness.setLocalState(null)
+    awareness.on('update', (change: AwarenessUpdate) => this.onUpdate(change))
+    this.made = awareness
+    return awareness
   }
 
   /** Applies an awareness update; throws ERR_AWARENESS_INVALID on garbage. */
   apply(update: Uint8Array, source: AwarenessSource<P>): void {
+    if (this.destroyed) return
     this.current = source
     try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, null)
+      awarenessProtocol.applyAwarenessUpdate(this.started(), update, null)
     } catch (cause) {
       throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
     } finally {
@@ -98,10 +123,11 @@ export class RoomPresence<P extends object> {
    * ERR_AWARENESS_INVALID on garbage.
    */
   applyFromPeer(update: Uint8Array, peer: P, limits: { maxIds: number; maxStateBytes: number }): number {
+    if (this.destroyed) return 0
     let filtered
     try {
-      const meta = this.awareness.meta
-      filtered = this.owners.filter(update, peer, limits.maxIds, limits.maxStateBytes, (id) => meta.get(id)?.clock ?? 0)
+      const meta = this.made?.meta
+      filtered = (this.owners ??= new AwarenessOwners<P>()).filter(update, peer, limits.maxIds, limits.maxStateBytes, (id) => meta?.get(id)?.clock ?? 0)
     } catch (cause) {
       throw new RelayError('ERR_AWARENESS_INVALID', undefined, { cause })
     }
@@ -111,7 +137,7 @@ export class RoomPresence<P extends object> {
 
   /** Removes the states `peer` owned. */
   peerLeft(peer: P): void {
-    const ids = this.owners.release(peer)
+    const ids = this.owners?.release(peer) ?? []
     if (ids.length === 0 || this.destroyed) return
     this.remove(ids, { kind: 'peer-left', peer })
   }
@@ -126,28 +152,31 @@ export class RoomPresence<P extends object> {
 
   /** Every present client's state as one awareness update, or null when nobody is present. */
   encodeAll(): Uint8Array | null {
-    const clients = [...this.awareness.getStates().keys()]
-    return clients.length === 0 ? null : awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)
+    const awareness = this.made
+    if (awareness === null) return null
+    const clients = [...awareness.getStates().keys()]
+    return clients.length === 0 ? null : awarenessProtocol.encodeAwarenessUpdate(awareness, clients)
   }
 
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
-    this.awareness.off('update', this.onUpdate)
     this.leaveSweep()
-    this.awareness.destroy()
+    this.made?.destroy() // its listeners with it
   }
 
   private remove(ids: number[], source: AwarenessSource<P>): void {
+    const awareness = this.made
+    if (awareness === null) return // nobody was ever present
     this.current = source
     try {
-      awarenessProtocol.removeAwarenessStates(this.awareness, ids, null)
+      awarenessProtocol.removeAwarenessStates(awareness, ids, null)
     } finally {
       this.current = null
     }
   }
 
-  private readonly onUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {
+  private onUpdate({ added, updated, removed }: AwarenessUpdate): void {
     const changed = [...added, ...updated, ...removed]
     const source = this.current
     if (changed.length === 0 || source === null) return
@@ -160,7 +189,7 @@ export class RoomPresence<P extends object> {
       this.inSweep = true
       this.sweeper.add(this)
     } else if (seen.size === 0) this.leaveSweep()
-    this.onChange({ update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed), source })
+    this.onChange({ update: awarenessProtocol.encodeAwarenessUpdate(this.started(), changed), source })
   }
 
   private leaveSweep(): void {

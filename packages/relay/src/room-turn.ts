@@ -10,24 +10,28 @@ import { sendTurn, type BroadcastEntry } from './broadcast.js'
 import type { RelayMetrics } from './metrics.js'
 import type { RoomPeer } from './room-peer.js'
 
-export interface RoomTurnDeps {
-  readonly peers: ReadonlySet<RoomPeer>
-  readonly metrics: RelayMetrics | undefined
-  /** Commits what the turn queued for storage (WriteQueue.commit). */
-  commit(): void
-  log(): Logger
+/** What a turn needs of its room. */
+export interface TurnRoom {
+  /** The room's logger (made on first use). */
+  readonly log: Logger
 }
 
 export class RoomTurn {
-  /** Messages to broadcast at the end of this turn. */
-  private outbox: BroadcastEntry[] = []
+  /** Messages to broadcast at the end of this turn (made with the first). */
+  private outbox: BroadcastEntry[] | null = null
   private scheduled = false
 
-  constructor(private readonly deps: RoomTurnDeps) {}
+  /** `writes.commit()` commits what the turn queued for storage (WriteQueue). No closures: this is per-room memory. */
+  constructor(
+    private readonly room: TurnRoom,
+    private readonly peers: ReadonlySet<RoomPeer>,
+    private readonly writes: { commit(): void },
+    private readonly metrics: RelayMetrics | undefined
+  ) {}
 
   /** Queues `message` for every peer but `except`, at the end of this turn. */
   broadcast(message: Uint8Array, except: object | null): void {
-    this.outbox.push({ message, except })
+    ;(this.outbox ??= []).push({ message, except })
     this.schedule()
   }
 
@@ -43,15 +47,15 @@ export class RoomTurn {
     try {
       this.flushBroadcast()
     } catch (err) {
-      this.deps.log().error({ err }, 'broadcast failed')
+      this.room.log.error({ err }, 'broadcast failed')
     }
-    this.deps.commit()
+    this.writes.commit()
   }
 
   private flushBroadcast(): void {
     const entries = this.outbox
-    if (entries.length === 0) return
-    this.outbox = []
-    if (this.deps.peers.size > 0) sendTurn(entries, [...this.deps.peers], this.deps.metrics)
+    if (entries === null) return
+    this.outbox = null
+    if (this.peers.size > 0) sendTurn(entries, [...this.peers], this.metrics)
   }
 }

@@ -31,9 +31,12 @@ export interface WriteQueueHooks {
   failed(cause: unknown): unknown
 }
 
+/** The tail of a queue nothing was ever queued in (one for every room). */
+const SETTLED: Promise<void> = Promise.resolve()
+
 export class WriteQueue {
   /** Settles once every change queued so far is committed. */
-  private tail: Promise<void> = Promise.resolve()
+  private tail: Promise<void> = SETTLED
   /** Changes waiting for the next commit, and the promise that commit settles. */
   private queued: Uint8Array[] = []
   private queuedCommit: Deferred | null = null

@@ -56,8 +56,9 @@ export class Room {
   private readonly writes: WriteQueue
   private readonly turn: RoomTurn
   private readonly compaction: RoomCompaction
-  private readonly changes: RoomChanges
-  private readonly awarenessListeners = new ListenerSet<AwarenessChange<RoomPeer>>((err) => this.log.error({ err }, 'room awareness listener threw'))
+  private readonly changes: RoomChanges<Room>
+  /** Made on the first subscription (the region bus). */
+  private awarenessListeners: ListenerSet<AwarenessChange<RoomPeer>> | null = null
   /** Bytes loaded from storage (snapshot and updates): with `changedBytes`, the memory budget's measure (memory-budget.ts). */
   readonly loadedBytes: number
   /** Encodings for joiners; dropped on change. */
@@ -82,36 +83,22 @@ export class Room {
     this.loadedBytes = loadedBytes
     this.encodings = new JoinerEncodings(doc)
     this.appendOnly = isHistoryDocName(name)
-    this.compaction = new RoomCompaction({
-      storage: options.storage,
-      docName: name,
-      log: () => this.log,
-      logger: options.logger,
-      limits: () => this.updateLimits,
-      compactAfterUpdates: options.compactAfterUpdates,
-      memoryState: () => this.memoryState(),
-      writesSettled: () => this.writes.committed.catch(() => undefined)
-    }, storedUpdates, coveredSeq)
+    // The parts are handed the room and the options every room shares, not closures over them (per-room memory).
+    this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
+    this.compaction = new RoomCompaction(this, options, this.writes, storedUpdates, coveredSeq)
     const clock = options.clock ?? ROOM_CLOCK
     this.presence = new RoomPresence(doc, clock, options.sweeper ?? new AwarenessSweeper(clock), this.onPresenceChange)
-    this.writes = new WriteQueue(options.storage, name, { committed: this.onCommitted, failed: this.onWriteFailed })
-    this.turn = new RoomTurn({ peers: this.peers, metrics: options.metrics, commit: () => this.writes.commit(), log: () => this.log })
-    this.changes = new RoomChanges({
-      writes: this.writes,
-      turn: this.turn,
-      peers: this.peers,
-      listenerFailed: (err) => this.log.error({ err }, 'room change listener threw'),
-      grew: () => this.options.onMemoryChange?.(this)
-    })
+    this.turn = new RoomTurn(this, this.peers, this.writes, options.metrics)
+    this.changes = new RoomChanges<Room>(this, options, this.writes, this.turn, this.peers)
     doc.on('update', this.onDocUpdate)
   }
 
   /** The room's logger, made when it first logs (most rooms never do). */
-  private get log(): Logger {
+  get log(): Logger {
     return (this.logger ??= this.options.logger.child({ doc: this.name }))
   }
 
-  /** Presence (y-protocols awareness); change it through `applyAwareness`. */
+  /** Presence (y-protocols awareness), null until the first presence update; change it through `applyAwareness`. */
   get awareness(): RoomPresence<RoomPeer>['awareness'] {
     return this.presence.awareness
   }
@@ -257,6 +244,7 @@ export class Room {
 
   /** Subscribes to presence changes (with their source); returns the unsubscribe function. */
   onAwarenessChange(listener: (change: AwarenessChange<RoomPeer>) => void): () => void {
+    this.awarenessListeners ??= new ListenerSet((err) => this.log.error({ err }, 'room awareness listener threw'))
     return this.awarenessListeners.add(listener)
   }
 
@@ -300,8 +288,8 @@ export class Room {
     return this.compaction.uncompacted
   }
 
-  /** The in-memory document as a snapshot, or null when memory cannot stand for storage. */
-  private memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
+  /** The in-memory document as a snapshot (for compaction), or null when memory cannot stand for storage. */
+  memoryState(): { snapshot: Uint8Array; stateVector: Uint8Array } | null {
     if (this.destroyed || this.broken || hasPending(this.doc) || isWedged(this.doc)) return null
     const snapshot = this.encodings.full()
     this.options.onMemoryChange?.(this)
@@ -332,7 +320,7 @@ export class Room {
       // In the turn's broadcast, so it keeps its place among the document updates.
       this.turn.broadcast(encodeMessage({ type: 'awareness', update: change.update }), null)
     }
-    this.awarenessListeners.emit(change)
+    this.awarenessListeners?.emit(change)
   }
 
   private readonly onCommitted = (seqs: readonly number[]): void => {

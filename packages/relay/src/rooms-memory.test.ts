@@ -131,3 +131,23 @@ describe('RoomManager memory total', () => {
     expect(rooms.memoryBytes).toBe(0)
   }, 30_000)
 })
+
+describe('RoomManager change listeners', () => {
+  it('one relay-wide listener hears every room, loaded before or after it subscribed, without a listener in any room', async () => {
+    const scheduler = new Scheduler()
+    const rooms = new RoomManager({ storage: new MemoryStorageAdapter(), logger: pino({ level: 'silent' }), evictIdleAfterMs: 1_000, compactAfterUpdates: 1_000, clock: scheduler.clockFor('relay') })
+    const early = await rooms.acquire('early')
+    const heard: string[] = []
+    const off = rooms.onRoomChange((room, change) => heard.push(`${room.name}:${change.source.kind}`))
+    const late = await rooms.acquire('late')
+    await early.applyUpdate(edit('a'), SERVER)
+    await late.applyUpdate(edit('b'), SERVER)
+    expect(heard).toEqual(['early:server', 'late:server'])
+    // No room made a listener set of its own for it.
+    for (const room of [early, late]) expect((room as unknown as { changes: { listeners: unknown } }).changes.listeners).toBeNull()
+    off()
+    await early.applyUpdate(edit('c'), SERVER)
+    expect(heard).toHaveLength(2)
+    await rooms.close()
+  })
+})

@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { StorageAdapter } from '@meridian/storage'
 import type { Clock, ClockTimer } from '@meridian/base'
 import { RelayError } from './errors.js'
-import { Room, type RoomOptions } from './room.js'
+import { Room, type RoomChange, type RoomOptions } from './room.js'
 import { AwarenessSweeper } from './room-presence.js'
 import type { RelayMetrics } from './metrics.js'
 import type { UpdateLimits } from './update-guard.js'
@@ -54,6 +54,7 @@ export class RoomManager {
   private closed = false
   private readonly loadedListeners = new Set<(room: Room) => void>()
   private readonly evictedListeners = new Set<(room: Room) => void>()
+  private readonly changeListeners = new Set<(room: Room, change: RoomChange) => void>()
   /** Runs before every load of a client document; a rejection refuses the load (deleted documents: docs/tombstones.ts). */
   private loadGuard: ((name: string) => Promise<void>) | null = null
 
@@ -75,6 +76,7 @@ export class RoomManager {
       onStorageFailure: (room) => this.discard(room, 'after a storage failure'),
       onBroken: (room) => this.discard(room, 'after applying an update failed'),
       onMemoryChange: (room) => this.memory.update(room),
+      onChange: (room, change) => this.notifyChange(room, change),
       ...(options.updateLimits !== undefined ? { updateLimits: options.updateLimits } : {})
     }
   }
@@ -96,6 +98,16 @@ export class RoomManager {
   onRoomEvicted(listener: (room: Room) => void): () => void {
     this.evictedListeners.add(listener)
     return () => this.evictedListeners.delete(listener)
+  }
+
+  /**
+   * Called with every change of every room (as `room.onChange` listeners
+   * are, after them): one subscription for the relay, none per room. Returns
+   * the unsubscribe function.
+   */
+  onRoomChange(listener: (room: Room, change: RoomChange) => void): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
   }
 
   /** Returns the loaded room for `name`, loading it if needed; the caller holds it until `release`. */
@@ -243,6 +255,16 @@ export class RoomManager {
         listener(room)
       } catch (err) {
         this.options.logger.error({ err, doc: room.name }, 'room listener threw')
+      }
+    }
+  }
+
+  private notifyChange(room: Room, change: RoomChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(room, change)
+      } catch (err) {
+        this.options.logger.error({ err, doc: room.name }, 'room change listener threw')
       }
     }
   }

@@ -98,6 +98,9 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request logs would drown the per-connection ones that matter here.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nor a pino child per request for a request id nothing else logs (a few hundred bytes per WebSocket upgrade,
+    // kept through the upgrade's async checks): request.log is the relay's logger.
+    childLoggerFactory: (logger) => logger,
     trustProxy: options.trustProxy,
     // A document name is one route parameter of the document API (percent-encoded: up to 3 bytes per byte).
     routerOptions: { maxParamLength: 3 * MAX_DOC_NAME_BYTES + 64 }

@@ -13,15 +13,15 @@ export class WriteAcks {
   committed = 0
   /** First update-bearing message refused: acks stop before it. */
   private refusedAt: number | null = null
-  /** Arrival times of messages not yet committed. */
-  private arrivals: [seq: number, atMs: number][] = []
+  /** Arrival times of messages not yet committed (null when none: most sessions are idle most of the time). */
+  private arrivals: [seq: number, atMs: number][] | null = null
 
   constructor(private readonly latencySeconds: Histogram | null) {}
 
   /** A new update-bearing message: its number. */
   receive(): number {
     const seq = ++this.received
-    if (this.latencySeconds !== null) this.arrivals.push([seq, performance.now()])
+    if (this.latencySeconds !== null) (this.arrivals ??= []).push([seq, performance.now()])
     return seq
   }
 
@@ -39,14 +39,15 @@ export class WriteAcks {
     if (seq <= this.committed) return false
     if (this.refusedAt !== null && seq >= this.refusedAt) return false
     this.committed = seq
-    if (this.arrivals.length > 0) {
+    const arrivals = this.arrivals
+    if (arrivals !== null) {
       const now = performance.now()
-      while (this.arrivals.length > 0 && (this.arrivals[0]?.[0] ?? Infinity) <= seq) {
-        const arrival = this.arrivals.shift()
+      while (arrivals.length > 0 && (arrivals[0]?.[0] ?? Infinity) <= seq) {
+        const arrival = arrivals.shift()
         if (arrival !== undefined) this.latencySeconds?.observe((now - arrival[1]) / 1000)
       }
-      // Drained: let go of the array's backing store (it stays as large as the largest burst otherwise).
-      if (this.arrivals.length === 0) this.arrivals = []
+      // Drained: let go of the array (its backing store stays as large as the largest burst otherwise).
+      if (arrivals.length === 0) this.arrivals = null
     }
     return true
   }

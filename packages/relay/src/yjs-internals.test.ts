@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { clearAwarenessCheckTimer, findStructIndex, hasPending, isWedged, leftPending, pendingOf, restorePending, setPending, structsOf } from './yjs-internals.js'
+import { clearAwarenessCheckTimer, dropProviderListeners, findStructIndex, hasPending, isWedged, leftPending, pendingOf, restorePending, setPending, structsOf } from './yjs-internals.js'
 
 describe('the Yjs internals the relay relies on (shape)', () => {
   it('a doc has _transaction (null when idle) and _transactionCleanups (an array, empty when idle)', () => {
@@ -99,5 +99,21 @@ describe('the y-protocols internals and the pending helpers', () => {
     awareness.setLocalState({ name: 'a' })
     expect(awareness.getLocalState()).toEqual({ name: 'a' })
     awareness.destroy()
+  })
+
+  it('a new doc listens to its own load and sync events (lib0 _observers); without them it still emits updates and is destroyed', () => {
+    const doc = new Y.Doc()
+    const observers = (doc as unknown as { _observers: Map<string, Set<unknown>> })._observers
+    expect([...observers.keys()].sort()).toEqual(['load', 'sync'])
+    dropProviderListeners(doc)
+    expect(observers.size).toBe(0)
+    let updates = 0
+    doc.on('update', () => updates++)
+    doc.getText('t').insert(0, 'x')
+    expect(updates).toBe(1)
+    doc.emit('sync', [true]) // a provider's event: nobody listens any more
+    expect(doc.isSynced).toBe(false)
+    doc.destroy()
+    expect(doc.isDestroyed).toBe(true)
   })
 })

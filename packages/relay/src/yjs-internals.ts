@@ -23,6 +23,8 @@ interface StoreInternals {
 interface DocInternals {
   _transaction: unknown
   _transactionCleanups: unknown[]
+  /** lib0 Observable: listeners per event name. */
+  _observers: Map<string, Set<unknown>>
 }
 
 const storeOf = (doc: Y.Doc): StoreInternals => doc.store as unknown as StoreInternals
@@ -95,4 +97,17 @@ export const clearAwarenessCheckTimer = (awareness: Awareness): void => {
   const own = awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> | null }
   clearInterval(own._checkInterval ?? undefined)
   own._checkInterval = null
+}
+
+/**
+ * Every Y.Doc listens to its own `load` and `sync` events from birth, for
+ * `whenLoaded`/`whenSynced`: two listener sets, their closures and promises,
+ * about 800 bytes per document. Providers emit those events; the relay's
+ * documents have none, so nothing ever resolves them here. Drops the
+ * listeners (the promises then never resolve, as they would not have anyway).
+ */
+export const dropProviderListeners = (doc: Y.Doc): void => {
+  const observers = (doc as unknown as DocInternals)._observers
+  observers.delete('load')
+  observers.delete('sync')
 }

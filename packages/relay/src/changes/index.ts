@@ -89,13 +89,11 @@ export class ChangeFeedService {
     registerChangeRoutes(deps.app, { feed: this.feed, clock: options.clock })
     this.registerAdmin(webhooks.map((w) => ({ id: w.id, url: redactUrl(w.url), docs: w.docs })))
     // Wake readers and deliverers as soon as this relay commits a change (others' are polled).
-    deps.rooms.onRoomLoaded((room) => {
-      room.onChange((change) => {
-        change.committed.then(() => {
-          this.feed.wake(room.name)
-          for (const d of this.deliverers) d.wake(room.name)
-        }, () => undefined /* a failed commit is reported to the writer by the room */)
-      })
+    deps.rooms.onRoomChange((room, change) => {
+      change.committed.then(() => {
+        this.feed.wake(room.name)
+        for (const d of this.deliverers) d.wake(room.name)
+      }, () => undefined /* a failed commit is reported to the writer by the room */)
     })
   }
 

@@ -18,7 +18,8 @@ import type { Logger } from 'pino'
 import type { Clock, ClockTimer } from '@meridian/base'
 import { decideAutoVersion, liveDocNameOf, type AutoVersionOptions } from '@meridian/history'
 import type { ChangeSource } from '../change-source.js'
-import type { Room } from '../room.js'
+import { Deadlines, type Scheduled } from '../deadlines.js'
+import type { RoomChange } from '../room.js'
 import { isSystemDocument, type RoomManager } from '../rooms.js'
 import type { HistoryService } from './history-service.js'
 
@@ -51,15 +52,18 @@ export function countsAsActivity(source: ChangeSource): boolean {
   }
 }
 
-interface Activity {
+/** A document's changes since its last automatic version; scheduled (Deadlines) while a decision waits. */
+interface Activity extends Scheduled {
+  readonly docName: string
   firstChangeMs: number | null
   lastChangeMs: number | null
-  timer: ClockTimer | null
   capturing: boolean
 }
 
 export class AutoVersions {
   private readonly activity = new Map<string, Activity>()
+  /** When waiting documents are decided again: one timer for all of them, not a timer and closure per active document. */
+  private readonly rechecks: Deadlines<Activity>
   private readonly retentionTimers = new Map<string, ClockTimer>()
   private readonly unsubscribe: () => void
   private closed = false
@@ -67,54 +71,50 @@ export class AutoVersions {
   private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(private readonly d: AutoVersionsDeps) {
-    this.unsubscribe = d.rooms.onRoomLoaded((room) => this.watch(room))
+    this.rechecks = new Deadlines(d.clock, (a) => this.decide(a))
+    // One listener for every room's changes (none per room).
+    this.unsubscribe = d.rooms.onRoomChange((room, change) => this.changed(room.name, change))
   }
 
-  private watch(room: Room): void {
-    const history = liveDocNameOf(room.name)
+  private changed(docName: string, change: RoomChange): void {
+    const history = liveDocNameOf(docName)
     if (history !== null) {
-      room.onChange((change) => {
-        if (change.source.kind === 'client') this.scheduleRetention(history)
-      })
+      if (change.source.kind === 'client') this.scheduleRetention(history)
       return
     }
-    if (isSystemDocument(room.name) || this.d.policy === null) return
-    room.onChange((change) => {
-      if (countsAsActivity(change.source)) this.note(room.name)
-    })
+    if (isSystemDocument(docName) || this.d.policy === null) return
+    if (countsAsActivity(change.source)) this.note(docName)
   }
 
   private note(docName: string): void {
     if (this.closed) return
     const now = this.d.clock.now()
     let a = this.activity.get(docName)
-    if (a === undefined) this.activity.set(docName, (a = { firstChangeMs: null, lastChangeMs: null, timer: null, capturing: false }))
+    if (a === undefined) this.activity.set(docName, (a = { docName, firstChangeMs: null, lastChangeMs: null, capturing: false, deadlineIndex: -1, deadlineAt: 0 }))
     a.firstChangeMs ??= now
     a.lastChangeMs = now
-    this.decide(docName, a)
+    this.decide(a)
   }
 
-  private decide(docName: string, a: Activity): void {
+  private decide(a: Activity): void {
     if (this.closed || a.capturing || this.d.policy === null) return
-    this.d.clock.clearTimeout(a.timer)
-    a.timer = null
-    const decision = decideAutoVersion(a, this.d.clock.now(), this.d.policy)
+    this.rechecks.delete(a)
+    const now = this.d.clock.now()
+    const decision = decideAutoVersion(a, now, this.d.policy)
     switch (decision.action) {
       case 'idle':
         return
       case 'wait':
-        a.timer = this.d.clock.setTimeout(() => {
-          a.timer = null
-          this.decide(docName, a)
-        }, Math.max(1, decision.recheckAtMs - this.d.clock.now()))
+        this.rechecks.set(a, now + Math.max(1, decision.recheckAtMs - now))
         return
       case 'capture':
-        this.capture(docName, a)
+        this.capture(a)
         return
     }
   }
 
-  private capture(docName: string, a: Activity): void {
+  private capture(a: Activity): void {
+    const { docName } = a
     a.capturing = true
     // Changes from now on count towards the next version.
     a.firstChangeMs = null
@@ -125,7 +125,7 @@ export class AutoVersions {
       .finally(() => {
         a.capturing = false
         if (a.firstChangeMs === null) this.activity.delete(docName)
-        else this.decide(docName, a)
+        else this.decide(a)
       }))
   }
 
@@ -152,7 +152,7 @@ export class AutoVersions {
   close(): Promise<void> {
     this.closed = true
     this.unsubscribe()
-    for (const a of this.activity.values()) this.d.clock.clearTimeout(a.timer)
+    this.rechecks.stop()
     for (const t of this.retentionTimers.values()) this.d.clock.clearTimeout(t)
     this.retentionTimers.clear()
     return this.idle()
