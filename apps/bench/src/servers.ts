@@ -57,15 +57,20 @@ function findBenchRoot(): string {
 }
 
 export const RELAY_CLI = join(REPO_ROOT, 'apps', 'relay', 'dist', 'main.js')
+/** The `meridian-relay` command (it runs RELAY_CLI), whose shebang carries the node flags. */
+export const RELAY_BIN = join(REPO_ROOT, 'apps', 'relay', 'bin', 'meridian-relay.js')
 
 /**
  * The node flags the `meridian-relay` command runs with, from its shebang
- * (`#!/usr/bin/env -S node <flags>`): the relay is measured as it ships.
+ * (`#!/usr/bin/env -S node <flags>`): the relay is measured as it ships. A
+ * file without that shebang throws: finding no flags silently measured the
+ * relay without them once the shebang moved from dist/main.js to the bin.
  */
-export function relayNodeArgs(cli = RELAY_CLI): string[] {
-  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? ''
+export function relayNodeArgs(bin = RELAY_BIN): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? ''
   const match = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(first)
-  return (match?.[1] ?? '').split(/\s+/).filter((a) => a.length > 0)
+  if (match === null) throw new Error(`${bin}: no \`#!/usr/bin/env -S node <flags>\` shebang`)
+  return (match[1] ?? '').split(/\s+/).filter((a) => a.length > 0)
 }
 
 let relayHelp: string | undefined
