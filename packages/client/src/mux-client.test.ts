@@ -43,6 +43,9 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
     expect(first).toEqual(['doc-open', 'doc-frame', 'doc-frame', 'doc-open', 'doc-frame', 'doc-frame'])
     expect(relay.last.innerTypes('a').slice(0, 2)).toEqual(['hello', 'sync-step1'])
     expect(client.relay?.nodeId).toBe('fake')
+    // A document reports the relay the shared socket uses, not its virtual socket's placeholder.
+    expect(a.url).toBe('ws://a')
+    expect(a.relay?.url).toBe('ws://a')
   })
 
   it("wraps a document's messages in doc-frames with its id, and unwraps the relay's", async () => {

@@ -53,8 +53,23 @@ function batchLimit(options: MeridianClientOptions): number {
 class MuxProvider extends MeridianProvider {
   private closing: Promise<void> | null = null
 
-  constructor(options: MeridianProviderOptions, private readonly release: (closing: Promise<void>) => Promise<void>) {
+  constructor(
+    options: MeridianProviderOptions,
+    private readonly release: (closing: Promise<void>) => Promise<void>,
+    private readonly sharedUrl: () => string | null
+  ) {
     super(options)
+  }
+
+  /** The relay the shared socket uses (the provider itself only knows its virtual socket's placeholder). */
+  override get url(): string | null {
+    return super.url === null ? null : this.sharedUrl()
+  }
+
+  override get relay(): RelayInfo | null {
+    const relay = super.relay
+    const url = this.sharedUrl()
+    return relay === null || url === null ? relay : { ...relay, url }
   }
 
   override destroy(): Promise<void> {
@@ -181,7 +196,7 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
         if (this.closing.get(docName) === closing) this.closing.delete(docName)
       }).catch(() => undefined)
       return watcher?.destroy() ?? Promise.resolve()
-    })
+    }, () => this.shared.url)
     this.providers.set(docName, provider)
     this.byDoc.set(doc, provider)
     if (subdocs !== undefined) {

@@ -169,7 +169,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     ? await RevocationStore.open({ rooms, apply: (kind, key, atMs) => sockets.revoke({ [kind]: key }, atMs) })
     : null
   const revoke = async (match: { jti?: string; sub?: string }): Promise<number> => {
-    const atMs = Date.now()
+    const atMs = options.clock.now()
     const closed = sockets.revoke(match, atMs)
     await revocationStore?.record(match, atMs)
     return closed
@@ -284,7 +284,7 @@ export async function buildRelay(relayOptions: RelayOptions): Promise<Relay> {
     registerStatusSection: (name, provider) => status.register(name, provider),
     onWebhookOutcome: (listener) => changes.onOutcome(listener),
     revokeTokens: (match) => {
-      const atMs = Date.now()
+      const atMs = options.clock.now()
       const closed = sockets.revoke(match, atMs)
       revocationStore?.record(match, atMs).catch((err: unknown) => logger.error({ err }, 'a revocation could not be stored'))
       return closed
