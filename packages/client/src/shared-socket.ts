@@ -6,6 +6,7 @@ import {
   MERIDIAN_AUTH,
   MESSAGE_MERIDIAN,
   MUX_PATH,
+  MuxBatcher,
   PROTOCOL_VERSION,
   encodeClientMessage,
   frame,
@@ -15,7 +16,6 @@ import {
 import type { Backoff } from './backoff.js'
 import { MeridianError } from './errors.js'
 import type { RelayInfo } from './link-events.js'
-import { MuxBatcher } from './mux-batcher.js'
 import { decodeMuxIncoming, type MuxIncoming } from './mux-decode.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
 import { authRefusal } from './provider-events.js'

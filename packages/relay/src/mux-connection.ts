@@ -7,10 +7,10 @@
  * `hello`, each document gets a client-chosen id and a document session of
  * its own (mux-doc-host.ts); per-document refusals close that document
  * (`doc-closed`), never the socket. What the relay sends in one turn goes out
- * as one `batch` (mux-batcher.ts).
+ * as one `batch` (`MuxBatcher`, @meridian/protocol).
  */
 import type { RawData } from 'ws'
-import type { HelloMessage, Message } from '@meridian/protocol'
+import { MAX_BATCH_ENTRIES, MuxBatcher, type HelloMessage, type Message } from '@meridian/protocol'
 import { CLOSE_CODES, RelayError } from './errors.js'
 import { checkDocName } from './doc-name.js'
 import type { Access, CompiledGrant, TokenClaims, VerifyResult } from './auth.js'
@@ -21,8 +21,10 @@ import type { DocSessionDeps } from './session-host.js'
 import { refusal } from './connection-end.js'
 import { SocketOwner } from './socket-owner.js'
 import { byteLength, decodeBytes, decodeFrame, type DecodedFrame, type QueuedFrame } from './frames.js'
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MuxBatcher } from './mux-batcher.js'
 import { MuxDocHost, refuseDoc, type MuxSocket } from './mux-doc-host.js'
+
+/** Largest batch the relay builds, unless `maxMessageBytes` is smaller. */
+export const MAX_BATCH_BYTES = 256 * 1024
 
 /** What a multiplexed socket's token admitted. */
 class MuxLive {
@@ -191,7 +193,7 @@ export class MuxConnection extends SocketOwner<MuxLive> implements MuxSocket {
       live.phase = 'open'
       this.joined('mux')
       const maxBatchBytes = Math.min(MAX_BATCH_BYTES, this.hub.options.maxMessageBytes)
-      live.batcher = new MuxBatcher((frame) => this.writer?.write(frame), maxBatchBytes)
+      live.batcher = new MuxBatcher(maxBatchBytes, (frame) => this.writer?.write(frame))
     }
     this.hub.metrics.messageOut(outcome.reply)
     this.write(outcome.reply)

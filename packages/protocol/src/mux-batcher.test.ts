@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_BATCH_ENTRIES, decodeMessage } from '@meridian/protocol'
+import { decodeMessage, encodeMessage } from './codec.js'
+import { MAX_BATCH_ENTRIES } from './mux.js'
 import { MuxBatcher } from './mux-batcher.js'
 
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
@@ -58,5 +59,20 @@ describe('MuxBatcher', () => {
     batcher.push(bytes(3, 2))
     batcher.flush()
     expect(sent).toEqual([bytes(3, 2)])
+  })
+
+  it('keeps order across an early flush: acks before, a large update alone, acks after', async () => {
+    const out: unknown[] = []
+    const batcher = new MuxBatcher(64, (frame) => out.push(decodeMessage(frame)))
+    const ack = (upTo: number): Uint8Array => encodeMessage({ type: 'ack', upTo })
+    for (let i = 0; i < 10; i++) batcher.push(ack(i))
+    batcher.push(encodeMessage({ type: 'sync-update', update: new Uint8Array(100) }))
+    batcher.push(ack(99))
+    await turn()
+    const flat = out.flatMap((m) => {
+      const msg = m as { type: string; messages?: Uint8Array[] }
+      return msg.type === 'batch' ? (msg.messages ?? []).map((e) => decodeMessage(e).type) : [msg.type]
+    })
+    expect(flat).toEqual([...Array.from({ length: 10 }, () => 'ack'), 'sync-update', 'ack'])
   })
 })

@@ -1,4 +1,4 @@
-import { MAX_BATCH_ENTRIES, encodeMuxMessage } from '@meridian/protocol'
+import { MAX_BATCH_ENTRIES, encodeMuxMessage } from './mux.js'
 
 /** Length prefix of one batch entry (a varUint: 5 bytes cover any frame size a relay accepts). */
 const ENTRY_PREFIX_BYTES = 5
@@ -6,9 +6,10 @@ const ENTRY_PREFIX_BYTES = 5
 const BATCH_HEADER_BYTES = 8
 
 /**
- * Coalesces what the shared socket sends within one turn into `batch` frames
- * (PROTOCOL.md, "Multiplexing"): after a reconnect, hundreds of documents'
- * doc-open, hello and step 1 go out as a few frames, not hundreds. A batch
+ * Coalesces what a multiplexed socket sends within one turn (a microtask: no
+ * timer, so a simulated clock sees the same) into `batch` frames (PROTOCOL.md,
+ * "Multiplexing"), on both sides: after a reconnect, hundreds of documents'
+ * doc-open, hello and step 1 go out as a few frames, and the relay's answers too. A batch
  * never exceeds `maxBatchBytes` (the relay's frame limit at most: over it the
  * relay closes the socket) nor MAX_BATCH_ENTRIES (over it, a protocol error):
  * it is flushed before it would; a message that alone is that large goes out
