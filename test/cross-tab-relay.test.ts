@@ -2,7 +2,8 @@
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { IDBFactory } from 'fake-indexeddb'
-import { ClientStoreError, openIdbClientStore, type ClientAppendEntry, type ClientAppendResult, type ClientStore } from '@meridian/client'
+import { type ClientAppendEntry, type ClientAppendResult, type ClientStore } from '@meridian/client'
+import { ClientStoreError, openIdbClientStore } from '@meridian/client/store'
 import { createTestClient as createClient, startTestRelay as startRelay, storedDoc, waitUntil } from '@meridian/testing'
 
 const cleanups: (() => Promise<void>)[] = []

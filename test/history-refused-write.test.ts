@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { MemoryClientStore, isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
+import { isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { historyDocName, listVersions } from '@meridian/history'
 import { captureUpdate, createTestClient, startTestRelay, type TestRelay } from '@meridian/testing'
 

@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { MemoryClientStore, type MeridianProvider } from '@meridian/client'
+import { type MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { mintToken } from '@meridian/relay'
 import { openSqliteStorage } from '@meridian/storage-sqlite'
 import {

@@ -186,7 +186,8 @@ describe.skipIf(!registry.ok)('release check: a fresh app outside the repository
 /** Run in the fresh app with plain node: it imports the installed packages, nothing from the repository. */
 const SYNC_SCRIPT = `import * as Y from 'yjs'
 import WebSocket from 'ws'
-import { MeridianProvider, MemoryClientStore } from '@meridian/client'
+import { MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 
 const [url, token] = process.argv.slice(2)
 const timeoutMs = 20000

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { DEFAULT_MAX_FRAME_BYTES, MemoryClientStore, type WebSocketConstructor } from '@meridian/client'
+import { DEFAULT_MAX_FRAME_BYTES, type WebSocketConstructor } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { createTestClient, NodeWebSocket, startTestRelay, storedDoc, waitUntil, type TestRelay } from '@meridian/testing'
 
 // A write larger than a frame may be (the relay's maxMessageBytes, 16 MiB by default) must not send the SDK

@@ -6,7 +6,8 @@
  */
 import * as Y from 'yjs'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { MeridianProvider, openIdbClientStore, type ClientAppendEntry } from '@meridian/client'
+import { MeridianProvider, type ClientAppendEntry } from '@meridian/client'
+import { indexedDbStore, openIdbClientStore } from '@meridian/client/store'
 
 type System = 'meridian' | 'meridian-pending' | 'y-indexeddb' | 'idb-open' | 'meridian-store'
 const DOC: Record<System, string> = {
@@ -211,7 +212,7 @@ async function loadPhase(system: System): Promise<unknown> {
     await persistence.destroy()
     return { system, ms, ok: digest(doc.getText('text').toString()) === expected }
   }
-  const provider = new MeridianProvider({ doc, docName: DOC[system], connect: false, crossTab: false })
+  const provider = new MeridianProvider({ doc, docName: DOC[system], store: indexedDbStore(), connect: false, crossTab: false })
   await provider.whenLoaded
   const ms = performance.now() - t0
   const pendingLoaded = provider.pendingCount

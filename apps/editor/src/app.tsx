@@ -12,6 +12,7 @@ import {
   type DocumentHandle
 } from '@meridian/react'
 import { crossTabSharing } from '@meridian/client/cross-tab'
+import { indexedDbStore } from '@meridian/client/store'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
 import { presence } from '@meridian/client/presence'
@@ -23,7 +24,7 @@ import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
   const options = useMemo(
-    () => ({ docName: config.docName, urls: config.urls, policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing }),
+    () => ({ docName: config.docName, urls: config.urls, store: indexedDbStore(), policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing }),
     [config]
   )
   const handle = useOpenDocument(options)

@@ -14,6 +14,8 @@ const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
   // 16,240 B on 2026-12-02, then 17,197 B with the refused-write path (writes a relay refuses for what
   // they do, e.g. deleting from a history document); issue #18's target is 12 KB (README, "Bundle size").
   '@meridian/client': 17_500,
+  // 3,404 B on 2026-12-02: the IndexedDB store (compaction, failure handling) and the memory store.
+  '@meridian/client/store': 3_500,
   '@meridian/client/policy': 5_500,
   '@meridian/client/digest': 6_000,
   '@meridian/client/presence': 2_700,

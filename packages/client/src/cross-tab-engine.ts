@@ -1,4 +1,5 @@
 import type * as Y from 'yjs'
+import type { ClientStore, ClientStoreFactory } from './store/types.js'
 
 /**
  * Origin of transactions applying another tab's update. From the global symbol
@@ -41,15 +42,16 @@ export interface CrossTabLink {
 
 /**
  * The provider's link, with `crossTabSharing`: on by default where tabs share the store
- * (the default IndexedDB one) and BroadcastChannel exists. With a custom store, instances
- * do not share storage, so it is opt-in (`crossTab: true`).
+ * (`indexedDbStore()`, whose factory says `sharedAcrossTabs`) and BroadcastChannel exists.
+ * With other stores, instances do not share storage, so it is opt-in (`crossTab: true`).
  */
 export function openCrossTab(
-  options: { crossTabSharing?: CrossTabSharing; crossTab?: boolean; store?: unknown },
+  options: { crossTabSharing?: CrossTabSharing; crossTab?: boolean; store: ClientStore | ClientStoreFactory },
   link: CrossTabOptions
 ): CrossTabLink | null {
   const sharing = options.crossTabSharing
-  return sharing !== undefined && (options.crossTab ?? options.store === undefined) && sharing.available() ? sharing.open(link) : null
+  const shared = typeof options.store === 'function' && options.store.sharedAcrossTabs === true
+  return sharing !== undefined && (options.crossTab ?? shared) && sharing.available() ? sharing.open(link) : null
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as fake from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { MemoryClientStore, MeridianProvider, crossTabChannelName, openIdbClientStore, type ClientStore } from './index.js'
+import { MeridianProvider, crossTabChannelName, type ClientStore } from './index.js'
+import { MemoryClientStore, indexedDbStore, openIdbClientStore } from './store.js'
 import { crossTabSharing } from './cross-tab.js'
 
 // The IndexedDB store checks that the IndexedDB classes are globals.
@@ -114,9 +115,13 @@ describe('cross-tab sharing over BroadcastChannel', () => {
   it('is off by default with a custom store, and can be turned off; garbage on the channel is ignored', async () => {
     const docName = uniqueDoc()
     const doc = new Y.Doc()
-    const custom = new MeridianProvider({ doc, docName, store: new MemoryClientStore() })
+    const custom = new MeridianProvider({ doc, docName, store: new MemoryClientStore(), crossTabSharing })
     cleanups.push(() => custom.destroy())
     expect(custom.crossTabEnabled).toBe(false)
+    // indexedDbStore() is shared by the tabs of an origin: sharing is on by default with it.
+    const shared = new MeridianProvider({ doc: new Y.Doc(), docName, store: indexedDbStore(), crossTabSharing })
+    cleanups.push(() => shared.destroy())
+    expect(shared.crossTabEnabled).toBe(true)
     const off = new MeridianProvider({ doc: new Y.Doc(), docName, crossTab: false, store: new MemoryClientStore() })
     cleanups.push(() => off.destroy())
     expect(off.crossTabEnabled).toBe(false)
@@ -138,8 +143,8 @@ describe('cross-tab sharing over BroadcastChannel', () => {
 
   it('is opt-in: without crossTabSharing tabs do not share, and crossTab: true alone is an options error', async () => {
     const docName = uniqueDoc()
-    // The default store (IndexedDB) would turn sharing on; without the entry there is nothing to turn on.
-    const plain = new MeridianProvider({ doc: new Y.Doc(), docName })
+    // IndexedDB (shared by tabs) would turn sharing on; without the entry there is nothing to turn on.
+    const plain = new MeridianProvider({ doc: new Y.Doc(), docName, store: indexedDbStore() })
     cleanups.push(() => plain.destroy())
     expect(plain.crossTabEnabled).toBe(false)
     expect(() => new MeridianProvider({ doc: new Y.Doc(), docName, crossTab: true, store: new MemoryClientStore() })).toThrow(expect.objectContaining({ code: 'ERR_OPTIONS' }))

@@ -1,6 +1,6 @@
-// The default entry: the provider and its store. The policy engine, the delete-set digest
-// exchange, presence and cross-tab sharing are their own entries (`@meridian/client/policy`,
-// `/digest`, `/presence`, `/cross-tab`).
+// The default entry: the provider. Where documents are stored (`@meridian/client/store`), the
+// policy engine, the delete-set digest exchange, presence and cross-tab sharing are their own
+// entries (`@meridian/client/store`, `/policy`, `/digest`, `/presence`, `/cross-tab`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
 export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
 export { crossTabChannelName } from './cross-tab.js'
@@ -13,4 +13,13 @@ export type { DeleteDigest } from './delete-digest.js'
 export type { Presence } from './presence-engine.js'
 export type { RelayInfo } from './link-events.js'
 export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
-export * from './store/index.js'
+export type {
+  ClientAppendEntry,
+  ClientAppendResult,
+  ClientStore,
+  ClientStoreErrorCode,
+  ClientStoreFactory,
+  ClientStoreHooks,
+  ClientStoredDocument,
+  ClientStoredUpdate
+} from './store/types.js'

@@ -1,18 +1,9 @@
-// The default store (no `store` option) is IndexedDB on the global factory: fake-indexeddb's here.
+// `indexedDbStore()` uses IndexedDB on the global factory: fake-indexeddb's here.
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import {
-  ClientStoreError,
-  MemoryClientStore,
-  MeridianProvider,
-  isClientStoreError,
-  type ClientAppendEntry,
-  type ClientAppendResult,
-  type ClientStore,
-  type MeridianError,
-  type PersistenceState
-} from './index.js'
+import { MeridianProvider, type ClientAppendEntry, type ClientAppendResult, type ClientStore, type MeridianError, type PersistenceState } from './index.js'
+import { ClientStoreError, MemoryClientStore, indexedDbStore, isClientStoreError } from './store.js'
 
 /** A memory store whose operations can be made to fail like IndexedDB does. */
 class FlakyStore extends MemoryClientStore {
@@ -52,7 +43,7 @@ afterEach(async () => {
 
 function observe(options: { docName: string; store?: ClientStore | (() => Promise<ClientStore>) }): Observed {
   const doc = new Y.Doc()
-  const provider = new MeridianProvider({ doc, docName: options.docName, store: options.store, crossTab: false })
+  const provider = new MeridianProvider({ doc, docName: options.docName, store: options.store ?? indexedDbStore(), crossTab: false })
   providers.push(provider)
   const errors: MeridianError[] = []
   const states: PersistenceState[] = []
@@ -108,7 +99,7 @@ describe('persistence state: the document keeps working in memory and says so', 
   })
 
   it('the database closed under us (another tab upgrades it): memory-only at once, edits keep working', async () => {
-    const { provider, doc, errors, states } = observe({ docName: 'upgraded' }) // default IndexedDB store
+    const { provider, doc, errors, states } = observe({ docName: 'upgraded' }) // indexedDbStore()
     await provider.whenLoaded
     doc.getMap('m').set('before', 1)
     await provider.whenPersisted()

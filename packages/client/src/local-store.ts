@@ -1,13 +1,11 @@
 import { LocalPersistence } from './persistence.js'
 import { MeridianError } from './errors.js'
-import type { ClientStore, ClientStoredDocument } from './store/types.js'
-import { MemoryClientStore } from './store/memory-store.js'
-import { openIdbClientStore } from './store/idb-store.js'
+import type { ClientStore, ClientStoreFactory, ClientStoredDocument } from './store/types.js'
 import type { PersistenceState } from './provider-events.js'
 
 export interface LocalStoreOptions {
-  /** The provider's `store` option: a store, a factory, or undefined for IndexedDB. */
-  store: ClientStore | (() => Promise<ClientStore>) | undefined
+  /** The provider's `store` option: a store, or a factory the provider opens (and closes) itself. */
+  store: ClientStore | ClientStoreFactory
   docName: string
   compactAfterUpdates: number
   /** A store error the document survives (reported, nothing else changes). */
@@ -17,9 +15,9 @@ export interface LocalStoreOptions {
 }
 
 /**
- * The provider's local store: opening it (IndexedDB by default, memory when that
- * fails), reading the document, and the switch to `memory-only` when the store
- * fails or is closed under us — the document keeps working either way.
+ * The provider's local store: opening it, reading the document, and the switch
+ * to `memory-only` when the store cannot be opened, fails, or is closed under
+ * us — the document keeps working either way.
  */
 export class LocalStore {
   /** Set once `load` has run (whether or not reading succeeded). */
@@ -35,6 +33,8 @@ export class LocalStore {
   /** Opens the store and reads the document; never rejects. Null: nothing could be read (working in memory). */
   async load(): Promise<ClientStoredDocument | null> {
     const store = await this.open()
+    // No store (it could not be opened): `local` stays null, so writes are kept in memory only.
+    if (store === null) return null
     const persistence = new LocalPersistence({
       store,
       docName: this.o.docName,
@@ -57,20 +57,20 @@ export class LocalStore {
     await this.local?.close(this.owns)
   }
 
-  private async open(): Promise<ClientStore> {
+  private async open(): Promise<ClientStore | null> {
     const option = this.o.store
-    if (option !== undefined && typeof option !== 'function') return option
+    if (typeof option !== 'function') return option
     this.owns = true
     try {
       // onClose: another tab upgrades or deletes the database, or the browser closes it.
-      return option !== undefined ? await option() : await openIdbClientStore({ onClose: (cause) => this.onClosed(cause) })
+      return await option({ onClose: (cause) => this.onClosed(cause) })
     } catch (cause) {
       this.setMemoryOnly(new MeridianError('ERR_PERSISTENCE', 'store unavailable; in memory', { cause }))
-      return new MemoryClientStore()
+      return null
     }
   }
 
-  /** The IndexedDB connection was closed under us: stop writing to it, keep working in memory. */
+  /** The store was closed under us: stop writing to it, keep working in memory. */
   private onClosed(cause: unknown): void {
     const error = new MeridianError('ERR_PERSISTENCE', 'database closed (another tab or the browser); in memory', { cause })
     if (this.local !== null) this.local.goMemoryOnly(error)

@@ -8,8 +8,10 @@ import type { ClientStore } from './store/types.js'
 /** Provider options the client sets for every document (one connection, one backoff, one clock). */
 export const CLIENT_OWNED_OPTIONS = ['doc', 'docName', 'url', 'urls', 'WebSocket', 'params', 'backoff', 'connectTimeoutMs', 'clock', 'random'] as const
 
-/** Per-document provider options: everything but what the client owns (presence, policy, store, …). */
-export type DocumentOptions = Omit<MeridianProviderOptions, (typeof CLIENT_OWNED_OPTIONS)[number]>
+/** Per-document provider options: everything but what the client owns; `store` defaults to the client's. */
+export type DocumentOptions = Omit<MeridianProviderOptions, (typeof CLIENT_OWNED_OPTIONS)[number] | 'store'> & {
+  store?: MeridianProviderOptions['store']
+}
 
 export interface SubdocsOptions {
   /** Load (and so open) every subdocument as soon as it appears, not only those `subdoc.load()` loads. Default false. */

@@ -1,6 +1,6 @@
 import type * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import type { ClientStore } from './store/types.js'
+import type { ClientStore, ClientStoreFactory } from './store/types.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { MeridianError } from './errors.js'
 import type { PolicyConfig } from '@meridian/policy'
@@ -34,8 +34,14 @@ export interface MeridianProviderOptions {
   url?: string
   /** …or several, tried in order on failure (failover). */
   urls?: readonly string[]
-  /** Local store; or a factory. Default: IndexedDB (`openIdbClientStore()`), falling back to memory with an ERR_PERSISTENCE error event when IndexedDB is missing. */
-  store?: ClientStore | (() => Promise<ClientStore>)
+  /**
+   * Where the document lives on this device (required): `indexedDbStore()` from
+   * `@meridian/client/store` in browsers, `new MemoryClientStore()` (same entry) where
+   * nothing may be kept, or an app's own `ClientStore` / `ClientStoreFactory`. A factory
+   * that rejects, or a store that fails, leaves the document working in memory (an
+   * ERR_PERSISTENCE error event, `persistence` 'memory-only').
+   */
+  store: ClientStore | ClientStoreFactory
   /** WebSocket implementation. Default: `globalThis.WebSocket` (pass `ws` in Node 20). */
   WebSocket?: WebSocketConstructor
   /** Query parameters added to the relay URL (e.g. `{ token }`). */
@@ -84,8 +90,8 @@ export interface MeridianProviderOptions {
   crossTabSharing?: CrossTabSharing
   /**
    * With `crossTabSharing`: whether to share. Default: true when BroadcastChannel
-   * exists and `store` is not given (tabs then share the default IndexedDB store);
-   * false with a custom store, whose instances do not share storage.
+   * exists and the store is shared by the tabs (`indexedDbStore()`: its factory's
+   * `sharedAcrossTabs`); false with other stores, whose instances do not share storage.
    */
   crossTab?: boolean
   /** Time source for every timer and timestamp; default the system clock. Tests pass a simulated one (@meridian/testing). */
@@ -127,6 +133,10 @@ export function validateProviderOptions(options: MeridianProviderOptions): strin
   if (options.doc === undefined || typeof options.doc.on !== 'function') throw new MeridianError('ERR_OPTIONS', 'doc must be a Y.Doc')
   if (typeof options.docName !== 'string' || options.docName.length === 0) {
     throw new MeridianError('ERR_OPTIONS', 'docName must be a non-empty string')
+  }
+  const store = options.store as unknown
+  if (store === null || (typeof store !== 'object' && typeof store !== 'function')) {
+    throw new MeridianError('ERR_OPTIONS', 'store is required: indexedDbStore() or new MemoryClientStore() from @meridian/client/store')
   }
   const urls = options.urls !== undefined ? [...options.urls] : options.url !== undefined ? [options.url] : []
   for (const url of urls) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { MemoryClientStore, MeridianProvider, isMeridianError } from './index.js'
+import { MeridianProvider, isMeridianError } from './index.js'
+import { MemoryClientStore } from './store.js'
 import { presence } from './presence.js'
 
 const base = (): { doc: Y.Doc; docName: string; store: MemoryClientStore; connect: false } =>

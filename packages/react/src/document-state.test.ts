@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { MemoryClientStore, MeridianProvider } from '@meridian/client'
+import { MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { DocumentState } from './document-state.js'
 import { ExternalStore } from './external-store.js'
 

@@ -71,7 +71,8 @@ const UPDATES_PER_TURN = 10
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 async function meridianStore(): Promise<StoreUnderTest> {
-  const { MeridianProvider, openIdbClientStore } = await import('@meridian/client')
+  const { MeridianProvider } = await import('@meridian/client')
+  const { openIdbClientStore } = await import('@meridian/client/store')
   const dbName = 'meridian-bench'
   let open: { provider: InstanceType<typeof MeridianProvider>; store: Awaited<ReturnType<typeof openIdbClientStore>> } | null = null
   const close = async (): Promise<void> => {

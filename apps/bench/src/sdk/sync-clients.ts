@@ -60,7 +60,7 @@ export async function createSyncClient(subject: SdkSubject, options: SyncClientO
 export async function prefillLocal(subject: SdkSubject, dbName: string, docs: readonly { docName: string; state: Uint8Array }[]): Promise<void> {
   switch (subject) {
     case 'meridian': {
-      const { openIdbClientStore } = await import('@meridian/client')
+      const { openIdbClientStore } = await import('@meridian/client/store')
       const store = await openIdbClientStore({ dbName })
       for (const { docName, state } of docs) await store.append(docName, [{ data: state, pending: false }])
       await store.close()
@@ -97,7 +97,7 @@ function committed(db: IDBDatabase | null): Promise<void> {
 }
 
 async function meridianClient(o: SyncClientOptions): Promise<SyncClient> {
-  const { MemoryClientStore, openIdbClientStore } = await import('@meridian/client')
+  const { MemoryClientStore, openIdbClientStore } = await import('@meridian/client/store')
   const store = o.local === 'indexeddb' ? await openIdbClientStore({ dbName: o.dbName }) : new MemoryClientStore()
   // `ws` as the SDK's WebSocket, as @meridian/testing's NodeWebSocket does (its handler types are DOM-shaped).
   const mux = openMeridianMux({ url: o.url, WebSocket: o.WebSocket as unknown as WebSocketConstructor, store })

@@ -1,5 +1,6 @@
 import * as Y from 'yjs'
-import { MemoryClientStore, MeridianProvider } from '@meridian/client'
+import { MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
 import { type DocumentMode, type PolicyConfig, type PolicyDecision } from '@meridian/policy'

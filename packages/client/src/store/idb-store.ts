@@ -8,6 +8,7 @@ import type {
   ClientAppendEntry,
   ClientAppendResult,
   ClientStore,
+  ClientStoreFactory,
   ClientStoredDocument,
   ClientStoredUpdate
 } from './types.js'
@@ -68,6 +69,24 @@ export async function openIdbClientStore(options: IdbClientStoreOptions = {}): P
     throw toClientStoreError(error, `cannot open IndexedDB database '${dbName}'`)
   }
   return store
+}
+
+/**
+ * The provider's `store` option for IndexedDB: the document lives on the device,
+ * shared by the tabs of this origin (so cross-tab sharing defaults on). Each
+ * provider opens its own connection and closes it when destroyed; when the
+ * database is closed under it, the provider goes on in memory. `onClose` here is
+ * called as well.
+ */
+export function indexedDbStore(options: IdbClientStoreOptions = {}): ClientStoreFactory {
+  const open = (hooks: { onClose(cause: unknown): void }): Promise<IdbClientStore> => openIdbClientStore({
+    ...options,
+    onClose: (error) => {
+      options.onClose?.(error)
+      hooks.onClose(error)
+    }
+  })
+  return Object.assign(open, { sharedAcrossTabs: true })
 }
 
 function globalFactory(): IDBFactory | undefined {

@@ -56,4 +56,27 @@ export interface ClientStore {
   close(): Promise<void>
 }
 
+/** What the provider tells a store it opens itself (a `ClientStoreFactory`). */
+export interface ClientStoreHooks {
+  /**
+   * The store was closed under the provider (e.g. another tab upgrading or deleting the
+   * IndexedDB database, or the browser closing it): the document goes on in memory.
+   */
+  onClose(cause: unknown): void
+}
+
+/**
+ * A store the provider opens when it loads and closes when it is destroyed:
+ * `indexedDbStore()` from `@meridian/client/store`, or an app's own. A rejection
+ * leaves the document working in memory (an ERR_PERSISTENCE error event).
+ */
+export interface ClientStoreFactory {
+  (hooks: ClientStoreHooks): Promise<ClientStore>
+  /**
+   * Every tab of this origin that opens it sees the same data (IndexedDB): cross-tab
+   * sharing (`crossTabSharing`) is then on by default. Absent: each instance is its own.
+   */
+  readonly sharedAcrossTabs?: boolean
+}
+
 export type { ClientStoreErrorCode } from './errors.js'

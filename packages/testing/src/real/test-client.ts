@@ -1,6 +1,7 @@
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { MemoryClientStore, MeridianProvider, openIdbClientStore, type MeridianProviderOptions, type WebSocketConstructor } from '@meridian/client'
+import { MeridianProvider, type MeridianProviderOptions, type WebSocketConstructor } from '@meridian/client'
+import { MemoryClientStore, openIdbClientStore } from '@meridian/client/store'
 import { FULL_SDK } from '../full-sdk.js'
 
 /** Node's `ws` as the SDK's WebSocket (Node 20 has no global one). */

@@ -7,7 +7,8 @@
  * workspace cuts all of them at once.
  */
 import * as Y from 'yjs'
-import { MemoryClientStore, type MeridianProvider } from '@meridian/client'
+import { type MeridianProvider } from '@meridian/client'
+import { MemoryClientStore } from '@meridian/client/store'
 import { MeridianClient } from '@meridian/client/multiplex'
 import type { WebSocketConstructor } from '@meridian/client'
 import { FULL_SDK } from '../full-sdk.js'
