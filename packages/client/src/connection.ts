@@ -1,4 +1,4 @@
-import { CLOSE_CODES } from '@meridian/protocol'
+import { CLOSE_CLIENT_RECONNECT } from '@meridian/protocol'
 import type { Backoff } from './backoff.js'
 import { MeridianError } from './errors.js'
 import type { LinkEvent } from './link-events.js'
@@ -40,7 +40,7 @@ export class Connection {
       clock: o.clock,
       connect: o.connect,
       open: (url) => this.open(url),
-      drop: () => this.link?.close(CLOSE_CODES.CLIENT_RECONNECT, 'browser offline')
+      drop: () => this.link?.close(CLOSE_CLIENT_RECONNECT, 'browser offline')
     })
   }
 

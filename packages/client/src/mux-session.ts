@@ -1,5 +1,5 @@
 import type { Clock } from '@meridian/base'
-import { CLOSE_CODES, encodeMuxMessage, type DocClosedMessage, type DocFrameMessage } from '@meridian/protocol'
+import { CLOSE_CLIENT_RECONNECT, encodeMuxMessage, type DocClosedMessage, type DocFrameMessage } from '@meridian/protocol'
 import { Backoff, type BackoffOptions } from './backoff.js'
 import type { WebSocketConstructor } from './options.js'
 import { virtualSocketClass, type DocLine, type VirtualHub, type VirtualSocket } from './virtual-socket.js'
@@ -107,7 +107,7 @@ export class MuxSession implements VirtualHub {
     this.freeIds = []
     this.nextId = 1
     for (const slot of open) {
-      if (slot.kind === 'open') slot.socket.ended(CLOSE_CODES.CLIENT_RECONNECT, 'connection lost')
+      if (slot.kind === 'open') slot.socket.ended(CLOSE_CLIENT_RECONNECT, 'connection lost')
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Clock, ClockTimer } from '@meridian/base'
 import * as Y from 'yjs'
 import {
-  CLOSE_CODES,
+  CLOSE_CLIENT_RECONNECT,
   FATAL_CLOSE_CODES,
   FEATURE_ACKS,
   FEATURE_DS_DIGEST,
@@ -101,7 +101,7 @@ export class RelayLink {
     const target = `${options.url.replace(/\/+$/, '')}/${encodeURIComponent(options.docName)}${query.length > 0 ? `?${query}` : ''}`
     this.socket = new options.WebSocket(target)
     this.socket.binaryType = 'arraybuffer'
-    this.connectTimer = this.options.clock.setTimeout(() => this.close(CLOSE_CODES.CLIENT_RECONNECT, 'connect timeout'), options.connectTimeoutMs)
+    this.connectTimer = this.options.clock.setTimeout(() => this.close(CLOSE_CLIENT_RECONNECT, 'connect timeout'), options.connectTimeoutMs)
     this.socket.onopen = () => this.onOpen()
     this.socket.onmessage = (ev) => this.onMessage(ev.data)
     this.socket.onclose = (ev) => this.finish(ev.code, ev.reason)
@@ -358,14 +358,14 @@ export class RelayLink {
       this.socket.send(message)
       return true
     } catch {
-      this.close(CLOSE_CODES.CLIENT_RECONNECT, 'send failed')
+      this.close(CLOSE_CLIENT_RECONNECT, 'send failed')
       return false
     }
   }
 
   private fail(error: MeridianError): void {
     this.emit({ type: 'error', error })
-    this.close(CLOSE_CODES.CLIENT_RECONNECT, error.code)
+    this.close(CLOSE_CLIENT_RECONNECT, error.code)
   }
 
   private finish(code: number | null = null, reason = ''): void {

@@ -1,6 +1,7 @@
 import type { Clock, ClockTimer } from '@meridian/base'
 import {
-  CLOSE_CODES,
+  CLOSE_CLIENT_RECONNECT,
+  CLOSE_INVALID_MESSAGE,
   FATAL_CLOSE_CODES,
   FEATURE_MULTIPLEX,
   MERIDIAN_AUTH,
@@ -84,7 +85,7 @@ export class SharedSocket {
       clock: o.clock,
       connect: false,
       open: (url) => this.open(url),
-      drop: () => this.close(CLOSE_CODES.CLIENT_RECONNECT, 'browser offline')
+      drop: () => this.close(CLOSE_CLIENT_RECONNECT, 'browser offline')
     })
     this.reconnect.start()
   }
@@ -144,7 +145,7 @@ export class SharedSocket {
     socket.binaryType = 'arraybuffer'
     const attempt: Attempt = {
       socket, url, open: false, multiplexed: false, refused: false,
-      connectTimer: this.o.clock.setTimeout(() => this.close(CLOSE_CODES.CLIENT_RECONNECT, 'connect timeout'), this.o.connectTimeoutMs),
+      connectTimer: this.o.clock.setTimeout(() => this.close(CLOSE_CLIENT_RECONNECT, 'connect timeout'), this.o.connectTimeoutMs),
       batcher: new MuxBatcher(this.o.maxBatchBytes, (bytes) => this.sendFrame(attempt, bytes))
     }
     this.attempt = attempt
@@ -235,14 +236,14 @@ export class SharedSocket {
     } catch {
       // Not from inside a send (a document may be mid-handshake): close once this turn is done.
       queueMicrotask(() => {
-        if (this.attempt === attempt) this.close(CLOSE_CODES.CLIENT_RECONNECT, 'send failed')
+        if (this.attempt === attempt) this.close(CLOSE_CLIENT_RECONNECT, 'send failed')
       })
     }
   }
 
   private fail(error: MeridianError): void {
     this.o.onError(error)
-    this.close(CLOSE_CODES.CLIENT_RECONNECT, error.code)
+    this.close(CLOSE_CLIENT_RECONNECT, error.code)
   }
 
   /** Ends the current attempt (what is queued goes out first). */
@@ -269,7 +270,7 @@ export class SharedSocket {
     this.o.onClose()
     // An older relay takes the mux path for a document name and refuses it (4401) before any
     // hello of ours is answered, or answers hello without the feature: retrying cannot help.
-    const unsupported = attempt.refused || (code === CLOSE_CODES.INVALID_MESSAGE && !attempt.multiplexed)
+    const unsupported = attempt.refused || (code === CLOSE_INVALID_MESSAGE && !attempt.multiplexed)
     const refusal = unsupported ? null : authRefusal(code, reason)
     this.reconnect.closed(attempt.open, unsupported || refusal !== null)
     if (this._status !== 'closed') this.setStatus('disconnected')

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_ROOT, REPO_ROOT } from '../servers.js'
-import { PEERS, clientEntries, measureBundle, peerVersion, type BundleFigure } from './measure.js'
+import { COMPOSITIONS, PEERS, clientEntries, measureBundle, peerVersion, type BundleFigure } from './measure.js'
 import { BUNDLE_SECTION_END, BUNDLE_SECTION_START, withBundleSection } from './section.js'
 
 /** The default entry's target from issue #18 (also the budget in packages/client/src/bundle-size.test.ts). */
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     const all = entries.map((e) => `export * from '${e}'`).join('\n')
     rows.push({ figure: await measureBundle(REPO_ROOT, '@meridian/client, every entry', all), note: 'every entry together (shared code counted once)' })
   }
+  for (const c of COMPOSITIONS) rows.push({ figure: await measureBundle(REPO_ROOT, c.label, c.source), note: c.note })
   const peerRows: Row[] = []
   for (const peer of PEERS) {
     const versions = peer.label.split(' + ').map((name) => `${name} ${peerVersion(REPO_ROOT, name) ?? '?'}`).join(', ')

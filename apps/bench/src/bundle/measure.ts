@@ -53,6 +53,31 @@ export function clientEntries(repoRoot: string): string[] {
   return Object.keys(pkg.exports).map((key) => (key === '.' ? '@meridian/client' : `@meridian/client/${key.slice(2)}`))
 }
 
+/**
+ * What apps import, bundled as an app would (named imports, so the rest is shaken
+ * out): the like-for-like figure next to the peers, whose figures include their
+ * offline store.
+ */
+export const COMPOSITIONS: readonly { label: string; source: string; note: string }[] = [
+  {
+    label: 'provider + indexedDbStore()',
+    source: "export { MeridianProvider } from '@meridian/client'\nexport { indexedDbStore } from '@meridian/client/store'",
+    note: 'an offline-first app: sync, failover, durability levels and the IndexedDB store (compare with y-websocket + y-indexeddb)'
+  },
+  {
+    label: 'the editor demo\'s imports',
+    source: [
+      "export { MeridianProvider } from '@meridian/client'",
+      "export { indexedDbStore } from '@meridian/client/store'",
+      "export { policyEngine } from '@meridian/client/policy'",
+      "export { deleteDigest } from '@meridian/client/digest'",
+      "export { presence } from '@meridian/client/presence'",
+      "export { crossTabSharing } from '@meridian/client/cross-tab'"
+    ].join('\n'),
+    note: 'plus the policy engine, the delete digest, presence and cross-tab sharing'
+  }
+]
+
 export interface Peer {
   label: string
   /** The peer's entry, what an app imports to get sync and offline storage. */
