@@ -1,6 +1,7 @@
 import type { ClientStore, ClientStoredDocument } from './store/types.js'
 import { MeridianError } from './errors.js'
-import { isClientStoreError } from './store/errors.js'
+import { isCodedError } from '@meridian/base'
+import type { ClientStoreErrorCode } from './store/errors.js'
 
 interface QueuedWrite {
   data: Uint8Array
@@ -136,7 +137,8 @@ export class LocalPersistence {
 
   /** A failure that loses nothing is only reported; one that does, or a closed store, ends the use of the store. */
   private fail(error: MeridianError, losesData: boolean): void {
-    if (losesData || isClientStoreError(error.cause, 'ERR_STORE_CLOSED')) {
+    // By code, not by class: the store errors' class lives in @meridian/client/store, and custom stores reject with the same codes.
+    if (losesData || (isCodedError(error.cause) && error.cause.code === ('ERR_STORE_CLOSED' satisfies ClientStoreErrorCode))) {
       this.goMemoryOnly(error)
     } else if (!this._memoryOnly) {
       this.onError(error, false)
