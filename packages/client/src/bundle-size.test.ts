@@ -12,14 +12,18 @@ import { describe, expect, it } from 'vitest'
  */
 const BUDGETS_GZIP_BYTES: Readonly<Record<string, number>> = {
   // 16,240 B on 2026-12-02, then 17,197 B with the refused-write path (writes a relay refuses for what
-  // they do, e.g. deleting from a history document); issue #18's target is 12 KB (README, "Bundle size").
-  '@meridian/client': 17_500,
+  // they do, e.g. deleting from a history document), 15,202 B with holding them moved to /refused-writes
+  // (a fail-stop gate stays); issue #18's target is 12 KB (README, "Bundle size").
+  '@meridian/client': 15_500,
   '@meridian/client/policy': 5_500,
   '@meridian/client/digest': 6_000,
   '@meridian/client/presence': 2_700,
   '@meridian/client/cross-tab': 1_000,
-  // 21,636 B on 2026-12-02: the provider (the default entry) and ~4.4 KB of multiplexing (issue #21).
-  '@meridian/client/multiplex': 22_000
+  // 4,679 B: the holding write gate and the withheld-writes bookkeeping (with the errors and close codes it needs).
+  '@meridian/client/refused-writes': 4_800,
+  // 21,636 B on 2026-12-02: the provider (the default entry) and ~4.4 KB of multiplexing (issue #21); 22,114 B
+  // once it holds refused writes by default (the holding gate, and the default entry's fail-stop gate beside it).
+  '@meridian/client/multiplex': 22_500
 }
 
 /** Far below any real figure: a bundle smaller than this lost its code (a broken build or entry). */

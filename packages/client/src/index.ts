@@ -1,6 +1,6 @@
 // The default entry: the provider and its store. The policy engine, the delete-set digest
-// exchange, presence and cross-tab sharing are their own entries (`@meridian/client/policy`,
-// `/digest`, `/presence`, `/cross-tab`).
+// exchange, presence, cross-tab sharing and holding refused writes are their own entries
+// (`@meridian/client/policy`, `/digest`, `/presence`, `/cross-tab`, `/refused-writes`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
 export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
 export { crossTabChannelName } from './cross-tab.js'
@@ -12,5 +12,5 @@ export type { Guarantees, GuaranteesOptions, PolicyEngine } from './guarantees.j
 export type { DeleteDigest } from './delete-digest.js'
 export type { Presence } from './presence-engine.js'
 export type { RelayInfo } from './link-events.js'
-export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
+export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './write-gate.js'
 export * from './store/index.js'
