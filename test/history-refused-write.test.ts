@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { isMeridianError, type MeridianError, type MeridianProvider } from '@meridian/client'
 import { MemoryClientStore } from '@meridian/client/store'
+import { holdRefusedWrites } from '@meridian/client/refused-writes'
 import { historyDocName, listVersions } from '@meridian/history'
 import { captureUpdate, createTestClient, startTestRelay, type TestRelay } from '@meridian/testing'
 
 // A client that deletes a version (history documents are append-only for clients) is refused with
-// 4400 ERR_HISTORY_APPEND_ONLY: the SDK holds that write back instead of resending it at every reconnect.
+// 4400 ERR_HISTORY_APPEND_ONLY: with holdRefusedWrites the SDK holds that write back instead of resending it at
+// every reconnect (without it, syncing stops: see packages/client/src/write-gate.test.ts).
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
@@ -39,7 +41,7 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
     it(`is held back and reported once; appends still sync; no reconnect loop (${digest ? 'with' : 'without'} the delete digest)`, async () => {
       const { relay, url, id } = await relayWithVersion()
       const store = new MemoryClientStore()
-      const client = createTestClient(historyDocName('notes/1'), { url, store, ...(digest ? {} : { deleteDigest: undefined }) })
+      const client = createTestClient(historyDocName('notes/1'), { url, store, holdRefusedWrites, ...(digest ? {} : { deleteDigest: undefined }) })
       cleanups.push(() => client.provider.destroy())
       const { provider, doc } = client
       const attempts: string[] = []
@@ -101,7 +103,7 @@ describe('a write refused for what it does (ERR_HISTORY_APPEND_ONLY)', () => {
       // A reload: the local copy still has the deletion, no pending write carries it. Refused once more, then withheld.
       await provider.whenPersisted()
       await provider.destroy()
-      const reloaded = createTestClient(historyDocName('notes/1'), { url, store, ...(digest ? {} : { deleteDigest: undefined }) })
+      const reloaded = createTestClient(historyDocName('notes/1'), { url, store, holdRefusedWrites, ...(digest ? {} : { deleteDigest: undefined }) })
       cleanups.push(() => reloaded.provider.destroy())
       const reconnects: string[] = []
       reloaded.provider.on('status', (e) => {

@@ -2,11 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DEFAULT_MAX_FRAME_BYTES, type WebSocketConstructor } from '@meridian/client'
 import { MemoryClientStore } from '@meridian/client/store'
+import { holdRefusedWrites } from '@meridian/client/refused-writes'
 import { createTestClient, NodeWebSocket, startTestRelay, storedDoc, waitUntil, type TestRelay } from '@meridian/testing'
 
 // A write larger than a frame may be (the relay's maxMessageBytes, 16 MiB by default) must not send the SDK
-// into a reconnect loop resending it (y-websocket#189): one clear error names it, the document keeps it, other
-// writes still sync, and the app can drop it.
+// into a reconnect loop resending it (y-websocket#189). With holdRefusedWrites: one clear error names it, the
+// document keeps it, other writes still sync, and the app can drop it (without it, syncing stops: write-gate.test.ts).
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
@@ -33,7 +34,7 @@ describe('a write too large for one frame', () => {
     expect(DEFAULT_MAX_FRAME_BYTES).toBe(16 * 1024 * 1024)
     const { url, storage } = await relay()
     const ws = countingWebSocket()
-    const a = createTestClient('big', { url, WebSocket: ws.WebSocket, connect: false })
+    const a = createTestClient('big', { url, WebSocket: ws.WebSocket, connect: false, holdRefusedWrites })
     const b = createTestClient('big', { url })
     cleanups.push(() => a.provider.destroy(), () => b.provider.destroy())
     const errors: { code: string; seq: number | undefined; bytes: number | undefined }[] = []
@@ -81,7 +82,7 @@ describe('a write too large for one frame', () => {
 
   it('a live write that builds on the refused one is held with it; independent live writes still sync', async () => {
     const { url } = await relay({ maxMessageBytes: 1024 * 1024 })
-    const a = createTestClient('live', { url, maxFrameBytes: 1024 * 1024 })
+    const a = createTestClient('live', { url, maxFrameBytes: 1024 * 1024, holdRefusedWrites })
     const b = createTestClient('live', { url })
     cleanups.push(() => a.provider.destroy(), () => b.provider.destroy())
     await Promise.all([a.provider.whenSynced(), b.provider.whenSynced()])
@@ -103,7 +104,7 @@ describe('a write too large for one frame', () => {
   it('refused by the relay (4413: the document would grow too large): held back after one refusal, one reconnection, no loop', async () => {
     const { url, storage } = await relay({ maxDocumentBytes: 64 * 1024 })
     const ws = countingWebSocket()
-    const a = createTestClient('grow', { url, WebSocket: ws.WebSocket })
+    const a = createTestClient('grow', { url, WebSocket: ws.WebSocket, holdRefusedWrites })
     cleanups.push(() => a.provider.destroy())
     await a.provider.whenSynced()
     a.doc.getMap('m').set('small', 1)
@@ -123,7 +124,7 @@ describe('a write too large for one frame', () => {
   it('restored from the local store after a reload: held back too, the rest syncs, one connection', async () => {
     const { url, storage } = await relay()
     const store = new MemoryClientStore()
-    const first = createTestClient('reload', { url, store, connect: false })
+    const first = createTestClient('reload', { url, store, connect: false, holdRefusedWrites })
     await first.provider.whenLoaded
     first.doc.getMap('m').set('small', 1)
     first.doc.getMap('m').set('blob', 'b'.repeat(17 * 1024 * 1024))
@@ -131,7 +132,7 @@ describe('a write too large for one frame', () => {
     await first.provider.destroy()
 
     const ws = countingWebSocket()
-    const again = createTestClient('reload', { url, store, WebSocket: ws.WebSocket })
+    const again = createTestClient('reload', { url, store, WebSocket: ws.WebSocket, holdRefusedWrites })
     cleanups.push(() => again.provider.destroy())
     await again.provider.whenSynced({ timeoutMs: 10_000 })
     expect(again.provider.refusedWrites.map((w) => [w.seq, w.reason])).toEqual([[2, 'frame-too-large']])

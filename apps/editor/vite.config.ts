@@ -12,7 +12,11 @@ const repo = fileURLToPath(new URL('../..', import.meta.url))
 export default defineConfig({
   base: '/editor/',
   resolve: {
-    alias: [{ find: /^@meridian\/([a-z-]+)$/, replacement: `${repo}packages/$1/src/index.ts` }],
+    alias: [
+      { find: /^@meridian\/([a-z-]+)$/, replacement: `${repo}packages/$1/src/index.ts` },
+      // Subpath entries from sources too, so one copy of the client is bundled (not src and dist side by side).
+      { find: /^@meridian\/([a-z-]+)\/([a-z-]+)$/, replacement: `${repo}packages/$1/src/$2.ts` }
+    ],
     // One copy of each, whatever the workspace layout: two Yjs or two Reacts break at runtime.
     dedupe: ['yjs', 'y-protocols', 'react', 'react-dom', 'lib0']
   },

@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import { MeridianProvider, type MeridianError } from '@meridian/client'
 import { crossTabSharing } from '@meridian/client/cross-tab'
 import { indexedDbStore } from '@meridian/client/store'
+import { holdRefusedWrites } from '@meridian/client/refused-writes'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
 import { enableOfflineShell } from './offline-shell.js'
@@ -70,7 +71,7 @@ function createProvider(): MeridianProvider {
   // The selected relay first, the others as failover, in order.
   const urls = [selectedRelay, ...relays.filter((r) => r !== selectedRelay)]
   // `policy`: the same capabilities for the SDK's own engine, where the SDK has one (see PagePolicy).
-  const p = new MeridianProvider({ doc, docName, urls, store: indexedDbStore(), connect: !offlineByUser, policy: demoPolicyConfig(homeRegion), policyEngine, deleteDigest, crossTabSharing })
+  const p = new MeridianProvider({ doc, docName, urls, store: indexedDbStore(), connect: !offlineByUser, policy: demoPolicyConfig(homeRegion), policyEngine, deleteDigest, crossTabSharing, holdRefusedWrites })
   p.on('status', ({ status, url }) => logEvent(`${status}${url !== null ? ` · ${url}` : ''}`, status === 'connected' ? 'good' : 'info'))
   p.on('relay', (info) => logEvent(`relay ${info.nodeId} (${info.region}) said hello`))
   p.on('persistence', ({ state }) => logEvent(`local store: ${state}`, 'bad'))

@@ -16,6 +16,7 @@ import { indexedDbStore } from '@meridian/client/store'
 import { deleteDigest } from '@meridian/client/digest'
 import { policyEngine } from '@meridian/client/policy'
 import { presence } from '@meridian/client/presence'
+import { holdRefusedWrites } from '@meridian/client/refused-writes'
 import { editorPolicy, type EditorConfig } from './config.js'
 import { CollaborativeEditor } from './editor.js'
 import { CommentsPanel } from './comments.js'
@@ -24,7 +25,7 @@ import { exposeForTests } from './page-api.js'
 
 export function App({ config }: { config: EditorConfig }): ReactNode {
   const options = useMemo(
-    () => ({ docName: config.docName, urls: config.urls, store: indexedDbStore(), policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing }),
+    () => ({ docName: config.docName, urls: config.urls, store: indexedDbStore(), policy: editorPolicy(config), policyEngine, deleteDigest, presence, crossTabSharing, holdRefusedWrites }),
     [config]
   )
   const handle = useOpenDocument(options)

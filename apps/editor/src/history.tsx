@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } fr
 import * as Y from 'yjs'
 import { MeridianProvider } from '@meridian/client'
 import { indexedDbStore } from '@meridian/client/store'
+import { holdRefusedWrites } from '@meridian/client/refused-writes'
 import { VersionHistory, versionsMap, type RootHints, type VersionMeta } from '@meridian/history'
 import { ExternalStore, usePolicy, type DocumentHandle } from '@meridian/react'
 
@@ -99,7 +100,7 @@ function useVersionHistory(handle: DocumentHandle, urls: string[], author: strin
     const opened = new VersionHistory({
       live: handle.provider,
       // The same relays; the history document keeps its own local copy (never the live one's).
-      connect: (doc, docName) => new MeridianProvider({ doc, docName, urls, store: indexedDbStore() }),
+      connect: (doc, docName) => new MeridianProvider({ doc, docName, urls, store: indexedDbStore(), holdRefusedWrites }),
       author,
       hints: EDITOR_ROOTS
     })

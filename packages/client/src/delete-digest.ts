@@ -1,5 +1,26 @@
 import type * as Y from 'yjs'
-import type { DeleteRanges, DeleteSync, DsDigestMessage, DsRangesMessage, DsReplyReader } from '@meridian/protocol'
+import type { DeleteRanges, DsReplyMessage, DsReplyReader } from '@meridian/protocol'
+
+/** What one exchange needs of its connection. */
+export interface DigestExchangeHost {
+  readonly doc: Y.Doc
+  /** Sends one of the exchange's own messages (ds-digest, ds-ranges). */
+  send(message: Uint8Array): void
+  /** The relay's deletes we lacked: apply them. */
+  apply(update: Uint8Array): void
+  /** Our deletes the relay lacks: send them as an update (an acknowledged write). */
+  sendDeletes(update: Uint8Array): void
+  /** False: none of our deletes are sent (the relay would refuse them). */
+  writable(): boolean
+}
+
+/** The client's side of one exchange (one per connection). */
+export interface DigestExchange {
+  /** After our step 2: the digest of the deletes both sides can hold. */
+  begin(relayStateVector: Uint8Array): void
+  /** The relay's ds-reply; true once the exchange is over (the sync round then completes). */
+  reply(message: DsReplyMessage): boolean
+}
 
 /**
  * The delete-set digest exchange as the provider uses it; the implementation is
@@ -7,10 +28,8 @@ import type { DeleteRanges, DeleteSync, DsDigestMessage, DsRangesMessage, DsRepl
  * code out of the default bundle).
  */
 export interface DeleteDigest {
-  /** The client's side of one exchange (one per connection). */
-  session(): DeleteSync
-  /** Writes the exchange's client messages. */
-  encode(message: DsDigestMessage | DsRangesMessage): Uint8Array
+  /** The client's side of one exchange on a connection (the link keeps one per connection). */
+  exchange(host: DigestExchangeHost): DigestExchange
   /** Reads the relay's ds-reply (without it a ds-reply is ignored). */
   readReply: DsReplyReader
   /** The deletes a local write carries (its deletes go with our step 2). */

@@ -17,20 +17,38 @@ import {
   writeDsDigest,
   writeDsRanges
 } from '@meridian/protocol'
-import type { DeleteDigest } from './delete-digest.js'
+import type { DsDigestMessage, DsRangesMessage } from '@meridian/protocol'
+import type { DeleteDigest, DigestExchange, DigestExchangeHost } from './delete-digest.js'
 
-export type { DeleteDigest } from './delete-digest.js'
+export type { DeleteDigest, DigestExchange, DigestExchangeHost } from './delete-digest.js'
+
+function encode(message: DsDigestMessage | DsRangesMessage): Uint8Array {
+  const encoder = encoding.createEncoder()
+  switch (message.type) {
+    case 'ds-digest': writeDsDigest(encoder, message); break
+    case 'ds-ranges': writeDsRanges(encoder, message); break
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+function exchange(host: DigestExchangeHost): DigestExchange {
+  const sync = new DeleteSync()
+  return {
+    begin: (relayStateVector) => host.send(encode(sync.begin(host.doc, relayStateVector))),
+    reply: (message) => {
+      if (!sync.pending) return false
+      const step = sync.onReply(host.doc, message, host.writable())
+      // In this order: what we lacked first, then what the relay lacks, then the next question.
+      if (step.apply !== null) host.apply(step.apply)
+      if (step.update !== null) host.sendDeletes(step.update)
+      if (step.ranges !== null) host.send(encode(step.ranges))
+      return step.done
+    }
+  }
+}
 
 export const deleteDigest: DeleteDigest = {
-  session: () => new DeleteSync(),
-  encode: (message) => {
-    const encoder = encoding.createEncoder()
-    switch (message.type) {
-      case 'ds-digest': writeDsDigest(encoder, message); break
-      case 'ds-ranges': writeDsRanges(encoder, message); break
-    }
-    return encoding.toUint8Array(encoder)
-  },
+  exchange,
   readReply: readDsReply,
   deletesOf: (update) => {
     try {

@@ -14,8 +14,8 @@ export const MERIDIAN_ERROR_CODES = {
   ERR_PERSISTENCE: 'local storage failed', // the document keeps working in memory
   ERR_TIMEOUT: 'timed out', // a wait given a timeoutMs
   ERR_READ_ONLY: 'read-only', // the home region is unreachable: the write is refused (held locally)
-  ERR_WRITE_TOO_LARGE: 'write too large', // held back; see `seq`, provider.dropWrite
-  ERR_WRITE_REFUSED: 'write refused', // held back; see `relayCode`, `seq`, provider.dropWrite
+  ERR_WRITE_TOO_LARGE: 'write too large', // syncing stops until connect(), or held back with holdRefusedWrites; see `seq`, provider.dropWrite
+  ERR_WRITE_REFUSED: 'write refused', // syncing stops until connect(), or held back with holdRefusedWrites; see `relayCode`, `seq`, provider.dropWrite
   ERR_STALENESS_UNACHIEVABLE: 'staleness bound unachievable', // a capability's maxStalenessMs is below what the relay can deliver; a warning, once per capability
   ERR_MULTIPLEX_UNSUPPORTED: 'relay lacks multiplexing' // @meridian/client/multiplex: the relay refused /_meridian/mux (an older relay)
 } as const

@@ -1,6 +1,6 @@
-// The default entry: the provider. Where documents are stored (`@meridian/client/store`), the
-// policy engine, the delete-set digest exchange, presence and cross-tab sharing are their own
-// entries (`@meridian/client/store`, `/policy`, `/digest`, `/presence`, `/cross-tab`).
+// The default entry: the provider. Where documents are stored, the policy engine, the
+// delete-set digest exchange, presence, cross-tab sharing and holding refused writes are their
+// own entries (`@meridian/client/store`, `/policy`, `/digest`, `/presence`, `/cross-tab`, `/refused-writes`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
 export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
 export { crossTabChannelName } from './cross-tab.js'
@@ -12,7 +12,7 @@ export type { Guarantees, GuaranteesOptions, PolicyEngine } from './guarantees.j
 export type { DeleteDigest } from './delete-digest.js'
 export type { Presence } from './presence-engine.js'
 export type { RelayInfo } from './link-events.js'
-export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './refused-writes.js'
+export { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type RefusalReason } from './write-gate.js'
 export type {
   ClientAppendEntry,
   ClientAppendResult,

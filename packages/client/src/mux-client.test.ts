@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { encodeMessage, type Message } from '@meridian/protocol'
+import { captureUpdate } from '@meridian/testing'
 import { MeridianClient } from './mux-client.js'
 import type { MeridianClientOptions } from './mux-options.js'
 import { FakeMuxRelay, settle, textOf } from './mux-relay.test-helper.js'
@@ -120,6 +121,20 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
     open.doc.getText('t').insert(0, 'still here')
     await open.whenAcknowledged()
     expect(relay.text('open')).toBe('still here')
+  })
+
+  it('holds refused writes back by default (the document syncs on); `holdRefusedWrites: undefined` is the fail-stop gate', async () => {
+    const { relay, client } = setup({ provider: { syncProbeIntervalMs: 0, maxFrameBytes: 2_048 } })
+    const held = client.open('held')
+    const stops = client.open('stops', { holdRefusedWrites: undefined })
+    await settle()
+    held.doc.getText('t').insert(0, 'x'.repeat(4_096))
+    stops.doc.getText('t').insert(0, 'x'.repeat(4_096))
+    expect(held.refusedWrites.map((w) => [w.seq, w.reason])).toEqual([[1, 'frame-too-large']])
+    expect([held.status, stops.status]).toEqual(['connected', 'disconnected'])
+    await held.whenDurable(captureUpdate(held.doc, () => held.doc.getMap('m').set('after', 1)), 'relay')
+    expect(relay.doc('held').getMap('m').get('after')).toBe(1)
+    expect(relay.text('held')).toBe('')
   })
 
   it('a document the relay closes with a retryable code reopens after its own backoff, not at once', async () => {

@@ -14,7 +14,8 @@ import {
 import { MuxSession } from './mux-session.js'
 import type { MeridianProviderOptions } from './options.js'
 import { MeridianProvider } from './provider.js'
-import { DEFAULT_MAX_FRAME_BYTES } from './refused-writes.js'
+import { holdRefusedWrites } from './holding-write-gate.js'
+import { DEFAULT_MAX_FRAME_BYTES } from './write-gate.js'
 import { SharedSocket, type ClientStatus } from './shared-socket.js'
 import type { ClientStore } from './store/types.js'
 import { openIdbClientStore } from './store/idb-store.js'
@@ -171,7 +172,8 @@ export class MeridianClient extends ObservableV2<MeridianClientEvents> {
     const { doc = new Y.Doc(), subdocs, ...own } = options ?? {}
     const other = this.byDoc.get(doc)
     if (other !== undefined) throw new MeridianError('ERR_OPTIONS', `this Y.Doc is open already, as ${other.docName}`)
-    const perDoc = { ...this.o.provider, ...own }
+    // The batteries-included entry holds refused writes back, the document syncing on (`holdRefusedWrites: undefined`: fail-stop).
+    const perDoc = { holdRefusedWrites, ...this.o.provider, ...own }
     const maxFrameBytes = perDoc.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
     let watcher: SubdocWatcher | null = null
     const provider = new MuxProvider({

@@ -9,6 +9,7 @@ import type { PolicyEngine } from './guarantees.js'
 import type { DeleteDigest } from './delete-digest.js'
 import type { Presence } from './presence-engine.js'
 import type { CrossTabSharing } from './cross-tab-engine.js'
+import type { HoldRefusedWrites } from './write-gate.js'
 
 /** The subset of the WebSocket API the SDK uses (browsers' WebSocket, or `ws` in Node). */
 export interface WebSocketLike {
@@ -99,18 +100,30 @@ export interface MeridianProviderOptions {
   /**
    * Once synced, send a step 1 this often: its answer is a sync point the staleness
    * bound is measured from (the time the probe was *sent*, so latency is counted).
-   * Default: a quarter of the smallest configured maxStalenessMs, between 20 and
-   * 1 000 ms (`defaultSyncProbeIntervalMs`); 0 disables probing (the bound then
-   * grows between acknowledged writes).
+   * Default with `policyEngine`: a quarter of the smallest configured maxStalenessMs,
+   * between 20 and 1 000 ms (`defaultSyncProbeIntervalMs`); without it 0 (nothing
+   * computes a bound). 0 disables probing (the bound then grows between
+   * acknowledged writes).
    */
   syncProbeIntervalMs?: number
   /**
    * Largest message the SDK sends (default 16 MiB, the relay's default
    * `maxMessageBytes`; set it to your relay's). A write whose update is larger is
-   * held back with an ERR_WRITE_TOO_LARGE error naming it, never sent into a
-   * connection the relay would close (see `provider.refusedWrites`, `dropWrite`).
+   * never sent into a connection the relay would close: it stops syncing the
+   * document with an ERR_WRITE_TOO_LARGE error naming it, or is held back with
+   * `holdRefusedWrites`.
    */
   maxFrameBytes?: number
+  /**
+   * Holding refused writes (`holdRefusedWrites` from `@meridian/client/refused-writes`):
+   * a write larger than `maxFrameBytes`, or one the relay refuses (close 1009, 4413, or
+   * 4400 ERR_HISTORY_APPEND_ONLY), is held back with one error naming it and the
+   * document's other writes keep syncing (`provider.refusedWrites`, `provider.dropWrite`).
+   * Without it (the default, which keeps it out of the bundle) such a write stops
+   * syncing the document with one error (ERR_WRITE_TOO_LARGE or ERR_WRITE_REFUSED):
+   * no reconnecting until `connect()`; the document keeps every edit locally.
+   */
+  holdRefusedWrites?: HoldRefusedWrites
   /** Random numbers in [0, 1) for reconnect jitter and the provider's HELLO id; default Math.random. */
   random?: () => number
 }

@@ -16,8 +16,7 @@ import { BasicGuarantees, type Guarantees, type GuaranteesOptions } from './guar
 import { authRefusal, type ConnectionStatus, type MeridianProviderEvents, type PersistenceState } from './provider-events.js'
 import { Waiters } from './waiters.js'
 import type { Presence } from './presence-engine.js'
-import { WriteGate } from './write-gate.js'
-import { DEFAULT_MAX_FRAME_BYTES, type RefusedWrite } from './refused-writes.js'
+import { BasicWriteGate, DEFAULT_MAX_FRAME_BYTES, type RefusedWrite, type WriteGate, type WriteGateOptions } from './write-gate.js'
 
 export type { ConnectionStatus, MeridianProviderEvents, PersistenceState } from './provider-events.js'
 
@@ -43,7 +42,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
   private readonly waiters: Waiters
   private readonly ledger: Ledger
   private readonly guarantees: Guarantees
-  /** Writes held back for their size (see write-gate.ts). */
+  /** Which writes go to the relay: BasicWriteGate (fail-stop) or the `holdRefusedWrites` option's (see write-gate.ts). */
   private readonly gate: WriteGate
   private readonly store: LocalStore
   private readonly writes: LocalWrites
@@ -76,12 +75,13 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       onWarning: (error) => this.emitError(error)
     }
     this.guarantees = options.policyEngine?.(hooks) ?? new BasicGuarantees(hooks)
-    this.gate = new WriteGate({
-      doc: this.doc, ledger: this.ledger, digest: options.deleteDigest ?? null,
-      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-      newClientId: () => Math.floor(random() * 0xffffffff) >>> 0,
-      onError: (e) => this.emitError(e)
-    })
+    const gate: WriteGateOptions = {
+      doc: this.doc, ledger: this.ledger, digest: options.deleteDigest ?? null, maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      newClientId: () => Math.floor(random() * 0xffffffff) >>> 0, onError: (e) => this.emitError(e),
+      // A write the gate cannot send: close the link before it goes out, and no reconnect loop (until connect()).
+      stop: (e) => { this.connection.disconnect('write refused'); this.emitError(e) }
+    }
+    this.gate = options.holdRefusedWrites?.(gate) ?? new BasicWriteGate(gate)
     this.store = new LocalStore({
       store: options.store, docName: this.docName, onError: (e) => this.emitError(e),
       compactAfterUpdates: options.compactAfterUpdates ?? DEFAULT_PROVIDER_OPTIONS.compactAfterUpdates,
@@ -95,7 +95,8 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       backoff: new Backoff({ ...DEFAULT_BACKOFF, ...options.backoff }, options.random),
       connect: options.connect ?? DEFAULT_PROVIDER_OPTIONS.connect,
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_PROVIDER_OPTIONS.connectTimeoutMs,
-      syncProbeIntervalMs: options.syncProbeIntervalMs ?? defaultSyncProbeIntervalMs(options.policy),
+      // Probes feed the staleness bound; only the policy engine computes one (without it they only cost traffic).
+      syncProbeIntervalMs: options.syncProbeIntervalMs ?? (options.policyEngine ? defaultSyncProbeIntervalMs(options.policy) : 0),
       digest: options.deleteDigest ?? null,
       maxFrameBytes: this.gate.maxFrameBytes,
       // Random per provider instance, from the injected source (the testing kit replays it from a seed).
@@ -104,7 +105,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         highWaterMark: () => this.ledger.highWaterMark,
         writable: () => this.guarantees.isWritable,
         encodeDiff: (sv, digest) => this.gate.encodeDiff(sv, digest),
-        sendableDeletes: (update) => this.gate.refused.sendableDeletes(update),
+        sendableDeletes: (update) => this.gate.sendableDeletes(update),
         localAwareness: () => (presence === null || this.awareness === null || this.awareness.getLocalState() === null
           ? null : presence.encode(this.awareness, [this.awareness.clientID]))
       },
@@ -157,12 +158,12 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     return this.guarantees.decision
   }
 
-  /** Local writes held back because the relay cannot take them for their size (ERR_WRITE_TOO_LARGE), oldest first. */
+  /** Local writes held back because the relay cannot take them (with `holdRefusedWrites`; empty without), oldest first. */
   get refusedWrites(): RefusedWrite[] {
-    return this.gate.refused.list()
+    return this.gate.list()
   }
 
-  /** Deletes a refused write's content (then it fits a frame) so it and the writes held with it sync; ERR_OPTIONS for an unknown seq. */
+  /** Deletes a refused write's content (then it fits a frame) so it and the writes held with it sync; ERR_OPTIONS for an unknown seq (any, without `holdRefusedWrites`). */
   dropWrite(seq: number): void {
     this.gate.drop(seq, () => this.ledger.highWaterMark)
     this.notePending()
@@ -351,7 +352,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
         this.emitError(event.error)
         return
       case 'frame-too-large':
-        this.emitError(this.gate.frameTooLarge(event.bytes))
+        this.gate.frameTooLarge(event.bytes)
         return
       case 'close':
         this.onLinkClose(event.wasOpen, event.code, event.reason)
@@ -361,11 +362,10 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
 
   private onLinkClose(wasOpen: boolean, code: number | null, reason: string): void {
     const url = this.url
-    // Refused for its size or what it does: hold the culprit back so the reconnection does not resend it (y-websocket#189).
-    this.gate.relayClosed(code, reason)
-    // Refused credentials: retrying them cannot succeed and would hammer the relay, so stop, and say
-    // why (last, so that the app can fix the cause, e.g. setParams, and connect() from the handler).
-    const refusal = authRefusal(code, reason)
+    // A write refused for its size or what it does is held back (holdRefusedWrites) or stops syncing: never resent in a
+    // loop (y-websocket#189). Refused credentials: retrying cannot succeed. A stop says why last (so that the app can
+    // fix the cause, e.g. setParams, and connect() from the handler).
+    const refusal = this.gate.relayClosed(code, reason) ?? authRefusal(code, reason)
     this.setSynced(false)
     this.connection.closed(wasOpen, refusal !== null)
     this.setStatus('disconnected', url)

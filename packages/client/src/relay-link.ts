@@ -10,11 +10,9 @@ import {
   PROTOCOL_VERSION,
   encodeClientMessage as encodeMessage,
   tryDecodeRelayMessage,
-  type DeleteSync,
-  type DsReplyMessage,
   type RelayToClientMessage
 } from '@meridian/protocol'
-import type { DeleteDigest } from './delete-digest.js'
+import type { DeleteDigest, DigestExchange } from './delete-digest.js'
 import type { LinkEvent, LinkHost } from './link-events.js'
 import { MeridianError } from './errors.js'
 import type { WebSocketConstructor, WebSocketLike } from './options.js'
@@ -84,7 +82,7 @@ export class RelayLink {
   private statusReceived = false
   private step2Sent = false
   /** The delete-set digest exchange (FEATURE_DS_DIGEST), made on first use. */
-  private deleteSync: DeleteSync | null = null
+  private exchange: DigestExchange | null = null
   private features = 0
   private opened = false
   private closed = false
@@ -190,7 +188,8 @@ export class RelayLink {
         return
       }
       case 'ds-reply':
-        this.onDeleteReply(message)
+        // The relay's answer in the digest exchange; the round ends with its last reply.
+        if (this.exchange?.reply(message) === true) this.roundComplete()
         return
       case 'sync-update':
         this.emit({ type: 'remote-update', update: message.update })
@@ -268,19 +267,19 @@ export class RelayLink {
       this.sendCounted(encodeMessage({ type: 'sync-step2', update }), this.host.highWaterMark())
       this.step2Sent = true
     }
-    if (digest && this.options.digest !== null) this.send(this.options.digest.encode((this.deleteSync ??= this.options.digest.session()).begin(doc, stateVector)))
-  }
-
-  /** The relay's answer in the digest exchange: apply, send what it asks for; the round ends with the last reply. */
-  private onDeleteReply(reply: DsReplyMessage): void {
-    const sync = this.deleteSync
-    if (sync === null || !sync.pending) return
-    const step = sync.onReply(this.options.doc, reply, this.host.writable())
-    if (step.apply !== null) this.emit({ type: 'remote-update', update: step.apply })
-    const update = step.update === null ? null : this.host.sendableDeletes(step.update)
-    if (update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.host.highWaterMark())
-    if (step.ranges !== null && this.options.digest !== null) this.send(this.options.digest.encode(step.ranges))
-    if (step.done) this.roundComplete()
+    if (digest && this.options.digest !== null) {
+      this.exchange ??= this.options.digest.exchange({
+        doc,
+        send: (message) => this.send(message),
+        apply: (update) => this.emit({ type: 'remote-update', update }),
+        sendDeletes: (deletes) => {
+          const update = this.host.sendableDeletes(deletes)
+          if (update !== null) this.sendCounted(encodeMessage({ type: 'sync-update', update }), this.host.highWaterMark())
+        },
+        writable: () => this.host.writable()
+      })
+      this.exchange.begin(stateVector)
+    }
   }
 
   private sendStep1(): void {

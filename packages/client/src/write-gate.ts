@@ -1,19 +1,48 @@
 import * as Y from 'yjs'
-import { CLOSE_CODES, type DeleteRanges } from '@meridian/protocol'
-import { MeridianError } from './errors.js'
+import { CLOSE_DOC_TOO_LARGE, CLOSE_INVALID_UPDATE, CLOSE_MESSAGE_TOO_BIG, type DeleteRanges } from '@meridian/protocol'
+import { MeridianError, type MeridianErrorCode, type MeridianErrorOptions } from './errors.js'
 import type { DeleteDigest } from './delete-digest.js'
 import type { Ledger, LedgerEntry } from './ledger.js'
-import { FRAME_OVERHEAD_BYTES, RefusedWrites, type RefusalReason, type RefusedWrite } from './refused-writes.js'
+
+/** Default `maxFrameBytes`: the relay's default frame limit (`maxMessageBytes`, 16 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+/** A sync message's bytes besides the update (message type, sync type, length prefix). */
+export const FRAME_OVERHEAD_BYTES = 16
 
 /** Close codes with which a relay refuses what we sent for its size. */
-export const SIZE_REFUSALS: Readonly<Record<number, string>> = { 1009: 'frame too large', 4413: 'document too large' }
+export const SIZE_REFUSALS: Readonly<Record<number, string>> = { [CLOSE_MESSAGE_TOO_BIG]: 'frame too large', [CLOSE_DOC_TOO_LARGE]: 'document too large' }
 
 /**
  * Close reasons (with 4400) with which a relay refuses a write for what it does: resending it
- * cannot succeed, so it is held back like a write too large (ERR_HISTORY_APPEND_ONLY: a client
- * deleted from a history document, whose versions are immutable).
+ * cannot succeed (ERR_HISTORY_APPEND_ONLY: a client deleted from a history document, whose
+ * versions are immutable).
  */
 export const WRITE_REFUSALS: ReadonlySet<string> = new Set(['ERR_HISTORY_APPEND_ONLY'])
+
+/** Why a write is held back (with `holdRefusedWrites` from `@meridian/client/refused-writes`). */
+export type RefusalReason =
+  /** Its update alone is larger than a frame may be (`maxFrameBytes`): checked before sending. */
+  | 'frame-too-large'
+  /** The relay closed the connection refusing it: 1009 (frame too big) or 4413 (document too large). */
+  | 'relay-refused'
+  /** It builds on a refused write (inserts next to it, deletes in it): the relay could not apply it alone. */
+  | 'depends-on-refused'
+  /**
+   * The relay closed the connection refusing what it does (4400 with a write-specific code, e.g.
+   * ERR_HISTORY_APPEND_ONLY: a deletion from a history document): its deletes are withheld too.
+   */
+  | 'write-refused'
+
+export interface RefusedWrite {
+  /** The write's number in the ledger (`error.seq`, `provider.dropWrite(seq)`). */
+  readonly seq: number
+  readonly bytes: number
+  readonly reason: RefusalReason
+  /** For `depends-on-refused`: the refused write it builds on. */
+  readonly dependsOn: number | null
+  /** The update the doc emitted for it. */
+  readonly update: Uint8Array
+}
 
 export interface WriteGateOptions {
   doc: Y.Doc
@@ -23,111 +52,102 @@ export interface WriteGateOptions {
   maxFrameBytes: number
   /** A fresh Yjs client id (random from the provider's injected source). */
   newClientId: () => number
+  /** Reports an error; syncing goes on. */
   onError: (error: MeridianError) => void
+  /** Stops syncing the document until `connect()` (closing the current connection), reporting `error`. */
+  stop: (error: MeridianError) => void
 }
 
 /**
- * Decides which local writes go to the relay. A write too large for one frame
- * (or refused by the relay for its size) is held back with one ERR_WRITE_TOO_LARGE
- * error naming it (`seq`, `bytes`); the document keeps it and stays usable, later
- * writes still sync, and nothing resends it until the app drops it (`drop`).
+ * What the provider asks of the gate its local writes pass on their way to the
+ * relay: `BasicWriteGate` (the default) or the one `holdRefusedWrites` builds.
  */
-export class WriteGate {
-  readonly refused = new RefusedWrites()
-  private readonly o: WriteGateOptions
-  /** While `drop` deletes a refused write's content: that deletion goes out in a catch-up diff, not live. */
-  private dropping = false
+export interface WriteGate {
+  readonly maxFrameBytes: number
+  /** A local write entered the ledger, made with Yjs client id `client`: whether to send it live. */
+  admit(entry: LedgerEntry, client: number): boolean
+  /** A write restored from the local store (already local; an earlier session's client id). */
+  admitRestored(entry: LedgerEntry): void
+  /**
+   * The relay closed the connection. Non-null: it refused a write and syncing stops
+   * (no reconnection until `connect()`); the provider reports the error once closed.
+   */
+  relayClosed(code: number | null, reason: string): MeridianError | null
+  /** An update the relay lacks was not sent: it is larger than one frame (`bytes`). */
+  frameTooLarge(bytes: number): void
+  /** What a relay at `stateVector` lacks of ours; `digest`: the relay checks older deletes by digest. */
+  encodeDiff(stateVector: Uint8Array, digest: boolean): Uint8Array
+  /** Deletes the digest exchange would send, without withheld ones (null: none left). */
+  sendableDeletes(update: Uint8Array): Uint8Array | null
+  /** The writes held back, oldest first. */
+  list(): RefusedWrite[]
+  /** Gives up a held-back write (see `provider.dropWrite`); returns the seqs released. ERR_OPTIONS for any other seq. */
+  drop(seq: number, coveredBySeq: () => number): number[]
+}
+
+/** Builds the write gate of one provider: `holdRefusedWrites` from `@meridian/client/refused-writes`. */
+export type HoldRefusedWrites = (options: WriteGateOptions) => WriteGate
+
+/**
+ * The gate without holding (the default, kept small): fail-stop. A write too
+ * large for one frame, or a relay's close refusing a write (1009, 4413, 4400
+ * with a WRITE_REFUSALS code), stops syncing the document with one error: never
+ * a reconnect loop resending it (y-websocket#189), and never a loss — edits
+ * still go to the local store and the ledger, and `connect()` tries again.
+ */
+export class BasicWriteGate implements WriteGate {
   /** Each pending write's deletes, decoded once (on the first reconnect that needs them). */
   private readonly deletes = new WeakMap<LedgerEntry, DeleteRanges>()
 
-  constructor(options: WriteGateOptions) {
-    this.o = options
-  }
+  constructor(protected readonly o: WriteGateOptions) {}
 
   get maxFrameBytes(): number {
     return this.o.maxFrameBytes
   }
 
-  /** The error for an update the relay lacks that is too large for one frame (not one write's fault). */
-  frameTooLarge(bytes: number): MeridianError {
-    return new MeridianError('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.o.maxFrameBytes}: not sent (no single write is to blame; see provider.refusedWrites)`, { bytes })
+  admit(entry: LedgerEntry, _client?: number): boolean {
+    const bytes = entry.data.byteLength
+    if (bytes + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return true
+    this.o.stop(stopped('ERR_WRITE_TOO_LARGE', `write ${entry.seq} (${bytes} bytes) is larger than one frame may be (maxFrameBytes ${this.o.maxFrameBytes})`, { seq: entry.seq, bytes }))
+    return false
   }
 
-  /**
-   * A local write entered the ledger; `client` is the Yjs client id it was made
-   * with. Returns whether to send it live.
-   */
-  admit(entry: LedgerEntry, client: number): boolean {
-    if (this.dropping) return false
-    if (entry.data.byteLength + FRAME_OVERHEAD_BYTES > this.o.maxFrameBytes) {
-      return !this.hold(entry, client, 'frame-too-large', null)
-    }
-    const dependsOn = this.refused.dependencyOf(entry.data)
-    return dependsOn === null || !this.hold(entry, client, 'depends-on-refused', dependsOn)
-  }
-
-  /** A write restored from the local store (already local; an earlier session's client id): held back if too large. */
   admitRestored(entry: LedgerEntry): void {
-    if (entry.data.byteLength + FRAME_OVERHEAD_BYTES <= this.o.maxFrameBytes) return
-    const client = ownClientOf(entry.data, this.o.doc.clientID)
-    if (client !== null) this.hold(entry, client, 'frame-too-large', null)
+    this.admit(entry)
   }
 
-  /** The relay closed the connection: a refusal for size or for what a write does holds the culprit back. */
-  relayClosed(code: number | null, reason: string): void {
-    if (code === null) return
-    if (SIZE_REFUSALS[code] !== undefined) this.relayRefused(code)
-    else if (code === CLOSE_CODES.INVALID_UPDATE && WRITE_REFUSALS.has(reason)) this.writeRefused(reason)
+  relayClosed(code: number | null, reason: string): MeridianError | null {
+    const size = code === null ? undefined : SIZE_REFUSALS[code]
+    if (size !== undefined) return stopped('ERR_WRITE_TOO_LARGE', `the relay refused a write (${code}: ${size})`)
+    return code === CLOSE_INVALID_UPDATE && WRITE_REFUSALS.has(reason)
+      ? stopped('ERR_WRITE_REFUSED', `the relay refuses a write (${reason})`, { relayCode: reason })
+      : null
   }
 
-  /**
-   * The relay refused a write for what it does (`relayCode`): every unacknowledged
-   * write that deletes something is held back (its structs and its deletes), with
-   * one ERR_WRITE_REFUSED each. With none (the refused deletes are only in the
-   * local copy, e.g. a dropped write after a reload), every delete the document
-   * holds now is withheld, with one ERR_WRITE_REFUSED: either way the reconnection
-   * does not send them again.
-   */
-  writeRefused(relayCode: string): void {
-    const candidates = this.o.ledger.unacknowledged().filter((e) => !this.refused.has(e.seq) && Y.decodeUpdate(e.data).ds.clients.size > 0)
-    let held = false
-    for (const e of candidates) {
-      if (this.hold(e, ownClientOf(e.data, this.o.doc.clientID) ?? this.o.doc.clientID, 'write-refused', null, undefined, relayCode)) held = true
-    }
-    if (held) return
-    this.refused.withholdAllDeletes(this.o.doc)
-    this.o.onError(new MeridianError('ERR_WRITE_REFUSED', `deletes held back: the relay refuses them (${relayCode})`, { relayCode }))
+  /** E.g. the step 2 of a reconnection carrying a write too large (nothing is held back here): sending it cannot succeed. */
+  frameTooLarge(bytes: number): void {
+    this.o.stop(stopped('ERR_WRITE_TOO_LARGE', `the update the relay lacks is ${bytes} bytes, over maxFrameBytes ${this.o.maxFrameBytes}`, { bytes }))
   }
 
-  /**
-   * The relay closed the connection refusing something we sent for its size
-   * (`code` 1009 or 4413): the largest write it had not acknowledged is the
-   * culprit. Returns false when there is none to blame.
-   */
-  relayRefused(code: number): boolean {
-    const candidates = this.o.ledger.unacknowledged().filter((e) => !this.refused.has(e.seq))
-    const culprit = candidates.reduce<LedgerEntry | null>((a, e) => (a === null || e.data.byteLength > a.data.byteLength ? e : a), null)
-    if (culprit === null) return false
-    const client = ownClientOf(culprit.data, this.o.doc.clientID)
-    if (client === null || !this.hold(culprit, client, 'relay-refused', null, code)) return false
-    // Later writes of the same client sit behind the withheld clocks: hold them as well.
-    for (const e of candidates) {
-      if (e.seq > culprit.seq && Y.parseUpdateMeta(e.data).to.has(client)) this.hold(e, client, 'depends-on-refused', culprit.seq)
-    }
-    return true
-  }
-
-  /**
-   * What a relay at `stateVector` lacks of ours, without the withheld writes.
-   * `digest`: the relay checks older deletes by digest (FEATURE_DS_DIGEST): only our
-   * pending writes' deletes of structs it holds go with it.
-   */
   encodeDiff(stateVector: Uint8Array, digest: boolean): Uint8Array {
     const exchange = digest ? this.o.digest : null
-    return this.refused.encodeDiff(this.o.doc, stateVector, exchange, () => this.pendingDeletes(exchange), () => this.o.ledger.unacknowledged())
+    return exchange !== null ? exchange.encodeDiff(this.o.doc, stateVector, this.pendingDeletes(exchange), null) : Y.encodeStateAsUpdate(this.o.doc, stateVector)
   }
 
-  private pendingDeletes(digest: DeleteDigest | null): DeleteRanges[] {
+  sendableDeletes(update: Uint8Array): Uint8Array | null {
+    return update
+  }
+
+  list(): RefusedWrite[] {
+    return []
+  }
+
+  drop(seq: number, _coveredBySeq?: () => number): number[] {
+    throw new MeridianError('ERR_OPTIONS', `write ${seq} is not a refused write (see provider.refusedWrites)`)
+  }
+
+  /** With the digest exchange: our pending writes' deletes (only those travel with a diff). */
+  protected pendingDeletes(digest: DeleteDigest | null): DeleteRanges[] {
     if (digest === null) return []
     return this.o.ledger.unacknowledged().map((entry) => {
       let ranges = this.deletes.get(entry)
@@ -135,74 +155,8 @@ export class WriteGate {
       return ranges
     })
   }
-
-  /**
-   * Removes a refused write's content from the document (a local deletion; Yjs
-   * keeps only the length of deleted content, so it then fits any frame) and
-   * releases it and the writes held because of it. Returns their seqs; the caller
-   * sends what the relay lacks. Throws ERR_OPTIONS for a seq that is not refused.
-   */
-  drop(seq: number, coveredBySeq: () => number): number[] {
-    const range = this.refused.rangeOf(seq)
-    if (range === null) throw new MeridianError('ERR_OPTIONS', `write ${seq} is not a refused write (see provider.refusedWrites)`)
-    const doc = this.o.doc
-    const released = this.refused.release(seq)
-    this.dropping = true
-    try {
-      Y.transact(doc, (tr) => {
-        // Split at the write's bounds first: Yjs may have merged its items with a neighbour's.
-        let clock = range.from
-        while (clock < range.to) {
-          const item = Y.getItemCleanStart(tr, Y.createID(range.client, clock))
-          if (item.id.clock + item.length > range.to) Y.getItemCleanEnd(tr, doc.store, Y.createID(range.client, range.to - 1))
-          if (!item.deleted) item.delete(tr)
-          clock = item.id.clock + item.length
-        }
-      })
-    } finally {
-      this.dropping = false
-    }
-    // The deletion is a new ledger entry, newer than every released write: the diff that carries it covers them.
-    for (const s of released) this.o.ledger.release(s, coveredBySeq())
-    return released
-  }
-
-  private hold(entry: LedgerEntry, client: number, reason: RefusalReason, dependsOn: number | null, code?: number, relayCode?: string): boolean {
-    const write = this.refused.refuse(entry.seq, entry.data, client, reason, dependsOn)
-    if (write === null) return false
-    this.o.ledger.hold(entry.seq)
-    // Later writes must not sit behind the withheld clocks: give the document a fresh client id.
-    if (this.o.doc.clientID === client) this.o.doc.clientID = this.o.newClientId()
-    switch (reason) {
-      case 'frame-too-large':
-      case 'relay-refused':
-        this.o.onError(tooLarge(write, this.o.maxFrameBytes, code))
-        break
-      case 'write-refused':
-        this.o.onError(new MeridianError('ERR_WRITE_REFUSED',
-          `write ${write.seq} held back: the relay refuses it (${relayCode ?? ''})`,
-          { seq: write.seq, bytes: write.bytes, ...(relayCode !== undefined ? { relayCode } : {}) }))
-        break
-      case 'depends-on-refused':
-        break
-    }
-    return true
-  }
 }
 
-function tooLarge(w: RefusedWrite, limit: number, code: number | undefined): MeridianError {
-  const why = code !== undefined
-    ? `the relay refused it (${code}: ${SIZE_REFUSALS[code] ?? 'size'})`
-    : `it is larger than one frame may be (maxFrameBytes ${limit})`
-  return new MeridianError('ERR_WRITE_TOO_LARGE',
-    `write ${w.seq} (${w.bytes} bytes) is not sent: ${why}. The document keeps it locally and other writes still sync; remove it with provider.dropWrite(${w.seq}) and write the data in smaller parts`,
-    { seq: w.seq, bytes: w.bytes })
-}
-
-/** The Yjs client id whose structs `update` carries, preferring `current`; null if it has none. */
-function ownClientOf(update: Uint8Array, current: number): number | null {
-  const to = Y.parseUpdateMeta(update).to
-  if (to.has(current)) return current
-  const first = to.keys().next()
-  return first.done === true ? null : first.value
+function stopped(code: MeridianErrorCode, why: string, options?: MeridianErrorOptions): MeridianError {
+  return new MeridianError(code, `${why}: syncing this document stopped until connect(). It keeps every edit locally; to keep syncing around such writes, pass holdRefusedWrites from @meridian/client/refused-writes`, options)
 }

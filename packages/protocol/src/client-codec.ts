@@ -6,7 +6,7 @@
  * so it stays out of bundles that do not. Same bytes and the same total,
  * checked decoding as codec.ts for every message it handles.
  */
-import * as decoding from 'lib0/decoding'
+import type * as decoding from 'lib0/decoding'
 import { readAuthMessage } from './auth.js'
 import { readAwareness } from './awareness.js'
 import type { DsReplyMessage } from './ds-digest.js'
@@ -34,7 +34,7 @@ import {
   SYNC_UPDATE
 } from './message-types.js'
 import { readAck, readError, readHello } from './meridian.js'
-import { expectEnd, readVarUintSafe } from './safe-decoding.js'
+import { decoderOf, expectEnd, readVarUintSafe } from './safe-decoding.js'
 import { readReplicated, readStatus } from './status.js'
 import { readSyncMessage } from './sync.js'
 import { checkBytes, checkString, checkVarUint } from './write-checks.js'
@@ -133,7 +133,7 @@ export const tryDecodeRelayMessage = (bytes: Uint8Array, readDsReply: DsReplyRea
     if (bytes.length > DEFAULT_DECODE_LIMITS.maxMessageBytes) {
       throw new ProtocolError('ERR_PROTOCOL_OVERSIZED', `message has ${bytes.length} bytes, limit is ${DEFAULT_DECODE_LIMITS.maxMessageBytes}`)
     }
-    const decoder = decoding.createDecoder(bytes)
+    const decoder = decoderOf(bytes)
     const message = readRelayMessage(decoder, DEFAULT_DECODE_LIMITS, readDsReply)
     expectEnd(decoder)
     return { ok: true, message }

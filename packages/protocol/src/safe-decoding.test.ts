@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isProtocolError } from './errors.js'
-import { expectEnd, readVarStringSafe, readVarUint8ArraySafe, readVarUintSafe } from './safe-decoding.js'
+import { decoderOf, expectEnd, readVarStringSafe, readVarUint8ArraySafe, readVarUintSafe } from './safe-decoding.js'
 
 // Any Unicode scalar value, 1- to 4-byte UTF-8 alike (fast-check's unit 'binary' costs ~1 s to set up).
 const codePoint = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0x80, max: 0xffff }), fc.integer({ min: 0x10000, max: 0x10ffff }))
@@ -112,5 +112,19 @@ describe('expectEnd', () => {
     expect(() => expectEnd(d)).not.toThrow()
     d.pos = 1
     expect(failure([], () => expectEnd(d))).toBe('ERR_PROTOCOL_TRAILING_BYTES')
+  })
+})
+
+describe('decoderOf (a lib0 Decoder without loading lib0/decoding)', () => {
+  it('has the shape of lib0\'s Decoder, which lib0\'s readers and ours read alike', () => {
+    const bytes = new Uint8Array([5, 3, 0x61, 0x62, 0x63])
+    const real = decoding.createDecoder(bytes)
+    // The shape decoderOf relies on: lib0's Decoder is exactly these two own fields.
+    expect(Object.keys(real).sort()).toEqual(['arr', 'pos'])
+    const ours = decoderOf(bytes)
+    expect(Object.keys(ours).sort()).toEqual(['arr', 'pos'])
+    expect(decoding.readVarUint(ours)).toBe(5)
+    expect(readVarStringSafe(ours, 10)).toBe('abc')
+    expect(() => expectEnd(ours)).not.toThrow()
   })
 })

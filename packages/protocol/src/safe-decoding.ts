@@ -110,3 +110,10 @@ export const expectEnd = (decoder: Decoder): void => {
     throw new ProtocolError('ERR_PROTOCOL_TRAILING_BYTES', `${left} unexpected bytes after the message at byte ${decoder.pos}`)
   }
 }
+
+/**
+ * A lib0 `Decoder` over `bytes`, made without loading `lib0/decoding`: its class is two
+ * public fields, and that module's top-level error objects would otherwise ride in every
+ * client bundle. safe-decoding.test.ts checks the class keeps that shape and lib0 reads this.
+ */
+export const decoderOf = (bytes: Uint8Array): Decoder => ({ arr: bytes, pos: 0 }) as Decoder

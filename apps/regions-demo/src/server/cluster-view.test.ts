@@ -45,7 +45,7 @@ describe('readClusterStatus', () => {
     try {
       readClusterStatus({})
     } catch (err) {
-      expect((err as ClusterViewError).code).toBe('ERR_CLUSTER_SHAPE')
+      expect(ClusterViewError.is(err, 'ERR_CLUSTER_SHAPE')).toBe(true)
     }
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { captureUpdate } from '@meridian/testing'
-import { RefusedWrites } from './refused-writes.js'
+import { RefusedWrites } from './withheld-writes.js'
 import { deleteDigest } from './digest.js'
 
 describe('RefusedWrites', () => {
