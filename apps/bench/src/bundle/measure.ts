@@ -72,9 +72,10 @@ export const COMPOSITIONS: readonly { label: string; source: string; note: strin
       "export { policyEngine } from '@meridian/client/policy'",
       "export { deleteDigest } from '@meridian/client/digest'",
       "export { presence } from '@meridian/client/presence'",
-      "export { crossTabSharing } from '@meridian/client/cross-tab'"
+      "export { crossTabSharing } from '@meridian/client/cross-tab'",
+      "export { holdRefusedWrites } from '@meridian/client/refused-writes'"
     ].join('\n'),
-    note: 'plus the policy engine, the delete digest, presence and cross-tab sharing'
+    note: 'plus the policy engine, the delete digest, presence, cross-tab sharing and held refused writes'
   }
 ]
 
