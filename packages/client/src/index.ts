@@ -3,7 +3,6 @@
 // own entries (`@meridian/client/store`, `/policy`, `/digest`, `/presence`, `/cross-tab`, `/refused-writes`).
 export { MeridianProvider, type MeridianProviderEvents, type ConnectionStatus, type PersistenceState } from './provider.js'
 export { CROSS_TAB_ORIGIN, type CrossTabLink, type CrossTabSharing } from './cross-tab-engine.js'
-export { crossTabChannelName } from './cross-tab.js'
 export { DEFAULT_PROVIDER_OPTIONS, type MeridianProviderOptions, type WebSocketConstructor, type WebSocketLike } from './options.js'
 export { MeridianError, isMeridianError, type MeridianErrorCode } from './errors.js'
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
