@@ -29,6 +29,10 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
     relay.holdOpen = true
     const a = client.open('a')
     const b = client.open('b')
+    const statusUrls: (string | null)[] = []
+    const relayUrls: string[] = []
+    a.on('status', ({ url }) => statusUrls.push(url))
+    a.on('relay', (info) => relayUrls.push(info.url))
     await settle()
     expect(relay.connections).toHaveLength(1)
     expect(relay.last.url).toBe('ws://a/_meridian/mux')
@@ -47,6 +51,10 @@ describe('MeridianClient (@meridian/client/multiplex)', () => {
     // A document reports the relay the shared socket uses, not its virtual socket's placeholder.
     expect(a.url).toBe('ws://a')
     expect(a.relay?.url).toBe('ws://a')
+    // So do its events: never the placeholder.
+    expect(statusUrls.every((url) => url === 'ws://a')).toBe(true)
+    expect(statusUrls.length).toBeGreaterThan(0)
+    expect(relayUrls).toEqual(['ws://a'])
   })
 
   it("wraps a document's messages in doc-frames with its id, and unwraps the relay's", async () => {

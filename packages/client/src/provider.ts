@@ -110,7 +110,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
           ? null : presence.encode(this.awareness, [this.awareness.clientID]))
       },
       onEvent: (event) => this.onLinkEvent(event),
-      onAttempt: (url) => this.setStatus('connecting', url),
+      onAttempt: () => this.setStatus('connecting', this.url), // this.url, not the attempt's: a multiplexed provider reports the shared socket's
       onError: (e) => this.emitError(e)
     })
     // Listen before loading: edits made while the store loads are persisted and sent too.
@@ -340,7 +340,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
       case 'relay':
         this._relay = event.info
         this.guarantees.relayInfo(event.info.region)
-        this.emit('relay', [event.info])
+        this.emit('relay', [this.relay ?? event.info])
         return
       case 'awareness':
         if (this.awareness !== null) this.presence?.apply(this.awareness, event.update, this)
