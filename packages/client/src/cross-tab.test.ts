@@ -1,9 +1,9 @@
 import * as fake from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { MeridianProvider, crossTabChannelName, type ClientStore } from './index.js'
+import { MeridianProvider, type ClientStore } from './index.js'
 import { MemoryClientStore, indexedDbStore, openIdbClientStore } from './store.js'
-import { crossTabSharing } from './cross-tab.js'
+import { crossTabChannelName, crossTabSharing } from './cross-tab.js'
 
 // The IndexedDB store checks that the IndexedDB classes are globals.
 for (const name of ['IDBRequest', 'IDBOpenDBRequest', 'IDBTransaction', 'IDBDatabase', 'IDBObjectStore', 'IDBIndex', 'IDBCursor', 'IDBCursorWithValue', 'IDBKeyRange'] as const) {
