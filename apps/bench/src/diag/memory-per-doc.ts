@@ -27,8 +27,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8'
 import { RawClient, type Flavor } from '../raw-client.js'
-import { smallUpdates } from '../fixtures.js'
-import { deferred, pool, withTimeout } from '../scenario.js'
+import { openDocPairs } from '../scenarios/many-docs.js'
 import { relayNodeArgs } from '../servers.js'
 import { diffHeapSummaries, formatHeapRows, summarizeHeapSnapshot } from './heap-summary.js'
 import { formatAllocationProfile } from './alloc-profile.js'
@@ -218,31 +217,9 @@ function startServerProcess(target: Target): ServerProcess {
   }
 }
 
-/** many-docs' load: per document two clients sync, send `perClient` updates each, and stay connected. */
-async function openDocuments(url: string, flavor: Flavor, prefix: string, docs: number, perClient: number): Promise<RawClient[]> {
-  const [updatesA, updatesB] = [smallUpdates(perClient, 2001), smallUpdates(perClient, 2002)]
-  const expected = flavor === 'y-websocket' ? 2 * perClient : perClient // @y/websocket-server echoes
-  const clients: RawClient[] = []
-  await pool(docs, 50, async (i) => {
-    const docName = `${prefix}-${i}`
-    const received = deferred()
-    let complete = 0
-    const onUpdate = (client: RawClient): void => {
-      if (client.updates === expected && ++complete === 2) received.resolve()
-    }
-    const a = new RawClient({ url, docName, flavor, onUpdate })
-    const b = new RawClient({ url, docName, flavor, onUpdate })
-    clients.push(a, b)
-    await Promise.all([a.connect(), b.connect()])
-    await Promise.all([a.whenSynced(), b.whenSynced()])
-    for (let k = 0; k < perClient; k++) {
-      a.sendUpdate(updatesA[k]!)
-      b.sendUpdate(updatesB[k]!)
-    }
-    await withTimeout(received.promise, 30_000, `${docName}: updates not delivered`)
-  })
-  return clients
-}
+/** many-docs' load, on a server this diagnostic started (@y/websocket-server echoes a client's own updates). */
+const openDocuments = (url: string, flavor: Flavor, prefix: string, docs: number, perClient: number): Promise<RawClient[]> =>
+  openDocPairs({ url, flavor, echoes: flavor === 'y-websocket', prefix, docs, perClient, concurrency: 50 })
 
 /** Documents open before the baseline. */
 const WARM_UP_DOCS = 100

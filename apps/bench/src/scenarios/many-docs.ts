@@ -1,4 +1,4 @@
-import { RawClient } from '../raw-client.js'
+import { RawClient, type Flavor } from '../raw-client.js'
 import { cpuDeltaMs, sampleProcess, settledRssKb } from '../proc.js'
 import { smallUpdates } from '../fixtures.js'
 import { deferred, pool, sleep, withTimeout, type Metrics, type Params, type RunContext, type Scenario } from '../scenario.js'
@@ -15,32 +15,11 @@ export async function runManyDocs(ctx: RunContext, params: Params): Promise<Metr
   const docs = params.docs ?? 1000
   const perClient = params.updatesPerClient ?? 5
   const concurrency = params.concurrency ?? 50
-  const [updatesA, updatesB] = [smallUpdates(perClient, 2001), smallUpdates(perClient, 2002)]
-  // Servers that echo a client's own updates back deliver both clients' updates to each.
-  const expected = server.echoes ? 2 * perClient : perClient
 
   const baselineRssKb = await settledRssKb(server.pid)
   const before = sampleProcess(server.pid)
   const started = performance.now()
-  const clients: RawClient[] = []
-  await pool(docs, concurrency, async (i) => {
-    const docName = `many-docs-${i}`
-    const received = deferred()
-    let complete = 0
-    const onUpdate = (client: RawClient): void => {
-      if (client.updates === expected && ++complete === 2) received.resolve()
-    }
-    const a = new RawClient({ url: server.url, docName, flavor: server.flavor, onUpdate })
-    const b = new RawClient({ url: server.url, docName, flavor: server.flavor, onUpdate })
-    clients.push(a, b)
-    await Promise.all([a.connect(), b.connect()])
-    await Promise.all([a.whenSynced(), b.whenSynced()])
-    for (let k = 0; k < perClient; k++) {
-      a.sendUpdate(updatesA[k]!)
-      b.sendUpdate(updatesB[k]!)
-    }
-    await withTimeout(received.promise, 30_000, `${docName}: updates not delivered`)
-  })
+  const clients = await openDocPairs({ url: server.url, flavor: server.flavor, echoes: server.echoes, prefix: 'many-docs', docs, perClient, concurrency })
   const elapsedMs = performance.now() - started
   const after = sampleProcess(server.pid)
   await sleep(500)
@@ -53,6 +32,45 @@ export async function runManyDocs(ctx: RunContext, params: Params): Promise<Metr
     serverRssMb: rssKb / 1024,
     baselineRssMb: baselineRssKb / 1024
   }
+}
+
+export interface DocPairsOptions {
+  url: string
+  flavor: Flavor
+  /** The server echoes a client's own updates back, so each client receives both clients' updates. */
+  echoes: boolean
+  /** Document names are `${prefix}-${i}`. */
+  prefix: string
+  docs: number
+  perClient: number
+  /** Documents in their connect-and-exchange phase at a time. */
+  concurrency: number
+}
+
+/** The load of many-docs (also used by diag/memory-per-doc.ts): per document two clients sync, send `perClient` updates each, and stay connected. */
+export async function openDocPairs(o: DocPairsOptions): Promise<RawClient[]> {
+  const [updatesA, updatesB] = [smallUpdates(o.perClient, 2001), smallUpdates(o.perClient, 2002)]
+  const expected = o.echoes ? 2 * o.perClient : o.perClient
+  const clients: RawClient[] = []
+  await pool(o.docs, o.concurrency, async (i) => {
+    const docName = `${o.prefix}-${i}`
+    const received = deferred()
+    let complete = 0
+    const onUpdate = (client: RawClient): void => {
+      if (client.updates === expected && ++complete === 2) received.resolve()
+    }
+    const a = new RawClient({ url: o.url, docName, flavor: o.flavor, onUpdate })
+    const b = new RawClient({ url: o.url, docName, flavor: o.flavor, onUpdate })
+    clients.push(a, b)
+    await Promise.all([a.connect(), b.connect()])
+    await Promise.all([a.whenSynced(), b.whenSynced()])
+    for (let k = 0; k < o.perClient; k++) {
+      a.sendUpdate(updatesA[k]!)
+      b.sendUpdate(updatesB[k]!)
+    }
+    await withTimeout(received.promise, 30_000, `${docName}: updates not delivered`)
+  })
+  return clients
 }
 
 export const manyDocs: Scenario = {
