@@ -20,7 +20,7 @@ export interface LocalStoreOptions {
  * us — the document keeps working either way.
  */
 export class LocalStore {
-  /** Set once `load` has run (whether or not reading succeeded). */
+  /** Set once `load` opened the store (whether or not reading succeeded); stays null when it could not be opened. */
   local: LocalPersistence | null = null
   state: PersistenceState = 'ok'
   error: MeridianError | null = null

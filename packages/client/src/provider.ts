@@ -294,7 +294,7 @@ export class MeridianProvider extends ObservableV2<MeridianProviderEvents> {
     // Another tab's edit: that tab stores and sends it (see cross-tab.ts).
     if (origin === STORE_ORIGIN || origin === CROSS_TAB_ORIGIN) return
     if (origin === this) {
-      // A relay's update. The link opens only after loading, so persistence exists for it.
+      // A relay's update. The link opens only after loading: persistence exists unless no store could be opened.
       void this.store.local?.write(update, false)
       return
     }

@@ -9,6 +9,7 @@ import type {
   ClientAppendResult,
   ClientStore,
   ClientStoreFactory,
+  ClientStoreHooks,
   ClientStoredDocument,
   ClientStoredUpdate
 } from './types.js'
@@ -79,7 +80,7 @@ export async function openIdbClientStore(options: IdbClientStoreOptions = {}): P
  * called as well.
  */
 export function indexedDbStore(options: IdbClientStoreOptions = {}): ClientStoreFactory {
-  const open = (hooks: { onClose(cause: unknown): void }): Promise<IdbClientStore> => openIdbClientStore({
+  const open = (hooks: ClientStoreHooks): Promise<IdbClientStore> => openIdbClientStore({
     ...options,
     onClose: (error) => {
       options.onClose?.(error)
